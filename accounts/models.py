@@ -1,0 +1,1 @@
+"""Roles, API keys and the audit log arrive with their issue."""

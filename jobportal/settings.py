@@ -1,0 +1,173 @@
+"""Settings for the Job Trigger Portal: one module, read from the environment.
+
+Every operator-facing variable has the ``JOB_PORTAL_`` prefix and a safe
+default, so that a fresh checkout runs on SQLite with no configuration. An
+optional ``.env`` file in the project root is read first. Values whose meaning
+is checked beyond their type (timezone, scripts directory, extensions) are
+validated by system checks in ``jobs/checks.py`` so that a bad value is
+reported with its variable's name instead of a traceback.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _number(name: str, default: float, *, cast: type = int) -> float | None:
+    """Read a number; leave a bad value as None for the system checks."""
+    raw = env.str(name, default=str(default))
+    try:
+        return cast(raw)
+    except ValueError:
+        return None
+
+
+DEBUG = env.bool("JOB_PORTAL_DEBUG", default=False)
+# No built-in secret: the README's first command writes a random one to .env.
+SECRET_KEY = env.str("JOB_PORTAL_SECRET_KEY", default="")
+ALLOWED_HOSTS = env.list("JOB_PORTAL_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = env.list("JOB_PORTAL_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "guardian",
+    "jobs",
+    "notifications",
+    "accounts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "jobportal.urls"
+WSGI_APPLICATION = "jobportal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db(
+        "JOB_PORTAL_DB_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web and worker processes read while the other writes; the
+    # busy timeout makes a writer wait for the lock instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    # A file, not memory, so that worker subprocesses in tests share it.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(BASE_DIR / ".test-db.sqlite3")
+    )
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+
+LANGUAGE_CODE = "en-us"
+# Django stores and compares UTC; TIME_ZONE is only the admin's display zone.
+USE_TZ = True
+JOB_PORTAL_TIMEZONE = env.str("JOB_PORTAL_TIMEZONE", default="Asia/Hong_Kong")
+TIME_ZONE = "UTC"
+USE_I18N = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REST_FRAMEWORK = {
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+}
+
+# --- the portal's own settings (README: "Configuration") ---------------------
+# A relative scripts directory is taken relative to the project root.
+JOB_PORTAL_SCRIPTS_DIR = BASE_DIR / env.str("JOB_PORTAL_SCRIPTS_DIR", default="scripts")
+JOB_PORTAL_ALLOWED_EXTENSIONS = env.list(
+    "JOB_PORTAL_ALLOWED_EXTENSIONS", default=[".py", ".sh"]
+)
+JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL = env.bool(
+    "JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL", default=True
+)
+JOB_PORTAL_WORKER_POLL_INTERVAL = _number(
+    "JOB_PORTAL_WORKER_POLL_INTERVAL", 5.0, cast=float
+)
+JOB_PORTAL_WORKER_JOB_TIMEOUT = _number("JOB_PORTAL_WORKER_JOB_TIMEOUT", 3600)
+JOB_PORTAL_WORKER_MAX_CONCURRENT = _number("JOB_PORTAL_WORKER_MAX_CONCURRENT", 4)
+JOB_PORTAL_SMTP_HOST = env.str("JOB_PORTAL_SMTP_HOST", default="localhost")
+JOB_PORTAL_SMTP_PORT = _number("JOB_PORTAL_SMTP_PORT", 25)
+JOB_PORTAL_WEBHOOK_URL = env.str("JOB_PORTAL_WEBHOOK_URL", default="")
+EMAIL_HOST = JOB_PORTAL_SMTP_HOST
+EMAIL_PORT = JOB_PORTAL_SMTP_PORT or 25
+
+JOB_PORTAL_LOG_LEVEL = env.str("JOB_PORTAL_LOG_LEVEL", default="INFO").upper()
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# A bad level is reported by check jobs.E006; logging still starts at INFO.
+_log_level = JOB_PORTAL_LOG_LEVEL if JOB_PORTAL_LOG_LEVEL in LOG_LEVELS else "INFO"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        name: {"handlers": ["console"], "level": _log_level, "propagate": False}
+        for name in ("jobs", "notifications", "accounts")
+    },
+}

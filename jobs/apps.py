@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class JobsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "jobs"
+
+    def ready(self) -> None:
+        """Register the system checks."""
+        from jobs import checks  # noqa: F401

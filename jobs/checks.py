@@ -1,0 +1,92 @@
+"""System checks for the portal's settings: name the variable and the problem.
+
+Settings are read at start-up; a value of the wrong type or meaning is
+reported here, by ``manage.py check`` and before every command, instead of
+failing later with a traceback.
+"""
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+from jobs.schedule import ScheduleError, parse_timezone
+
+EXTENSION = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+MSG_TIMEZONE = "JOB_PORTAL_TIMEZONE={value!r} is not a known IANA timezone."
+MSG_SCRIPTS_DIR = (
+    "JOB_PORTAL_SCRIPTS_DIR={value!r} does not exist or is not a directory."
+)
+MSG_NUMBER = "{name} must be a number {rule}; got {value!r}."
+MSG_EXTENSIONS = (
+    "JOB_PORTAL_ALLOWED_EXTENSIONS must be a comma-separated list of extensions "
+    "like '.py,.sh'; {value!r} is not one."
+)
+MSG_LOG_LEVEL = "JOB_PORTAL_LOG_LEVEL={value!r} is not one of {levels}."
+
+# (setting, minimum, rule in words); None means the value was not a number.
+NUMBERS = (
+    ("JOB_PORTAL_WORKER_POLL_INTERVAL", 0.01, "greater than 0 (seconds)"),
+    ("JOB_PORTAL_WORKER_JOB_TIMEOUT", 1, "of whole seconds, at least 1"),
+    ("JOB_PORTAL_WORKER_MAX_CONCURRENT", 1, "of whole runs, at least 1"),
+    ("JOB_PORTAL_SMTP_PORT", 1, "from 1 to 65535"),
+)
+
+
+def _raw(name: str) -> Any:
+    """Return what the operator set, for the message (else the parsed value)."""
+    return os.environ.get(name, getattr(settings, name, None))
+
+
+@register()
+def check_portal_settings(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check every JOB_PORTAL_* setting whose meaning can be wrong."""
+    errors: list[CheckMessage] = []
+    try:
+        parse_timezone(settings.JOB_PORTAL_TIMEZONE)
+    except ScheduleError:
+        errors.append(
+            Error(
+                MSG_TIMEZONE.format(value=settings.JOB_PORTAL_TIMEZONE), id="jobs.E001"
+            )
+        )
+    scripts_dir = Path(settings.JOB_PORTAL_SCRIPTS_DIR)
+    if not scripts_dir.is_dir():
+        errors.append(
+            Error(MSG_SCRIPTS_DIR.format(value=str(scripts_dir)), id="jobs.E002")
+        )
+    for name, minimum, rule in NUMBERS:
+        value = getattr(settings, name)
+        upper_ok = name != "JOB_PORTAL_SMTP_PORT" or (
+            value is not None and value <= 65535
+        )
+        if value is None or value < minimum or not upper_ok:
+            errors.append(
+                Error(
+                    MSG_NUMBER.format(name=name, rule=rule, value=_raw(name)),
+                    id="jobs.E003",
+                )
+            )
+    extensions = settings.JOB_PORTAL_ALLOWED_EXTENSIONS
+    if not extensions or not all(EXTENSION.match(ext) for ext in extensions):
+        errors.append(
+            Error(MSG_EXTENSIONS.format(value=",".join(extensions)), id="jobs.E004")
+        )
+    if settings.JOB_PORTAL_LOG_LEVEL not in settings.LOG_LEVELS:
+        errors.append(
+            Error(
+                MSG_LOG_LEVEL.format(
+                    value=settings.JOB_PORTAL_LOG_LEVEL,
+                    levels=", ".join(settings.LOG_LEVELS),
+                ),
+                id="jobs.E005",
+            )
+        )
+    return errors

@@ -1,0 +1,554 @@
+"""Parse schedule documents and compute their fire instants.
+
+Pure Python: no Django imports and no clock reads. Every instant that goes in
+or comes out is a timezone-aware datetime; results are in UTC.
+
+A schedule is stored as wall-clock terms in an IANA timezone, never converted
+to UTC. Fire instants follow ISC (Vixie) cron across DST changes:
+
+* fixed-time schedules (daily, weekly, monthly, yearly, and cron whose minute
+  and hour fields both do not start with ``*``): a local time skipped by a
+  spring-forward gap fires once, at the first instant after the gap; a local
+  time that a fall-back fold makes ambiguous fires once, at its first
+  occurrence;
+* wildcard schedules (hourly, and cron with ``*`` leading the minute or hour
+  field): fire at every real instant whose local time matches, so a gap's
+  times never occur and a fold's occur twice.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from croniter.croniter import CroniterError
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MONTH_NAMES = tuple(calendar.month_name)[1:]
+KINDS = ("interval", "hourly", "daily", "weekly", "monthly", "yearly", "cron", "manual")
+CRON_ALIASES = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+CRON_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
+# Each field is checked alone inside an expression that is otherwise valid,
+# so that the error can name the field croniter rejected.
+_CRON_FIELD_PROBES = (
+    "{} 0 1 1 *",
+    "0 {} 1 1 *",
+    "0 0 {} * *",
+    "0 0 1 {} *",
+    "0 0 * * {}",
+)
+_CRON_FIELD_CHARS = re.compile(r"^[0-9A-Za-z*,/-]+$")
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+# Longest run of days a valid schedule can go without firing: Feb 29 yearly
+# with a skipped leap year (2096 -> 2104) plus slack.
+_MAX_SEARCH_DAYS = 366 * 9
+# The largest UTC offset change on record is two hours; three is a safe margin
+# when stepping back from `after` to the wall time to start searching from.
+_MAX_DST_SHIFT = timedelta(hours=3)
+_INTERVAL_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CRON_RANGES = (range(60), range(24), range(1, 32), range(1, 13), range(7))
+
+MSG_NOT_OBJECT = "A schedule must be a JSON object."
+MSG_UNKNOWN_TYPE = "Unknown schedule type {value!r}; expected one of: {choices}."
+MSG_UNKNOWN_FIELD = "Unknown field for a {kind} schedule: {fields}."
+MSG_REQUIRED = "This field is required for a {kind} schedule."
+MSG_TIMEZONE = "Unknown timezone {value!r}; use an IANA name like 'Asia/Hong_Kong'."
+MSG_TIME = "Time must be 'HH:MM' in 24-hour form (00:00 to 23:59), got {value!r}."
+MSG_INTEGER = "Must be a whole number, got {value!r}."
+MSG_SECONDS = "Must be a whole number of seconds greater than 0, got {value!r}."
+MSG_MINUTE = "Minute must be from 0 to 59, got {value!r}."
+MSG_WEEKDAYS = (
+    "Weekdays must be a non-empty list of: mon, tue, wed, thu, fri, sat, sun."
+)
+MSG_WEEKDAY = "Unknown weekday {value!r}; use mon, tue, wed, thu, fri, sat or sun."
+MSG_DAY = "Day must be from 1 to 31 or 'last', got {value!r}."
+MSG_MONTH = "Month must be from 1 to 12, got {value!r}."
+MSG_YEARLY_DAY = "{month} has at most {days} days, got {value!r}."
+MSG_CRON_TEXT = "Cron expression must be a string, got {value!r}."
+MSG_CRON_FIELDS = (
+    "Cron expression must have 5 fields (minute hour day-of-month month "
+    "day-of-week) or be one of {aliases}; got {count} field(s)."
+)
+MSG_CRON_FIELD = "Cron {field} field {value!r} is not valid: {reason}."
+MSG_CRON_NEVER = "Cron expression {value!r} never fires: no month has that day."
+
+
+class ScheduleError(ValueError):
+    """A schedule document is invalid; `field` names the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FireTime:
+    """One fire instant: `at` in UTC, `local` in the schedule's zone.
+
+    `moved_from` is the wall time the schedule asked for when a DST gap
+    skipped it and the fire moved to the first instant after the gap.
+    """
+
+    at: datetime
+    local: datetime
+    moved_from: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A validated schedule: its kind, zone and normalised document."""
+
+    kind: str
+    zone: ZoneInfo
+    document: dict[str, Any]
+    wall_times: WallTimes | None
+
+    @property
+    def is_manual(self) -> bool:
+        """Return True for a schedule that only runs when triggered."""
+        return self.kind == "manual"
+
+    @property
+    def is_wildcard(self) -> bool:
+        """Return True if every matching real instant fires (gaps/folds)."""
+        return self.wall_times is not None and self.wall_times.wildcard
+
+    def next_after(self, after: datetime) -> FireTime | None:
+        """Return the first fire instant strictly after `after`, or None."""
+        _require_aware(after)
+        if self.kind == "manual":
+            return None
+        if self.kind == "interval":
+            return _next_interval(self.document["seconds"], self.zone, after)
+        assert self.wall_times is not None  # noqa: S101 - set for every other kind
+        return _next_wall_time(self.wall_times, self.zone, after)
+
+    def fire_times(self, after: datetime, count: int) -> list[FireTime]:
+        """Return up to `count` consecutive fire instants after `after`."""
+        result: list[FireTime] = []
+        cursor = after
+        while len(result) < count:
+            fire = self.next_after(cursor)
+            if fire is None:
+                break
+            result.append(fire)
+            cursor = fire.at
+        return result
+
+
+def parse_schedule(doc: Any, *, default_timezone: str) -> Schedule:
+    """Validate a schedule document and return it as a `Schedule`.
+
+    Raise `ScheduleError` naming the field when the document is invalid.
+    """
+    if not isinstance(doc, Mapping):
+        raise ScheduleError("schedule", MSG_NOT_OBJECT)
+    kind = doc.get("type")
+    if kind not in KINDS:
+        if kind is None:
+            raise ScheduleError("type", MSG_REQUIRED.format(kind="any"))
+        raise ScheduleError(
+            "type", MSG_UNKNOWN_TYPE.format(value=kind, choices=", ".join(KINDS))
+        )
+    allowed = {"type", "timezone", *_KIND_FIELDS[kind]}
+    unknown = sorted(str(key) for key in doc if key not in allowed)
+    if unknown:
+        raise ScheduleError(
+            unknown[0], MSG_UNKNOWN_FIELD.format(kind=kind, fields=", ".join(unknown))
+        )
+    for field in _KIND_FIELDS[kind]:
+        if doc.get(field) is None:
+            raise ScheduleError(field, MSG_REQUIRED.format(kind=kind))
+    zone_name = doc.get("timezone") or default_timezone
+    zone = parse_timezone(zone_name, field="timezone")
+    normalised: dict[str, Any] = {"type": kind}
+    wall_times: WallTimes | None = None
+    if kind == "interval":
+        normalised["seconds"] = _positive_int(doc["seconds"], "seconds")
+    elif kind == "hourly":
+        minute = _int(doc["minute"], "minute")
+        if not 0 <= minute <= 59:
+            raise ScheduleError("minute", MSG_MINUTE.format(value=doc["minute"]))
+        normalised["minute"] = minute
+        wall_times = WallTimes(minutes=(minute,), hours=tuple(range(24)), wildcard=True)
+    elif kind == "cron":
+        normalised["expression"], wall_times = _parse_cron(doc["expression"])
+    elif kind != "manual":
+        at = _parse_time(doc["time"])
+        normalised["time"] = at.strftime("%H:%M")
+        days = _parse_days(kind, doc, normalised)
+        wall_times = WallTimes(minutes=(at.minute,), hours=(at.hour,), days=days)
+    if "timezone" in doc and doc["timezone"]:
+        normalised["timezone"] = zone_name
+    return Schedule(kind=kind, zone=zone, document=normalised, wall_times=wall_times)
+
+
+def parse_timezone(name: Any, *, field: str = "timezone") -> ZoneInfo:
+    """Return the IANA zone called `name`, or raise `ScheduleError`."""
+    if not isinstance(name, str) or not name or name.startswith(("/", ".")):
+        raise ScheduleError(field, MSG_TIMEZONE.format(value=name))
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):
+        raise ScheduleError(field, MSG_TIMEZONE.format(value=name)) from None
+
+
+def next_fire(schedules: list[Schedule], after: datetime) -> FireTime | None:
+    """Return the earliest fire instant of any schedule strictly after `after`.
+
+    Several schedules firing at the same instant give that instant once.
+    """
+    candidates = [fire for s in schedules if (fire := s.next_after(after)) is not None]
+    return min(candidates, key=lambda fire: fire.at, default=None)
+
+
+def merged_fire_times(
+    schedules: list[Schedule], after: datetime, count: int
+) -> list[FireTime]:
+    """Return the next `count` distinct fire instants across `schedules`."""
+    result: list[FireTime] = []
+    cursor = after
+    while len(result) < count:
+        fire = next_fire(schedules, cursor)
+        if fire is None:
+            break
+        result.append(fire)
+        cursor = fire.at
+    return result
+
+
+# --- wall-clock terms --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DaySet:
+    """Which calendar days match: months, days of month and weekdays.
+
+    `month_days` may hold -1 for "the last day of the month". With `clamp`,
+    a day past a month's end means its last day (monthly/yearly documents).
+    `either` is cron's rule: when both day fields are restricted, a day
+    matching either one fires.
+    """
+
+    months: frozenset[int] = frozenset(range(1, 13))
+    month_days: frozenset[int] | None = None
+    weekdays: frozenset[int] | None = None  # 0 = Monday
+    clamp: bool = False
+    either: bool = False
+
+    def matches(self, day: date) -> bool:
+        """Return True if `day` is one of the set's days."""
+        if day.month not in self.months:
+            return False
+        by_month_day = self.month_days is None or self._month_day_matches(day)
+        by_weekday = self.weekdays is None or day.weekday() in self.weekdays
+        if self.either:
+            return by_month_day or by_weekday
+        return by_month_day and by_weekday
+
+    def _month_day_matches(self, day: date) -> bool:
+        assert self.month_days is not None  # noqa: S101 - checked by caller
+        last = calendar.monthrange(day.year, day.month)[1]
+        if day.day in self.month_days:
+            return True
+        if day.day != last:
+            return False
+        return -1 in self.month_days or (
+            self.clamp and any(d > last for d in self.month_days)
+        )
+
+
+@dataclass(frozen=True)
+class WallTimes:
+    """The local wall times a schedule fires at, as sorted minutes and hours."""
+
+    minutes: tuple[int, ...]
+    hours: tuple[int, ...]
+    days: DaySet = DaySet()
+    wildcard: bool = False
+
+    def from_(self, start: datetime) -> Iterator[datetime]:
+        """Yield matching naive wall times at or after naive `start`."""
+        day = start.date()
+        for _ in range(_MAX_SEARCH_DAYS):
+            if self.days.matches(day):
+                for hour in self.hours:
+                    for minute in self.minutes:
+                        wall = datetime.combine(day, time(hour, minute))
+                        if wall >= start:
+                            yield wall
+            day += timedelta(days=1)
+
+
+_KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "interval": ("seconds",),
+    "hourly": ("minute",),
+    "daily": ("time",),
+    "weekly": ("weekdays", "time"),
+    "monthly": ("day", "time"),
+    "yearly": ("month", "day", "time"),
+    "cron": ("expression",),
+    "manual": (),
+}
+
+
+def _parse_days(
+    kind: str, doc: Mapping[str, Any], normalised: dict[str, Any]
+) -> DaySet:
+    if kind == "weekly":
+        weekdays = _parse_weekdays(doc["weekdays"])
+        normalised["weekdays"] = [WEEKDAYS[i] for i in sorted(weekdays)]
+        return DaySet(weekdays=frozenset(weekdays))
+    if kind == "monthly":
+        day = _parse_month_day(doc["day"])
+        normalised["day"] = "last" if day == -1 else day
+        return DaySet(month_days=frozenset({day}), clamp=True)
+    if kind == "yearly":
+        month = _int(doc["month"], "month")
+        if not 1 <= month <= 12:
+            raise ScheduleError("month", MSG_MONTH.format(value=doc["month"]))
+        day = _parse_month_day(doc["day"])
+        longest = 29 if month == 2 else calendar.monthrange(2001, month)[1]
+        if day > longest:
+            raise ScheduleError(
+                "day",
+                MSG_YEARLY_DAY.format(
+                    month=MONTH_NAMES[month - 1], days=longest, value=doc["day"]
+                ),
+            )
+        normalised["month"] = month
+        normalised["day"] = "last" if day == -1 else day
+        return DaySet(
+            months=frozenset({month}), month_days=frozenset({day}), clamp=True
+        )
+    return DaySet()
+
+
+def _parse_time(value: Any) -> time:
+    match = _TIME.match(value) if isinstance(value, str) else None
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ScheduleError("time", MSG_TIME.format(value=value))
+    return time(int(match[1]), int(match[2]))
+
+
+def _parse_weekdays(value: Any) -> set[int]:
+    if not isinstance(value, list) or not value:
+        raise ScheduleError("weekdays", MSG_WEEKDAYS)
+    result = set()
+    for item in value:
+        name = item.lower() if isinstance(item, str) else item
+        if name not in WEEKDAYS:
+            raise ScheduleError("weekdays", MSG_WEEKDAY.format(value=item))
+        result.add(WEEKDAYS.index(name))
+    return result
+
+
+def _parse_month_day(value: Any) -> int:
+    if value == "last":
+        return -1
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ScheduleError("day", MSG_DAY.format(value=value))
+    try:
+        day = int(value)
+    except ValueError:
+        raise ScheduleError("day", MSG_DAY.format(value=value)) from None
+    if not 1 <= day <= 31:
+        raise ScheduleError("day", MSG_DAY.format(value=value))
+    return day
+
+
+def _int(value: Any, field: str) -> int:
+    if isinstance(value, bool):
+        raise ScheduleError(field, MSG_INTEGER.format(value=value))
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    raise ScheduleError(field, MSG_INTEGER.format(value=value))
+
+
+def _positive_int(value: Any, field: str) -> int:
+    try:
+        number = _int(value, field)
+    except ScheduleError:
+        raise ScheduleError(field, MSG_SECONDS.format(value=value)) from None
+    if number <= 0:
+        raise ScheduleError(field, MSG_SECONDS.format(value=value))
+    return number
+
+
+def _parse_cron(value: Any) -> tuple[str, WallTimes]:
+    if not isinstance(value, str):
+        raise ScheduleError("expression", MSG_CRON_TEXT.format(value=value))
+    text = " ".join(value.split())
+    expression = CRON_ALIASES.get(text.lower(), text)
+    fields = expression.split(" ") if expression else []
+    if len(fields) != 5:
+        raise ScheduleError(
+            "expression",
+            MSG_CRON_FIELDS.format(aliases=", ".join(CRON_ALIASES), count=len(fields)),
+        )
+    expanded = [_expand_cron_field(i, field) for i, field in enumerate(fields)]
+    minutes, hours, month_days, months, weekdays = expanded
+    # Vixie cron: a day field is "restricted" unless it starts with '*'; when
+    # both are restricted a day matching either fires, otherwise both must.
+    dom_star, dow_star = fields[2].startswith("*"), fields[4].startswith("*")
+    days = DaySet(
+        months=frozenset(months),
+        month_days=None if dom_star else frozenset(month_days),
+        # cron counts weekdays from Sunday = 0, Python from Monday = 0.
+        weekdays=None if dow_star else frozenset((d - 1) % 7 for d in weekdays),
+        either=not dom_star and not dow_star,
+    )
+    if not dom_star and dow_star:
+        longest = max(
+            29 if m == 2 else calendar.monthrange(2001, m)[1] for m in days.months
+        )
+        if days.month_days is not None and min(days.month_days) > longest:
+            raise ScheduleError("expression", MSG_CRON_NEVER.format(value=text))
+    wall_times = WallTimes(
+        minutes=tuple(minutes),
+        hours=tuple(hours),
+        days=days,
+        wildcard=fields[0].startswith("*") or fields[1].startswith("*"),
+    )
+    return text, wall_times
+
+
+def _expand_cron_field(index: int, field: str) -> list[int]:
+    """Return the sorted values of one cron field, or raise `ScheduleError`."""
+    name = CRON_FIELDS[index]
+    if not _CRON_FIELD_CHARS.match(field):
+        raise ScheduleError(
+            "expression",
+            MSG_CRON_FIELD.format(
+                field=name, value=field, reason="use numbers, names, '*', ',', '-', '/'"
+            ),
+        )
+    try:
+        values = croniter.expand(_CRON_FIELD_PROBES[index].format(field))[0][index]
+    except (CroniterError, ValueError) as exc:
+        reason = "out of range" if "out of range" in str(exc) else "not understood"
+        raise ScheduleError(
+            "expression", MSG_CRON_FIELD.format(field=name, value=field, reason=reason)
+        ) from None
+    if values == ["*"]:
+        return list(_CRON_RANGES[index])
+    if not all(isinstance(v, int) for v in values):
+        raise ScheduleError(
+            "expression",
+            MSG_CRON_FIELD.format(field=name, value=field, reason="not understood"),
+        )
+    return sorted(values)
+
+
+# --- fire instants -----------------------------------------------------------
+
+
+def _require_aware(value: datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("`after` must be a timezone-aware datetime")
+
+
+def _next_interval(seconds: int, zone: ZoneInfo, after: datetime) -> FireTime:
+    # Elapsed time, anchored at the Unix epoch: DST never matters.
+    elapsed = (after - _INTERVAL_EPOCH) // timedelta(seconds=1)
+    at = _INTERVAL_EPOCH + timedelta(seconds=(elapsed // seconds + 1) * seconds)
+    return FireTime(at=at, local=at.astimezone(zone))
+
+
+def _next_wall_time(
+    wall: WallTimes, zone: ZoneInfo, after: datetime
+) -> FireTime | None:
+    start = (after.astimezone(zone) - _MAX_DST_SHIFT).replace(tzinfo=None, fold=0)
+    start = start.replace(second=0, microsecond=0)
+    if not wall.wildcard:
+        return _first_after(wall.from_(start), zone, after, _resolve_fixed)
+    # Each resolution maps wall times to instants in order, so the earliest
+    # instant overall is the earlier of the two streams' first results.
+    fires = [
+        _first_after(wall.from_(start), zone, after, resolve)
+        for resolve in (_resolve_first, _resolve_second)
+    ]
+    return min((f for f in fires if f is not None), key=lambda f: f.at, default=None)
+
+
+_Resolver = Callable[[datetime, ZoneInfo], "FireTime | None"]
+
+
+def _first_after(
+    walls: Iterator[datetime],
+    zone: ZoneInfo,
+    after: datetime,
+    resolve: _Resolver,
+) -> FireTime | None:
+    for wall in walls:
+        fire = resolve(wall, zone)
+        if fire is not None and fire.at > after:
+            return fire
+    return None
+
+
+def _resolve_fixed(wall: datetime, zone: ZoneInfo) -> FireTime:
+    """Map a wall time to one instant: a fold's first, a gap's end."""
+    if _in_gap(wall, zone):
+        at = _gap_end(wall, zone)
+        return FireTime(at=at, local=at.astimezone(zone), moved_from=wall)
+    return _fire(wall.replace(tzinfo=zone, fold=0))
+
+
+def _resolve_first(wall: datetime, zone: ZoneInfo) -> FireTime | None:
+    """Map a wall time to its first real instant; None inside a gap."""
+    if _in_gap(wall, zone):
+        return None
+    return _fire(wall.replace(tzinfo=zone, fold=0))
+
+
+def _resolve_second(wall: datetime, zone: ZoneInfo) -> FireTime | None:
+    """Map a wall time to its last real instant; None inside a gap."""
+    if _in_gap(wall, zone):
+        return None
+    return _fire(wall.replace(tzinfo=zone, fold=1))
+
+
+def _fire(local: datetime) -> FireTime:
+    at = local.astimezone(UTC)
+    return FireTime(at=at, local=at.astimezone(local.tzinfo))
+
+
+def _in_gap(wall: datetime, zone: tzinfo) -> bool:
+    round_trip = wall.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
+    return round_trip.replace(tzinfo=None) != wall
+
+
+def _gap_end(wall: datetime, zone: ZoneInfo) -> datetime:
+    """Return the UTC instant at which the gap containing `wall` ends."""
+    # fold=1 reads `wall` with the offset after the change (an instant before
+    # the gap), fold=0 with the offset before it (an instant after the gap):
+    # the transition lies between, found by bisecting on whole seconds.
+    low = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    high = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    before = low.astimezone(zone).utcoffset()
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        middle = middle.replace(microsecond=0)
+        if middle.astimezone(zone).utcoffset() == before:
+            low = middle
+        else:
+            high = middle
+    return high

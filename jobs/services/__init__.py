@@ -1,0 +1,1 @@
+"""Writes and side effects, one module per subject: jobs, runs, transfer."""

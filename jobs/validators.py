@@ -1,0 +1,80 @@
+"""Field validators shared by the models, so admin, API and import agree."""
+
+import re
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from jobs.schedule import ScheduleError, parse_schedule, parse_timezone
+from jobs.script_paths import ScriptPathError, resolve_script
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+MSG_ARGS = "Arguments must be a list of strings."
+MSG_ENV = "Environment must be an object of NAME: value strings."
+MSG_ENV_NAME = "{name!r} is not a valid environment variable name."
+MSG_EXIT_CODES = "Exit codes must be a list of whole numbers from 1 to 255."
+
+
+def validate_timezone(value: str) -> None:
+    """Refuse a name that is not an IANA timezone."""
+    try:
+        parse_timezone(value)
+    except ScheduleError as exc:
+        raise ValidationError(exc.message, code="timezone") from None
+
+
+def validate_schedule_document(value: Any) -> None:
+    """Refuse a schedule document the engine cannot parse, naming the field."""
+    try:
+        parse_schedule(value, default_timezone=settings.JOB_PORTAL_TIMEZONE)
+    except ScheduleError as exc:
+        raise ValidationError(str(exc), code="schedule") from None
+
+
+def validate_args(value: Any) -> None:
+    """Refuse anything but a list of strings."""
+    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+        raise ValidationError(MSG_ARGS, code="args")
+
+
+def validate_env(value: Any) -> None:
+    """Refuse anything but a mapping of valid names to strings."""
+    if not isinstance(value, dict) or not all(
+        isinstance(v, str) for v in value.values()
+    ):
+        raise ValidationError(MSG_ENV, code="env")
+    for name in value:
+        if not ENV_NAME.match(name):
+            raise ValidationError(MSG_ENV_NAME.format(name=name), code="env")
+
+
+def validate_exit_codes(value: Any) -> None:
+    """Refuse anything but a list of exit codes 1..255."""
+    if not isinstance(value, list) or not all(
+        isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= 255 for c in value
+    ):
+        raise ValidationError(MSG_EXIT_CODES, code="exit_codes")
+
+
+def validate_script_path(value: str) -> None:
+    """Refuse a script path outside the scripts directory or of a bad kind."""
+    try:
+        resolve_script(
+            settings.JOB_PORTAL_SCRIPTS_DIR,
+            value,
+            allowed_extensions=settings.JOB_PORTAL_ALLOWED_EXTENSIONS,
+        )
+    except ScriptPathError as exc:
+        raise ValidationError(str(exc), code="script") from None
+
+
+def validate_working_dir(value: str) -> None:
+    """Refuse a working directory outside the scripts directory."""
+    if not value:
+        return
+    try:
+        resolve_script(settings.JOB_PORTAL_SCRIPTS_DIR, value, directory=True)
+    except ScriptPathError as exc:
+        raise ValidationError(str(exc), code="working_dir") from None

@@ -1,0 +1,1 @@
+"""Notification channels, rules and the outbox arrive with their issue."""
