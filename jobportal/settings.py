@@ -8,15 +8,48 @@ validated by system checks in ``jobs/checks.py`` so that a bad value is
 reported with its variable's name instead of a traceback.
 """
 
+import warnings
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 if (BASE_DIR / ".env").is_file():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _bool(name: str, default: bool) -> bool:
+    """Read a boolean strictly: a typo must not silently mean False."""
+    raw = env.str(name, default=str(default)).strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off", ""):
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use true or false.")
+
+
+def _database(name: str, default: str) -> dict:
+    """Read a database URL; refuse one Django cannot use, naming the variable."""
+    url = env.str(name, default=default)
+    try:
+        with warnings.catch_warnings():
+            # django-environ warns about an unknown scheme; the error says it.
+            warnings.simplefilter("ignore")
+            config = environ.Env.db_url_config(url)
+    except (KeyError, ValueError, ImproperlyConfigured):
+        config = {}
+    if config.get("ENGINE") not in (
+        "django.db.backends.sqlite3",
+        "django.db.backends.postgresql",
+    ):
+        raise ImproperlyConfigured(
+            f"{name}={url!r} is not a supported database URL; use "
+            "sqlite:////absolute/path.sqlite3 or postgres://user@host:5432/name."
+        )
+    return config
 
 
 def _number(name: str, default: float, *, cast: type = int) -> float | None:
@@ -28,9 +61,14 @@ def _number(name: str, default: float, *, cast: type = int) -> float | None:
         return None
 
 
-DEBUG = env.bool("JOB_PORTAL_DEBUG", default=False)
+DEBUG = _bool("JOB_PORTAL_DEBUG", default=False)
 # No built-in secret: the README's first command writes a random one to .env.
 SECRET_KEY = env.str("JOB_PORTAL_SECRET_KEY", default="")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "JOB_PORTAL_SECRET_KEY is not set: run './portal start' once (it writes a "
+        "random one to .env) or set the variable."
+    )
 ALLOWED_HOSTS = env.list("JOB_PORTAL_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("JOB_PORTAL_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -78,9 +116,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db(
-        "JOB_PORTAL_DB_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-    )
+    "default": _database("JOB_PORTAL_DB_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web and worker processes read while the other writes; the
@@ -140,7 +176,7 @@ JOB_PORTAL_SCRIPTS_DIR = BASE_DIR / env.str("JOB_PORTAL_SCRIPTS_DIR", default="s
 JOB_PORTAL_ALLOWED_EXTENSIONS = env.list(
     "JOB_PORTAL_ALLOWED_EXTENSIONS", default=[".py", ".sh"]
 )
-JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL = env.bool(
+JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL = _bool(
     "JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL", default=True
 )
 JOB_PORTAL_WORKER_POLL_INTERVAL = _number(

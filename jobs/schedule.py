@@ -53,9 +53,10 @@ _CRON_FIELD_PROBES = (
 )
 _CRON_FIELD_CHARS = re.compile(r"^[0-9A-Za-z*,/-]+$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
-# Longest run of days a valid schedule can go without firing: Feb 29 yearly
-# with a skipped leap year (2096 -> 2104) plus slack.
-_MAX_SEARCH_DAYS = 366 * 9
+# Longest run of days a valid schedule can go without firing: cron's Feb 29
+# on one weekday ("0 0 29 2 */7") recurs up to 40 years apart when a century
+# skips its leap year, plus slack.
+_MAX_SEARCH_DAYS = 366 * 41
 # The largest UTC offset change on record is two hours; three is a safe margin
 # when stepping back from `after` to the wall time to start searching from.
 _MAX_DST_SHIFT = timedelta(hours=3)
@@ -64,8 +65,8 @@ _CRON_RANGES = (range(60), range(24), range(1, 32), range(1, 13), range(7))
 
 MSG_NOT_OBJECT = "A schedule must be a JSON object."
 MSG_UNKNOWN_TYPE = "Unknown schedule type {value!r}; expected one of: {choices}."
-MSG_UNKNOWN_FIELD = "Unknown field for a {kind} schedule: {fields}."
-MSG_REQUIRED = "This field is required for a {kind} schedule."
+MSG_UNKNOWN_FIELD = "Unknown field for {kind} schedules: {fields}."
+MSG_REQUIRED = "This field is required for {kind} schedules."
 MSG_TIMEZONE = "Unknown timezone {value!r}; use an IANA name like 'Asia/Hong_Kong'."
 MSG_TIME = "Time must be 'HH:MM' in 24-hour form (00:00 to 23:59), got {value!r}."
 MSG_INTEGER = "Must be a whole number, got {value!r}."
@@ -161,7 +162,7 @@ def parse_schedule(doc: Any, *, default_timezone: str) -> Schedule:
     kind = doc.get("type")
     if kind not in KINDS:
         if kind is None:
-            raise ScheduleError("type", MSG_REQUIRED.format(kind="any"))
+            raise ScheduleError("type", MSG_REQUIRED.format(kind="all"))
         raise ScheduleError(
             "type", MSG_UNKNOWN_TYPE.format(value=kind, choices=", ".join(KINDS))
         )
@@ -174,7 +175,11 @@ def parse_schedule(doc: Any, *, default_timezone: str) -> Schedule:
     for field in _KIND_FIELDS[kind]:
         if doc.get(field) is None:
             raise ScheduleError(field, MSG_REQUIRED.format(kind=kind))
-    zone_name = doc.get("timezone") or default_timezone
+    # A blank zone (an empty admin field) means the job's default; any other
+    # non-string value is refused rather than silently replaced.
+    zone_name = doc.get("timezone")
+    if zone_name is None or zone_name == "":
+        zone_name = default_timezone
     zone = parse_timezone(zone_name, field="timezone")
     normalised: dict[str, Any] = {"type": kind}
     wall_times: WallTimes | None = None
@@ -193,7 +198,7 @@ def parse_schedule(doc: Any, *, default_timezone: str) -> Schedule:
         normalised["time"] = at.strftime("%H:%M")
         days = _parse_days(kind, doc, normalised)
         wall_times = WallTimes(minutes=(at.minute,), hours=(at.hour,), days=days)
-    if "timezone" in doc and doc["timezone"]:
+    if doc.get("timezone"):
         normalised["timezone"] = zone_name
     return Schedule(kind=kind, zone=zone, document=normalised, wall_times=wall_times)
 
@@ -407,15 +412,16 @@ def _parse_cron(value: Any) -> tuple[str, WallTimes]:
     minutes, hours, month_days, months, weekdays = expanded
     # Vixie cron: a day field is "restricted" unless it starts with '*'; when
     # both are restricted a day matching either fires, otherwise both must.
+    # A '*'-led field still keeps its values: "*/2" means odd days only.
     dom_star, dow_star = fields[2].startswith("*"), fields[4].startswith("*")
     days = DaySet(
         months=frozenset(months),
-        month_days=None if dom_star else frozenset(month_days),
+        month_days=frozenset(month_days),
         # cron counts weekdays from Sunday = 0, Python from Monday = 0.
-        weekdays=None if dow_star else frozenset((d - 1) % 7 for d in weekdays),
+        weekdays=frozenset((d - 1) % 7 for d in weekdays),
         either=not dom_star and not dow_star,
     )
-    if not dom_star and dow_star:
+    if not days.either:
         longest = max(
             29 if m == 2 else calendar.monthrange(2001, m)[1] for m in days.months
         )
