@@ -446,10 +446,36 @@ def _expand_cron_field(index: int, field: str) -> list[int]:
                 field=name, value=field, reason="use numbers, names, '*', ',', '-', '/'"
             ),
         )
+    values: set[int] = set()
+    for part in field.split(","):
+        part_values = _croniter_values(index, part, field)
+        low, _, high = part.split("/")[0].partition("-")
+        # croniter reads an equal range ("5-5", "jan-1") as the whole cycle;
+        # ISC cron reads it as that one value. Digits are compared as written
+        # so that day-of-week "0-7" (every day) stays a range.
+        if high and _cron_number(index, low, field) == _cron_number(index, high, field):
+            part_values = _croniter_values(index, low, field)
+        values.update(part_values)
+    return sorted(values)
+
+
+def _cron_number(index: int, text: str, field: str) -> int:
+    """Return the number a cron range end stands for, as written."""
+    return int(text) if text.isdigit() else _croniter_values(index, text, field)[0]
+
+
+def _croniter_values(index: int, text: str, field: str) -> list[int]:
+    """Expand `text` as cron field `index` with croniter, or raise `ScheduleError`."""
+    name = CRON_FIELDS[index]
     try:
-        values = croniter.expand(_CRON_FIELD_PROBES[index].format(field))[0][index]
+        values = croniter.expand(_CRON_FIELD_PROBES[index].format(text))[0][index]
     except (CroniterError, ValueError) as exc:
-        reason = "out of range" if "out of range" in str(exc) else "not understood"
+        # croniter says "out of range" for a value and "out of bands" for a range.
+        reason = (
+            "out of range"
+            if "out of range" in str(exc) or "out of bands" in str(exc)
+            else "not understood"
+        )
         raise ScheduleError(
             "expression", MSG_CRON_FIELD.format(field=name, value=field, reason=reason)
         ) from None
