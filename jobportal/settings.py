@@ -8,6 +8,8 @@ validated by system checks in ``jobs/checks.py`` so that a bad value is
 reported with its variable's name instead of a traceback.
 """
 
+import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -128,9 +130,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    # A file, not memory, so that worker subprocesses in tests share it.
+    # A file, not memory, so that worker subprocesses in tests share it; one
+    # per test process, so that test runs side by side do not collide.
     DATABASES["default"].setdefault("TEST", {}).setdefault(
-        "NAME", str(BASE_DIR / ".test-db.sqlite3")
+        "NAME",
+        str(Path(tempfile.gettempdir()) / f"jobportal-test-{os.getpid()}.sqlite3"),
     )
 
 AUTHENTICATION_BACKENDS = [
@@ -184,6 +188,16 @@ JOB_PORTAL_WORKER_POLL_INTERVAL = _number(
 )
 JOB_PORTAL_WORKER_JOB_TIMEOUT = _number("JOB_PORTAL_WORKER_JOB_TIMEOUT", 3600)
 JOB_PORTAL_WORKER_MAX_CONCURRENT = _number("JOB_PORTAL_WORKER_MAX_CONCURRENT", 4)
+# A worker silent this long is dead: any live worker marks its runs lost.
+JOB_PORTAL_WORKER_LOST_AFTER = _number("JOB_PORTAL_WORKER_LOST_AFTER", 60.0, cast=float)
+# On SIGTERM, running jobs get this long to finish before they are stopped.
+JOB_PORTAL_WORKER_SHUTDOWN_GRACE = _number(
+    "JOB_PORTAL_WORKER_SHUTDOWN_GRACE", 30.0, cast=float
+)
+# Each run gets its own folder here (JOB_ARTIFACTS_DIR in its environment).
+JOB_PORTAL_ARTIFACTS_DIR = BASE_DIR / env.str(
+    "JOB_PORTAL_ARTIFACTS_DIR", default="var/artifacts"
+)
 JOB_PORTAL_SMTP_HOST = env.str("JOB_PORTAL_SMTP_HOST", default="localhost")
 JOB_PORTAL_SMTP_PORT = _number("JOB_PORTAL_SMTP_PORT", 25)
 JOB_PORTAL_WEBHOOK_URL = env.str("JOB_PORTAL_WEBHOOK_URL", default="")
