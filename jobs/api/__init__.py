@@ -1,0 +1,1 @@
+"""The jobs app's REST API: serializers, views and URLs."""

@@ -1,0 +1,246 @@
+"""Job documents: the JSON shape of a job in the API, import and export.
+
+A job document is flat except for three policy groups::
+
+    {"name": "nightly-export", "description": "", "script": "export.py",
+     "args": [], "env": {}, "working_dir": "", "timezone": "Asia/Hong_Kong",
+     "active": true, "priority": 0, "timeout_seconds": null,
+     "schedules": [{"type": "daily", "time": "02:00"}],
+     "retry": {"max_attempts": 1, ...}, "concurrency": {"policy": "forbid", ...},
+     "misfire": {"policy": "run_once", "grace_seconds": 60}}
+
+Pure Python: this module maps a job's attributes to a document and reads or
+writes files of documents; it never touches the database itself. Validation
+of a document is `jobs.api.serializers.JobDocumentSerializer`'s job.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from jobs.models import Job
+
+# Document key -> model field, for the keys at the top level.
+FLAT_FIELDS: dict[str, str] = {
+    "name": "name",
+    "description": "description",
+    "script": "script",
+    "args": "args",
+    "env": "env",
+    "working_dir": "working_dir",
+    "timezone": "timezone",
+    "active": "is_active",
+    "priority": "priority",
+    "timeout_seconds": "timeout_seconds",
+}
+RETRY_FIELDS: dict[str, str] = {
+    "max_attempts": "retry_max_attempts",
+    "delay_seconds": "retry_delay_seconds",
+    "backoff": "retry_backoff",
+    "max_delay_seconds": "retry_max_delay_seconds",
+    "exit_codes": "retry_exit_codes",
+    "on_timeout": "retry_on_timeout",
+    "on_lost": "retry_on_lost",
+    "max_total_seconds": "retry_max_total_seconds",
+}
+CONCURRENCY_FIELDS: dict[str, str] = {
+    "policy": "concurrency_policy",
+    "max_concurrent": "max_concurrent",
+}
+MISFIRE_FIELDS: dict[str, str] = {
+    "policy": "misfire_policy",
+    "grace_seconds": "misfire_grace_seconds",
+}
+# Group key -> (group's document key -> model field).
+GROUPS: dict[str, dict[str, str]] = {
+    "retry": RETRY_FIELDS,
+    "concurrency": CONCURRENCY_FIELDS,
+    "misfire": MISFIRE_FIELDS,
+}
+# Model field -> its path in a document ("retry_max_attempts" ->
+# "retry.max_attempts"), for error messages that speak the document's terms.
+FIELD_PATHS: dict[str, str] = {
+    **{field: key for key, field in FLAT_FIELDS.items()},
+    **{
+        field: f"{group}.{key}"
+        for group, fields in GROUPS.items()
+        for key, field in fields.items()
+    },
+}
+# Every model field a document sets (schedules are rows of their own).
+MODEL_FIELDS: tuple[str, ...] = tuple(FIELD_PATHS)
+
+FORMATS = ("json", "yaml")
+_EXTENSIONS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+
+MSG_EMPTY = "The file holds no data; expected a list of job documents."
+MSG_TOP_LEVEL = (
+    'Expected a list of job documents or {{"jobs": [...]}} at the top level, '
+    "got {kind}."
+)
+MSG_TOP_LEVEL_KEYS = 'Unknown top-level key(s): {keys}; only "jobs" is allowed there.'
+MSG_JSON = "Not valid JSON: line {line} column {column}: {problem}."
+MSG_YAML = "Not valid YAML: line {line} column {column}: {problem}."
+MSG_YAML_NO_MARK = "Not valid YAML: {problem}."
+MSG_FORMAT = "Unknown format {value!r}; use one of: {choices}."
+
+
+class DocumentError(ValueError):
+    """A file of job documents cannot be read (syntax or top-level shape)."""
+
+
+def job_to_document(
+    job: Job, *, schedules: Sequence[Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Return `job` as a job document.
+
+    `schedules` replaces the job's stored schedule documents, for a job whose
+    new schedules are not saved yet. Keys of `env` and of each schedule
+    document come out in a fixed order, so that equal jobs give equal text
+    on every database (PostgreSQL's jsonb does not keep key order).
+    """
+    if schedules is None:
+        schedules = job.schedule_documents()
+    document: dict[str, Any] = {
+        key: copy.deepcopy(getattr(job, field)) for key, field in FLAT_FIELDS.items()
+    }
+    document["env"] = dict(sorted(document["env"].items()))
+    document["schedules"] = [schedule_document(s) for s in schedules]
+    for group, fields in GROUPS.items():
+        document[group] = {
+            key: copy.deepcopy(getattr(job, field)) for key, field in fields.items()
+        }
+    return document
+
+
+def schedule_document(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a copy of a schedule document with "type" first, then A to Z."""
+    rest = sorted((key, value) for key, value in document.items() if key != "type")
+    ordered = {"type": document.get("type")} if "type" in document else {}
+    ordered.update(rest)
+    return copy.deepcopy(ordered)
+
+
+def document_path(field: str) -> str:
+    """Return where model field `field` sits in a document ("retry.backoff")."""
+    return FIELD_PATHS.get(field, field)
+
+
+def format_for_path(path: str) -> str | None:
+    """Return the format a file name's extension implies, or None."""
+    return _EXTENSIONS.get(PurePath(path).suffix.lower())
+
+
+def documents_dump(documents: Sequence[Mapping[str, Any]], *, fmt: str) -> str:
+    """Return `documents` as JSON or YAML text ending in a newline.
+
+    JSON is indented by two spaces with sorted keys; YAML keeps the
+    document's own key order (name first), which `job_to_document` fixes.
+    Both are stable: the same jobs always give the same text.
+    """
+    if fmt == "json":
+        text = json.dumps(list(documents), indent=2, sort_keys=True, ensure_ascii=False)
+        return text + "\n"
+    if fmt == "yaml":
+        return yaml.safe_dump(
+            [dict(d) for d in documents],
+            sort_keys=False,
+            allow_unicode=True,
+            default_flow_style=False,
+        )
+    raise ValueError(MSG_FORMAT.format(value=fmt, choices=", ".join(FORMATS)))
+
+
+def documents_load(text: str, *, fmt: str | None = None) -> list[Any]:
+    """Parse JSON or YAML `text` and return its list of job documents.
+
+    `fmt` None guesses from the content: JSON if it starts with "[" or "{",
+    YAML otherwise. The top level is a list of documents or an object whose
+    only key is "jobs". The documents themselves are not validated here.
+    Raise `DocumentError` with the parser's line and column when it has them.
+    """
+    if fmt is None:
+        fmt = "json" if text.lstrip().startswith(("[", "{")) else "yaml"
+    if fmt == "json":
+        data = _load_json(text)
+    elif fmt == "yaml":
+        data = _load_yaml(text)
+    else:
+        raise DocumentError(MSG_FORMAT.format(value=fmt, choices=", ".join(FORMATS)))
+    if data is None:
+        raise DocumentError(MSG_EMPTY)
+    if isinstance(data, Mapping):
+        extra = sorted(str(key) for key in data if key != "jobs")
+        if extra:
+            raise DocumentError(MSG_TOP_LEVEL_KEYS.format(keys=", ".join(extra)))
+        if "jobs" not in data:
+            raise DocumentError(MSG_TOP_LEVEL.format(kind="an object without jobs"))
+        data = data["jobs"]
+    if not isinstance(data, list):
+        raise DocumentError(MSG_TOP_LEVEL.format(kind=_kind(data)))
+    return data
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(
+            MSG_JSON.format(line=exc.lineno, column=exc.colno, problem=exc.msg)
+        ) from None
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """Safe loader that reads 10:30 as the string "10:30".
+
+    YAML 1.1 reads an unquoted 10:30 as the base-60 number 630, which would
+    turn a hand-written schedule time into a confusing error.
+    """
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        """Keep base-60 scalars ("10:30") as strings."""
+        if ":" in str(node.value):
+            return self.construct_scalar(node)
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:
+        """Keep base-60 scalars ("10:30.5") as strings."""
+        if ":" in str(node.value):
+            return self.construct_scalar(node)
+        return super().construct_yaml_float(node)
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:int", _YamlLoader.construct_yaml_int)
+_YamlLoader.add_constructor("tag:yaml.org,2002:float", _YamlLoader.construct_yaml_float)
+
+
+def _load_yaml(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "unreadable"
+        if mark is None:
+            raise DocumentError(MSG_YAML_NO_MARK.format(problem=problem)) from None
+        raise DocumentError(
+            MSG_YAML.format(line=mark.line + 1, column=mark.column + 1, problem=problem)
+        ) from None
+    except yaml.YAMLError as exc:
+        raise DocumentError(MSG_YAML_NO_MARK.format(problem=exc)) from None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return type(value).__name__
