@@ -1,10 +1,18 @@
 """Project-wide pytest fixtures."""
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# CI replays the same examples every run, so that a red build is
+# reproducible; local runs keep exploring new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 EXAMPLE_SCRIPTS = {
     "ok.py": "print('ok')\n",

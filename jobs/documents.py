@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from jobs.errors import JobsError
+
 if TYPE_CHECKING:
     from jobs.models import Job
 
@@ -92,7 +94,7 @@ MSG_YAML_NO_MARK = "Not valid YAML: {problem}."
 MSG_FORMAT = "Unknown format {value!r}; use one of: {choices}."
 
 
-class DocumentError(ValueError):
+class DocumentError(JobsError, ValueError):
     """A file of job documents cannot be read (syntax or top-level shape)."""
 
 

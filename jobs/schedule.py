@@ -29,6 +29,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 from croniter.croniter import CroniterError
 
+from jobs.errors import JobsError
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MONTH_NAMES = tuple(calendar.month_name)[1:]
 KINDS = ("interval", "hourly", "daily", "weekly", "monthly", "yearly", "cron", "manual")
@@ -85,10 +87,11 @@ MSG_CRON_FIELDS = (
     "day-of-week) or be one of {aliases}; got {count} field(s)."
 )
 MSG_CRON_FIELD = "Cron {field} field {value!r} is not valid: {reason}."
+MSG_CRON_BACKWARDS = "range {part!r} runs backwards; split it in two, e.g. 22-23,0-1"
 MSG_CRON_NEVER = "Cron expression {value!r} never fires: no month has that day."
 
 
-class ScheduleError(ValueError):
+class ScheduleError(JobsError, ValueError):
     """A schedule document is invalid; `field` names the offending field."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -453,8 +456,24 @@ def _expand_cron_field(index: int, field: str) -> list[int]:
         # croniter reads an equal range ("5-5", "jan-1") as the whole cycle;
         # ISC cron reads it as that one value. Digits are compared as written
         # so that day-of-week "0-7" (every day) stays a range.
-        if high and _cron_number(index, low, field) == _cron_number(index, high, field):
-            part_values = _croniter_values(index, low, field)
+        if high:
+            first, last = (
+                _cron_number(index, low, field),
+                _cron_number(index, high, field),
+            )
+            if first > last:
+                # ISC cron refuses a range that runs backwards; croniter
+                # would wrap it, which hides typos like "7-0".
+                raise ScheduleError(
+                    "expression",
+                    MSG_CRON_FIELD.format(
+                        field=name,
+                        value=field,
+                        reason=MSG_CRON_BACKWARDS.format(part=part),
+                    ),
+                )
+            if first == last:
+                part_values = _croniter_values(index, low, field)
         values.update(part_values)
     return sorted(values)
 

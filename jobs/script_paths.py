@@ -9,6 +9,8 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
+from jobs.errors import JobsError
+
 MSG_EMPTY = "Give a path relative to the scripts directory."
 MSG_ABSOLUTE = "Use a path relative to the scripts directory, not {path!r}."
 MSG_OUTSIDE = "{path!r} resolves outside the scripts directory."
@@ -18,7 +20,7 @@ MSG_NOT_DIR = "{path!r} is not a directory."
 MSG_EXTENSION = "{path!r} does not have an allowed extension ({allowed})."
 
 
-class ScriptPathError(ValueError):
+class ScriptPathError(JobsError, ValueError):
     """A script or working-directory path is unsafe or unusable."""
 
 

@@ -21,6 +21,7 @@ from rest_framework.settings import api_settings
 
 from jobs.api.serializers import JobDocumentSerializer
 from jobs.documents import MODEL_FIELDS, document_path, job_to_document
+from jobs.errors import JobsError
 from jobs.models import Job
 from jobs.services.jobs import job_save
 
@@ -40,7 +41,7 @@ class ImportResult:
     unchanged: list[str] = field(default_factory=list)
 
 
-class JobImportError(ValueError):
+class JobImportError(JobsError, ValueError):
     """Some job documents are invalid, so the import wrote nothing."""
 
     def __init__(self, messages: list[str]) -> None:

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from jobs.schedule import (
     CRON_ALIASES,
     KINDS,
+    MSG_CRON_BACKWARDS,
     MSG_CRON_FIELD,
     MSG_CRON_FIELDS,
     MSG_CRON_NEVER,
@@ -777,26 +778,25 @@ def test_cron_zero_and_seven_are_sunday(expression: str) -> None:
     ]
 
 
-@pytest.mark.parametrize("expression", ["0 0 * * 6-1", "0 0 * * sat-mon"])
-def test_cron_weekday_range_wraps_through_sunday(expression: str) -> None:
-    """A weekday range that wraps (sat-mon) covers Saturday, Sunday, Monday."""
-    assert fire_ats(cron(expression), utc(2026, 3, 2), 4) == [
-        utc(2026, 3, 7),
-        utc(2026, 3, 8),
-        utc(2026, 3, 9),
-        utc(2026, 3, 14),
-    ]
-
-
-def test_cron_hour_range_wraps_past_midnight() -> None:
-    """An hour range 22-1 covers 22:00, 23:00, 00:00 and 01:00."""
-    assert fire_ats(cron("0 22-1 * * *"), utc(2026, 3, 1, 12), 5) == [
-        utc(2026, 3, 1, 22),
-        utc(2026, 3, 1, 23),
-        utc(2026, 3, 2, 0),
-        utc(2026, 3, 2, 1),
-        utc(2026, 3, 2, 22),
-    ]
+@pytest.mark.parametrize(
+    ("expression", "field", "part"),
+    [
+        ("0 0 * * 6-1", "day-of-week", "6-1"),
+        ("0 0 * * sat-mon", "day-of-week", "sat-mon"),
+        ("0 0 * * 7-0", "day-of-week", "7-0"),
+        ("0 22-1 * * *", "hour", "22-1"),
+    ],
+)
+def test_cron_range_running_backwards_is_refused(
+    expression: str, field: str, part: str
+) -> None:
+    """Like ISC cron, a range whose start is past its end is an error."""
+    with pytest.raises(ScheduleError) as caught:
+        parse(cron(expression))
+    assert caught.value.field == "expression"
+    assert caught.value.message == MSG_CRON_FIELD.format(
+        field=field, value=part, reason=MSG_CRON_BACKWARDS.format(part=part)
+    )
 
 
 @pytest.mark.parametrize(
@@ -1535,16 +1535,15 @@ def cron_field(
             return draw(st.sampled_from([name, name.upper(), name.title()]))
         return str(number)
 
-    form = draw(st.sampled_from(["star", "step", "list", "range", "wrap", "ranged"]))
+    # No backwards ranges ("22-1"): the engine refuses them, as ISC cron does.
+    form = draw(st.sampled_from(["star", "step", "list", "range", "ranged"]))
     if form == "star" and allow_star:
         return "*"
     if form == "step":
         return f"*/{draw(st.sampled_from(steps))}"
-    if form in ("range", "ranged", "wrap"):
+    if form in ("range", "ranged"):
         start = draw(value)
         width = draw(st.integers(1, max_width))
-        if form == "wrap" and start > low:
-            return f"{spell(start)}-{spell(draw(st.integers(low, start - 1)))}"
         stop = min(start + width, high)
         if form == "ranged":
             return f"{start}-{stop}/{draw(st.integers(1, 3))}"
