@@ -1,0 +1,136 @@
+"""Rendering helpers for the jobs admin: instants in two zones, badges, durations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from jobs import schedule as engine
+
+MSG_DST_MOVED = "moved from {wall:%H:%M} by a DST gap"
+MSG_NO_FIRE_TIMES = "Only runs when triggered."
+
+
+def count_jobs(count: int) -> str:
+    """Return "1 job" or "N jobs"."""
+    return "1 job" if count == 1 else f"{count} jobs"
+
+
+def zone_or_utc(name: str) -> tzinfo:
+    """Return the IANA zone `name`, or UTC when the name is not valid."""
+    try:
+        return engine.parse_timezone(name)
+    except engine.ScheduleError:
+        return UTC
+
+
+def instant_parts(at: datetime, zone: tzinfo) -> tuple[str, str | None]:
+    """Return `at` in `zone` and in UTC: ("2026-03-02 09:00 HKT", "01:00 UTC").
+
+    The UTC part repeats the date only when it differs from the local date,
+    and is None when `zone` is UTC itself.
+    """
+    local, utc = at.astimezone(zone), at.astimezone(UTC)
+    clock_format = "%H:%M:%S" if at.second else "%H:%M"
+    local_text = f"{local:%Y-%m-%d} {local.strftime(clock_format)}"
+    if local.utcoffset() == utc.utcoffset() and local.tzname() in ("UTC", None):
+        return f"{local_text} UTC", None
+    utc_format = (
+        clock_format if utc.date() == local.date() else f"%Y-%m-%d {clock_format}"
+    )
+    return f"{local_text} {local.tzname()}", f"{utc.strftime(utc_format)} UTC"
+
+
+def format_instant(at: datetime, zone: tzinfo) -> str:
+    """Return `at` in `zone` and in UTC: "2026-03-02 09:00 HKT / 01:00 UTC"."""
+    local_text, utc_text = instant_parts(at, zone)
+    return local_text if utc_text is None else f"{local_text} / {utc_text}"
+
+
+def instant_html(at: datetime, zone: tzinfo) -> SafeString:
+    """Return `format_instant` as HTML that wraps only between the two parts."""
+    local_text, utc_text = instant_parts(at, zone)
+    if utc_text is None:
+        return format_html('<span class="jobs-nowrap">{}</span>', local_text)
+    return format_html(
+        '<span class="jobs-nowrap">{}</span> <span class="jobs-nowrap">/ {}</span>',
+        local_text,
+        utc_text,
+    )
+
+
+def describe_fire(fire: engine.FireTime, zone: tzinfo) -> str:
+    """Return a fire time in `zone` and UTC, noting a move by a DST gap."""
+    text = format_instant(fire.at, zone)
+    if fire.moved_from is not None:
+        text = f"{text} ({MSG_DST_MOVED.format(wall=fire.moved_from)})"
+    return text
+
+
+def fire_times_html(fires: Iterable[engine.FireTime], zone: tzinfo) -> SafeString:
+    """Return fire times as an ordered list; DST-moved ones are marked."""
+    items = format_html_join(
+        "",
+        '<li class="{}">{}</li>',
+        (("jobs-moved" if f.moved_from else "", describe_fire(f, zone)) for f in fires),
+    )
+    return format_html('<ol class="jobs-fire-times">{}</ol>', items)
+
+
+def fire_time_json(fire: engine.FireTime) -> dict[str, Any]:
+    """Return one fire time for the preview's JSON answer."""
+    return {
+        "at": fire.at.isoformat(),
+        "local": fire.local.isoformat(),
+        "moved_from": fire.moved_from.isoformat() if fire.moved_from else None,
+        "text": describe_fire(fire, fire.local.tzinfo or UTC),
+    }
+
+
+def status_badge(status: str | None, label: str) -> SafeString:
+    """Return a run status as a colored badge."""
+    return format_html(
+        '<span class="jobs-status jobs-status-{}">{}</span>', status or "none", label
+    )
+
+
+def compact_instant(at: datetime | None, *, since: datetime | None) -> str:
+    """Return `at` in UTC, dropping the date when it is `since`'s UTC date.
+
+    "2026-03-01 09:00:05", or "09:00:05" on the same day as `since`.
+    """
+    if at is None:
+        return "-"
+    utc = at.astimezone(UTC)
+    if since is not None and since.astimezone(UTC).date() == utc.date():
+        return f"{utc:%H:%M:%S}"
+    return f"{utc:%Y-%m-%d %H:%M:%S}"
+
+
+def format_duration(seconds: float | None) -> str:
+    """Return a duration as "0.4s", "12s", "3m 05s" or "2h 01m"."""
+    if seconds is None:
+        return "-"
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m {whole % 60:02d}s"
+    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
+
+
+def fire_times_or_note(
+    fires: list[engine.FireTime], *, zone: tzinfo | None
+) -> SafeString:
+    """Render fire times (in `zone`, else each fire's own zone) or a note."""
+    if not fires:
+        return format_html('<p class="jobs-preview-note">{}</p>', MSG_NO_FIRE_TIMES)
+    if zone is None:
+        zone = fires[0].local.tzinfo or UTC
+    return fire_times_html(fires, zone)

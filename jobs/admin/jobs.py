@@ -1,0 +1,448 @@
+"""The job admin: list, form with schedule rows, actions, "Run now", preview.
+
+A job is saved with its schedules through `jobs.services.jobs.job_save`, which
+validates, replaces the schedules and recomputes `next_run_at`; runs are
+queued through `jobs.services.runs.job_run_now`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.forms import BaseFormSet
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from jobs import schedule as engine
+from jobs.admin.display import (
+    count_jobs,
+    fire_time_json,
+    fire_times_or_note,
+    instant_html,
+    status_badge,
+    zone_or_utc,
+)
+from jobs.admin.filters import LastRunStatusFilter, ScheduleTypeFilter
+from jobs.forms import (
+    SCHEDULE_FIELDS,
+    JobForm,
+    ScheduleForm,
+    ScheduleFormSet,
+    SchedulePreviewForm,
+    timezone_names,
+    valid_timezone_or_default,
+)
+from jobs.models import Job, JobRun, Schedule
+from jobs.schedule_text import describe_schedule, describe_schedules
+from jobs.selectors import (
+    job_upcoming_fire_times,
+    jobs_with_last_run,
+    schedule_fire_times,
+)
+from jobs.services.jobs import job_save, job_set_active
+from jobs.services.runs import job_run_now
+
+UPCOMING_COUNT = 5
+
+MSG_ACTIVATED = "Activated {jobs}."
+MSG_DEACTIVATED = "Deactivated {jobs}."
+MSG_RUNS_QUEUED = "Queued a manual run of {jobs}."
+MSG_RUN_QUEUED = "Queued manual run {run} of {job}."
+MSG_INACTIVE = "The job is inactive: these times will not run until it is activated."
+MSG_PREVIEW_PLACEHOLDER = "Fill in the schedule to preview its next fire times."
+
+
+def clock() -> datetime:
+    """Return the current instant; tests replace it to pin the admin's "now"."""
+    return timezone.now()
+
+
+class ScheduleInline(admin.StackedInline):
+    """A job's schedules, each edited as fields (see `ScheduleForm`)."""
+
+    model = Schedule
+    form = ScheduleForm
+    formset = ScheduleFormSet
+    min_num = 1
+    extra = 0
+    fields = (
+        "type",
+        "seconds",
+        "minute",
+        "time",
+        "weekdays",
+        "day",
+        "month",
+        "expression",
+        "timezone",
+        "raw",
+        "preview",
+    )
+    readonly_fields = ("preview",)
+    template = "admin/jobs/job/schedule_inline.html"
+    view_only_fields = ("summary", "preview")
+
+    class Media:
+        js = ("jobs/schedule_form.js",)
+        css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("jobs/admin.css",)}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Schedule]:
+        """Load each schedule's job with it (the preview needs its zone)."""
+        return super().get_queryset(request).select_related("job")
+
+    def get_fields(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> tuple[str, ...]:
+        """Show a summary instead of the editing fields to view-only users."""
+        if obj is not None and not self.has_change_permission(request, obj):
+            return self.view_only_fields
+        return self.fields
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> tuple[str, ...]:
+        """Mark the computed fields read-only."""
+        if obj is not None and not self.has_change_permission(request, obj):
+            return self.view_only_fields
+        return self.readonly_fields
+
+    @admin.display(description="Schedule")
+    def summary(self, schedule: Schedule) -> str:
+        """Describe the schedule in words."""
+        return describe_schedule(schedule.document, timezone=schedule.job.timezone)
+
+    @admin.display(description="Next fire times")
+    def preview(self, schedule: Schedule) -> SafeString:
+        """Show the saved schedule's next fire times; the JS updates it live."""
+        # A new row has a document once its form validated (a re-shown form).
+        if not isinstance(schedule.document, dict):
+            body = format_html(
+                '<p class="jobs-preview-note">{}</p>', MSG_PREVIEW_PLACEHOLDER
+            )
+        else:
+            try:
+                fires = schedule_fire_times(
+                    documents=[schedule.document],
+                    timezone=schedule.job.timezone,
+                    after=clock(),
+                    count=UPCOMING_COUNT,
+                )
+            except engine.ScheduleError as exc:
+                body = format_html('<p class="jobs-error">{}</p>', str(exc))
+            else:
+                body = fire_times_or_note(fires, zone=None)
+        return format_html('<div class="jobs-preview">{}</div>', body)
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """Jobs: list with schedules in words, next and last run; form with schedules."""
+
+    form = JobForm
+    inlines = (ScheduleInline,)
+    list_display = (
+        "name",
+        "schedule_text",
+        "next_run",
+        "last_run",
+        "is_active",
+    )
+    list_filter = ("is_active", LastRunStatusFilter, ScheduleTypeFilter, "timezone")
+    search_fields = ("name", "description", "script")
+    actions = ("activate", "deactivate", "run_now")
+    readonly_fields = ("upcoming",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "description",
+                    "script",
+                    "args",
+                    "env",
+                    "working_dir",
+                    "owner",
+                )
+            },
+        ),
+        ("When", {"fields": ("timezone", "is_active", "upcoming")}),
+        (
+            "Retries",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "retry_max_attempts",
+                    "retry_delay_seconds",
+                    "retry_backoff",
+                    "retry_max_delay_seconds",
+                    "retry_exit_codes",
+                    "retry_on_timeout",
+                    "retry_on_lost",
+                    "retry_max_total_seconds",
+                ),
+            },
+        ),
+        (
+            "Limits, concurrency and missed runs",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "priority",
+                    "timeout_seconds",
+                    "concurrency_policy",
+                    "max_concurrent",
+                    "misfire_policy",
+                    "misfire_grace_seconds",
+                ),
+            },
+        ),
+    )
+
+    class Media:
+        css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("jobs/admin.css",)}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
+        """Annotate the latest run and prefetch schedules: no per-row queries."""
+        return jobs_with_last_run(super().get_queryset(request))
+
+    def get_fieldsets(
+        self, request: HttpRequest, obj: Job | None = None
+    ) -> list[tuple[str | None, dict[str, Any]]]:
+        """Leave out the upcoming fire times until the job is saved."""
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None:
+            return fieldsets
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": tuple(f for f in options["fields"] if f != "upcoming"),
+                },
+            )
+            for name, options in fieldsets
+        ]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """Make the signed-in user the owner of a new job."""
+        return {
+            "owner": request.user.pk,
+            **super().get_changeform_initial_data(request),
+        }
+
+    def get_formset_kwargs(
+        self,
+        request: HttpRequest,
+        obj: Job,
+        inline: admin.options.InlineModelAdmin,
+        prefix: str,
+    ) -> dict[str, Any]:
+        """Tell the schedule forms the job's zone, as submitted or as saved."""
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, ScheduleInline):
+            zone = obj.timezone
+            if request.method == "POST":
+                zone = request.POST.get("timezone", "").strip()
+            kwargs["form_kwargs"] = {"job_timezone": valid_timezone_or_default(zone)}
+        return kwargs
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """Give the page's script the preview URL and each type's fields."""
+        context = {
+            "jobs_schedule_config": {
+                "previewUrl": reverse("admin:jobs_job_preview_schedule"),
+                "fields": SCHEDULE_FIELDS,
+            },
+            "jobs_timezones": timezone_names(),
+            **(extra_context or {}),
+        }
+        return super().changeform_view(request, object_id, form_url, context)
+
+    def save_model(
+        self, request: HttpRequest, obj: Job, form: JobForm, change: bool
+    ) -> None:
+        """Do nothing yet: `save_related` saves the job with its schedules."""
+
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: JobForm,
+        formsets: list[BaseFormSet],
+        change: bool,
+    ) -> None:
+        """Save the job and its schedules through the service, then the rest."""
+        schedules = None
+        for formset in formsets:
+            if isinstance(formset, ScheduleFormSet):
+                # Records what changed for the history message; writes nothing.
+                formset.save(commit=False)
+                schedules = formset.schedule_documents()
+        job_save(job=form.instance, schedules=schedules, now=clock())
+        form.save_m2m()
+        for formset in formsets:
+            if not isinstance(formset, ScheduleFormSet):
+                self.save_formset(request, form, formset, change)
+
+    # --- columns and read-only fields ---------------------------------------
+
+    @admin.display(description="schedule")
+    def schedule_text(self, job: Job) -> str:
+        """Describe the job's schedules in words, with the timezone."""
+        return describe_schedules(job.schedule_documents(), timezone=job.timezone)
+
+    @admin.display(description="next run", ordering="next_run_at")
+    def next_run(self, job: Job) -> str | SafeString:
+        """Show the next run in the job's zone and in UTC."""
+        if job.schedule_error:
+            return format_html('<span class="jobs-error">{}</span>', job.schedule_error)
+        if job.next_run_at is None:
+            return "-"
+        return instant_html(job.next_run_at, zone_or_utc(job.timezone))
+
+    @admin.display(description="last run", ordering="last_run_status")
+    def last_run(self, job: Job) -> str | SafeString:
+        """Show the latest run's status, linking to the run."""
+        status = getattr(job, "last_run_status", None)
+        if status is None:
+            return "-"
+        url = reverse("admin:jobs_jobrun_change", args=[job.last_run_id])
+        label = (
+            JobRun.Status(status).label if status in JobRun.Status.values else status
+        )
+        return format_html('<a href="{}">{}</a>', url, status_badge(status, label))
+
+    @admin.display(description="next fire times")
+    def upcoming(self, job: Job) -> SafeString:
+        """Show the saved job's next fire times in its zone and in UTC."""
+        zone = zone_or_utc(job.timezone)
+        try:
+            fires = job_upcoming_fire_times(
+                job=job, after=clock(), count=UPCOMING_COUNT
+            )
+        except engine.ScheduleError as exc:
+            return format_html('<p class="jobs-error">{}</p>', str(exc))
+        body = fire_times_or_note(fires, zone=zone)
+        if fires and not job.is_active:
+            body = format_html(
+                '<p class="jobs-preview-note">{}</p>{}', MSG_INACTIVE, body
+            )
+        return body
+
+    # --- actions ------------------------------------------------------------
+
+    @admin.action(description="Activate selected jobs", permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        """Activate the jobs and recompute their next runs."""
+        self._set_active(request, queryset, is_active=True)
+
+    @admin.action(description="Deactivate selected jobs", permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        """Deactivate the jobs; they keep their schedules but do not run."""
+        self._set_active(request, queryset, is_active=False)
+
+    def _set_active(
+        self, request: HttpRequest, queryset: QuerySet[Job], *, is_active: bool
+    ) -> None:
+        now = clock()
+        jobs = list(queryset)
+        for job in jobs:
+            job_set_active(job=job, is_active=is_active, now=now)
+        message = MSG_ACTIVATED if is_active else MSG_DEACTIVATED
+        self.message_user(
+            request, message.format(jobs=count_jobs(len(jobs))), messages.SUCCESS
+        )
+
+    @admin.action(description="Run selected jobs now", permissions=["change"])
+    def run_now(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        """Queue a manual run of each job, recorded as asked for by the user."""
+        now = clock()
+        jobs = list(queryset)
+        for job in jobs:
+            job_run_now(job=job, requested_by=request.user, now=now)
+        self.message_user(
+            request,
+            MSG_RUNS_QUEUED.format(jobs=count_jobs(len(jobs))),
+            messages.SUCCESS,
+        )
+
+    # --- extra views --------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        """Add the "Run now" button's view and the schedule preview."""
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "preview-schedule/",
+                wrap(self.preview_schedule_view),
+                name="jobs_job_preview_schedule",
+            ),
+            path(
+                "<path:object_id>/run-now/",
+                wrap(self.run_now_view),
+                name="jobs_job_run_now",
+            ),
+            *super().get_urls(),
+        ]
+
+    def run_now_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Queue a manual run of one job (POST from its change page)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        job = self.get_object(request, unquote(object_id))
+        if job is None:
+            raise Http404
+        if not self.has_change_permission(request, job):
+            raise PermissionDenied
+        run = job_run_now(job=job, requested_by=request.user, now=clock())
+        run_link = format_html(
+            '<a href="{}">#{}</a>',
+            reverse("admin:jobs_jobrun_change", args=[run.pk]),
+            run.pk,
+        )
+        self.message_user(
+            request,
+            format_html(MSG_RUN_QUEUED, run=run_link, job=job.name),
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
+
+    def preview_schedule_view(self, request: HttpRequest) -> HttpResponse:
+        """Answer a schedule document's next fire times, or the engine's error."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        form = SchedulePreviewForm(request.POST)
+        if not form.is_valid():
+            field, errors = next(iter(form.errors.items()))
+            return JsonResponse({"error": f"{field}: {errors[0]}"}, status=400)
+        try:
+            fires = schedule_fire_times(
+                documents=[form.cleaned_data["schedule"]],
+                timezone=form.cleaned_data["timezone"],
+                after=clock(),
+                count=UPCOMING_COUNT,
+            )
+        except engine.ScheduleError as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+        return JsonResponse({"fire_times": [fire_time_json(f) for f in fires]})

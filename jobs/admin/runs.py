@@ -1,0 +1,151 @@
+"""The run history and worker admin: read-only, deletable by superusers only."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from jobs.admin.display import compact_instant, format_duration, status_badge
+from jobs.models import JobRun, Worker
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History: viewable, never added or changed; superusers may delete."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Refuse: rows are written by the worker and the services only."""
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> bool:
+        """Refuse: history is not edited."""
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> bool:
+        """Allow superusers only."""
+        return request.user.is_active and request.user.is_superuser
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyAdmin):
+    """Run history: what ran, when, for how long, with what output."""
+
+    list_display = (
+        "job_link",
+        "scheduled",
+        "attempt",
+        "trigger",
+        "status_badge",
+        "started",
+        "finished",
+        "duration",
+        "exit_code",
+        "worker",
+        "triggered_by",
+    )
+    list_display_links = ("scheduled",)
+    list_filter = (
+        "status",
+        "trigger",
+        "job",
+        ("scheduled_for", admin.DateFieldListFilter),
+    )
+    list_select_related = ("job", "worker", "triggered_by")
+    search_fields = ("job__name",)
+    readonly_fields = ("status_badge", "duration", "output_text")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "job",
+                    "status_badge",
+                    "trigger",
+                    "scheduled_for",
+                    "attempt",
+                    "missed_slots",
+                    "triggered_by",
+                    "parameters",
+                    "reason",
+                )
+            },
+        ),
+        (
+            "Execution",
+            {
+                "fields": (
+                    "queued_at",
+                    "not_before",
+                    "started_at",
+                    "finished_at",
+                    "duration",
+                    "exit_code",
+                    "worker",
+                )
+            },
+        ),
+        ("Output", {"fields": ("output_text", "output_dropped_bytes")}),
+    )
+
+    class Media:
+        css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("jobs/admin.css",)}
+
+    @admin.display(description="job", ordering="job__name")
+    def job_link(self, run: JobRun) -> SafeString:
+        """Link to the run's job."""
+        url = reverse("admin:jobs_job_change", args=[run.job_id])
+        return format_html('<a href="{}">{}</a>', url, run.job.name)
+
+    @admin.display(description="scheduled for (UTC)", ordering="scheduled_for")
+    def scheduled(self, run: JobRun) -> str:
+        """Show the slot compactly, in UTC."""
+        return compact_instant(run.scheduled_for, since=None)
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, run: JobRun) -> str:
+        """Show the start, with its date only when not the slot's date."""
+        return compact_instant(run.started_at, since=run.scheduled_for)
+
+    @admin.display(description="finished", ordering="finished_at")
+    def finished(self, run: JobRun) -> str:
+        """Show the end, with its date only when not the start's date."""
+        return compact_instant(run.finished_at, since=run.started_at)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, run: JobRun) -> SafeString:
+        """Show the status as a colored badge."""
+        return status_badge(run.status, run.get_status_display())
+
+    @admin.display(description="duration")
+    def duration(self, run: JobRun) -> str:
+        """Show how long the run took."""
+        return format_duration(run.duration_seconds)
+
+    @admin.display(description="output")
+    def output_text(self, run: JobRun) -> SafeString:
+        """Show the captured output verbatim (escaped) in a <pre>."""
+        return format_html('<pre class="jobs-output">{}</pre>', run.output)
+
+
+@admin.register(Worker)
+class WorkerAdmin(ReadOnlyAdmin):
+    """Worker processes, known by their heartbeats."""
+
+    list_display = (
+        "name",
+        "host",
+        "pid",
+        "started_at",
+        "last_heartbeat_at",
+        "stopped_at",
+    )
+    search_fields = ("name", "host")

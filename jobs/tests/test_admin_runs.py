@@ -1,0 +1,266 @@
+"""The run history and worker admin: read-only lists and details."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from jobs.models import Job, JobRun, Worker
+from jobs.services.jobs import job_save
+
+pytestmark = pytest.mark.django_db
+
+RUNS = "admin:jobs_jobrun_changelist"
+SLOT = datetime(2026, 2, 28, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Hash the test users' passwords cheaply (PBKDF2 costs ~0.5 s a user)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def job(scripts_dir: Path, now: datetime) -> Job:
+    """Return a saved daily job."""
+    job = Job(name="nightly-report", script="ok.py", timezone="Asia/Hong_Kong")
+    return job_save(job=job, schedules=[{"type": "daily", "time": "09:00"}], now=now)
+
+
+@pytest.fixture
+def worker() -> Worker:
+    """Return a live worker."""
+    return Worker.objects.create(
+        name="host-a:4242",
+        host="host-a",
+        pid=4242,
+        started_at=SLOT - timedelta(hours=1),
+        last_heartbeat_at=SLOT,
+    )
+
+
+def make_run(job: Job, **fields: Any) -> JobRun:
+    """Record a finished run of `job` (succeeded, 83 s, exit 0 by default)."""
+    values: dict[str, Any] = {
+        "scheduled_for": SLOT,
+        "trigger": JobRun.Trigger.SCHEDULE,
+        "status": JobRun.Status.SUCCEEDED,
+        "queued_at": SLOT,
+        "not_before": SLOT,
+        "started_at": SLOT + timedelta(seconds=1),
+        "finished_at": SLOT + timedelta(seconds=84),
+        "exit_code": 0,
+    }
+    values.update(fields)
+    return JobRun.objects.create(job=job, **values)
+
+
+def staff_with_all_run_permissions(client: Client) -> User:
+    """Log in a non-superuser staff member holding every run permission."""
+    user = User.objects.create_user("operator", password="x", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__model__in=["jobrun", "worker"])
+    )
+    client.force_login(user)
+    return user
+
+
+def test_list_shows_the_run_columns(
+    admin_client: Client, job: Job, worker: Worker, admin_user: User
+) -> None:
+    """Job link, times, attempt, trigger, colored status, duration, exit, worker."""
+    run = make_run(
+        job,
+        status=JobRun.Status.FAILED,
+        exit_code=2,
+        worker=worker,
+        triggered_by=admin_user,
+        trigger=JobRun.Trigger.MANUAL,
+    )
+
+    response = admin_client.get(reverse(RUNS))
+
+    text = response.content.decode()
+    job_url = reverse("admin:jobs_job_change", args=[job.pk])
+    assert f'<a href="{job_url}">nightly-report</a>' in text
+    assert reverse("admin:jobs_jobrun_change", args=[run.pk]) in text
+    assert '<span class="jobs-status jobs-status-failed">Failed</span>' in text
+    assert "1m 23s" in text
+    assert "host-a:4242" in text
+    assert "Manual" in text
+    assert '<td class="field-exit_code">2</td>' in text
+    assert admin_user.username in text
+
+
+def test_list_queries_do_not_grow_with_the_number_of_runs(
+    admin_client: Client,
+    job: Job,
+    worker: Worker,
+    admin_user: User,
+    django_assert_max_num_queries: Any,
+) -> None:
+    """One run or thirty: the same number of queries."""
+
+    def add_run(index: int) -> None:
+        make_run(
+            job,
+            scheduled_for=SLOT - timedelta(days=index),
+            worker=worker,
+            triggered_by=admin_user,
+        )
+
+    add_run(0)
+    with CaptureQueriesContext(connection) as queries:
+        admin_client.get(reverse(RUNS))
+    for index in range(1, 30):
+        add_run(index)
+
+    with django_assert_max_num_queries(len(queries)):
+        response = admin_client.get(reverse(RUNS))
+    assert len(response.context["cl"].result_list) == 30
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status__exact=failed", ["failed"]),
+        ("trigger__exact=manual", ["succeeded"]),
+        ("q=nightly", ["succeeded", "failed"]),
+        ("q=other", []),
+    ],
+)
+def test_filters_and_search(
+    admin_client: Client, job: Job, query: str, expected: list[str]
+) -> None:
+    """Status, trigger and job-name search narrow the history."""
+    make_run(job, trigger=JobRun.Trigger.MANUAL)
+    make_run(job, status=JobRun.Status.FAILED, scheduled_for=SLOT - timedelta(days=1))
+
+    response = admin_client.get(f"{reverse(RUNS)}?{query}")
+
+    assert [r.status for r in response.context["cl"].result_list] == expected
+
+
+def test_job_and_date_filters(
+    admin_client: Client, job: Job, scripts_dir: Path, now: datetime
+) -> None:
+    """Filtering by job and by scheduled date is offered and works."""
+    other = job_save(
+        job=Job(name="other", script="ok.py"), schedules=[{"type": "manual"}], now=now
+    )
+    make_run(job)
+    make_run(job, scheduled_for=SLOT - timedelta(days=2))
+    make_run(other)
+    query = urlencode(
+        {"job__id__exact": job.pk, "scheduled_for__gte": "2026-02-28 00:00+00:00"}
+    )
+
+    response = admin_client.get(f"{reverse(RUNS)}?{query}")
+
+    assert [r.scheduled_for for r in response.context["cl"].result_list] == [SLOT]
+    titles = [spec.title for spec in response.context["cl"].filter_specs]
+    assert titles == ["status", "trigger", "job", "scheduled for"]
+
+
+def test_runs_cannot_be_added(admin_client: Client) -> None:
+    """Runs come from the worker and services only: the add page is 403."""
+    response = admin_client.get(reverse("admin:jobs_jobrun_add"))
+
+    assert response.status_code == 403
+
+
+def test_runs_cannot_be_changed(admin_client: Client, job: Job) -> None:
+    """A POST to a run's page is refused and changes nothing."""
+    run = make_run(job)
+
+    response = admin_client.post(
+        reverse("admin:jobs_jobrun_change", args=[run.pk]),
+        {"status": JobRun.Status.FAILED, "exit_code": "1"},
+    )
+
+    assert response.status_code == 403
+    run.refresh_from_db()
+    assert (run.status, run.exit_code) == (JobRun.Status.SUCCEEDED, 0)
+
+
+def test_detail_shows_the_output_escaped_in_a_pre(
+    admin_client: Client, job: Job
+) -> None:
+    """Output that looks like HTML is shown as text, never run."""
+    run = make_run(
+        job,
+        output="line 1\n<script>alert('x')</script>\n",
+        output_dropped_bytes=2048,
+    )
+
+    response = admin_client.get(reverse("admin:jobs_jobrun_change", args=[run.pk]))
+
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert (
+        '<pre class="jobs-output">line 1\n'
+        "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;\n</pre>"
+    ) in text
+    assert "<script>alert(" not in text
+    assert "2048" in text
+    assert 'name="_save"' not in text
+
+
+def test_only_superusers_delete_runs(client: Client, job: Job) -> None:
+    """Even a staff member holding the delete permission cannot delete runs."""
+    run = make_run(job)
+    staff_with_all_run_permissions(client)
+
+    response = client.post(
+        reverse("admin:jobs_jobrun_delete", args=[run.pk]), {"post": "yes"}
+    )
+
+    assert response.status_code == 403
+    assert JobRun.objects.filter(pk=run.pk).exists()
+
+
+def test_superuser_may_delete_a_run(admin_client: Client, job: Job) -> None:
+    """A superuser can remove a run record."""
+    run = make_run(job)
+
+    response = admin_client.post(
+        reverse("admin:jobs_jobrun_delete", args=[run.pk]), {"post": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert not JobRun.objects.filter(pk=run.pk).exists()
+
+
+def test_staff_with_view_permission_sees_runs(client: Client, job: Job) -> None:
+    """Viewing needs only the view permission."""
+    run = make_run(job)
+    staff_with_all_run_permissions(client)
+
+    assert client.get(reverse(RUNS)).status_code == 200
+    detail = client.get(reverse("admin:jobs_jobrun_change", args=[run.pk]))
+    assert detail.status_code == 200
+
+
+def test_worker_list_is_read_only(admin_client: Client, worker: Worker) -> None:
+    """Workers are listed with their heartbeat; they cannot be added or changed."""
+    response = admin_client.get(reverse("admin:jobs_worker_changelist"))
+
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "host-a:4242" in text
+    assert "4242" in text
+    assert reverse("admin:jobs_worker_add") not in text
+    assert admin_client.get(reverse("admin:jobs_worker_add")).status_code == 403
+    change = reverse("admin:jobs_worker_change", args=[worker.pk])
+    assert admin_client.post(change, {"name": "renamed"}).status_code == 403
+    worker.refresh_from_db()
+    assert worker.name == "host-a:4242"
