@@ -37,3 +37,36 @@ def scripts_dir(tmp_path: Path, settings: Any) -> Path:
 def now() -> datetime:
     """Return a fixed instant: 2026-03-01 00:00 UTC."""
     return datetime(2026, 3, 1, tzinfo=UTC)
+
+
+# A fixed Fernet key for tests that run without JOB_PORTAL_ENCRYPTION_KEY set.
+TEST_ENCRYPTION_KEY = "u7Vnd0dBiCVXTuQ2f1lr0u_9sAcpl7Wg6kQ3X1mNnZw="
+
+
+@pytest.fixture(autouse=True)
+def _portal_test_defaults(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give every test an encryption key, and script approval off.
+
+    Approval is on by default in production; tests of other features run
+    scripts without approving them first, and the approval tests turn it on
+    with the `require_approval` fixture. Both are also exported, so that
+    `runworker` and `check` subprocesses see the same.
+    """
+    if not settings.JOB_PORTAL_ENCRYPTION_KEY:
+        settings.JOB_PORTAL_ENCRYPTION_KEY = TEST_ENCRYPTION_KEY
+        monkeypatch.setenv("JOB_PORTAL_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
+    settings.JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL = False
+    monkeypatch.setenv("JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL", "false")
+
+
+@pytest.fixture
+def require_approval(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Turn script approval on (JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL=true)."""
+    settings.JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL = True
+    monkeypatch.setenv("JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL", "true")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Hash test users' passwords cheaply (PBKDF2 costs ~0.5 s a user)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

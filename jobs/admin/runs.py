@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
-from django.contrib import admin
-from django.db.models import Model
+from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from jobs.admin.display import compact_instant, format_duration, status_badge
+from jobs.errors import JobsError
 from jobs.models import JobRun, Worker
+from jobs.services.runs import run_mark_failed, run_request_cancel
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -61,6 +65,7 @@ class JobRunAdmin(ReadOnlyAdmin):
     )
     list_select_related = ("job", "worker", "triggered_by")
     search_fields = ("job__name",)
+    actions = ("cancel_runs", "mark_runs_failed")
     readonly_fields = ("status_badge", "duration", "output_text")
     fieldsets = (
         (
@@ -98,6 +103,45 @@ class JobRunAdmin(ReadOnlyAdmin):
 
     class Media:
         css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("jobs/admin.css",)}
+
+    def has_control_permission(self, request: HttpRequest) -> bool:
+        """Allow cancelling and failing runs to those who may change jobs."""
+        return request.user.has_perm("jobs.change_job")
+
+    @admin.action(description="Cancel selected runs", permissions=["control"])
+    def cancel_runs(self, request: HttpRequest, queryset: QuerySet[JobRun]) -> None:
+        """Cancel queued runs now; ask workers to stop running ones."""
+        self._apply(request, queryset, run_request_cancel, "Cancel requested")
+
+    @admin.action(
+        description="Mark selected running runs failed (dead worker)",
+        permissions=["control"],
+    )
+    def mark_runs_failed(
+        self, request: HttpRequest, queryset: QuerySet[JobRun]
+    ) -> None:
+        """Fail runs stuck on a dead worker without waiting for the heartbeat limit."""
+        self._apply(request, queryset, run_mark_failed, "Marked failed")
+
+    def _apply(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[JobRun],
+        service: Callable[..., JobRun],
+        done: str,
+    ) -> None:
+        """Call `service` on each run; report successes and refusals."""
+        now = timezone.now()
+        changed = 0
+        for run in queryset.select_related("worker"):
+            try:
+                service(run=run, requested_by=request.user, now=now)
+            except JobsError as exc:
+                self.message_user(request, f"{run}: {exc}", messages.WARNING)
+            else:
+                changed += 1
+        if changed:
+            self.message_user(request, f"{done}: {changed} run(s).", messages.SUCCESS)
 
     @admin.display(description="job", ordering="job__name")
     def job_link(self, run: JobRun) -> SafeString:

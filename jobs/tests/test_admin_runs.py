@@ -264,3 +264,84 @@ def test_worker_list_is_read_only(admin_client: Client, worker: Worker) -> None:
     assert admin_client.post(change, {"name": "renamed"}).status_code == 403
     worker.refresh_from_db()
     assert worker.name == "host-a:4242"
+
+
+def run_action(client: Client, action: str, *runs: JobRun) -> Any:
+    """POST an admin action on the run list."""
+    return client.post(
+        reverse(RUNS),
+        {"action": action, "_selected_action": [str(run.pk) for run in runs]},
+        follow=True,
+    )
+
+
+def test_cancel_action_cancels_a_queued_run_with_who_asked(
+    admin_client: Client, job: Job, admin_user: User
+) -> None:
+    """A queued run is cancelled at once and says who cancelled it."""
+    run = make_run(job, status=JobRun.Status.QUEUED, started_at=None, finished_at=None)
+    response = run_action(admin_client, "cancel_runs", run)
+    run.refresh_from_db()
+    assert run.status == JobRun.Status.CANCELLED
+    assert run.cancel_requested_by == admin_user
+    assert run.reason == "Cancelled by admin."
+    assert "Cancel requested: 1 run(s)." in response.content.decode()
+
+
+def test_cancel_action_asks_the_worker_to_stop_a_running_run(
+    admin_client: Client, job: Job, worker: Worker
+) -> None:
+    """A running run keeps running until its worker ends it; the request is stored."""
+    run = make_run(
+        job,
+        status=JobRun.Status.RUNNING,
+        worker=worker,
+        finished_at=None,
+        exit_code=None,
+    )
+    run_action(admin_client, "cancel_runs", run)
+    run.refresh_from_db()
+    assert run.status == JobRun.Status.RUNNING
+    assert run.cancel_requested_at is not None
+
+
+def test_cancel_action_refuses_a_finished_run_with_a_message(
+    admin_client: Client, job: Job
+) -> None:
+    """A finished run is left alone and the refusal is reported."""
+    run = make_run(job)
+    response = run_action(admin_client, "cancel_runs", run)
+    run.refresh_from_db()
+    assert run.status == JobRun.Status.SUCCEEDED
+    assert "succeeded" in response.content.decode()
+
+
+def test_mark_failed_action_fails_a_run_of_a_dead_worker_at_once(
+    admin_client: Client, job: Job, worker: Worker
+) -> None:
+    """An admin need not wait for the heartbeat limit."""
+    run = make_run(
+        job,
+        status=JobRun.Status.RUNNING,
+        worker=worker,
+        finished_at=None,
+        exit_code=None,
+    )
+    run_action(admin_client, "mark_runs_failed", run)
+    run.refresh_from_db()
+    assert run.status == JobRun.Status.FAILED
+    assert run.finished_at is not None
+    assert "admin" in run.reason
+
+
+def test_run_control_actions_need_permission_to_change_jobs(
+    client: Client, job: Job
+) -> None:
+    """Staff who may only view runs do not get the cancel action."""
+    staff_with_all_run_permissions(client)
+    run = make_run(job, status=JobRun.Status.QUEUED, started_at=None, finished_at=None)
+    page = client.get(reverse(RUNS)).content.decode()
+    run_action(client, "cancel_runs", run)
+    run.refresh_from_db()
+    assert "cancel_runs" not in page
+    assert run.status == JobRun.Status.QUEUED
