@@ -1,16 +1,73 @@
-"""Writes to runs: queueing, and (with the worker) claiming and finishing."""
+"""Writes to runs: queueing, manual control, finishing and retrying.
+
+Every state change is a conditional UPDATE on the run's expected state (and,
+for a worker, on the run still being its own), so that a worker, a second
+worker and an admin acting at once cannot both win: the loser changes
+nothing and is told so.
+"""
 
 from __future__ import annotations
 
+import enum
 import logging
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 
-from jobs.models import Job, JobRun
+from accounts.models import AuditEvent
+from accounts.services.audit import audit_record
+from jobs.errors import JobsError
+from jobs.models import Job, JobRun, Worker
+from jobs.wakeup import wakeup_notify
 
 logger = logging.getLogger(__name__)
+
+MSG_CANCELLED = "Cancelled."
+MSG_CANCELLED_BY = "Cancelled by {user}."
+MSG_MARKED_FAILED = (
+    "Marked failed by {user} while running on worker {worker} (its process, "
+    "if still alive, is stopped)."
+)
+MSG_NOT_CANCELLABLE = (
+    "Only a queued or running run can be cancelled; this one is {status}."
+)
+MSG_NOT_RUNNING = "Only a running run can be marked failed; this one is {status}."
+MSG_LOST = "Worker {worker} stopped heart-beating (last seen {seen})."
+MSG_ORPHANED = "Worker {worker} restarted while this run was running."
+MSG_SHUTDOWN = "Worker {worker} shut down before the run finished."
+MSG_EXIT_CODE = "Exited with code {code}."
+MSG_SIGNAL = "Killed by signal {signal}."
+MSG_TIMED_OUT = "Timed out after {seconds:g} seconds; its process group was stopped."
+MSG_WORKER_ERROR = "The worker failed while handling this run: {error}"
+UNKNOWN_USER = "an unknown user"
+# Runs someone asked for, which the audit log records.
+AUDITED_TRIGGERS = (JobRun.Trigger.MANUAL, JobRun.Trigger.API)
+
+
+class RunStateError(JobsError):
+    """The run is not in a state that allows the requested change."""
+
+
+class RetryMode(enum.Enum):
+    """Whether finishing a run queues another attempt."""
+
+    POLICY = "policy"  # as the job's retry settings say
+    INTERRUPTED = "interrupted"  # a shutdown stopped it: retry if lost runs do
+    NEVER = "never"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended, as the worker records it."""
+
+    status: str
+    exit_code: int | None = None
+    output: str = ""
+    dropped_bytes: int = 0
+    reason: str = ""
 
 
 def job_run_now(
@@ -20,8 +77,12 @@ def job_run_now(
     now: datetime,
     parameters: dict[str, Any] | None = None,
     trigger: str = JobRun.Trigger.MANUAL,
+    ip: str | None = None,
 ) -> JobRun:
-    """Queue a run of `job` for now, recording who asked for it."""
+    """Queue a run of `job` for now, recording who asked for it.
+
+    A manual or API run is audited as "run" by `requested_by` from `ip`.
+    """
     run = JobRun(
         job=job,
         scheduled_for=now,
@@ -34,6 +95,261 @@ def job_run_now(
         parameters=parameters or {},
     )
     run.full_clean(validate_unique=False, validate_constraints=False)
-    run.save()
+    with transaction.atomic():
+        run.save()
+        if trigger in AUDITED_TRIGGERS:
+            audit_record(
+                actor=requested_by,
+                action=AuditEvent.Action.RUN,
+                target=job,
+                changes={"run": [None, run.pk], "parameters": [None, run.parameters]},
+                ip=ip,
+                now=now,
+            )
+    wakeup_notify()
     logger.info("Run %s of job %s queued by %s", run.pk, job.pk, requested_by)
     return run
+
+
+def run_request_cancel(
+    *, run: JobRun, requested_by: AbstractBaseUser | None, now: datetime
+) -> JobRun:
+    """Cancel a queued run at once, or ask the worker of a running one to stop.
+
+    The worker running it notices within a second, ends the process group
+    and records `cancelled` with this reason. Asking twice changes nothing.
+    Raise `RunStateError` for a run that has already finished.
+    """
+    user = _user(requested_by)
+    fields = {
+        "cancel_requested_at": now,
+        "cancel_requested_by": user,
+        "reason": MSG_CANCELLED_BY.format(user=_user_name(requested_by)),
+    }
+    queued = JobRun.objects.filter(pk=run.pk, status=JobRun.Status.QUEUED)
+    if queued.update(status=JobRun.Status.CANCELLED, finished_at=now, **fields):
+        logger.info("Queued run %s cancelled by %s", run.pk, requested_by)
+    elif JobRun.objects.filter(
+        pk=run.pk, status=JobRun.Status.RUNNING, cancel_requested_at__isnull=True
+    ).update(**fields):
+        logger.info("Cancel of running run %s requested by %s", run.pk, requested_by)
+        wakeup_notify()
+    run.refresh_from_db()
+    if run.status != JobRun.Status.CANCELLED and run.cancel_requested_at is None:
+        raise RunStateError(MSG_NOT_CANCELLABLE.format(status=run.status))
+    return run
+
+
+def run_mark_failed(
+    *, run: JobRun, requested_by: AbstractBaseUser | None, now: datetime
+) -> JobRun:
+    """Mark a running run failed at once, e.g. when its worker is dead.
+
+    No retry follows. Should its worker be alive after all, it stops the
+    process at its next cycle and its late result is not recorded. Raise
+    `RunStateError` unless the run is running.
+    """
+    worker = run.worker.name if run.worker else "?"
+    reason = MSG_MARKED_FAILED.format(user=_user_name(requested_by), worker=worker)
+    updated = JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
+        status=JobRun.Status.FAILED, finished_at=now, reason=reason
+    )
+    run.refresh_from_db()
+    if not updated:
+        raise RunStateError(MSG_NOT_RUNNING.format(status=run.status))
+    logger.info("Run %s marked failed by %s", run.pk, requested_by)
+    wakeup_notify()
+    return run
+
+
+def run_finish(
+    *,
+    run: JobRun,
+    worker: Worker,
+    outcome: Outcome,
+    now: datetime,
+    retry: RetryMode = RetryMode.POLICY,
+) -> JobRun | None:
+    """Record how `run` ended and queue a retry if due; return the retry.
+
+    Record nothing (and log why) if the run is no longer running on
+    `worker`: another worker marked it lost, or an admin marked it failed.
+    """
+    fields: dict[str, Any] = {
+        "status": outcome.status,
+        "finished_at": now,
+        "exit_code": outcome.exit_code,
+        "output": outcome.output,
+        "output_dropped_bytes": outcome.dropped_bytes,
+    }
+    with transaction.atomic():
+        if outcome.status == JobRun.Status.CANCELLED:
+            # Keep the reason given when the cancel was requested.
+            stored = JobRun.objects.filter(pk=run.pk).values_list("reason", flat=True)
+            fields["reason"] = stored.first() or outcome.reason
+        else:
+            fields["reason"] = outcome.reason
+        updated = JobRun.objects.filter(
+            pk=run.pk, status=JobRun.Status.RUNNING, worker=worker
+        ).update(**fields)
+        if updated != 1:
+            logger.warning(
+                "Run %s was no longer running on %s; its result (%s) is dropped",
+                run.pk,
+                worker,
+                outcome.status,
+            )
+            return None
+        for name, value in fields.items():
+            setattr(run, name, value)
+        return run_retry(run=run, now=now, mode=retry)
+
+
+def run_block(*, run: JobRun, worker: Worker, reason: str, now: datetime) -> bool:
+    """Record that a claimed run may not start, and why; True if recorded."""
+    updated = JobRun.objects.filter(
+        pk=run.pk, status=JobRun.Status.RUNNING, worker=worker
+    ).update(
+        status=JobRun.Status.BLOCKED, started_at=None, finished_at=now, reason=reason
+    )
+    if updated:
+        run.status, run.started_at, run.finished_at, run.reason = (
+            JobRun.Status.BLOCKED,
+            None,
+            now,
+            reason,
+        )
+    return bool(updated)
+
+
+def run_flush_output(
+    *, run: JobRun, worker: Worker, output: str, dropped_bytes: int
+) -> None:
+    """Store the output of a running run so far, for the admin to show."""
+    JobRun.objects.filter(
+        pk=run.pk, status=JobRun.Status.RUNNING, worker=worker
+    ).update(output=output, output_dropped_bytes=dropped_bytes)
+
+
+def run_mark_lost(
+    *, run: JobRun, reason: str, now: datetime, retry: RetryMode = RetryMode.POLICY
+) -> JobRun | None:
+    """Mark a running run of a dead worker lost; return its retry, if any.
+
+    Does nothing if the run left that state or worker meanwhile.
+    """
+    with transaction.atomic():
+        updated = JobRun.objects.filter(
+            pk=run.pk, status=JobRun.Status.RUNNING, worker_id=run.worker_id
+        ).update(status=JobRun.Status.LOST, finished_at=now, reason=reason)
+        if updated != 1:
+            return None
+        run.status, run.finished_at, run.reason = JobRun.Status.LOST, now, reason
+        logger.warning("Run %s of job %s lost: %s", run.pk, run.job_id, reason)
+        return run_retry(run=run, now=now, mode=retry)
+
+
+# --- retries -----------------------------------------------------------------
+
+
+def retry_delay_seconds(
+    *, attempt: int, delay_seconds: int, backoff: str, max_delay_seconds: int
+) -> int:
+    """Return the delay before the attempt that follows attempt `attempt`.
+
+    Exponential backoff doubles the delay per attempt, up to the cap; a
+    fixed delay stays as set.
+    """
+    if backoff == Job.RetryBackoff.EXPONENTIAL:
+        return min(delay_seconds * 2 ** (attempt - 1), max_delay_seconds)
+    return delay_seconds
+
+
+def is_retryable(*, job: Job, status: str, exit_code: int | None) -> bool:
+    """Return whether the job's policy retries a run that ended so."""
+    if status == JobRun.Status.TIMED_OUT:
+        return job.retry_on_timeout
+    if status == JobRun.Status.LOST:
+        return job.retry_on_lost
+    if status != JobRun.Status.FAILED:
+        return False
+    if job.retry_exit_codes:
+        return exit_code in job.retry_exit_codes
+    # Empty list: any failure retries, including one that never started.
+    return exit_code != 0
+
+
+def run_retry(
+    *, run: JobRun, now: datetime, mode: RetryMode = RetryMode.POLICY
+) -> JobRun | None:
+    """Queue the next attempt of a finished run if its job's policy says so."""
+    job = run.job
+    if mode is RetryMode.NEVER:
+        return None
+    if mode is RetryMode.INTERRUPTED:
+        # Not the script's failure: retry at once, outside the attempt count.
+        if not job.retry_on_lost:
+            return None
+        not_before = now
+    else:
+        if not is_retryable(job=job, status=run.status, exit_code=run.exit_code):
+            return None
+        if run.attempt >= job.retry_max_attempts:
+            logger.info("Run %s: no attempts left", run.pk)
+            return None
+        delay = retry_delay_seconds(
+            attempt=run.attempt,
+            delay_seconds=job.retry_delay_seconds,
+            backoff=job.retry_backoff,
+            max_delay_seconds=job.retry_max_delay_seconds,
+        )
+        not_before = now + timedelta(seconds=delay)
+        if _past_retry_window(run, not_before=not_before):
+            logger.info("Run %s: retry window of job %s is over", run.pk, job.pk)
+            return None
+    retry = JobRun.objects.create(
+        job=job,
+        scheduled_for=run.scheduled_for,
+        attempt=run.attempt + 1,
+        trigger=JobRun.Trigger.RETRY,
+        status=JobRun.Status.QUEUED,
+        queued_at=now,
+        not_before=not_before,
+        triggered_by=run.triggered_by,
+        parameters=run.parameters,
+    )
+    logger.info(
+        "Run %s of job %s will retry as run %s (attempt %s) at %s",
+        run.pk,
+        job.pk,
+        retry.pk,
+        retry.attempt,
+        not_before.isoformat(),
+    )
+    return retry
+
+
+def _past_retry_window(run: JobRun, *, not_before: datetime) -> bool:
+    """Return True if a retry at `not_before` is too long after attempt 1."""
+    limit = run.job.retry_max_total_seconds
+    if limit is None:
+        return False
+    first_start = (
+        JobRun.objects.filter(
+            job_id=run.job_id, scheduled_for=run.scheduled_for, attempt=1
+        )
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    start = first_start or run.started_at or run.scheduled_for
+    return not_before > start + timedelta(seconds=limit)
+
+
+def _user(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return user if user is not None and user.pk else None
+
+
+def _user_name(user: AbstractBaseUser | None) -> str:
+    if user is None or not user.pk:
+        return UNKNOWN_USER
+    return user.get_username()

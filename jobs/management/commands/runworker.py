@@ -1,0 +1,83 @@
+"""``manage.py runworker``: schedule and execute jobs until stopped."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from jobs.worker import WorkerLoop
+
+MSG_POSITIVE = "{option} must be greater than 0, got {value}."
+MSG_NOT_NEGATIVE = "{option} must be 0 or more, got {value}."
+
+
+class Command(BaseCommand):
+    """Parse options, install signal handlers and hand over to the loop."""
+
+    help = (
+        "Run a worker: turn due schedule slots into runs and execute queued "
+        "runs, until SIGTERM or SIGINT. Start as many as you like."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        """Declare the options."""
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            help="Runs at once (default: JOB_PORTAL_WORKER_MAX_CONCURRENT).",
+        )
+        parser.add_argument(
+            "--poll-interval",
+            type=float,
+            help="Longest wait between cycles in seconds "
+            "(default: JOB_PORTAL_WORKER_POLL_INTERVAL).",
+        )
+        parser.add_argument(
+            "--name", help="Worker name (default: <host>-<pid>); unique per process."
+        )
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help="Process what is due now, wait for those runs, then exit.",
+        )
+        parser.add_argument(
+            "--grace",
+            type=float,
+            help="Seconds running jobs get to finish after SIGTERM "
+            "(default: JOB_PORTAL_WORKER_SHUTDOWN_GRACE).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        """Run the worker loop until it is told to stop."""
+        for option, value in (
+            ("--concurrency", options["concurrency"]),
+            ("--poll-interval", options["poll_interval"]),
+        ):
+            if value is not None and value <= 0:
+                raise CommandError(MSG_POSITIVE.format(option=option, value=value))
+        if options["grace"] is not None and options["grace"] < 0:
+            raise CommandError(
+                MSG_NOT_NEGATIVE.format(option="--grace", value=options["grace"])
+            )
+        stop = threading.Event()
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        loop = WorkerLoop(
+            stop=stop,
+            concurrency=options["concurrency"],
+            poll_seconds=options["poll_interval"],
+            name=options["name"],
+            grace_seconds=options["grace"],
+        )
+        if options["once"]:
+            loop.drain()
+        else:
+            loop.run_forever()

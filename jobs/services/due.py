@@ -1,0 +1,384 @@
+"""Turn due slots into runs: the scheduling half of the worker.
+
+A *slot* is one fire instant of a job, and `Job.next_run_at` is the job's
+first slot that has no record yet. A worker takes a job's due slots with a
+compare-and-set on that column (on PostgreSQL it first locks the due jobs
+with ``FOR NO KEY UPDATE SKIP LOCKED``, so that racing workers take different
+jobs), records one `JobRun` for every slot up to now, queued or skipped with
+its reason, and moves `next_run_at` past now through the engine. The unique
+constraint on (job, scheduled_for, attempt) stays the backstop.
+
+Misfires (slots more than `misfire_grace_seconds` late, after downtime):
+
+* ``run_once``: the latest missed slot runs, with `missed_slots` counting the
+  earlier ones; those are recorded as skipped, folded into it;
+* ``skip``: every missed slot is recorded as skipped;
+* ``run_all``: the latest `MISFIRE_RUN_ALL_CAP` missed slots run, and any
+  earlier ones are recorded as skipped (misfire cap).
+
+A slot at most `misfire_grace_seconds` late is not a misfire: it simply runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
+
+from jobs import schedule as engine
+from jobs.models import Job, JobRun
+from jobs.wakeup import wakeup_notify
+
+logger = logging.getLogger(__name__)
+
+# Due jobs taken per transaction: bounds the work of one step, whatever the
+# number of defined jobs.
+DUE_BATCH = 50
+# Slots of one job recorded per step; a longer backlog continues next step.
+SLOT_SCAN_LIMIT = 1000
+MISFIRE_RUN_ALL_CAP = 100
+
+MSG_MISFIRE_SKIPPED = "Missed while no worker was running (misfire policy: skip)."
+MSG_MISFIRE_COALESCED = (
+    "Missed while no worker was running; folded into one run for the latest "
+    "missed slot (misfire policy: run once)."
+)
+MSG_MISFIRE_CAP = (
+    "Missed while no worker was running; only the latest {cap} missed slots "
+    "run (misfire cap)."
+)
+MSG_FORBID = "Previous run still running (concurrency policy: forbid)."
+MSG_REPLACED = "Replaced by the run for {slot} (concurrency policy: replace)."
+MSG_SCHEDULE_FAILED = "The schedule could not be computed: {error}"
+
+ACTIVE = (JobRun.Status.QUEUED, JobRun.Status.RUNNING)
+
+
+@dataclass(frozen=True)
+class SlotPlan:
+    """What to record for one slot: a run, or a skip with its reason."""
+
+    scheduled_for: datetime
+    is_run: bool
+    reason: str = ""
+    missed_slots: int = 0
+    is_blocked: bool = False
+    is_misfire: bool = False
+
+
+@dataclass(frozen=True)
+class DueBatch:
+    """What one scheduling step did; `is_behind`: due slots remain."""
+
+    jobs: int = 0
+    slots: int = 0
+    queued: int = 0
+    is_behind: bool = False
+
+    def __add__(self, other: DueBatch) -> DueBatch:
+        """Return the sum of two steps."""
+        return DueBatch(
+            jobs=self.jobs + other.jobs,
+            slots=self.slots + other.slots,
+            queued=self.queued + other.queued,
+            is_behind=self.is_behind or other.is_behind,
+        )
+
+
+def plan_slots(
+    slots: Sequence[datetime],
+    *,
+    now: datetime,
+    policy: str,
+    grace_seconds: float,
+    cap: int = MISFIRE_RUN_ALL_CAP,
+    has_more: bool = False,
+) -> list[SlotPlan]:
+    """Decide the outcome of each due slot, oldest first; pure.
+
+    `slots` are consecutive due slots in order. With `has_more`, more due
+    slots follow them; then the plan may cover only a prefix of `slots`, and
+    the caller resumes at the first slot left out, because the latest missed
+    slots (which run under ``run_once`` and ``run_all``) may lie further on.
+    """
+    missed = [s for s in slots if (now - s).total_seconds() > grace_seconds]
+    on_time = list(slots[len(missed) :])
+    keep = 0
+    if has_more and not on_time:
+        if policy == Job.MisfirePolicy.RUN_ONCE:
+            keep = 1
+        elif policy == Job.MisfirePolicy.RUN_ALL:
+            keep = cap
+        keep = min(keep, len(missed) - 1)  # always make progress
+    closed = missed[: len(missed) - keep]
+    plans: list[SlotPlan] = []
+    if policy == Job.MisfirePolicy.SKIP:
+        plans += [SlotPlan(s, is_run=False, reason=MSG_MISFIRE_SKIPPED) for s in closed]
+    elif policy == Job.MisfirePolicy.RUN_ALL:
+        running = closed[-cap:] if not keep else []
+        skipped = closed[: len(closed) - len(running)]
+        reason = MSG_MISFIRE_CAP.format(cap=cap)
+        plans += [SlotPlan(s, is_run=False, reason=reason) for s in skipped]
+        plans += [SlotPlan(s, is_run=True, is_misfire=True) for s in running]
+    elif closed:
+        folded = closed if keep else closed[:-1]
+        reason = MSG_MISFIRE_COALESCED
+        plans += [SlotPlan(s, is_run=False, reason=reason) for s in folded]
+        if not keep:
+            last = SlotPlan(
+                closed[-1], is_run=True, missed_slots=len(folded), is_misfire=True
+            )
+            plans.append(last)
+    plans += [SlotPlan(s, is_run=True) for s in on_time]
+    return plans
+
+
+def jobs_due(*, now: datetime) -> QuerySet[Job]:
+    """Return active jobs whose next slot is due, highest priority first.
+
+    The filter is served by the (is_active, next_run_at) index, so its cost
+    follows the number of due jobs, not of defined ones.
+    """
+    return Job.objects.filter(is_active=True, next_run_at__lte=now).order_by(
+        "-priority", "next_run_at", "pk"
+    )
+
+
+def next_due_at(*, after: datetime) -> datetime | None:
+    """Return the earliest slot or queued run due strictly after `after`.
+
+    Both reads follow an index ((is_active, next_run_at) and (status,
+    not_before)) and stop at the first row.
+    """
+    slot = (
+        Job.objects.filter(is_active=True, next_run_at__gt=after)
+        .order_by("next_run_at")
+        .values_list("next_run_at", flat=True)
+        .first()
+    )
+    retry = (
+        JobRun.objects.filter(status=JobRun.Status.QUEUED, not_before__gt=after)
+        .order_by("not_before")
+        .values_list("not_before", flat=True)
+        .first()
+    )
+    candidates = [at for at in (slot, retry) if at is not None]
+    return min(candidates, default=None)
+
+
+def slots_schedule_due(*, now: datetime, limit: int = DUE_BATCH) -> DueBatch:
+    """Record the due slots of up to `limit` due jobs as runs or skips."""
+    # A plain read first: an idle cycle takes no write lock (SQLite) and
+    # starts no transaction.
+    if not jobs_due(now=now).exists():
+        return DueBatch()
+    total = DueBatch()
+    with transaction.atomic():
+        due = jobs_due(now=now)
+        if connection.features.has_select_for_update_skip_locked:
+            no_key = connection.features.has_select_for_no_key_update
+            due = due.select_for_update(skip_locked=True, no_key=no_key)
+        jobs = list(due.prefetch_related("schedules")[:limit])
+        for job in jobs:
+            try:
+                with transaction.atomic():
+                    step = _schedule_job(job, now=now)
+            except IntegrityError as exc:
+                # A slot already has a run (a manual run at that very
+                # instant, say): record the others one by one.
+                logger.warning(
+                    "Job %s: a due slot is already recorded: %s", job.pk, exc
+                )
+                step = _schedule_job(job, now=now, one_by_one=True)
+            total += step
+    if total.queued:
+        wakeup_notify()
+    return total + DueBatch(jobs=len(jobs), is_behind=len(jobs) >= limit)
+
+
+def _schedule_job(job: Job, *, now: datetime, one_by_one: bool = False) -> DueBatch:
+    """Record `job`'s due slots unless another worker took them first."""
+    plans, next_run_at, error = _plan_job(job, now=now)
+    fields: dict[str, object] = {"next_run_at": next_run_at}
+    if error:
+        fields["schedule_error"] = error
+    # Compare-and-set: only the worker that moves next_run_at on records.
+    won = Job.objects.filter(pk=job.pk, next_run_at=job.next_run_at).update(**fields)
+    if won != 1:
+        logger.debug("Job %s: another worker took slot %s", job.pk, job.next_run_at)
+        return DueBatch()
+    plans = _apply_concurrency(job, plans, now=now)
+    records = [_record(job, plan, now=now) for plan in plans]
+    if one_by_one:
+        records = [record for record in records if _saved_alone(record)]
+    else:
+        JobRun.objects.bulk_create(records)
+    return DueBatch(
+        slots=len(records),
+        queued=sum(record.status == JobRun.Status.QUEUED for record in records),
+        is_behind=next_run_at is not None and next_run_at <= now,
+    )
+
+
+def _saved_alone(record: JobRun) -> bool:
+    """Save `record` unless its slot already has a run; True if saved."""
+    try:
+        with transaction.atomic():
+            record.save()
+    except IntegrityError:
+        logger.warning(
+            "Slot %s of job %s already has a run; not adding another",
+            record.scheduled_for.isoformat(),
+            record.job_id,
+        )
+        return False
+    return True
+
+
+def _plan_job(
+    job: Job, *, now: datetime
+) -> tuple[list[SlotPlan], datetime | None, str]:
+    """Return the plans for `job`'s due slots, its next slot and any error."""
+    assert job.next_run_at is not None  # noqa: S101 - jobs_due filters on it
+    try:
+        schedules = job.parsed_schedules()
+        slots, after = _due_slots(schedules, first=job.next_run_at, now=now)
+    except (engine.ScheduleError, ValueError, OverflowError) as exc:
+        # Record the error and stop scheduling the job, rather than failing
+        # on it again every step; saving the job recomputes its next run.
+        logger.warning("Job %s has an unusable schedule: %s", job.pk, exc)
+        reason = MSG_SCHEDULE_FAILED.format(error=exc)
+        plan = SlotPlan(job.next_run_at, is_run=False, reason=reason, is_blocked=True)
+        return [plan], None, str(exc)
+    plans = plan_slots(
+        slots,
+        now=now,
+        policy=job.misfire_policy,
+        grace_seconds=job.misfire_grace_seconds,
+        cap=MISFIRE_RUN_ALL_CAP,
+        has_more=after is not None and after <= now,
+    )
+    next_run_at = slots[len(plans)] if len(plans) < len(slots) else after
+    return [_count_folded(job, plan) for plan in plans], next_run_at, ""
+
+
+def _count_folded(job: Job, plan: SlotPlan) -> SlotPlan:
+    """Add slots folded in earlier steps of a long backlog (run once)."""
+    if not plan.is_misfire or job.misfire_policy != Job.MisfirePolicy.RUN_ONCE:
+        return plan
+    # Only after a backlog longer than SLOT_SCAN_LIMIT does the run's slot
+    # follow folded slots recorded by an earlier step; count those back to
+    # the job's last other record.
+    history = JobRun.objects.filter(job=job, scheduled_for__lt=plan.scheduled_for)
+    boundary = (
+        history.exclude(status=JobRun.Status.SKIPPED, reason=MSG_MISFIRE_COALESCED)
+        .order_by("-scheduled_for")
+        .values_list("scheduled_for", flat=True)
+        .first()
+    )
+    folded = history.filter(status=JobRun.Status.SKIPPED, reason=MSG_MISFIRE_COALESCED)
+    if boundary is not None:
+        folded = folded.filter(scheduled_for__gt=boundary)
+    earlier = folded.count()
+    return replace(plan, missed_slots=plan.missed_slots + earlier) if earlier else plan
+
+
+def _due_slots(
+    schedules: list[engine.Schedule], *, first: datetime, now: datetime
+) -> tuple[list[datetime], datetime | None]:
+    """Return up to SLOT_SCAN_LIMIT due slots from `first`, and the next one.
+
+    Several schedules firing at one instant give that instant once (the
+    engine merges them).
+    """
+    slots = [first]
+    while True:
+        fire = engine.next_fire(schedules, slots[-1])
+        if fire is None:
+            return slots, None
+        if fire.at > now or len(slots) >= SLOT_SCAN_LIMIT:
+            return slots, fire.at
+        slots.append(fire.at)
+
+
+def _apply_concurrency(
+    job: Job, plans: list[SlotPlan], *, now: datetime
+) -> list[SlotPlan]:
+    """Apply the job's concurrency policy to runs planned beside active ones.
+
+    Runs planned in one step (a misfire backlog) queue behind each other;
+    the policy looks at the runs that were active before the step.
+    """
+    if not any(plan.is_run for plan in plans):
+        return plans
+    if job.concurrency_policy == Job.ConcurrencyPolicy.ALLOW:
+        return plans
+    active = list(
+        JobRun.objects.filter(
+            job=job, status__in=ACTIVE, cancel_requested_at__isnull=True
+        ).order_by("queued_at", "pk")
+    )
+    excess = len(active) - job.max_concurrent + 1
+    if excess <= 0:
+        return plans
+    if job.concurrency_policy == Job.ConcurrencyPolicy.FORBID:
+        return [
+            replace(plan, is_run=False, reason=MSG_FORBID, missed_slots=0)
+            if plan.is_run
+            else plan
+            for plan in plans
+        ]
+    newest = max(plan.scheduled_for for plan in plans if plan.is_run)
+    _replace_runs(active[:excess], slot=newest, now=now)
+    return plans
+
+
+def _replace_runs(runs: list[JobRun], *, slot: datetime, now: datetime) -> None:
+    """Cancel queued runs now and ask the workers of running ones to stop."""
+    reason = MSG_REPLACED.format(slot=slot.isoformat())
+    for run in runs:
+        if run.status == JobRun.Status.QUEUED:
+            JobRun.objects.filter(pk=run.pk, status=JobRun.Status.QUEUED).update(
+                status=JobRun.Status.CANCELLED,
+                finished_at=now,
+                cancel_requested_at=now,
+                reason=reason,
+            )
+        else:
+            JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
+                cancel_requested_at=now, reason=reason
+            )
+        logger.info("Run %s of job %s replaced by slot %s", run.pk, run.job_id, slot)
+    # The workers running them notice at their next cycle; wake them now.
+    wakeup_notify()
+
+
+def _record(job: Job, plan: SlotPlan, *, now: datetime) -> JobRun:
+    """Return the unsaved JobRun that records `plan`."""
+    if plan.is_run:
+        return JobRun(
+            job=job,
+            scheduled_for=plan.scheduled_for,
+            attempt=1,
+            trigger=JobRun.Trigger.SCHEDULE,
+            status=JobRun.Status.QUEUED,
+            queued_at=now,
+            not_before=plan.scheduled_for,
+            missed_slots=plan.missed_slots,
+        )
+    status = JobRun.Status.BLOCKED if plan.is_blocked else JobRun.Status.SKIPPED
+    return JobRun(
+        job=job,
+        scheduled_for=plan.scheduled_for,
+        attempt=1,
+        trigger=JobRun.Trigger.SCHEDULE,
+        status=status,
+        queued_at=now,
+        not_before=plan.scheduled_for,
+        finished_at=now,
+        reason=plan.reason,
+    )

@@ -1,0 +1,81 @@
+"""Writes about workers: registration, heartbeats and lost-run recovery."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+
+from jobs.models import JobRun, Worker
+from jobs.services.runs import MSG_LOST, MSG_ORPHANED, run_mark_lost
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def worker_register(*, name: str, host: str, pid: int, now: datetime) -> Worker:
+    """Create or take over the worker row called `name`, heart-beating now.
+
+    Runs still marked running under that name belong to an earlier process
+    of the same name that died: they are marked lost (and retried per their
+    job's policy), since nobody else would, the name heart-beating again.
+    """
+    worker, _ = Worker.objects.update_or_create(
+        name=name,
+        defaults={
+            "host": host,
+            "pid": pid,
+            "started_at": now,
+            "last_heartbeat_at": now,
+            "stopped_at": None,
+        },
+    )
+    orphans = JobRun.objects.filter(worker=worker, status=JobRun.Status.RUNNING)
+    for run in orphans.select_related("job"):
+        run_mark_lost(run=run, reason=MSG_ORPHANED.format(worker=name), now=now)
+    logger.info("Worker %s registered (host %s, pid %s)", name, host, pid)
+    return worker
+
+
+def worker_heartbeat(*, worker: Worker, now: datetime) -> bool:
+    """Record that `worker` is alive; False if its row has disappeared."""
+    updated = Worker.objects.filter(pk=worker.pk).update(
+        last_heartbeat_at=now, stopped_at=None
+    )
+    worker.last_heartbeat_at = now
+    return bool(updated)
+
+
+def worker_stop(*, worker: Worker, now: datetime) -> None:
+    """Record that `worker` stopped cleanly."""
+    Worker.objects.filter(pk=worker.pk).update(last_heartbeat_at=now, stopped_at=now)
+    worker.stopped_at = now
+
+
+def runs_recover_lost(
+    *, now: datetime, lost_after_seconds: float, exclude: Worker | None = None
+) -> list[JobRun]:
+    """Mark lost the running runs of workers silent for `lost_after_seconds`.
+
+    Each is retried per its job's policy. Return the runs marked lost. A run
+    without a worker (its row was deleted) counts as lost too.
+    """
+    cutoff = now - timedelta(seconds=lost_after_seconds)
+    stale = JobRun.objects.filter(status=JobRun.Status.RUNNING).filter(
+        Q(worker__isnull=True) | Q(worker__last_heartbeat_at__lt=cutoff)
+    )
+    if exclude is not None:
+        stale = stale.exclude(worker=exclude)
+    lost = []
+    for run in stale.select_related("job", "worker"):
+        if run.worker is None:
+            reason = MSG_LOST.format(worker="?", seen="never")
+        else:
+            seen = run.worker.last_heartbeat_at.isoformat()
+            reason = MSG_LOST.format(worker=run.worker.name, seen=seen)
+        run_mark_lost(run=run, reason=reason, now=now)
+        if run.status == JobRun.Status.LOST:
+            lost.append(run)
+    return lost

@@ -1,0 +1,162 @@
+"""Promptness: how long the loop waits, and what wakes it early."""
+
+from __future__ import annotations
+
+import select
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import pytest
+from django.db import connection
+
+from jobs.models import Job
+from jobs.services.runs import job_run_now
+from jobs.tests.conftest import FakeClock, eventually
+from jobs.wakeup import (
+    FileWaiter,
+    NullWaiter,
+    PostgresWaiter,
+    make_waiter,
+    wakeup_notify,
+)
+from jobs.worker import CANCEL_CHECK_SECONDS, InFlight, WorkerLoop
+
+pytestmark = pytest.mark.django_db
+
+
+class ScriptedWaiter:
+    """A waiter whose polls answer from a list, then False."""
+
+    tick_seconds = 0.05
+
+    def __init__(self, answers: list[bool]) -> None:
+        """Remember the answers."""
+        self.answers = answers
+
+    def poll(self) -> bool:
+        """Return the next answer."""
+        return self.answers.pop(0) if self.answers else False
+
+    def fileno(self) -> int | None:
+        """Return None: polled only."""
+        return None
+
+    def close(self) -> None:
+        """Hold nothing."""
+
+
+def test_the_loop_waits_until_the_next_slot(
+    make_job: Callable[..., Job], loop: WorkerLoop, clock: FakeClock
+) -> None:
+    """A slot 3 s away and a 5 s poll: wait 3 s, not a whole poll."""
+    make_job(schedules=[{"type": "interval", "seconds": 60}])
+    clock.now = clock.now + timedelta(seconds=57)
+    loop.heartbeat()
+    assert loop.seconds_until_next() == 3.0
+
+
+def test_with_nothing_due_the_loop_waits_one_poll(
+    make_job: Callable[..., Job], loop: WorkerLoop
+) -> None:
+    """Next slot in an hour: wait the poll interval."""
+    make_job(schedules=[{"type": "interval", "seconds": 3600}])
+    loop.heartbeat()
+    assert loop.seconds_until_next() == 5.0
+
+
+def test_running_runs_are_checked_for_cancels_twice_a_second(
+    make_job: Callable[..., Job], loop: WorkerLoop
+) -> None:
+    """While runs are in flight the wait is at most CANCEL_CHECK_SECONDS."""
+    loop.heartbeat()
+    loop._in_flight[1] = InFlight(run_id=1)
+    assert loop.seconds_until_next() == CANCEL_CHECK_SECONDS
+    del loop._in_flight[1]
+
+
+def test_a_wakeup_ends_the_wait_early(make_loop: Callable[..., WorkerLoop]) -> None:
+    """The second poll answers: a 30 s wait ends after about two ticks."""
+    loop = make_loop(waiter=ScriptedWaiter([False, True]))
+    started = time.monotonic()
+    assert loop.wait(30) is True
+    assert time.monotonic() - started < 1.0
+
+
+def test_the_stop_event_ends_the_wait(make_loop: Callable[..., WorkerLoop]) -> None:
+    """SIGTERM's handler sets the event: the wait ends within a tick."""
+    loop = make_loop()
+    threading.Timer(0.05, loop.stop.set).start()
+    started = time.monotonic()
+    assert loop.wait(30) is True
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_run_ending_rings_the_loop_awake(
+    make_loop: Callable[..., WorkerLoop],
+) -> None:
+    """The pool rings the doorbell when a run ends: the wait ends at once."""
+    loop = make_loop()
+    threading.Timer(0.05, loop._doorbell.ring).start()
+    started = time.monotonic()
+    assert loop.wait(30) is True
+    assert time.monotonic() - started < 0.3
+
+
+def test_a_short_wait_times_out(make_loop: Callable[..., WorkerLoop]) -> None:
+    """Nothing happens: wait() returns False after its time."""
+    assert make_loop(waiter=NullWaiter()).wait(0.01) is False
+
+
+def test_the_waiter_suits_the_database() -> None:
+    """SQLite watches a file next to the database; PostgreSQL LISTENs."""
+    waiter = make_waiter()
+    if connection.vendor == "postgresql":
+        assert isinstance(waiter, PostgresWaiter)
+    else:
+        assert isinstance(waiter, FileWaiter)
+        assert str(waiter.path) == str(connection.settings_dict["NAME"]) + ".wakeup"
+    waiter.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_notification_after_commit_wakes_a_waiter() -> None:
+    """wakeup_notify(): the waiter sees it once, then nothing more."""
+    waiter = make_waiter()
+    try:
+        assert waiter.poll() is False
+        wakeup_notify()
+        channel = waiter.fileno()
+        if channel is not None:  # PostgreSQL: the socket itself wakes select()
+            assert select.select([channel], [], [], 2)[0] == [channel]
+        eventually(waiter.poll, timeout=2)
+        assert waiter.poll() is False
+    finally:
+        waiter.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_a_job_or_queueing_a_run_wakes_workers(
+    make_job: Callable[..., Job], now: datetime
+) -> None:
+    """job_save (next_run_at changed) and job_run_now both notify."""
+    waiter = make_waiter()
+    try:
+        waiter.poll()
+        job = make_job()
+        eventually(waiter.poll, timeout=2)
+        job_run_now(job=job, requested_by=None, now=now)
+        eventually(waiter.poll, timeout=2)
+    finally:
+        waiter.close()
+
+
+def test_nothing_is_sent_before_commit(
+    make_job: Callable[..., Job],
+    django_capture_on_commit_callbacks: Callable[..., object],
+) -> None:
+    """The wakeup waits for the transaction, so workers see the new rows."""
+    with django_capture_on_commit_callbacks() as callbacks:  # type: ignore[attr-defined]
+        make_job()
+    assert len(callbacks) == 1

@@ -1,0 +1,285 @@
+"""Wake waiting workers at once when due work changes.
+
+A worker sleeps until the earliest `next_run_at` or its poll interval. When a
+job is created or edited, or a run is queued or cancelled from the admin or
+the API, the service calls `wakeup_notify()`; once the transaction commits,
+every waiting worker wakes at once instead of at its next poll.
+
+* PostgreSQL: ``NOTIFY`` on `CHANNEL`; each worker ``LISTEN``s on a dedicated
+  connection whose socket it waits on (``select``), so a notification wakes
+  it immediately and an idle worker does not poll.
+* SQLite (one host by nature): the notifier stamps the modification time of
+  a file next to the database; the waiter compares it every `tick_seconds`
+  (0.2 s). A stat, not a query.
+
+Inside the worker, its own threads wake the loop through a `Doorbell`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "job_portal_wakeup"
+WAKEUP_SUFFIX = ".wakeup"
+# After the listening connection fails, try again this much later.
+RECONNECT_SECONDS = 5.0
+# How often a waiter without a socket to wait on looks for a wakeup.
+FILE_TICK_SECONDS = 0.2
+# How often a waiter looks at all when its socket can wake it (a bound on how
+# long a stop request, which cannot interrupt select(), waits).
+SOCKET_TICK_SECONDS = 0.5
+# Django-only options of the PostgreSQL backend; libpq would refuse them.
+_DJANGO_PG_OPTIONS = frozenset(
+    {
+        "assume_role",
+        "context",
+        "cursor_factory",
+        "isolation_level",
+        "pool",
+        "server_side_binding",
+    }
+)
+
+
+class Waiter(Protocol):
+    """Tell a waiting worker whether anyone asked it to wake up."""
+
+    tick_seconds: float
+
+    def poll(self) -> bool:
+        """Return True if a wakeup arrived since the last poll; never block."""
+        ...
+
+    def fileno(self) -> int | None:
+        """Return a descriptor that turns readable on a wakeup, if any."""
+        ...
+
+    def close(self) -> None:
+        """Release what the waiter holds."""
+        ...
+
+
+def wakeup_notify(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Wake every waiting worker once the current transaction commits."""
+    transaction.on_commit(partial(_send, using), using=using)
+
+
+def wakeup_file(settings_dict: dict[str, Any]) -> Path | None:
+    """Return the wakeup file of a SQLite database, or None if in memory."""
+    name = str(settings_dict.get("NAME") or "")
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name).with_name(Path(name).name + WAKEUP_SUFFIX)
+
+
+def make_waiter(*, using: str = DEFAULT_DB_ALIAS) -> Waiter:
+    """Return the waiter that suits the database behind `using`."""
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        return PostgresWaiter(connection.settings_dict)
+    path = wakeup_file(connection.settings_dict)
+    if connection.vendor == "sqlite" and path is not None:
+        return FileWaiter(path)
+    return NullWaiter()
+
+
+def _send(using: str) -> None:
+    """Send the wakeup now (after commit); a failure only costs promptness."""
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
+        except DatabaseError as exc:
+            logger.warning("Could not notify workers: %s", exc)
+        return
+    path = wakeup_file(connection.settings_dict)
+    if connection.vendor != "sqlite" or path is None:
+        return
+    # An explicit nanosecond stamp, because the file system's own clock may
+    # tick coarsely enough for two touches to leave the same time.
+    stamp = time.time_ns()
+    try:
+        path.touch(exist_ok=True)
+        os.utime(path, ns=(stamp, stamp))
+    except OSError as exc:
+        logger.warning("Could not touch the wakeup file %s: %s", path, exc)
+
+
+class Doorbell:
+    """A self-pipe: any thread rings it; the loop waits for it with select."""
+
+    def __init__(self) -> None:
+        """Open the pipe (both ends non-blocking)."""
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def ring(self) -> None:
+        """Wake the waiting loop (a full pipe already will)."""
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._write, b"\0")
+
+    def fileno(self) -> int:
+        """Return the end to wait on."""
+        return self._read
+
+    def answer(self) -> bool:
+        """Return True if the bell rang since the last answer."""
+        rang = False
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._read, 4096):
+                rang = True
+        return rang
+
+    def wait(self, seconds: float) -> bool:
+        """Wait up to `seconds` for a ring; return True if it rang."""
+        select.select([self._read], [], [], max(seconds, 0))
+        return self.answer()
+
+    def close(self) -> None:
+        """Close both ends, once."""
+        if self._read < 0:
+            return
+        for fd in (self._read, self._write):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._read = self._write = -1
+
+
+class NullWaiter:
+    """A waiter for databases with no wakeup channel: workers poll."""
+
+    tick_seconds = SOCKET_TICK_SECONDS
+
+    def poll(self) -> bool:
+        """Return False: nobody can wake this worker early."""
+        return False
+
+    def fileno(self) -> int | None:
+        """Return None: there is nothing to wait on."""
+        return None
+
+    def close(self) -> None:
+        """Hold nothing."""
+
+
+class FileWaiter:
+    """Watch the modification time of the SQLite database's wakeup file."""
+
+    tick_seconds = FILE_TICK_SECONDS
+
+    def __init__(self, path: Path) -> None:
+        """Remember the file's current stamp."""
+        self.path = path
+        self._stamp = self._read()
+
+    def poll(self) -> bool:
+        """Return True if the file was stamped since the last poll."""
+        stamp = self._read()
+        changed = stamp != self._stamp
+        self._stamp = stamp
+        return changed
+
+    def fileno(self) -> int | None:
+        """Return None: the file is polled, not waited on."""
+        return None
+
+    def close(self) -> None:
+        """Hold nothing."""
+
+    def _read(self) -> int | None:
+        try:
+            return self.path.stat().st_mtime_ns
+        except OSError:
+            return None
+
+
+class PostgresWaiter:
+    """LISTEN on `CHANNEL` over a dedicated autocommit connection."""
+
+    tick_seconds = SOCKET_TICK_SECONDS
+
+    def __init__(self, settings_dict: dict[str, Any]) -> None:
+        """Connect lazily, on the first poll."""
+        self._settings = settings_dict
+        self._conn: Any = None
+        self._retry_at = 0.0
+
+    def poll(self) -> bool:
+        """Return True if a notification arrived since the last poll."""
+        import psycopg  # only installed where PostgreSQL is used
+
+        conn = self._connection()
+        if conn is None:
+            return False
+        try:
+            return any(True for _ in conn.notifies(timeout=0))
+        except psycopg.Error as exc:
+            logger.warning("Lost the wakeup connection: %s", exc)
+            self.close()
+            self._retry_at = time.monotonic() + RECONNECT_SECONDS
+            # Notifications may have been missed meanwhile: look once.
+            return True
+
+    def fileno(self) -> int | None:
+        """Return the listening connection's socket, once connected."""
+        return None if self._conn is None else int(self._conn.fileno())
+
+    def close(self) -> None:
+        """Close the listening connection."""
+        import psycopg
+
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg.Error:
+                logger.debug("Closing the wakeup connection failed", exc_info=True)
+            self._conn = None
+
+    def _connection(self) -> Any:
+        import psycopg
+
+        if self._conn is not None:
+            return self._conn
+        if time.monotonic() < self._retry_at:
+            return None
+        try:
+            conn = psycopg.connect(**self._params(), autocommit=True)
+            conn.execute(f"LISTEN {CHANNEL}")
+        except psycopg.Error as exc:
+            logger.warning("Cannot listen for wakeups (will poll): %s", exc)
+            self._retry_at = time.monotonic() + RECONNECT_SECONDS
+            return None
+        self._conn = conn
+        return conn
+
+    def _params(self) -> dict[str, Any]:
+        settings = self._settings
+        params: dict[str, Any] = {
+            key: value
+            for key, value in (settings.get("OPTIONS") or {}).items()
+            if key not in _DJANGO_PG_OPTIONS and isinstance(value, str | int)
+        }
+        for key, name in (
+            ("dbname", "NAME"),
+            ("user", "USER"),
+            ("password", "PASSWORD"),
+            ("host", "HOST"),
+            ("port", "PORT"),
+        ):
+            if settings.get(name):
+                params[key] = str(settings[name])
+        params.setdefault("connect_timeout", 5)
+        return params

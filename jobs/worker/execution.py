@@ -1,0 +1,277 @@
+"""Execute one claimed run in the calling thread and record how it ended.
+
+`RunExecutor.execute` is the worker's per-run boundary: whatever goes wrong
+while handling one run is logged and recorded on that run, and the worker
+goes on. Writes that meet a database outage are retried with a bounded
+backoff until they succeed or the worker gives up at shutdown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+)
+
+from jobs.models import JobRun, Worker
+from jobs.runner import ProcessResult, mask_secrets, run_process
+from jobs.script_paths import ScriptPathError
+from jobs.services import execution, runs
+from jobs.services.runs import Outcome, RetryMode
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DB_ERRORS = (OperationalError, InterfaceError)
+BACKOFF_FIRST_SECONDS = 0.5
+BACKOFF_MAX_SECONDS = 30.0
+CAUSE_CANCEL = "cancel"
+CAUSE_SHUTDOWN = "shutdown"
+
+
+@dataclass
+class InFlight:
+    """A run being executed, and how to stop it (and why)."""
+
+    run_id: int
+    cancel: threading.Event = field(default_factory=threading.Event)
+    cause: str = ""
+    future: Any = None
+
+
+def backoff_seconds(failures: int) -> float:
+    """Return the pause after `failures` failed attempts in a row (bounded)."""
+    return min(BACKOFF_FIRST_SECONDS * 2 ** max(failures - 1, 0), BACKOFF_MAX_SECONDS)
+
+
+def outcome_for(
+    result: ProcessResult, *, cause: str, worker: str, timeout_seconds: float | None
+) -> tuple[Outcome, RetryMode]:
+    """Return how to record a process result, and how it may retry."""
+    base = {
+        "exit_code": result.exit_code,
+        "output": result.output,
+        "dropped_bytes": result.dropped_bytes,
+    }
+    status = JobRun.Status.FAILED
+    mode = RetryMode.POLICY
+    if result.cancelled and cause == CAUSE_SHUTDOWN:
+        status, mode = JobRun.Status.LOST, RetryMode.INTERRUPTED
+        reason = runs.MSG_SHUTDOWN.format(worker=worker)
+    elif result.cancelled:
+        status, mode = JobRun.Status.CANCELLED, RetryMode.NEVER
+        reason = runs.MSG_CANCELLED
+    elif result.timed_out:
+        status = JobRun.Status.TIMED_OUT
+        reason = runs.MSG_TIMED_OUT.format(seconds=timeout_seconds or 0)
+    elif result.exit_code is None:
+        reason = result.error or runs.MSG_WORKER_ERROR.format(error="no exit code")
+    elif result.exit_code == 0:
+        status, reason = JobRun.Status.SUCCEEDED, ""
+    elif result.exit_code < 0:
+        reason = runs.MSG_SIGNAL.format(signal=_signal_name(-result.exit_code))
+    else:
+        reason = runs.MSG_EXIT_CODE.format(code=result.exit_code)
+    return Outcome(status, reason=reason, **base), mode
+
+
+class RunExecutor:
+    """Run claimed runs' processes and record their outcomes."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime],
+        abandon: threading.Event,
+        python: str = sys.executable,
+        kill_grace_seconds: float = 5.0,
+        output_interval_seconds: float = 1.0,
+    ) -> None:
+        """Configure; `abandon` set means: stop retrying failed writes."""
+        self.clock = clock
+        self.abandon = abandon
+        self.python = python
+        self.kill_grace_seconds = kill_grace_seconds
+        self.output_interval_seconds = output_interval_seconds
+
+    def execute(self, run: JobRun, *, worker: Worker, flight: InFlight) -> None:
+        """Execute `run` (claimed by `worker`) to its end and record it.
+
+        Never raises for a problem with the run itself: this is the per-run
+        boundary.
+        """
+        fresh_connections()
+        try:
+            self._execute(run, worker=worker, flight=flight)
+        # The per-run boundary, the one place a blind except is allowed.
+        except Exception as exc:
+            logger.exception("Worker error on run %s of job %s", run.pk, run.job_id)
+            outcome = Outcome(
+                JobRun.Status.FAILED, reason=runs.MSG_WORKER_ERROR.format(error=exc)
+            )
+            self.record(
+                runs.run_finish,
+                run=run,
+                worker=worker,
+                outcome=outcome,
+                now=self.clock(),
+                retry=RetryMode.NEVER,
+            )
+        finally:
+            fresh_connections()
+
+    def finish(
+        self,
+        run: JobRun,
+        result: ProcessResult,
+        *,
+        worker: Worker,
+        cause: str = "",
+        timeout_seconds: float | None = None,
+        secrets: Iterable[str] = (),
+    ) -> JobRun | None:
+        """Record the result of `run`'s process; return the retry, if any."""
+        outcome, mode = outcome_for(
+            result, cause=cause, worker=worker.name, timeout_seconds=timeout_seconds
+        )
+        outcome = Outcome(
+            outcome.status,
+            exit_code=outcome.exit_code,
+            output=mask_secrets(outcome.output, secrets),
+            dropped_bytes=outcome.dropped_bytes,
+            reason=outcome.reason,
+        )
+        retry = self.record(
+            runs.run_finish,
+            run=run,
+            worker=worker,
+            outcome=outcome,
+            now=self.clock(),
+            retry=mode,
+        )
+        started_at = run.started_at or run.scheduled_for
+        logger.info(
+            "Run %s of job %s finished: %s (exit code %s) in %.3f s, %.3f s late",
+            run.pk,
+            run.job.name,
+            run.status,
+            result.exit_code,
+            result.duration_seconds,
+            (started_at - run.scheduled_for).total_seconds(),
+        )
+        return retry
+
+    def record(self, write: Callable[..., T], **kwargs: Any) -> T:
+        """Call `write`, retrying through a database outage until abandoned."""
+        failures = 0
+        while True:
+            try:
+                return write(**kwargs)
+            except DB_ERRORS as exc:
+                if self.abandon.is_set():
+                    raise
+                failures += 1
+                delay = backoff_seconds(failures)
+                logger.warning(
+                    "Could not record a run (%s); retrying in %.1f s", exc, delay
+                )
+                close_connection()
+                self.abandon.wait(delay)
+
+    def _execute(self, run: JobRun, *, worker: Worker, flight: InFlight) -> None:
+        reason = execution.run_preflight(run=run, now=self.clock())
+        spec = None
+        if reason is None:
+            try:
+                spec = execution.run_process_spec(
+                    run=run,
+                    python=self.python,
+                    kill_grace_seconds=self.kill_grace_seconds,
+                )
+            except ScriptPathError as exc:
+                reason = execution.MSG_BLOCKED_PATH.format(error=exc)
+        if spec is None:
+            blocked = self.record(
+                runs.run_block,
+                run=run,
+                worker=worker,
+                reason=reason or "",
+                now=self.clock(),
+            )
+            if blocked:
+                logger.info("Run %s of job %s blocked: %s", run.pk, run.job, reason)
+            return
+        secrets = execution.run_secrets(run=run)
+        logger.info(
+            "Run %s of job %s started, %.3f s late (slot %s, attempt %s)",
+            run.pk,
+            run.job.name,
+            (self.clock() - run.scheduled_for).total_seconds(),
+            run.scheduled_for.isoformat(),
+            run.attempt,
+        )
+        result = run_process(
+            spec,
+            cancel=flight.cancel,
+            on_output=partial(self._flush_output, run, worker, secrets),
+            output_interval_seconds=self.output_interval_seconds,
+        )
+        self.finish(
+            run,
+            result,
+            worker=worker,
+            cause=flight.cause,
+            timeout_seconds=spec.timeout_seconds,
+            secrets=secrets,
+        )
+
+    def _flush_output(
+        self, run: JobRun, worker: Worker, secrets: list[str], output: str, dropped: int
+    ) -> None:
+        try:
+            runs.run_flush_output(
+                run=run,
+                worker=worker,
+                output=mask_secrets(output, secrets),
+                dropped_bytes=dropped,
+            )
+        except DB_ERRORS as exc:
+            # Partial output only; the final result is recorded with retries.
+            logger.warning("Could not store output of run %s: %s", run.pk, exc)
+            close_connection()
+
+
+def fresh_connections() -> None:
+    """Drop unusable or expired connections, unless inside a transaction."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+def close_connection() -> None:
+    """Close this thread's connection after a database error."""
+    if connection.in_atomic_block:
+        return
+    with contextlib.suppress(DatabaseError):
+        connection.close()
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)

@@ -1,0 +1,397 @@
+"""The worker loop behind ``manage.py runworker``: scheduler and executor.
+
+Each cycle heart-beats and recovers the runs of dead workers (when due),
+stops runs whose cancel was requested, turns due slots into queued runs,
+claims queued runs up to its free capacity and starts them in a bounded
+thread pool. It then waits until the earliest due slot or retry, the poll
+interval, or a wakeup (one of its runs finished, or the admin, the API or
+another worker notified), whichever comes first.
+
+Each step is a method that tests call alone with a fake clock; `run_forever`
+only strings them together. Shutdown (the stop event): claiming stops,
+running jobs get `grace_seconds` to finish, then their process groups are
+stopped and each such run is recorded `lost` with a new attempt queued at
+once (when its job retries lost runs) for any worker to pick up. A database
+that refuses connections makes the loop log, back off and resume.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TypeVar
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from jobs.models import JobRun, Worker
+from jobs.services import claims, due, workers
+from jobs.wakeup import Doorbell, Waiter, make_waiter
+from jobs.worker.execution import (
+    CAUSE_CANCEL,
+    CAUSE_SHUTDOWN,
+    DB_ERRORS,
+    InFlight,
+    RunExecutor,
+    backoff_seconds,
+    close_connection,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# How often running runs are checked for cancel requests (at most).
+CANCEL_CHECK_SECONDS = 0.5
+# After the grace period, how long stopped runs get to be recorded.
+FINAL_RECORD_SECONDS = 10.0
+
+
+def default_worker_name() -> str:
+    """Return "<host>-<pid>", unique among live workers."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class WorkerLoop:
+    """Schedule due slots and execute runs until told to stop."""
+
+    def __init__(
+        self,
+        *,
+        stop: threading.Event,
+        clock: Callable[[], datetime] = timezone.now,
+        poll_seconds: float | None = None,
+        concurrency: int | None = None,
+        name: str | None = None,
+        grace_seconds: float | None = None,
+        lost_after_seconds: float | None = None,
+        kill_grace_seconds: float = 5.0,
+        output_interval_seconds: float = 1.0,
+        python: str = sys.executable,
+        waiter: Waiter | None = None,
+    ) -> None:
+        """Configure the loop; settings fill in what is not given."""
+        self.stop = stop
+        self.clock = clock
+        self.poll_seconds = float(
+            poll_seconds or settings.JOB_PORTAL_WORKER_POLL_INTERVAL or 5.0
+        )
+        self.concurrency = int(
+            concurrency or settings.JOB_PORTAL_WORKER_MAX_CONCURRENT or 4
+        )
+        self.name = name or default_worker_name()
+        if grace_seconds is None:
+            grace_seconds = settings.JOB_PORTAL_WORKER_SHUTDOWN_GRACE
+        # A bad value reads as None (reported by the system checks).
+        self.grace_seconds = float(30.0 if grace_seconds is None else grace_seconds)
+        self.lost_after_seconds = float(
+            lost_after_seconds or settings.JOB_PORTAL_WORKER_LOST_AFTER or 60.0
+        )
+        # Several heartbeats fit in the limit, so one late beat is no death.
+        self.heartbeat_seconds = min(self.lost_after_seconds / 4, 10.0)
+        self.worker: Worker | None = None
+        self._waiter = waiter
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.concurrency, thread_name_prefix="run"
+        )
+        self._in_flight: dict[int, InFlight] = {}
+        self._lock = threading.Lock()
+        # Rung by the pool's threads when a run ends (capacity is free).
+        self._doorbell = Doorbell()
+        # Set once shutdown gives up on recording results.
+        self._abandon = threading.Event()
+        self.executor = RunExecutor(
+            clock=clock,
+            abandon=self._abandon,
+            python=python,
+            kill_grace_seconds=kill_grace_seconds,
+            output_interval_seconds=output_interval_seconds,
+        )
+        self._beat_due_at: datetime | None = None
+        self._due_backlog = False
+        self._failures = 0
+
+    # --- steps ---------------------------------------------------------------
+
+    def register(self) -> Worker:
+        """Create (or take over) this worker's row and start heart-beating."""
+        self.worker = workers.worker_register(
+            name=self.name, host=socket.gethostname(), pid=os.getpid(), now=self.clock()
+        )
+        return self.worker
+
+    def heartbeat(self) -> None:
+        """Record that this worker is alive (re-register if its row vanished)."""
+        now = self.clock()
+        if self.worker is None or not workers.worker_heartbeat(
+            worker=self.worker, now=now
+        ):
+            self.register()
+        self._beat_due_at = now + timedelta(seconds=self.heartbeat_seconds)
+
+    def recover_lost_runs(self) -> int:
+        """Mark lost the runs of workers silent too long; return how many."""
+        lost = workers.runs_recover_lost(
+            now=self.clock(),
+            lost_after_seconds=self.lost_after_seconds,
+            exclude=self.worker,
+        )
+        return len(lost)
+
+    def schedule_due_slots(self, *, max_batches: int | None = None) -> int:
+        """Turn due slots into queued (or skipped) runs; return how many slots.
+
+        Stop after `max_batches` batches of due jobs, leaving the rest for
+        the next cycle (so that claiming is not held up by a long backlog).
+        """
+        recorded = batches = 0
+        while max_batches is None or batches < max_batches:
+            batch = due.slots_schedule_due(now=self.clock())
+            recorded += batch.slots
+            batches += 1
+            self._due_backlog = batch.is_behind
+            if not self._due_backlog:
+                break
+        return recorded
+
+    def claim_runs(self, limit: int) -> list[JobRun]:
+        """Claim up to `limit` startable queued runs for this worker."""
+        if self.worker is None:
+            self.register()
+        assert self.worker is not None  # noqa: S101 - register() sets it
+        return claims.runs_claim(worker=self.worker, now=self.clock(), limit=limit)
+
+    def free_capacity(self) -> int:
+        """Return how many more runs this worker may execute now."""
+        with self._lock:
+            return self.concurrency - len(self._in_flight)
+
+    def start_runs(self, claimed: Iterable[JobRun]) -> int:
+        """Execute claimed runs in the thread pool; return how many started."""
+        count = 0
+        for run in claimed:
+            flight = InFlight(run_id=run.pk)
+            with self._lock:
+                self._in_flight[run.pk] = flight
+            flight.future = self._pool.submit(self._execute_in_pool, run, flight)
+            flight.future.add_done_callback(partial(self._log_crash, run.pk))
+            count += 1
+        return count
+
+    def check_cancellations(self) -> int:
+        """Stop own runs that were cancelled, replaced or taken away."""
+        with self._lock:
+            ids = [pk for pk, f in self._in_flight.items() if not f.cancel.is_set()]
+        if not ids:
+            return 0
+        gone = JobRun.objects.filter(pk__in=ids).filter(
+            Q(cancel_requested_at__isnull=False)
+            | ~Q(status=JobRun.Status.RUNNING)
+            | ~Q(worker=self.worker)
+        )
+        stopped = 0
+        for pk in gone.values_list("pk", flat=True):
+            with self._lock:
+                flight = self._in_flight.get(pk)
+            if flight is not None:
+                flight.cause = flight.cause or CAUSE_CANCEL
+                flight.cancel.set()
+                logger.info("Stopping run %s: cancel requested", pk)
+                stopped += 1
+        return stopped
+
+    def execute_run(self, run: JobRun, *, flight: InFlight | None = None) -> None:
+        """Execute one claimed run in this thread and record it; never raise."""
+        assert self.worker is not None  # noqa: S101 - only claimed runs execute
+        self.executor.execute(
+            run, worker=self.worker, flight=flight or InFlight(run_id=run.pk)
+        )
+
+    def run_once(self) -> float:
+        """Do one cycle; return how long to wait before the next (0: at once)."""
+        if self.worker is None:
+            self.register()
+        if self._beat_due_at is None or self.clock() >= self._beat_due_at:
+            self.heartbeat()
+            self.recover_lost_runs()
+        self.check_cancellations()
+        if self.stop.is_set():
+            return 0.0
+        self.schedule_due_slots(max_batches=1)
+        self.start_runs(self.claim_runs(self.free_capacity()))
+        if self._due_backlog:
+            return 0.0
+        return self.seconds_until_next()
+
+    def seconds_until_next(self) -> float:
+        """Return how long the loop may wait before something is due."""
+        now = self.clock()
+        waits = [self.poll_seconds]
+        next_at = due.next_due_at(after=now)
+        if next_at is not None:
+            waits.append((next_at - now).total_seconds())
+        if self._beat_due_at is not None:
+            waits.append((self._beat_due_at - now).total_seconds())
+        with self._lock:
+            if self._in_flight:
+                waits.append(CANCEL_CHECK_SECONDS)
+        return max(0.0, min(waits))
+
+    def wait(self, seconds: float) -> bool:
+        """Wait up to `seconds`; return True if woken early (or stopped).
+
+        Wakes at once when one of this worker's runs ends or (PostgreSQL) a
+        notification arrives; looks at the wakeup file (SQLite) and the stop
+        event every tick of the waiter.
+        """
+        deadline = time.monotonic() + seconds
+        while not self.stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            fds = [self._doorbell.fileno()]
+            channel = self.waiter.fileno()
+            if channel is not None:
+                fds.append(channel)
+            select.select(fds, [], [], min(remaining, self.waiter.tick_seconds))
+            # Both are read, so that neither wakes the next wait for nothing.
+            rang = self._doorbell.answer()
+            if self.waiter.poll() or rang:
+                return True
+        return True
+
+    @property
+    def waiter(self) -> Waiter:
+        """Return the wakeup channel, created on first use."""
+        if self._waiter is None:
+            self._waiter = make_waiter()
+        return self._waiter
+
+    # --- the loops -----------------------------------------------------------
+
+    def run_forever(self) -> None:
+        """Cycle until the stop event is set, then shut down gracefully."""
+        logger.info(
+            "Worker %s started: concurrency %s, poll %s s",
+            self.name,
+            self.concurrency,
+            self.poll_seconds,
+        )
+        # Listen before the first cycle reads anything, so that no change
+        # made while it runs goes unnoticed.
+        self.waiter.poll()
+        try:
+            while not self.stop.is_set():
+                seconds = self.guarded(self.run_once)
+                if seconds:
+                    self.wait(seconds)
+        finally:
+            self.shutdown()
+
+    def drain(self) -> None:
+        """Process what is due now, wait for those runs, then shut down."""
+        try:
+            while not self.stop.is_set():
+                if self.guarded(self._drain_schedule) is not None:
+                    break
+            while not self.stop.is_set():
+                busy = self.guarded(self._drain_step)
+                if busy is False:
+                    break
+                if busy:
+                    self.wait(CANCEL_CHECK_SECONDS)
+        finally:
+            self.shutdown()
+
+    def guarded(self, step: Callable[[], T]) -> T | None:
+        """Run `step`; on a database outage log, back off and return None."""
+        try:
+            result = step()
+        except DB_ERRORS as exc:
+            self._failures += 1
+            delay = backoff_seconds(self._failures)
+            logger.warning("Database unavailable (%s); retrying in %.1f s", exc, delay)
+            close_connection()
+            self.stop.wait(delay)
+            return None
+        if self._failures:
+            logger.info("Database reachable again after %s failures", self._failures)
+            self._failures = 0
+        return result
+
+    def shutdown(self) -> None:
+        """Stop claiming; give running jobs the grace period, then stop them."""
+        deadline = time.monotonic() + self.grace_seconds
+        if self._in_flight:
+            logger.info(
+                "Worker %s stopping: %s running job(s) get %.1f s to finish",
+                self.name,
+                len(self._in_flight),
+                self.grace_seconds,
+            )
+        while self._in_flight and time.monotonic() < deadline:
+            self._doorbell.wait(min(CANCEL_CHECK_SECONDS, deadline - time.monotonic()))
+            if self._beat_due_at is None or self.clock() >= self._beat_due_at:
+                self.guarded(self.heartbeat)
+            self.guarded(self.check_cancellations)
+        with self._lock:
+            left = list(self._in_flight.values())
+        for flight in left:
+            flight.cause = flight.cause or CAUSE_SHUTDOWN
+            flight.cancel.set()
+        futures = [f.future for f in left if f.future is not None]
+        if futures:
+            logger.info("Stopping %s run(s) still running", len(futures))
+            timeout = self.executor.kill_grace_seconds + FINAL_RECORD_SECONDS
+            wait_futures(futures, timeout=timeout)
+        self._abandon.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.worker is not None:
+            worker = self.worker
+            self.guarded(lambda: workers.worker_stop(worker=worker, now=self.clock()))
+        if self._waiter is not None:
+            self._waiter.close()
+        self._doorbell.close()
+        logger.info("Worker %s stopped", self.name)
+
+    # --- internals -----------------------------------------------------------
+
+    def _drain_schedule(self) -> int:
+        if self.worker is None:
+            self.register()
+        self.heartbeat()
+        self.recover_lost_runs()
+        return self.schedule_due_slots()
+
+    def _drain_step(self) -> bool:
+        """Start what can start; return False once nothing runs or waits."""
+        if self._beat_due_at is None or self.clock() >= self._beat_due_at:
+            self.heartbeat()
+        self.check_cancellations()
+        started = self.start_runs(self.claim_runs(self.free_capacity()))
+        with self._lock:
+            return bool(started or self._in_flight)
+
+    def _execute_in_pool(self, run: JobRun, flight: InFlight) -> None:
+        try:
+            self.execute_run(run, flight=flight)
+        finally:
+            with self._lock:
+                self._in_flight.pop(run.pk, None)
+            self._doorbell.ring()
+
+    def _log_crash(self, run_id: int, future: Future[None]) -> None:
+        exc = future.exception() if not future.cancelled() else None
+        if exc is not None:
+            logger.error("Run %s could not be recorded: %r", run_id, exc)
