@@ -13,7 +13,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
+from django.core.checks import Warning as CheckWarning
 
+from jobs import crypto
 from jobs.schedule import ScheduleError, parse_timezone
 
 EXTENSION = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -90,3 +92,28 @@ def check_portal_settings(
             )
         )
     return errors
+
+
+# --- encryption key for secrets (issue 4) ------------------------------------
+
+MSG_ENCRYPTION_KEY_DEBUG = (
+    "JOB_PORTAL_ENCRYPTION_KEY is not set: secrets cannot be saved or given to "
+    "scripts until it is."
+)
+
+
+@register()
+def check_encryption_key(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check JOB_PORTAL_ENCRYPTION_KEY: required outside DEBUG, always well-formed."""
+    raw = settings.JOB_PORTAL_ENCRYPTION_KEY
+    if not (raw or "").strip():
+        if settings.DEBUG:
+            return [CheckWarning(MSG_ENCRYPTION_KEY_DEBUG, id="jobs.W010")]
+        return [Error(crypto.MSG_KEY_MISSING, id="jobs.E010")]
+    try:
+        crypto.parse_keys(raw)
+    except crypto.EncryptionKeyError as exc:
+        return [Error(str(exc), id="jobs.E011")]
+    return []

@@ -78,3 +78,56 @@ def validate_working_dir(value: str) -> None:
         resolve_script(settings.JOB_PORTAL_SCRIPTS_DIR, value, directory=True)
     except ScriptPathError as exc:
         raise ValidationError(str(exc), code="working_dir") from None
+
+
+# --- secrets and run parameters (issue 4) ------------------------------------
+
+# A secret becomes an environment variable under its name, so it must not
+# shadow the run's context (JOB_RUN_ID, JOB_PARAM_*, ...) or name a variable
+# the worker hides from scripts.
+RESERVED_SECRET_PREFIXES = ("JOB_", "DJANGO_")
+MSG_ENV_VARIABLE_NAME = (
+    "{name!r} is not a valid environment variable name: use letters, digits "
+    "and underscores, not starting with a digit."
+)
+MSG_RESERVED_NAME = (
+    "{name!r} is reserved: names starting with {prefixes} are set by the portal."
+)
+MSG_PARAMETER_NAME = (
+    "{name!r} is not a valid parameter name: use letters, digits and "
+    "underscores, not starting with a digit (it becomes JOB_PARAM_<NAME>)."
+)
+MSG_CHOICES = "Choices must be a list of different, non-empty strings."
+
+
+def validate_secret_name(value: str) -> None:
+    """Refuse a secret name that is not a usable environment variable name."""
+    if not ENV_NAME.match(value or ""):
+        raise ValidationError(
+            MSG_ENV_VARIABLE_NAME.format(name=value), code="secret_name"
+        )
+    if value.upper().startswith(RESERVED_SECRET_PREFIXES):
+        raise ValidationError(
+            MSG_RESERVED_NAME.format(
+                name=value, prefixes=", ".join(RESERVED_SECRET_PREFIXES)
+            ),
+            code="secret_name",
+        )
+
+
+def validate_parameter_name(value: str) -> None:
+    """Refuse a parameter name that cannot become JOB_PARAM_<NAME>."""
+    if not ENV_NAME.match(value or ""):
+        raise ValidationError(
+            MSG_PARAMETER_NAME.format(name=value), code="parameter_name"
+        )
+
+
+def validate_choices(value: Any) -> None:
+    """Refuse anything but a list of different, non-empty strings."""
+    if (
+        not isinstance(value, list)
+        or not all(isinstance(c, str) and c.strip() for c in value)
+        or len(set(value)) != len(value)
+    ):
+        raise ValidationError(MSG_CHOICES, code="choices")
