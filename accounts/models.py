@@ -1,1 +1,78 @@
-"""Roles, API keys and the audit log arrive with their issue."""
+"""The audit log: an append-only, hash-chained record of who changed what.
+
+Roles are auth groups (see `accounts.roles`) and per-job rights are
+django-guardian object permissions, so neither needs a model here.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    """One audited action, chained to the event before it by its hash.
+
+    Written only by `accounts.services.audit.audit_record`; never updated or
+    deleted by the portal (the admin is read-only and there is no change or
+    delete permission). `actor` links to the user while it exists;
+    `actor_repr` keeps the name for good and is what the hash covers.
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Create"
+        UPDATE = "update", "Update"
+        DELETE = "delete", "Delete"
+        RESTORE = "restore", "Restore"
+        ACTIVATE = "activate", "Activate"
+        DEACTIVATE = "deactivate", "Deactivate"
+        RUN = "run", "Run"
+        CANCEL = "cancel", "Cancel"
+        APPROVE = "approve", "Approve"
+        REJECT = "reject", "Reject"
+        GRANT = "grant", "Grant"
+        REVOKE = "revoke", "Revoke"
+        SIGN_IN = "sign_in", "Sign-in"
+        SIGN_IN_FAILED = "sign_in_failed", "Failed sign-in"
+        SIGN_OUT = "sign_out", "Sign-out"
+
+    at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+    )
+    actor_repr = models.CharField("actor name", max_length=150, blank=True)
+    # No `choices`: other apps add actions without a migration here; the
+    # `Action` constants are what the code writes.
+    action = models.CharField(max_length=32, db_index=True)
+    target_type = models.CharField(
+        max_length=100, blank=True, help_text='Model label, e.g. "jobs.job".'
+    )
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField("target", max_length=255, blank=True)
+    changes = models.JSONField(
+        default=dict, blank=True, help_text="{field: [old, new]}, secrets hidden."
+    )
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ("-pk",)
+        # Append-only: no add, change or delete permission exists to grant.
+        default_permissions = ("view",)
+        constraints = (
+            # Two writers can never chain onto the same event: a fork fails.
+            models.UniqueConstraint(fields=["prev_hash"], name="audit_one_successor"),
+            models.UniqueConstraint(fields=["hash"], name="audit_unique_hash"),
+        )
+        indexes = (
+            models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
+        )
+
+    def __str__(self) -> str:
+        target = f" {self.target_repr}" if self.target_repr else ""
+        return f"#{self.pk} {self.actor_repr or 'system'} {self.action}{target}"

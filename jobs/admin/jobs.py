@@ -28,7 +28,14 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from accounts import permissions as perms
 from jobs import schedule as engine
+from jobs.admin.access import (
+    NOTE_FIELD,
+    JobAccessMixin,
+    ScheduleAccessMixin,
+    actor_ip,
+)
 from jobs.admin.display import (
     count_jobs,
     fire_time_json,
@@ -38,6 +45,9 @@ from jobs.admin.display import (
     zone_or_utc,
 )
 from jobs.admin.filters import LastRunStatusFilter, ScheduleTypeFilter
+from jobs.admin.grants import JobGrantsMixin
+from jobs.admin.job_security import JobScriptsSecretsMixin
+from jobs.admin.versions import JobVersionsMixin
 from jobs.forms import (
     SCHEDULE_FIELDS,
     JobForm,
@@ -72,7 +82,7 @@ def clock() -> datetime:
     return timezone.now()
 
 
-class ScheduleInline(admin.StackedInline):
+class ScheduleInline(ScheduleAccessMixin, admin.StackedInline):
     """A job's schedules, each edited as fields (see `ScheduleForm`)."""
 
     model = Schedule
@@ -150,7 +160,13 @@ class ScheduleInline(admin.StackedInline):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(
+    JobAccessMixin,
+    JobVersionsMixin,
+    JobGrantsMixin,
+    JobScriptsSecretsMixin,
+    admin.ModelAdmin,
+):
     """Jobs: list with schedules in words, next and last run; form with schedules."""
 
     form = JobForm
@@ -299,7 +315,15 @@ class JobAdmin(admin.ModelAdmin):
                 # Records what changed for the history message; writes nothing.
                 formset.save(commit=False)
                 schedules = formset.schedule_documents()
-        job_save(job=form.instance, schedules=schedules, now=clock())
+        job_save(
+            job=form.instance,
+            schedules=schedules,
+            now=clock(),
+            secrets=form.cleaned_data.get("secrets"),
+            actor=request.user,
+            ip=actor_ip(request),
+            note=form.cleaned_data.get(NOTE_FIELD) or "",
+        )
         form.save_m2m()
         for formset in formsets:
             if not isinstance(formset, ScheduleFormSet):
@@ -366,21 +390,35 @@ class JobAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Job], *, is_active: bool
     ) -> None:
         now = clock()
-        jobs = list(queryset)
+        jobs = self.permitted(
+            request, queryset, check=perms.can_activate_job, verb="change"
+        )
         for job in jobs:
-            job_set_active(job=job, is_active=is_active, now=now)
+            job_set_active(
+                job=job,
+                is_active=is_active,
+                now=now,
+                actor=request.user,
+                ip=actor_ip(request),
+            )
+        if not jobs:
+            return
         message = MSG_ACTIVATED if is_active else MSG_DEACTIVATED
         self.message_user(
             request, message.format(jobs=count_jobs(len(jobs))), messages.SUCCESS
         )
 
-    @admin.action(description="Run selected jobs now", permissions=["change"])
+    @admin.action(description="Run selected jobs now", permissions=["run"])
     def run_now(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         """Queue a manual run of each job, recorded as asked for by the user."""
         now = clock()
-        jobs = list(queryset)
+        jobs = self.permitted(request, queryset, check=perms.can_run_job, verb="run")
+        if not jobs:
+            return
         for job in jobs:
-            job_run_now(job=job, requested_by=request.user, now=now)
+            job_run_now(
+                job=job, requested_by=request.user, now=now, ip=actor_ip(request)
+            )
         self.message_user(
             request,
             MSG_RUNS_QUEUED.format(jobs=count_jobs(len(jobs))),
@@ -413,9 +451,18 @@ class JobAdmin(admin.ModelAdmin):
         job = self.get_object(request, unquote(object_id))
         if job is None:
             raise Http404
-        if not self.has_change_permission(request, job):
+        if not perms.can_run_job(request.user, job):
             raise PermissionDenied
-        run = job_run_now(job=job, requested_by=request.user, now=clock())
+        parameters = self.run_parameters_or_form(request, job)
+        if isinstance(parameters, HttpResponse):
+            return parameters
+        run = job_run_now(
+            job=job,
+            requested_by=request.user,
+            now=clock(),
+            parameters=parameters,
+            ip=actor_ip(request),
+        )
         run_link = format_html(
             '<a href="{}">#{}</a>',
             reverse("admin:jobs_jobrun_change", args=[run.pk]),

@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from accounts import permissions as perms
+from jobs.admin.access import MSG_REFUSED, RunAccessMixin, names_of
 from jobs.admin.display import compact_instant, format_duration, status_badge
 from jobs.errors import JobsError
 from jobs.models import JobRun, Worker
@@ -40,7 +42,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(JobRun)
-class JobRunAdmin(ReadOnlyAdmin):
+class JobRunAdmin(RunAccessMixin, ReadOnlyAdmin):
     """Run history: what ran, when, for how long, with what output."""
 
     list_display = (
@@ -60,7 +62,8 @@ class JobRunAdmin(ReadOnlyAdmin):
     list_filter = (
         "status",
         "trigger",
-        "job",
+        # Only the jobs of the runs the user may see.
+        ("job", admin.RelatedOnlyFieldListFilter),
         ("scheduled_for", admin.DateFieldListFilter),
     )
     list_select_related = ("job", "worker", "triggered_by")
@@ -104,10 +107,6 @@ class JobRunAdmin(ReadOnlyAdmin):
     class Media:
         css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("jobs/admin.css",)}
 
-    def has_control_permission(self, request: HttpRequest) -> bool:
-        """Allow cancelling and failing runs to those who may change jobs."""
-        return request.user.has_perm("jobs.change_job")
-
     @admin.action(description="Cancel selected runs", permissions=["control"])
     def cancel_runs(self, request: HttpRequest, queryset: QuerySet[JobRun]) -> None:
         """Cancel queued runs now; ask workers to stop running ones."""
@@ -133,7 +132,14 @@ class JobRunAdmin(ReadOnlyAdmin):
         """Call `service` on each run; report successes and refusals."""
         now = timezone.now()
         changed = 0
-        for run in queryset.select_related("worker"):
+        runs = list(queryset.select_related("worker", "job"))
+        refused = [run for run in runs if not perms.can_cancel_run(request.user, run)]
+        if refused:
+            message = MSG_REFUSED.format(verb="control", names=names_of(refused))
+            self.message_user(request, message, messages.WARNING)
+        for run in runs:
+            if run in refused:
+                continue
             try:
                 service(run=run, requested_by=request.user, now=now)
             except JobsError as exc:

@@ -1,0 +1,245 @@
+"""The admin for accounts: audited users and groups, the read-only audit log.
+
+Django's User and Group admins are replaced by subclasses that write an
+audit event for every create, change (including group and permission
+membership, and password changes) and delete. The audit log itself can be
+viewed (by whoever may, see `accounts.permissions.can_view_audit_log`) and
+never added to, changed or deleted from here, superusers included.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.db.models import Model, QuerySet
+from django.forms import BaseFormSet, ModelForm
+from django.http import HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from accounts.client import request_ip
+from accounts.models import AuditEvent
+from accounts.permissions import can_view_audit_log
+from accounts.services.audit import audit_state_change, audit_target
+from accounts.services.users import group_state, user_state
+
+SYSTEM_ACTOR = "system"
+
+
+class AuditedAdminMixin:
+    """Record an audit event for each save and delete made through the admin.
+
+    The state before a change is read in `save_model` (before the row is
+    written) and compared in `save_related` (after its many-to-many fields,
+    such as groups and permissions, are written).
+    """
+
+    def audit_state(self, obj: Any) -> dict[str, Any]:
+        """Return the object's audited state, read from the database."""
+        raise NotImplementedError
+
+    def save_model(
+        self, request: HttpRequest, obj: Model, form: ModelForm, change: bool
+    ) -> None:
+        """Remember the state before the change, then save."""
+        form.audit_before = self.audit_state(obj) if change else None  # type: ignore[attr-defined]
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: ModelForm,
+        formsets: list[BaseFormSet],
+        change: bool,
+    ) -> None:
+        """Save the relations, then record what the whole save changed."""
+        super().save_related(request, form, formsets, change)  # type: ignore[misc]
+        audit_state_change(
+            actor=request.user,
+            target=form.instance,
+            before=getattr(form, "audit_before", None),
+            after=self.audit_state(form.instance),
+            ip=request_ip(request),
+            now=timezone.now(),
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        """Delete and record the object's last state."""
+        before, target = self.audit_state(obj), audit_target(obj)
+        super().delete_model(request, obj)  # type: ignore[misc]
+        audit_state_change(
+            actor=request.user,
+            target=target,
+            before=before,
+            after=None,
+            ip=request_ip(request),
+            now=timezone.now(),
+        )
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Delete one by one, so that each deletion is recorded."""
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class AuditedUserAdmin(AuditedAdminMixin, UserAdmin):
+    """Django's user admin, audited."""
+
+    def audit_state(self, obj: Any) -> dict[str, Any]:
+        """Return the user's audited fields, groups and permissions."""
+        return user_state(obj)
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        """Change the password, recording that it changed (never its value)."""
+        user = self.get_object(request, id)
+        before = user_state(user) if user is not None else None
+        response = super().user_change_password(request, id, form_url)
+        if user is not None and request.method == "POST":
+            audit_state_change(
+                actor=request.user,
+                target=user,
+                before=before,
+                after=user_state(user),
+                ip=request_ip(request),
+                now=timezone.now(),
+            )
+        return response
+
+
+@admin.register(Group)
+class AuditedGroupAdmin(AuditedAdminMixin, GroupAdmin):
+    """Django's group admin, audited."""
+
+    def audit_state(self, obj: Any) -> dict[str, Any]:
+        """Return the group's name and permissions."""
+        return group_state(obj)
+
+
+class ActorFilter(admin.SimpleListFilter):
+    """Filter events by the name of who acted ("system" for no one)."""
+
+    title = "actor"
+    parameter_name = "actor_name"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin
+    ) -> list[tuple[str, str]]:
+        """Offer every actor name in the log."""
+        names = (
+            AuditEvent.objects.order_by("actor_repr")
+            .values_list("actor_repr", flat=True)
+            .distinct()
+        )
+        return [(name or SYSTEM_ACTOR, name or SYSTEM_ACTOR) for name in names]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[AuditEvent]
+    ) -> QuerySet[AuditEvent]:
+        """Keep the events of the chosen actor."""
+        value = self.value()
+        if value is None:
+            return queryset
+        return queryset.filter(actor_repr="" if value == SYSTEM_ACTOR else value)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit log: read-only for everyone, superusers included."""
+
+    list_display = ("at", "actor_name", "action", "target_type", "target_link", "ip")
+    list_filter = (
+        "action",
+        ActorFilter,
+        ("at", admin.DateFieldListFilter),
+        "target_type",
+    )
+    search_fields = ("target_repr", "target_id", "target_type", "actor_repr")
+    date_hierarchy = "at"
+    actions = None
+    fields = (
+        "at",
+        "actor_name",
+        "action",
+        "target_type",
+        "target_id",
+        "target_link",
+        "changes_table",
+        "ip",
+        "prev_hash",
+        "hash",
+    )
+    readonly_fields = fields
+
+    def has_view_permission(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> bool:
+        """Allow those who may read the audit log."""
+        return can_view_audit_log(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Refuse: events are written by the services only."""
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> bool:
+        """Refuse: events are never changed."""
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> bool:
+        """Refuse: events are never deleted."""
+        return False
+
+    @admin.display(description="actor", ordering="actor_repr")
+    def actor_name(self, event: AuditEvent) -> str:
+        """Show who acted, or "system"."""
+        return event.actor_repr or SYSTEM_ACTOR
+
+    @admin.display(description="target", ordering="target_repr")
+    def target_link(self, event: AuditEvent) -> str | SafeString:
+        """Link to the target's admin page when it has one."""
+        if not event.target_type or not event.target_id:
+            return event.target_repr
+        app_label, _, model = event.target_type.partition(".")
+        try:
+            url = reverse(f"admin:{app_label}_{model}_change", args=[event.target_id])
+        except NoReverseMatch:
+            return event.target_repr
+        return format_html('<a href="{}">{}</a>', url, event.target_repr)
+
+    @admin.display(description="changes")
+    def changes_table(self, event: AuditEvent) -> SafeString:
+        """Show the changed fields with their old and new values."""
+        if not event.changes:
+            return format_html("{}", "-")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (field, _show(values[0]), _show(values[1]))
+                for field, values in event.changes.items()
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>field</th><th>old</th><th>new</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
+
+
+def _show(value: Any) -> str:
+    return "-" if value is None else repr(value)

@@ -1,0 +1,79 @@
+"""Writes to accounts' users: the first administrator; audited user states."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser, Group, Permission
+from django.db import transaction
+
+# User fields the audit log follows (the password only as "changed").
+USER_FIELDS = (
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+    "password",
+)
+
+
+@transaction.atomic
+def admin_ensure(*, username: str, login_file: Path) -> tuple[AbstractUser, str]:
+    """Return the superuser `username` and its first password, creating both once.
+
+    The generated password is kept in `login_file` (mode 0600) so that later
+    starts can print the login again; a password changed since then is not
+    known here, and the file says so only by being out of date.
+    """
+    user_model = get_user_model()
+    user = user_model.objects.filter(username=username).first()
+    if user is None:
+        password = secrets.token_urlsafe(12)
+        user = user_model.objects.create_superuser(username=username, password=password)
+        login_file.parent.mkdir(parents=True, exist_ok=True)
+        login_file.touch(mode=0o600)
+        login_file.write_text(f"{username}\n{password}\n")
+        return user, password
+    try:
+        stored_name, password = login_file.read_text().split("\n")[:2]
+    except (OSError, ValueError):
+        return user, ""
+    return user, password if stored_name == username else ""
+
+
+def permission_labels(permissions: Any) -> list[str]:
+    """Return permissions as sorted "app_label.codename" strings."""
+    return sorted(
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in permissions.select_related("content_type")
+    )
+
+
+def user_state(user: AbstractUser) -> dict[str, Any]:
+    """Return what the audit log compares of a user, read from the database.
+
+    The password hash is included only to notice a change; the audit log
+    hides its value.
+    """
+    stored = type(user).objects.get(pk=user.pk)
+    state: dict[str, Any] = {name: getattr(stored, name) for name in USER_FIELDS}
+    state["groups"] = sorted(stored.groups.values_list("name", flat=True))
+    state["user_permissions"] = permission_labels(
+        Permission.objects.filter(user=stored)
+    )
+    return state
+
+
+def group_state(group: Group) -> dict[str, Any]:
+    """Return what the audit log compares of a group, read from the database."""
+    stored = Group.objects.get(pk=group.pk)
+    return {
+        "name": stored.name,
+        "permissions": permission_labels(stored.permissions.all()),
+    }

@@ -1,0 +1,220 @@
+"""Job versions: snapshots of a job's definition, their history and rollback.
+
+A snapshot is the job document (`jobs.documents.job_to_document`, which
+names the job's secrets but never holds their values) plus `script_sha256`,
+the script's content hash when the version was stored: the scripts
+registry's hash when the script is registered, else the file's (None if the
+file is unusable). `job_save` stores a version whenever the
+snapshot differs from the latest one; `job_version_restore` saves an old
+snapshot through `job_save` again, so a rollback is itself a new version
+and an audited "restore".
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import AuditEvent
+from jobs.documents import FLAT_FIELDS, GROUPS, SECRETS_KEY, job_to_document
+from jobs.models import Job, JobVersion, Schedule, Script, Secret
+from jobs.script_paths import ScriptPathError, resolve_script
+from jobs.version_diff import Change, ordered, version_diff
+
+logger = logging.getLogger(__name__)
+
+MSG_BASELINE = "State before its first recorded change."
+MSG_RESTORED = "Restored version {number}."
+MSG_SECRETS_GONE = "Secrets of this version no longer exist: {names}."
+SCRIPT_HASH_KEY = "script_sha256"
+
+
+def _snapshot_key_order() -> tuple[str, ...]:
+    """Return the order of a snapshot's keys: the job document's, then ours."""
+    top: list[str] = []
+    for key in FLAT_FIELDS:
+        top.append(key)
+        if key == "env":
+            top.append(SECRETS_KEY)
+    nested = [key for fields in GROUPS.values() for key in fields]
+    # "type" leads each schedule document, as in `schedule_document`.
+    return (*top, "schedules", *GROUPS, SCRIPT_HASH_KEY, "type", *nested)
+
+
+# How diffs and pages order a snapshot's keys (the database may not keep it).
+SNAPSHOT_KEY_ORDER = _snapshot_key_order()
+_CHUNK = 1 << 16
+
+
+def script_sha256(script: str) -> str | None:
+    """Return the script's content hash: the registry's, else the file's."""
+    registered = (
+        Script.objects.filter(path=script)
+        .exclude(sha256="")
+        .values_list("sha256", flat=True)
+    ).first()
+    if registered:
+        return registered
+    try:
+        path = resolve_script(
+            settings.JOB_PORTAL_SCRIPTS_DIR,
+            script,
+            allowed_extensions=settings.JOB_PORTAL_ALLOWED_EXTENSIONS,
+        )
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+    except (ScriptPathError, OSError):
+        return None
+    return digest.hexdigest()
+
+
+def job_snapshot(job: Job) -> dict[str, Any]:
+    """Return the snapshot of `job` as saved: stored schedules and secrets."""
+    schedules: list[Any] = []
+    secrets: list[str] = []
+    if job.pk is not None:
+        # Read afresh: a prefetched `job.schedules` may predate the save.
+        schedules = list(
+            Schedule.objects.filter(job_id=job.pk)
+            .order_by("position", "pk")
+            .values_list("document", flat=True)
+        )
+        secrets = list(Secret.objects.filter(jobs=job).values_list("name", flat=True))
+    snapshot = job_to_document(job, schedules=schedules, secrets=secrets)
+    snapshot[SCRIPT_HASH_KEY] = script_sha256(job.script)
+    return snapshot
+
+
+def job_stored_snapshot(job_id: int) -> dict[str, Any] | None:
+    """Return the snapshot of job `job_id` as the database has it, or None."""
+    stored = Job.objects.filter(pk=job_id).first()
+    return job_snapshot(stored) if stored is not None else None
+
+
+def job_version_record(
+    *,
+    job: Job,
+    author: AbstractBaseUser | None,
+    note: str = "",
+    now: datetime,
+    snapshot: dict[str, Any] | None = None,
+) -> JobVersion | None:
+    """Store the job's current definition as its next version.
+
+    Return None and store nothing when it equals the latest version.
+    `snapshot` saves reading the job again when the caller has it.
+    """
+    if snapshot is None:
+        snapshot = job_snapshot(job)
+    with transaction.atomic():
+        # Serialise numbering per job (a no-op on SQLite, whose writers are
+        # serialised anyway).
+        list(Job.objects.select_for_update().filter(pk=job.pk).values_list("pk"))
+        latest = JobVersion.objects.filter(job=job).order_by("-number").first()
+        if latest is not None and latest.snapshot == snapshot:
+            return None
+        version = JobVersion(
+            job=job,
+            number=latest.number + 1 if latest is not None else 1,
+            snapshot=snapshot,
+            author=author if author is not None and author.pk else None,
+            note=note[:500],
+            created_at=now,
+        )
+        version.full_clean(validate_constraints=False)
+        version.save()
+    logger.info("Job %s: stored version %s", job.pk, version.number)
+    return version
+
+
+def job_version_baseline(
+    *, job: Job, before: dict[str, Any] | None, now: datetime
+) -> JobVersion | None:
+    """Store `before` as version 1 of a job that has no versions yet.
+
+    Jobs saved before versions existed so still get their previous state
+    into the history, and the first change can be diffed and rolled back.
+    """
+    if before is None or JobVersion.objects.filter(job=job).exists():
+        return None
+    return job_version_record(
+        job=job, author=None, note=MSG_BASELINE, now=now, snapshot=before
+    )
+
+
+def job_version_diff(*, old: JobVersion, new: JobVersion) -> list[Change]:
+    """Return the changes from version `old` to version `new`, in document order."""
+    return version_diff(
+        old=old.snapshot, new=new.snapshot, key_order=SNAPSHOT_KEY_ORDER
+    )
+
+
+def snapshot_ordered(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Return a snapshot with its keys in document order, for display."""
+    return ordered(snapshot, key_order=SNAPSHOT_KEY_ORDER)
+
+
+def snapshot_apply(job: Job, snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    """Set the snapshot's job fields on `job` and return its schedules."""
+    for key, field in FLAT_FIELDS.items():
+        if key in snapshot:
+            setattr(job, field, copy.deepcopy(snapshot[key]))
+    for group, fields in GROUPS.items():
+        for key, field in fields.items():
+            if key in snapshot.get(group, {}):
+                setattr(job, field, copy.deepcopy(snapshot[group][key]))
+    return copy.deepcopy(list(snapshot.get("schedules", [])))
+
+
+def snapshot_secrets(snapshot: dict[str, Any]) -> list[Secret]:
+    """Return the secrets a snapshot names; raise if any no longer exists."""
+    names = set(snapshot.get(SECRETS_KEY, []))
+    secrets = list(Secret.objects.filter(name__in=names))
+    missing = names - {secret.name for secret in secrets}
+    if missing:
+        raise ValidationError(
+            {SECRETS_KEY: [MSG_SECRETS_GONE.format(names=", ".join(sorted(missing)))]}
+        )
+    return secrets
+
+
+def job_version_restore(
+    *,
+    version: JobVersion,
+    actor: AbstractBaseUser | None,
+    now: datetime,
+    ip: str | None = None,
+) -> Job:
+    """Save `version`'s definition as the job's current one and return the job.
+
+    Goes through `job_save`, so the result is validated, stored as a new
+    version and audited as a "restore". The script's content and the
+    secrets' values are not part of a version and stay as they are. Raise
+    `ValidationError` if the old definition is no longer valid (a secret
+    deleted since, a name taken by another job).
+    """
+    # Imported here: jobs.services.jobs imports this module.
+    from jobs.services.jobs import job_save
+
+    job = Job.objects.get(pk=version.job_id)
+    schedules = snapshot_apply(job, version.snapshot)
+    return job_save(
+        job=job,
+        schedules=schedules,
+        secrets=snapshot_secrets(version.snapshot),
+        now=now,
+        actor=actor,
+        ip=ip,
+        note=MSG_RESTORED.format(number=version.number),
+        audit_action=AuditEvent.Action.RESTORE,
+    )
