@@ -120,6 +120,12 @@ TEMPLATES = [
 DATABASES = {
     "default": _database("JOB_PORTAL_DB_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # One test database per test process, so that runs side by side (two
+    # checkouts, or a developer beside CI) never share or drop each other's.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web and worker processes read while the other writes; the
     # busy timeout makes a writer wait for the lock instead of failing.
@@ -183,6 +189,10 @@ JOB_PORTAL_ALLOWED_EXTENSIONS = env.list(
 JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL = _bool(
     "JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL", default=True
 )
+# Fernet keys for secrets at rest, comma-separated: the first encrypts, all
+# decrypt (rotation: put the new key first, run `rotatekey`, drop the old).
+# No built-in value; checks jobs.E010/E011 report a missing or bad key.
+JOB_PORTAL_ENCRYPTION_KEY = env.str("JOB_PORTAL_ENCRYPTION_KEY", default="")
 JOB_PORTAL_WORKER_POLL_INTERVAL = _number(
     "JOB_PORTAL_WORKER_POLL_INTERVAL", 5.0, cast=float
 )

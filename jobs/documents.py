@@ -3,7 +3,8 @@
 A job document is flat except for three policy groups::
 
     {"name": "nightly-export", "description": "", "script": "export.py",
-     "args": [], "env": {}, "working_dir": "", "timezone": "Asia/Hong_Kong",
+     "args": [], "env": {}, "secrets": ["API_TOKEN"], "working_dir": "",
+     "timezone": "Asia/Hong_Kong",
      "active": true, "priority": 0, "timeout_seconds": null,
      "schedules": [{"type": "daily", "time": "02:00"}],
      "retry": {"max_attempts": 1, ...}, "concurrency": {"policy": "forbid", ...},
@@ -12,6 +13,7 @@ A job document is flat except for three policy groups::
 Pure Python: this module maps a job's attributes to a document and reads or
 writes files of documents; it never touches the database itself. Validation
 of a document is `jobs.api.serializers.JobDocumentSerializer`'s job.
+"secrets" lists the names of the job's secrets, never their values.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ FIELD_PATHS: dict[str, str] = {
 }
 # Every model field a document sets (schedules are rows of their own).
 MODEL_FIELDS: tuple[str, ...] = tuple(FIELD_PATHS)
+# The names of the job's secrets (a relation, so not among MODEL_FIELDS).
+SECRETS_KEY = "secrets"
 
 FORMATS = ("json", "yaml")
 _EXTENSIONS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
@@ -99,20 +103,28 @@ class DocumentError(JobsError, ValueError):
 
 
 def job_to_document(
-    job: Job, *, schedules: Sequence[Mapping[str, Any]] | None = None
+    job: Job,
+    *,
+    schedules: Sequence[Mapping[str, Any]] | None = None,
+    secrets: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Return `job` as a job document.
 
-    `schedules` replaces the job's stored schedule documents, for a job whose
-    new schedules are not saved yet. Keys of `env` and of each schedule
-    document come out in a fixed order, so that equal jobs give equal text
-    on every database (PostgreSQL's jsonb does not keep key order).
+    `schedules` replaces the job's stored schedule documents, and `secrets`
+    its secrets' names, for a job whose new ones are not saved yet. Keys of
+    `env` and of each schedule document come out in a fixed order, so that
+    equal jobs give equal text on every database (PostgreSQL's jsonb does
+    not keep key order).
     """
     if schedules is None:
         schedules = job.schedule_documents()
-    document: dict[str, Any] = {
-        key: copy.deepcopy(getattr(job, field)) for key, field in FLAT_FIELDS.items()
-    }
+    if secrets is None:
+        secrets = secret_names(job)
+    document: dict[str, Any] = {}
+    for key, field in FLAT_FIELDS.items():
+        document[key] = copy.deepcopy(getattr(job, field))
+        if key == "env":
+            document[SECRETS_KEY] = sorted(secrets)
     document["env"] = dict(sorted(document["env"].items()))
     document["schedules"] = [schedule_document(s) for s in schedules]
     for group, fields in GROUPS.items():
@@ -120,6 +132,14 @@ def job_to_document(
             key: copy.deepcopy(getattr(job, field)) for key, field in fields.items()
         }
     return document
+
+
+def secret_names(job: Job) -> list[str]:
+    """Return the names of the job's secrets, A to Z (never their values)."""
+    if job.pk is None:
+        return []
+    # .all() rather than values_list(): uses a prefetch when there is one.
+    return sorted(secret.name for secret in job.secrets.all())
 
 
 def schedule_document(document: Mapping[str, Any]) -> dict[str, Any]:

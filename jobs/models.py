@@ -11,19 +11,30 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 
+from jobs import parameters as params
 from jobs import schedule as engine
 from jobs.validators import (
     validate_args,
+    validate_choices,
     validate_env,
     validate_exit_codes,
+    validate_parameter_name,
     validate_schedule_document,
     validate_script_path,
+    validate_secret_name,
     validate_timezone,
     validate_working_dir,
 )
+
+MSG_PARAMETER_DUPLICATE = (
+    "This job already has a parameter with this name (case does not matter)."
+)
+MSG_CHOICES_ONLY_FOR_CHOICE = "Only a parameter of type choice has choices."
 
 
 def default_timezone() -> str:
@@ -67,6 +78,12 @@ class Job(models.Model):
         blank=True,
         validators=[validate_env],
         help_text='Extra environment variables, e.g. {"REGION": "apac"}.',
+    )
+    secrets = models.ManyToManyField(
+        "jobs.Secret",
+        blank=True,
+        related_name="jobs",
+        help_text="Given to the script as environment variables under their names.",
     )
     working_dir = models.CharField(
         max_length=500,
@@ -148,6 +165,8 @@ class Job(models.Model):
         indexes = (
             models.Index(fields=["is_active", "next_run_at"], name="job_due_idx"),
         )
+        # Per-job right to queue a manual run (accounts.permissions).
+        permissions = (("run_job", "Can run job"),)
 
     def __str__(self) -> str:
         return self.name
@@ -264,6 +283,14 @@ class JobRun(models.Model):
     missed_slots = models.PositiveIntegerField(
         default=0, help_text="Earlier missed slots folded into this run (misfire)."
     )
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cancel_requested_runs",
+    )
 
     class Meta:
         ordering = ("-scheduled_for", "-attempt")
@@ -279,6 +306,8 @@ class JobRun(models.Model):
             ),
             models.Index(fields=["-scheduled_for"], name="jobrun_recent_idx"),
             models.Index(fields=["worker", "status"], name="jobrun_worker_idx"),
+            # Active runs of one job: concurrency policies and claims.
+            models.Index(fields=["job", "status"], name="jobrun_job_status_idx"),
         )
 
     def __str__(self) -> str:
@@ -295,3 +324,231 @@ class JobRun(models.Model):
     def is_finished(self) -> bool:
         """Return True once the run has an outcome."""
         return self.status in self.FINISHED
+
+
+# --- job versions (accounts issue: versions, diff and rollback) --------------
+
+
+class JobVersion(models.Model):
+    """A snapshot of a job's definition, stored at every change.
+
+    `snapshot` is the job document (`jobs.documents.job_to_document`) plus the
+    script's content hash and the names (never the values) of its secrets;
+    see `jobs.services.versions`. Versions are never edited: a rollback
+    saves the old snapshot as a new version.
+    """
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="job_versions",
+    )
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("job", "-number")
+        default_permissions = ("view",)
+        constraints = (
+            models.UniqueConstraint(
+                fields=["job", "number"], name="jobversion_unique_number"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.job} v{self.number}"
+
+
+# --- scripts, secrets and run parameters (issue 4) ---------------------------
+
+
+class Script(models.Model):
+    """A file in the scripts directory: its content hash and its approval.
+
+    Rows are written by `jobs.services.scripts` and `jobs.services.approval`
+    only. A job names its script by `path` (the same relative path as
+    `Job.script`). With approval required, a run starts only if the file's
+    current hash equals `approved_sha256`; `approved_content` keeps the
+    approved text so that a changed file can be shown as a diff against it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    path = models.CharField(
+        max_length=500, unique=True, help_text="Relative to the scripts directory."
+    )
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
+    size_bytes = models.BigIntegerField("size (bytes)", null=True, blank=True)
+    modified_at = models.DateTimeField("file modified at", null=True, blank=True)
+    is_missing = models.BooleanField(
+        "missing", default=False, help_text="Not found at the last sync."
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    approved_sha256 = models.CharField("approved SHA-256", max_length=64, blank=True)
+    approved_content = models.TextField(blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="approved_scripts",
+    )
+    approved_by_name = models.CharField("approved by", max_length=150, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    registered_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("path",)
+        permissions = (("approve_script", "Can approve or reject scripts"),)
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def is_runnable(self) -> bool:
+        """Return True if the content last seen is the approved content."""
+        return (
+            self.status == self.Status.APPROVED
+            and not self.is_missing
+            and bool(self.approved_sha256)
+            and self.sha256 == self.approved_sha256
+        )
+
+    @property
+    def has_changed_since_approval(self) -> bool:
+        """Return True if approved content exists and the file differs from it."""
+        return bool(self.approved_sha256) and self.sha256 != self.approved_sha256
+
+
+class ScriptReview(models.Model):
+    """One approval or rejection of a script's content: its history."""
+
+    class Action(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+
+    script = models.ForeignKey(Script, on_delete=models.CASCADE, related_name="reviews")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    note = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="script_reviews",
+    )
+    # Kept for good: the history must name the reviewer after a user is gone.
+    actor_name = models.CharField("by", max_length=150, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("-at", "-pk")
+        # History is written by the approval services only.
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.script} {self.action} by {self.actor_name or '?'}"
+
+
+class Secret(models.Model):
+    """A named credential, stored encrypted (see `jobs.crypto`).
+
+    The value is written by `jobs.services.secrets` and never shown again;
+    `value_encrypted` holds a Fernet token. Jobs list the secrets their
+    script receives as environment variables named like the secret.
+    """
+
+    name = models.CharField(
+        max_length=100,
+        unique=True,
+        validators=[validate_secret_name],
+        help_text="The environment variable the script reads, e.g. API_TOKEN.",
+    )
+    description = models.TextField(blank=True)
+    value_encrypted = models.TextField(editable=False)
+    value_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_set(self) -> bool:
+        """Return True if a value has been stored."""
+        return bool(self.value_encrypted)
+
+
+class JobParameter(models.Model):
+    """A parameter a job declares; a run's value arrives as JOB_PARAM_<NAME>."""
+
+    class Type(models.TextChoices):
+        STRING = params.STRING, "String"
+        INTEGER = params.INTEGER, "Integer"
+        BOOLEAN = params.BOOLEAN, "Boolean"
+        CHOICE = params.CHOICE, "Choice"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="parameters")
+    name = models.CharField(max_length=64, validators=[validate_parameter_name])
+    type = models.CharField(max_length=16, choices=Type.choices, default=Type.STRING)
+    is_required = models.BooleanField("required", default=False)
+    default = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Used when a run gives no value; empty means none.",
+    )
+    choices = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_choices],
+        help_text='For type choice: the allowed values, e.g. ["apac", "emea"].',
+    )
+    description = models.CharField(max_length=500, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("job", "position", "pk")
+        constraints = (
+            # JOB_PARAM_<NAME> is upper case: "region" and "REGION" collide.
+            models.UniqueConstraint(
+                models.F("job"),
+                Lower("name"),
+                name="jobparameter_unique_name",
+                violation_error_message=MSG_PARAMETER_DUPLICATE,
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.job_id}: {self.name}"
+
+    def clean(self) -> None:
+        """Refuse choices on a non-choice type and a default of the wrong type."""
+        if self.type == self.Type.CHOICE and not self.choices:
+            raise ValidationError({"choices": params.MSG_NO_CHOICES})
+        if self.type != self.Type.CHOICE and self.choices:
+            raise ValidationError({"choices": MSG_CHOICES_ONLY_FOR_CHOICE})
+        if not params.is_blank(self.default):
+            try:
+                params.coerce_value(self.type, self.default, choices=self.choices)
+            except params.ParameterValueError as exc:
+                raise ValidationError({"default": str(exc)}) from None
+
+    @property
+    def env_name(self) -> str:
+        """Return the environment variable that carries this parameter."""
+        return params.env_name(self.name)

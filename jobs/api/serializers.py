@@ -17,10 +17,11 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from jobs import documents
-from jobs.models import Job, default_timezone
+from jobs.models import Job, Secret, default_timezone
 from jobs.services.jobs import schedules_validate
 
 MSG_UNKNOWN_FIELDS = "Unknown field(s): {unknown}. Known fields: {known}."
+MSG_NOT_IN_SECRETS = "No secret is named {value!r}; create it first (admin: Secrets)."
 
 
 def _renamed(fields: Mapping[str, str]) -> dict[str, dict[str, Any]]:
@@ -87,6 +88,14 @@ class JobDocumentSerializer(StrictModelSerializer):
     """
 
     schedules = serializers.ListField(child=serializers.JSONField())
+    # Secrets by name; a value never passes through a document.
+    secrets = serializers.SlugRelatedField(
+        many=True,
+        slug_field="name",
+        queryset=Secret.objects.all(),
+        required=False,
+        error_messages={"does_not_exist": MSG_NOT_IN_SECRETS},
+    )
     retry = RetrySerializer(source="*", required=False)
     concurrency = ConcurrencySerializer(source="*", required=False)
     misfire = MisfireSerializer(source="*", required=False)
@@ -95,6 +104,7 @@ class JobDocumentSerializer(StrictModelSerializer):
         model = Job
         fields = (
             *documents.FLAT_FIELDS,
+            documents.SECRETS_KEY,
             "schedules",
             *documents.GROUPS,
         )

@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.models import AuditEvent
+from accounts.services.audit import audit_record, audit_target
+from accounts.services.permissions import object_permissions_clear
 from jobs import schedule as engine
-from jobs.models import Job, Schedule
+from jobs.models import Job, Schedule, Secret
+from jobs.services.scripts import ScriptUnavailableError, script_sync_path
+from jobs.services.versions import (
+    SNAPSHOT_KEY_ORDER,
+    job_snapshot,
+    job_stored_snapshot,
+    job_version_baseline,
+    job_version_record,
+)
+from jobs.version_diff import diff_as_changes
+from jobs.wakeup import wakeup_notify
 
 logger = logging.getLogger(__name__)
 
 MSG_NO_SCHEDULES = "A job needs at least one schedule (use type 'manual' for none)."
+MSG_ACTIVATED = "Activated."
+MSG_DEACTIVATED = "Deactivated."
 
 # Job fields a job document may set (schedules are handled apart).
 JOB_FIELDS = (
@@ -69,6 +87,8 @@ def job_schedule_refresh(*, job: Job, now: datetime) -> Job:
             next_run_at = fire.at if fire else None
     Job.objects.filter(pk=job.pk).update(next_run_at=next_run_at, schedule_error=error)
     job.next_run_at, job.schedule_error = next_run_at, error
+    # Waiting workers may now have an earlier slot to wait for.
+    wakeup_notify()
     return job
 
 
@@ -99,13 +119,29 @@ def job_save(
     job: Job,
     schedules: Sequence[dict[str, Any]] | None,
     now: datetime,
+    actor: AbstractBaseUser | None = None,
+    ip: str | None = None,
+    note: str = "",
+    audit_action: str | None = None,
+    secrets: Iterable[Secret] | None = None,
 ) -> Job:
     """Validate and save `job`, replace its schedules if given, refresh next run.
 
     `schedules=None` keeps the existing schedules (for example when only the
-    description changed). Raise `ValidationError` and write nothing when any
-    part is invalid.
+    description changed); likewise `secrets=None` keeps the job's secrets.
+    Raise `ValidationError` and write nothing when any part is invalid.
+
+    A new job without an owner is owned by `actor`, who creates it. Every
+    change of the definition is stored as a job version (with `note`) and
+    audited as a create or update by `actor` from `ip` with the field
+    changes (or as `audit_action`, such as "restore", even without any);
+    a save that changes nothing stores and records nothing.
     """
+    creating = job.pk is None
+    if creating and job.owner_id is None and actor is not None and actor.pk:
+        job.owner = actor
+    before = None if creating else job_stored_snapshot(job.pk)
+    before_owner = None if creating else _stored_owner_name(job.pk)
     job.full_clean()
     documents = None
     if schedules is not None:
@@ -119,11 +155,107 @@ def job_save(
             Schedule(job=job, document=doc, position=i)
             for i, doc in enumerate(documents)
         )
-    return job_schedule_refresh(job=job, now=now)
+    if secrets is not None:
+        # Before the snapshot, so that the version and audit name them.
+        job.secrets.set(list(secrets))
+    # A job refers to a registered script: a new one now waits for review.
+    with contextlib.suppress(ScriptUnavailableError):
+        script_sync_path(path=job.script, now=now, actor=actor)
+    job = job_schedule_refresh(job=job, now=now)
+    after = job_snapshot(job)
+    job_version_baseline(job=job, before=before, now=now)
+    job_version_record(job=job, author=actor, note=note, now=now, snapshot=after)
+    changes = diff_as_changes(old=before or {}, new=after, key_order=SNAPSHOT_KEY_ORDER)
+    after_owner = _stored_owner_name(job.pk)
+    if after_owner != before_owner:
+        changes["owner"] = [before_owner, after_owner]
+    if creating:
+        audit_action = AuditEvent.Action.CREATE
+    if changes or audit_action is not None:
+        audit_record(
+            actor=actor,
+            action=audit_action or AuditEvent.Action.UPDATE,
+            target=job,
+            changes=changes,
+            ip=ip,
+            now=now,
+        )
+    return job
 
 
-def job_set_active(*, job: Job, is_active: bool, now: datetime) -> Job:
-    """Activate or deactivate a job and recompute its next run."""
+@transaction.atomic
+def job_set_active(
+    *,
+    job: Job,
+    is_active: bool,
+    now: datetime,
+    actor: AbstractBaseUser | None = None,
+    ip: str | None = None,
+) -> Job:
+    """Activate or deactivate a job and recompute its next run.
+
+    A real change is stored as a job version and audited as "activate" or
+    "deactivate" by `actor` from `ip`.
+    """
+    before = job_stored_snapshot(job.pk)
+    was_active = before["active"] if before is not None else job.is_active
     job.is_active = is_active
     job.save(update_fields=["is_active", "updated_at"])
-    return job_schedule_refresh(job=job, now=now)
+    job = job_schedule_refresh(job=job, now=now)
+    if was_active == is_active:
+        return job
+    job_version_baseline(job=job, before=before, now=now)
+    job_version_record(
+        job=job,
+        author=actor,
+        note=MSG_ACTIVATED if is_active else MSG_DEACTIVATED,
+        now=now,
+    )
+    action = AuditEvent.Action.ACTIVATE if is_active else AuditEvent.Action.DEACTIVATE
+    audit_record(
+        actor=actor,
+        action=action,
+        target=job,
+        changes={"active": [was_active, is_active]},
+        ip=ip,
+        now=now,
+    )
+    return job
+
+
+@transaction.atomic
+def job_delete(
+    *,
+    job: Job,
+    now: datetime,
+    actor: AbstractBaseUser | None = None,
+    ip: str | None = None,
+) -> None:
+    """Delete a job with its schedules, runs, versions and per-job rights.
+
+    Audited as "delete" with the job's last definition as the old values.
+    """
+    before = job_stored_snapshot(job.pk) or {}
+    target = audit_target(job)
+    object_permissions_clear(obj=job)
+    job.delete()
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.DELETE,
+        target=target,
+        changes=diff_as_changes(old=before, new={}, key_order=SNAPSHOT_KEY_ORDER),
+        ip=ip,
+        now=now,
+    )
+    # A waiting worker may have been waiting for this job's next run.
+    wakeup_notify()
+
+
+def _stored_owner_name(job_id: int) -> str | None:
+    """Return the user name of the job's stored owner, or None."""
+    field = f"owner__{get_user_model().USERNAME_FIELD}"
+    return (
+        Job.objects.filter(pk=job_id, owner__isnull=False)
+        .values_list(field, flat=True)
+        .first()
+    )

@@ -20,9 +20,9 @@ from django.db.models import QuerySet
 from rest_framework.settings import api_settings
 
 from jobs.api.serializers import JobDocumentSerializer
-from jobs.documents import MODEL_FIELDS, document_path, job_to_document
+from jobs.documents import MODEL_FIELDS, SECRETS_KEY, document_path, job_to_document
 from jobs.errors import JobsError
-from jobs.models import Job
+from jobs.models import Job, Secret
 from jobs.services.jobs import job_save
 
 logger = logging.getLogger(__name__)
@@ -56,13 +56,14 @@ class _Plan:
     job: Job
     schedules: list[dict[str, Any]]
     action: str  # "created", "updated" or "unchanged"
+    secrets: list[Secret] = field(default_factory=list)
 
 
 def jobs_export(*, queryset: QuerySet[Job] | None = None) -> list[dict[str, Any]]:
     """Return the jobs of `queryset` (default: all) as documents, by name."""
     if queryset is None:
         queryset = Job.objects.all()
-    jobs = queryset.order_by("name").prefetch_related("schedules")
+    jobs = queryset.order_by("name").prefetch_related("schedules", "secrets")
     return [job_to_document(job) for job in jobs]
 
 
@@ -136,23 +137,28 @@ def _apply(
 ) -> _Plan:
     """Set the document's values (defaults for the missing) on the job."""
     values = {name: Job._meta.get_field(name).get_default() for name in MODEL_FIELDS}
-    values.update((k, v) for k, v in validated.items() if k != "schedules")
+    values.update(
+        (k, v) for k, v in validated.items() if k not in ("schedules", SECRETS_KEY)
+    )
     schedules = list(validated["schedules"])
+    secrets = list(validated.get(SECRETS_KEY, []))
     if instance is None:
         job = Job(owner=owner if owner and owner.pk else None, **values)
-        return _Plan(job=job, schedules=schedules, action="created")
+        return _Plan(job=job, schedules=schedules, action="created", secrets=secrets)
     before = job_to_document(instance)
     for name, value in values.items():
         setattr(instance, name, value)
-    after = job_to_document(instance, schedules=schedules)
+    after = job_to_document(
+        instance, schedules=schedules, secrets=[s.name for s in secrets]
+    )
     action = "unchanged" if after == before else "updated"
-    return _Plan(job=instance, schedules=schedules, action=action)
+    return _Plan(job=instance, schedules=schedules, action=action, secrets=secrets)
 
 
 def _save(label: str, plan: _Plan, *, now: datetime) -> None:
     """Save one planned job, turning a late ValidationError into ours."""
     try:
-        job_save(job=plan.job, schedules=plan.schedules, now=now)
+        job_save(job=plan.job, schedules=plan.schedules, now=now, secrets=plan.secrets)
     except ValidationError as exc:
         # The serializer ran the same validators; this catches what only the
         # database knows, such as a job of that name created meanwhile.

@@ -77,7 +77,7 @@ def test_add_a_weekly_job_by_clicking_and_see_it_listed(
     page.wait_for_url(f"{live_server.url}/admin/jobs/job/add/")
 
     page.fill("#id_name", "weekly-report")
-    page.fill("#id_script", "ok.py")
+    page.select_option("#id_script", "ok.py")
     row = page.locator("#schedules-0")
     row.locator("select[name='schedules-0-type']").select_option("weekly")
     expect(row.locator(".field-minute")).to_be_hidden()

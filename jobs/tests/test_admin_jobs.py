@@ -115,6 +115,11 @@ def job_form_data(**overrides: str | list[str]) -> dict[str, Any]:
         "schedules-MAX_NUM_FORMS": "1000",
         "schedules-0-type": "daily",
         "schedules-0-time": "09:00",
+        # The run parameter rows (none).
+        "parameters-TOTAL_FORMS": "0",
+        "parameters-INITIAL_FORMS": "0",
+        "parameters-MIN_NUM_FORMS": "0",
+        "parameters-MAX_NUM_FORMS": "1000",
     }
     data.update(overrides)
     return data

@@ -25,7 +25,7 @@ from jobs.services.jobs import JOB_FIELDS, job_save
 DAILY_0900 = {"type": "daily", "time": "09:00"}
 KNOWN_FIELDS = (
     "name, description, script, args, env, working_dir, timezone, active, "
-    "priority, timeout_seconds, schedules, retry, concurrency, misfire"
+    "priority, timeout_seconds, secrets, schedules, retry, concurrency, misfire"
 )
 
 
@@ -69,6 +69,7 @@ EXPECTED = {
     "script": "nested/report.sh",
     "args": ["--day", "yesterday"],
     "env": {"MODE": "full", "REGION": "apac"},
+    "secrets": [],
     "working_dir": "nested",
     "timezone": "Europe/London",
     "active": False,
@@ -256,6 +257,7 @@ def test_serializer_flattens_groups_into_model_fields(scripts_dir: Path) -> None
     assert serializer.is_valid(), serializer.errors
     data = dict(serializer.validated_data)
     assert data.pop("schedules") == EXPECTED["schedules"]
+    assert data.pop("secrets") == []
     assert set(data) == set(MODEL_FIELDS)
     assert data["retry_backoff"] == "exponential"
     assert data["is_active"] is False

@@ -304,11 +304,13 @@ def test_a_failure_while_saving_rolls_back_the_jobs_saved_before(
     make_job(now, "a")
     real_job_save = job_save
 
-    def save_then_fail_on_c(*, job: Job, schedules: Any, now: datetime) -> Job:
+    def save_then_fail_on_c(
+        *, job: Job, schedules: Any, now: datetime, **options: Any
+    ) -> Job:
         if job.name == "c":
             # Stands for what only the database can tell at save time.
             raise ValidationError({"retry_max_attempts": ["Changed meanwhile."]})
-        return real_job_save(job=job, schedules=schedules, now=now)
+        return real_job_save(job=job, schedules=schedules, now=now, **options)
 
     documents = [document("a", priority=1), document("b"), document("c")]
     with (
