@@ -538,6 +538,9 @@ class JobParameter(models.Model):
 
     def clean(self) -> None:
         """Refuse choices on a non-choice type and a default of the wrong type."""
+        if self.choices is None:
+            # An empty form box arrives as None; the column holds a list.
+            self.choices = []
         if self.type == self.Type.CHOICE and not self.choices:
             raise ValidationError({"choices": params.MSG_NO_CHOICES})
         if self.type != self.Type.CHOICE and self.choices:

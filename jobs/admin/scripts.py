@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from accounts.permissions import can_approve_scripts
 from jobs.admin.script_display import (
     MSG_DIFF_LABEL_APPROVED,
     MSG_DIFF_LABEL_CURRENT,
@@ -49,7 +50,6 @@ from jobs.script_content import (
 from jobs.services.approval import (
     script_approve,
     script_reject,
-    user_can_approve_scripts,
 )
 from jobs.services.scripts import scripts_sync
 
@@ -274,7 +274,7 @@ class ScriptAdmin(admin.ModelAdmin):
         return user.is_active and (
             user.has_perm("jobs.add_script")
             or user.has_perm("jobs.change_script")
-            or user_can_approve_scripts(user)
+            or can_approve_scripts(user)
         )
 
     def changelist_view(
@@ -294,7 +294,7 @@ class ScriptAdmin(admin.ModelAdmin):
         obj: Script | None = None,
     ) -> HttpResponse:
         """Add the review form for approvers, pinned to the content shown."""
-        if obj is not None and user_can_approve_scripts(request.user):
+        if obj is not None and can_approve_scripts(request.user):
             current = self._current(obj)
             if not isinstance(current, str):
                 context["review_form"] = ReviewForm(initial={"sha256": current.sha256})
@@ -331,7 +331,7 @@ class ScriptAdmin(admin.ModelAdmin):
         """Approve or reject the script (POST from its page; approvers only)."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not user_can_approve_scripts(request.user):
+        if not can_approve_scripts(request.user):
             raise PermissionDenied
         script = self.get_object(request, unquote(object_id))
         if script is None:

@@ -13,10 +13,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from accounts.models import AuditEvent
+from accounts.permissions import can_approve_scripts
 from accounts.services.audit import audit_record
 from jobs.errors import JobsError
 from jobs.models import Script, ScriptReview
@@ -31,7 +32,6 @@ from jobs.services.scripts import (
 
 logger = logging.getLogger(__name__)
 
-APPROVE_PERMISSION = "jobs.approve_script"
 
 MSG_NOT_APPROVER = (
     "Only users with the permission to approve scripts (the Admin role) may "
@@ -61,13 +61,6 @@ class ScriptPermissionError(JobsError, PermissionError):
 
 class ScriptChangedError(JobsError, ValueError):
     """The script's content changed while a reviewer was looking at it."""
-
-
-def user_can_approve_scripts(user: AbstractBaseUser | AnonymousUser | None) -> bool:
-    """Return True if `user` may approve and reject scripts."""
-    return bool(
-        user is not None and user.is_active and user.has_perm(APPROVE_PERMISSION)
-    )
 
 
 def script_block_reason(*, script_path: str, now: datetime) -> str | None:
@@ -171,7 +164,7 @@ def _review(
     now: datetime,
     expected_sha256: str | None,
 ) -> Script:
-    if not user_can_approve_scripts(actor):
+    if not can_approve_scripts(actor):
         raise ScriptPermissionError(MSG_NOT_APPROVER)
     try:
         current = read_script(script_resolve(script.path))

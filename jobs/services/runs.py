@@ -137,6 +137,7 @@ def run_request_cancel(
     run.refresh_from_db()
     if run.status != JobRun.Status.CANCELLED and run.cancel_requested_at is None:
         raise RunStateError(MSG_NOT_CANCELLABLE.format(status=run.status))
+    _audit_run_control(run, requested_by, AuditEvent.Action.CANCEL, now=now)
     return run
 
 
@@ -157,6 +158,7 @@ def run_mark_failed(
     run.refresh_from_db()
     if not updated:
         raise RunStateError(MSG_NOT_RUNNING.format(status=run.status))
+    _audit_run_control(run, requested_by, AuditEvent.Action.UPDATE, now=now)
     logger.info("Run %s marked failed by %s", run.pk, requested_by)
     wakeup_notify()
     return run
@@ -343,6 +345,23 @@ def _past_retry_window(run: JobRun, *, not_before: datetime) -> bool:
     )
     start = first_start or run.started_at or run.scheduled_for
     return not_before > start + timedelta(seconds=limit)
+
+
+def _audit_run_control(
+    run: JobRun, actor: AbstractBaseUser | None, action: str, *, now: datetime
+) -> None:
+    """Record an operator's cancel or mark-failed of a run on its job."""
+    audit_record(
+        actor=actor,
+        action=action,
+        target=run.job,
+        changes={
+            "run": [run.pk, run.pk],
+            "status": [None, run.status],
+            "reason": [None, run.reason],
+        },
+        now=now,
+    )
 
 
 def _user(user: AbstractBaseUser | None) -> AbstractBaseUser | None:

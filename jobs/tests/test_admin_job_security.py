@@ -138,6 +138,13 @@ def test_parameters_are_edited_as_rows_under_the_job(client: Client) -> None:
     assert list(rows) == [("batch", "integer", True), ("region", "choice", False)]
 
 
+def test_an_empty_choices_box_means_no_choices(client: Client) -> None:
+    """A string parameter saved with the choices box left empty: no 500."""
+    data = job_form_data(**parameter_rows({"name": "note", "choices": ""}))
+    assert client.post(reverse("admin:jobs_job_add"), data).status_code == 302
+    assert JobParameter.objects.get().choices == []
+
+
 def test_parameter_rows_are_validated(client: Client) -> None:
     """Same name in another case, a default of the wrong type: refused."""
     data = job_form_data(

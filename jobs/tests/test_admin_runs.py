@@ -345,3 +345,31 @@ def test_run_control_actions_need_permission_to_change_jobs(
     run.refresh_from_db()
     assert "cancel_runs" not in page
     assert run.status == JobRun.Status.QUEUED
+
+
+def test_cancel_and_mark_failed_are_audited(
+    admin_client: Client, job: Job, worker: Worker, admin_user: User
+) -> None:
+    """Operator control of runs lands in the audit log with who did it."""
+    from accounts.models import AuditEvent
+
+    queued = make_run(
+        job, status=JobRun.Status.QUEUED, started_at=None, finished_at=None
+    )
+    running = make_run(
+        job,
+        scheduled_for=SLOT + timedelta(days=1),
+        status=JobRun.Status.RUNNING,
+        worker=worker,
+        finished_at=None,
+        exit_code=None,
+    )
+    run_action(admin_client, "cancel_runs", queued)
+    run_action(admin_client, "mark_runs_failed", running)
+    events = AuditEvent.objects.filter(
+        actor=admin_user, action__in=["cancel", "update"]
+    ).order_by("pk")
+    assert [(e.action, e.changes["status"][1]) for e in events] == [
+        ("cancel", "cancelled"),
+        ("update", "failed"),
+    ]
