@@ -36,6 +36,8 @@ NUMBERS = (
     ("JOB_PORTAL_WORKER_POLL_INTERVAL", 0.01, "greater than 0 (seconds)"),
     ("JOB_PORTAL_WORKER_JOB_TIMEOUT", 1, "of whole seconds, at least 1"),
     ("JOB_PORTAL_WORKER_MAX_CONCURRENT", 1, "of whole runs, at least 1"),
+    ("JOB_PORTAL_WORKER_LOST_AFTER", 1, "of seconds, at least 1"),
+    ("JOB_PORTAL_WORKER_SHUTDOWN_GRACE", 0, "of seconds, 0 or more"),
     ("JOB_PORTAL_SMTP_PORT", 1, "from 1 to 65535"),
 )
 

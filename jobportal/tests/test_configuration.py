@@ -64,6 +64,12 @@ def test_defaults_pass_the_checks() -> None:
             "70000",
             "JOB_PORTAL_SMTP_PORT must be a number from 1",
         ),
+        ("JOB_PORTAL_WORKER_LOST_AFTER", "0", "JOB_PORTAL_WORKER_LOST_AFTER must be a"),
+        (
+            "JOB_PORTAL_WORKER_SHUTDOWN_GRACE",
+            "later",
+            "JOB_PORTAL_WORKER_SHUTDOWN_GRACE must be a number of seconds, 0 or more",
+        ),
         (
             "JOB_PORTAL_ALLOWED_EXTENSIONS",
             "py,sh",
