@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from jobs.models import Job, JobParameter, JobRun
 from jobs.services import execution
@@ -88,7 +89,8 @@ def test_a_secret_that_cannot_be_decrypted_blocks_the_run(
     """Its key was removed: blocked with the reason, the script never starts."""
     job = make_job(script=leaky)
     job.secrets.set([make_secret("API_TOKEN", VALUE, now=now)])
-    settings.JOB_PORTAL_ENCRYPTION_KEY = "Y2ktdGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyE="
+    # A fresh key, so never the one the secret was encrypted with.
+    settings.JOB_PORTAL_ENCRYPTION_KEY = Fernet.generate_key().decode()
     run = run_once(loop, job, now)
     assert run.status == JobRun.Status.BLOCKED
     assert run.reason.startswith(
