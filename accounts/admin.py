@@ -27,6 +27,7 @@ from accounts.models import AuditEvent
 from accounts.permissions import can_view_audit_log
 from accounts.services.audit import audit_state_change, audit_target
 from accounts.services.users import group_state, user_state
+from jobs.admin.history import RecordAdmin
 
 SYSTEM_ACTOR = "system"
 
@@ -155,7 +156,7 @@ class ActorFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(RecordAdmin):
     """The audit log: read-only for everyone, superusers included."""
 
     list_display = ("at", "actor_name", "action", "target_type", "target_link", "ip")
@@ -187,22 +188,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     ) -> bool:
         """Allow those who may read the audit log."""
         return can_view_audit_log(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Refuse: events are written by the services only."""
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: Model | None = None
-    ) -> bool:
-        """Refuse: events are never changed."""
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: Model | None = None
-    ) -> bool:
-        """Refuse: events are never deleted."""
-        return False
 
     @admin.display(description="actor", ordering="actor_repr")
     def actor_name(self, event: AuditEvent) -> str:

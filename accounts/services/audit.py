@@ -25,7 +25,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 
-from accounts.audit_chain import GENESIS_HASH, event_digest
+from accounts.audit_chain import GENESIS_HASH, event_digest_of
 from accounts.models import AuditEvent
 from accounts.redaction import redact_changes
 
@@ -113,17 +113,7 @@ def _append(event: AuditEvent) -> AuditEvent:
     event.hash = "-"
     # Normalises the IP address the way it will be stored, before hashing.
     event.full_clean(validate_unique=False, validate_constraints=False)
-    event.hash = event_digest(
-        at=event.at,
-        actor_repr=event.actor_repr,
-        action=event.action,
-        target_type=event.target_type,
-        target_id=event.target_id,
-        target_repr=event.target_repr,
-        changes=event.changes,
-        ip=event.ip,
-        prev_hash=event.prev_hash,
-    )
+    event.hash = event_digest_of(event)
     event.save(force_insert=True)
     return event
 

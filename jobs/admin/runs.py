@@ -16,23 +16,14 @@ from django.utils.safestring import SafeString
 from accounts import permissions as perms
 from jobs.admin.access import MSG_REFUSED, RunAccessMixin, names_of
 from jobs.admin.display import compact_instant, format_duration, status_badge
+from jobs.admin.history import RecordAdmin
 from jobs.errors import JobsError
 from jobs.models import JobRun, Worker
 from jobs.services.runs import run_mark_failed, run_request_cancel
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(RecordAdmin):
     """History: viewable, never added or changed; superusers may delete."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Refuse: rows are written by the worker and the services only."""
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: Model | None = None
-    ) -> bool:
-        """Refuse: history is not edited."""
-        return False
 
     def has_delete_permission(
         self, request: HttpRequest, obj: Model | None = None

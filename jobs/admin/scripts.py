@@ -30,6 +30,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.permissions import can_approve_scripts
+from jobs.admin.history import RecordAdmin
 from jobs.admin.script_display import (
     MSG_DIFF_LABEL_APPROVED,
     MSG_DIFF_LABEL_CURRENT,
@@ -115,7 +116,7 @@ class ScriptReviewInline(admin.TabularInline):
 
 
 @admin.register(Script)
-class ScriptAdmin(admin.ModelAdmin):
+class ScriptAdmin(RecordAdmin):
     """Registered scripts: list with status badges; content, diff and review."""
 
     inlines = (ScriptReviewInline,)
@@ -173,22 +174,6 @@ class ScriptAdmin(admin.ModelAdmin):
         css: ClassVar[dict[str, tuple[str, ...]]] = {
             "all": ("jobs/admin.css", "jobs/scripts.css")
         }
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Refuse: scripts are registered by syncing with the folder."""
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: Model | None = None
-    ) -> bool:
-        """Refuse: nothing is edited by hand; approving has its own form."""
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: Model | None = None
-    ) -> bool:
-        """Refuse: the registry keeps a missing script and its history."""
-        return False
 
     # --- columns and read-only fields ---------------------------------------
 
