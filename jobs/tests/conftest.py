@@ -22,7 +22,7 @@ from django.db import connection
 
 from jobs.models import Job, JobRun
 from jobs.services.jobs import job_save
-from jobs.wakeup import NullWaiter
+from jobs.wakeup import NullWaiter, wakeup_file
 from jobs.worker import WorkerLoop
 
 EVERY_MINUTE = {"type": "interval", "seconds": 60}
@@ -56,6 +56,16 @@ WORKER_SCRIPTS = {
     ),
     "data/.keep": "",
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_wakeup_file() -> Iterator[None]:
+    """Remove the SQLite test database's wakeup file when the session ends."""
+    yield
+    test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    path = wakeup_file({"NAME": test_name}) if test_name else None
+    if connection.vendor == "sqlite" and path is not None:
+        path.unlink(missing_ok=True)
 
 
 class FakeClock:
@@ -157,11 +167,16 @@ def loop(make_loop: Callable[..., WorkerLoop]) -> WorkerLoop:
 
 
 def eventually(
-    predicate: Callable[[], Any], *, timeout: float, every: float = 0.05
+    predicate: Callable[[], Any],
+    *,
+    timeout: float,
+    every: float = 0.05,
+    context: Callable[[], str] | None = None,
 ) -> Any:
     """Poll `predicate` until it returns something truthy, or fail at `timeout`.
 
     For real subprocesses and threads, which no fake clock can drive.
+    `context` adds to the failure message (a worker's log, say).
     """
     deadline = time.monotonic() + timeout
     pause = threading.Event()
@@ -170,7 +185,8 @@ def eventually(
         if value:
             return value
         if time.monotonic() >= deadline:
-            pytest.fail(f"Gave up after {timeout} s waiting for {predicate}")
+            extra = f"\n{context()}" if context else ""
+            pytest.fail(f"Gave up after {timeout} s waiting for {predicate}{extra}")
         pause.wait(every)
 
 
@@ -218,6 +234,13 @@ class WorkerProcesses:
     def log(self, proc: subprocess.Popen[bytes]) -> str:
         """Return what the worker has logged so far."""
         return proc.log.read_text(errors="replace")  # type: ignore[attr-defined]
+
+    def logs(self) -> str:
+        """Return every worker's log so far, for failure messages."""
+        return "\n".join(
+            f"--- worker {i} (exit {proc.poll()}):\n{self.log(proc)}"
+            for i, proc in enumerate(self.procs)
+        )
 
     def stop_all(self) -> None:
         """Kill whatever is still running."""

@@ -47,7 +47,7 @@ def test_sigterm_stops_an_idle_worker_with_exit_code_0(
 ) -> None:
     """SIGTERM: the worker records that it stopped and exits 0."""
     proc = worker_processes.start("--name", "idle")
-    eventually(registered("idle"), timeout=EXIT_TIMEOUT)
+    eventually(registered("idle"), timeout=EXIT_TIMEOUT, context=worker_processes.logs)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=EXIT_TIMEOUT) == 0, worker_processes.log(proc)
     assert Worker.objects.get(name="idle").stopped_at is not None
@@ -61,7 +61,11 @@ def test_sigterm_after_the_grace_period_hands_a_running_run_on(
     job = make_job(script="nap.py", schedules=[{"type": "manual"}])
     run = job_run_now(job=job, requested_by=None, now=timezone.now())
     proc = worker_processes.start("--name", "leaving", "--grace", "0.2")
-    eventually(lambda: status_of(run) == JobRun.Status.RUNNING, timeout=EXIT_TIMEOUT)
+    eventually(
+        lambda: status_of(run) == JobRun.Status.RUNNING,
+        timeout=EXIT_TIMEOUT,
+        context=worker_processes.logs,
+    )
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=EXIT_TIMEOUT) == 0, worker_processes.log(proc)
     run.refresh_from_db()
@@ -96,7 +100,9 @@ def test_a_slot_starts_on_time_and_a_queued_run_without_waiting_a_poll(
 ) -> None:
     """Poll 30 s: a slot due in 1.5 s starts on time; a manual run within 1 s."""
     proc = worker_processes.start("--name", "prompt", "--poll-interval", "30")
-    eventually(registered("prompt"), timeout=EXIT_TIMEOUT)
+    eventually(
+        registered("prompt"), timeout=EXIT_TIMEOUT, context=worker_processes.logs
+    )
     job = make_job(
         "timely", schedules=[{"type": "interval", "seconds": 3600}], at=timezone.now()
     )
@@ -106,13 +112,20 @@ def test_a_slot_starts_on_time_and_a_queued_run_without_waiting_a_poll(
     run = eventually(
         lambda: JobRun.objects.filter(job=job, started_at__isnull=False).first(),
         timeout=EXIT_TIMEOUT,
+        context=worker_processes.logs,
     )
     assert run.scheduled_for == due_at
     assert (run.started_at - due_at).total_seconds() < 0.25, worker_processes.log(proc)
-    eventually(lambda: status_of(run) == JobRun.Status.SUCCEEDED, timeout=10)
+    eventually(
+        lambda: status_of(run) == JobRun.Status.SUCCEEDED,
+        timeout=10,
+        context=worker_processes.logs,
+    )
     manual = job_run_now(job=job, requested_by=None, now=timezone.now())
     eventually(
-        lambda: JobRun.objects.get(pk=manual.pk).started_at is not None, timeout=1.0
+        lambda: JobRun.objects.get(pk=manual.pk).started_at is not None,
+        timeout=1.0,
+        context=worker_processes.logs,
     )
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=EXIT_TIMEOUT) == 0
@@ -126,10 +139,18 @@ def test_cancel_from_the_admin_ends_a_running_script_within_a_second(
     job = make_job(script="nap.py", schedules=[{"type": "manual"}])
     run = job_run_now(job=job, requested_by=None, now=timezone.now())
     proc = worker_processes.start("--name", "canceller", "--poll-interval", "30")
-    eventually(lambda: status_of(run) == JobRun.Status.RUNNING, timeout=EXIT_TIMEOUT)
+    eventually(
+        lambda: status_of(run) == JobRun.Status.RUNNING,
+        timeout=EXIT_TIMEOUT,
+        context=worker_processes.logs,
+    )
     asked = time.monotonic()
     run_request_cancel(run=run, requested_by=alice, now=timezone.now())
-    eventually(lambda: status_of(run) == JobRun.Status.CANCELLED, timeout=3)
+    eventually(
+        lambda: status_of(run) == JobRun.Status.CANCELLED,
+        timeout=3,
+        context=worker_processes.logs,
+    )
     assert time.monotonic() - asked < 1.5
     run.refresh_from_db()
     assert run.reason == MSG_CANCELLED_BY.format(user="alice")
@@ -152,7 +173,7 @@ def test_kill_9_mid_run_gives_a_lost_run_that_another_worker_retries(
     first = job_run_now(job=job, requested_by=None, now=timezone.now())
     fast_loss = {"JOB_PORTAL_WORKER_LOST_AFTER": "1"}
     doomed = worker_processes.start("--name", "doomed", **fast_loss)
-    eventually(pid_file.exists, timeout=EXIT_TIMEOUT)
+    eventually(pid_file.exists, timeout=EXIT_TIMEOUT, context=worker_processes.logs)
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=EXIT_TIMEOUT)
     try:
@@ -162,10 +183,13 @@ def test_kill_9_mid_run_gives_a_lost_run_that_another_worker_retries(
                 job=job, attempt=2, status=JobRun.Status.SUCCEEDED
             ).first(),
             timeout=EXIT_TIMEOUT,
+            context=worker_processes.logs,
         )
     finally:
         # The orphaned script outlives its killed worker; end it here.
-        eventually(lambda: pid_file.read_text(), timeout=5)
+        eventually(
+            lambda: pid_file.read_text(), timeout=5, context=worker_processes.logs
+        )
         with contextlib.suppress(ProcessLookupError):
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
     first.refresh_from_db()
@@ -194,13 +218,18 @@ def test_four_workers_run_300_due_slots_exactly_once(
         for i in range(4)
     ]
     for i in range(4):
-        eventually(registered(f"racer-{i}"), timeout=EXIT_TIMEOUT)
+        eventually(
+            registered(f"racer-{i}"),
+            timeout=EXIT_TIMEOUT,
+            context=worker_processes.logs,
+        )
     due_at = timezone.now() + timedelta(seconds=1)
     Job.objects.filter(name__startswith="race-").update(next_run_at=due_at)
     wakeup_notify()
     eventually(
         lambda: JobRun.objects.filter(status__in=JobRun.FINISHED).count() >= 300,
         timeout=60,
+        context=worker_processes.logs,
     )
     for proc in procs:
         proc.send_signal(signal.SIGTERM)
@@ -234,6 +263,7 @@ def test_a_database_that_refuses_connections_does_not_kill_the_worker(
     eventually(
         lambda: worker_processes.log(proc).count("Database unavailable") >= 2,
         timeout=EXIT_TIMEOUT,
+        context=worker_processes.logs,
     )
     assert proc.poll() is None  # still alive, backing off
     proc.send_signal(signal.SIGTERM)
