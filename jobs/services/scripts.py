@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
@@ -171,6 +171,22 @@ def _record_stat(
     actor: AbstractBaseUser | AnonymousUser | None,
 ) -> str:
     """Store what the file `path` holds now; return what kind of change it was."""
+    try:
+        return _record_stat_once(path, stat, now=now, actor=actor)
+    except IntegrityError:
+        # Another process (a second worker starting a run of the same new
+        # script) registered it first; update that row instead.
+        return _record_stat_once(path, stat, now=now, actor=actor)
+
+
+def _record_stat_once(
+    path: str,
+    stat: ScriptStat,
+    *,
+    now: datetime,
+    actor: AbstractBaseUser | AnonymousUser | None,
+) -> str:
+    """Do one attempt of `_record_stat` in its own transaction."""
     with transaction.atomic():
         script = Script.objects.select_for_update().filter(path=path).first()
         if script is None:
@@ -183,7 +199,8 @@ def _record_stat(
                 registered_at=now,
                 updated_at=now,
             )
-            script.full_clean()
+            # Uniqueness is the database's to enforce: a check here would race.
+            script.full_clean(validate_unique=False)
             script.save()
             _audit(
                 actor,

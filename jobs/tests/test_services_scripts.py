@@ -276,3 +276,29 @@ def test_without_required_approval_only_the_path_matters(
     """JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL=false: never approved still runs."""
     assert script_block_reason(script_path="ok.py", now=now) is None
     assert Script.objects.filter(path="ok.py").exists()
+
+
+def test_registering_a_script_another_worker_just_registered_updates_it(
+    scripts_dir: Path, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers starting runs of one new script: the loser updates, no error."""
+    from django.db import IntegrityError
+
+    from jobs.services import scripts as service
+
+    real = service._record_stat_once
+    calls = []
+
+    def lose_the_race(path: str, stat: object, **kwargs: object) -> str:
+        calls.append(path)
+        if len(calls) == 1:
+            # The other worker's insert lands between our read and our write.
+            real(path, stat, **kwargs)
+            raise IntegrityError("UNIQUE constraint failed: jobs_script.path")
+        return real(path, stat, **kwargs)
+
+    monkeypatch.setattr(service, "_record_stat_once", lose_the_race)
+    script = script_sync_path(path="ok.py", now=now)
+    assert calls == ["ok.py", "ok.py"]
+    assert Script.objects.filter(path="ok.py").count() == 1
+    assert script.sha256 == sha256_bytes((scripts_dir / "ok.py").read_bytes())
