@@ -35,6 +35,15 @@ class JobScriptsSecretsMixin:
         inlines = list(super().get_inlines(request, obj))  # type: ignore[misc]
         return [*inlines, JobParameterInline]
 
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Job | None = None
+    ) -> tuple[str, ...]:
+        """Show the secrets read-only to those who may not manage secrets."""
+        fields = tuple(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        if not request.user.has_perm("jobs.change_secret"):
+            fields = (*fields, "secrets")
+        return fields
+
     def get_fieldsets(
         self, request: HttpRequest, obj: Job | None = None
     ) -> list[tuple[str | None, dict[str, Any]]]:

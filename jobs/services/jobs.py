@@ -31,6 +31,9 @@ from jobs.wakeup import wakeup_notify
 
 logger = logging.getLogger(__name__)
 
+MSG_SECRETS_PERMISSION = (
+    "Only users who may change secrets can choose which secrets a job gets."
+)
 MSG_NO_SCHEDULES = "A job needs at least one schedule (use type 'manual' for none)."
 MSG_ACTIVATED = "Activated."
 MSG_DEACTIVATED = "Deactivated."
@@ -156,6 +159,7 @@ def job_save(
             for i, doc in enumerate(documents)
         )
     if secrets is not None:
+        _check_may_choose_secrets(job, list(secrets), actor=actor, creating=creating)
         # Before the snapshot, so that the version and audit name them.
         job.secrets.set(list(secrets))
     # A job refers to a registered script: a new one now waits for review.
@@ -259,3 +263,23 @@ def _stored_owner_name(job_id: int) -> str | None:
         .values_list(field, flat=True)
         .first()
     )
+
+
+def _check_may_choose_secrets(
+    job: Job,
+    secrets: list[Secret],
+    *,
+    actor: AbstractBaseUser | None,
+    creating: bool,
+) -> None:
+    """Refuse a change of a job's secrets by someone who may not manage secrets.
+
+    Giving a secret to a job gives its value to the job's script, so it takes
+    the same right as changing the secret (the Admin role). Commands run
+    without an actor and are trusted like the operator running them.
+    """
+    current = set() if creating else set(job.secrets.values_list("pk", flat=True))
+    if {secret.pk for secret in secrets} == current or actor is None:
+        return
+    if not actor.has_perm("jobs.change_secret"):
+        raise ValidationError({"secrets": [MSG_SECRETS_PERMISSION]})

@@ -276,3 +276,38 @@ def test_an_editor_edits_the_parameters_of_a_job_they_own(
     response = editor_client.post(reverse("admin:jobs_job_change", args=[job.pk]), data)
     assert response.status_code == 302
     assert list(job.parameters.values_list("name", flat=True)) == ["region"]
+
+
+def test_an_editor_cannot_give_a_secret_to_their_job(
+    client: Client, now: datetime
+) -> None:
+    """Choosing secrets takes the right to manage secrets: the field is read-only."""
+    roles_sync(now=now)
+    secret = make_secret("API_TOKEN", VALUE, now=now)
+    editor = make_user("eddie")
+    editor.groups.add(Group.objects.get(name=EDITOR))
+    job = make_job(now, owner=editor)
+    editor_client = Client()
+    editor_client.force_login(editor)
+    data = change_form_data(job, secrets=[str(secret.pk)])
+    data["owner"] = str(editor.pk)
+    response = editor_client.post(reverse("admin:jobs_job_change", args=[job.pk]), data)
+    assert response.status_code == 302
+    assert list(job.secrets.all()) == []
+
+
+def test_the_service_refuses_secrets_chosen_by_someone_without_the_right(
+    scripts_dir: Path, now: datetime
+) -> None:
+    """The same rule holds outside the admin (API, future callers)."""
+    from django.core.exceptions import ValidationError
+
+    from jobs.services.jobs import MSG_SECRETS_PERMISSION, job_save
+
+    secret = make_secret("API_TOKEN", VALUE, now=now)
+    editor = make_user("eddie")
+    job = make_job(now, owner=editor)
+    with pytest.raises(ValidationError) as caught:
+        job_save(job=job, schedules=None, now=now, actor=editor, secrets=[secret])
+    assert caught.value.message_dict["secrets"] == [MSG_SECRETS_PERMISSION]
+    assert list(job.secrets.all()) == []
