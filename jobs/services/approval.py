@@ -69,13 +69,17 @@ def script_block_reason(*, script_path: str, now: datetime) -> str | None:
     The file is hashed now and the registry updated from it, so a change
     made since the last sync is caught here, right before the run; a
     changed approved script goes back to pending review. Without required
-    approval only path safety is checked.
+    approval nothing is checked here: the caller checks path safety.
     """
+    if not settings.JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL:
+        # Without approval the caller's path check is all there is to do;
+        # hashing and a registry write on every run would only cost time.
+        return None
     try:
         script = script_sync_path(path=script_path, now=now)
     except ScriptUnavailableError as exc:
         return MSG_BLOCK_PATH.format(error=exc)
-    if not settings.JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL or script.is_runnable:
+    if script.is_runnable:
         return None
     return script_block_message(script)
 

@@ -273,9 +273,13 @@ class TestBlockReason:
 def test_without_required_approval_only_the_path_matters(
     scripts_dir: Path, now: datetime
 ) -> None:
-    """JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL=false: never approved still runs."""
+    """JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL=false: never approved still runs.
+
+    Nothing is hashed or written on that path (the run's path check is done
+    by the caller), so an unregistered script stays unregistered.
+    """
     assert script_block_reason(script_path="ok.py", now=now) is None
-    assert Script.objects.filter(path="ok.py").exists()
+    assert Script.objects.filter(path="ok.py").exists() is False
 
 
 def test_registering_a_script_another_worker_just_registered_updates_it(
