@@ -9,8 +9,10 @@ reported with its variable's name instead of a traceback.
 """
 
 import os
+import re
 import tempfile
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -63,6 +65,27 @@ def _number(name: str, default: float, *, cast: type = int) -> float | None:
         return None
 
 
+def _minutes(name: str, default: int) -> timedelta:
+    """Read a whole, positive number of minutes strictly."""
+    raw = env.str(name, default=str(default)).strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a whole number of minutes of at least 1."
+        )
+    return timedelta(minutes=int(raw))
+
+
+def _rate(name: str, default: str) -> str:
+    """Read a request rate such as "100/minute" strictly (DRF's throttle form)."""
+    raw = env.str(name, default=default).strip()
+    if not re.fullmatch(r"[1-9][0-9]*/(second|minute|hour|day)", raw):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a rate; use requests/period, "
+            "e.g. 100/minute (periods: second, minute, hour, day)."
+        )
+    return raw
+
+
 DEBUG = _bool("JOB_PORTAL_DEBUG", default=False)
 # No built-in secret: the README's first command writes a random one to .env.
 SECRET_KEY = env.str("JOB_PORTAL_SECRET_KEY", default="")
@@ -82,6 +105,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "guardian",
     "jobs",
     "notifications",
@@ -175,9 +201,52 @@ WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "jobs.api.pagination.PortalPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "jobs.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["jobs.api.throttling.ClientRateThrottle"],
+    # Requests per client (API key, user, or IP address when anonymous);
+    # README: "Configuration".
+    "DEFAULT_THROTTLE_RATES": {
+        "user": _rate("JOB_PORTAL_API_RATE", "1000/minute"),
+        "anon": _rate("JOB_PORTAL_API_ANON_RATE", "60/minute"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Job Trigger Portal API",
+    "DESCRIPTION": "Jobs, runs, schedules, scripts and versions: what the admin does.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the project's own static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["jobs.api.schema.documented_paths"],
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": _minutes("JOB_PORTAL_JWT_ACCESS_MINUTES", 15),
+    "REFRESH_TOKEN_LIFETIME": _minutes("JOB_PORTAL_JWT_REFRESH_MINUTES", 1440),
+    "UPDATE_LAST_LOGIN": False,
+}
+# Throttle counters live where every web process sees them: the database
+# (`createcachetable`), so a limit holds across gunicorn workers.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "jobportal_cache",
+    },
 }
 
 # --- the portal's own settings (README: "Configuration") ---------------------

@@ -1,14 +1,28 @@
-"""URL routes: the admin is the UI; the API arrives with its issue."""
+"""URL routes: the admin is the UI; the API lives under /api/."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 
 admin.site.site_header = "Job Trigger Portal"
 admin.site.site_title = "Job Trigger Portal"
 admin.site.index_title = "Jobs, runs and scripts"
 
+api_patterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("", include("accounts.api.urls")),
+    path("", include("jobs.api.urls")),
+]
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/", include((api_patterns, "api"))),
 ]

@@ -210,6 +210,9 @@ class Worker(models.Model):
     pid = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     last_heartbeat_at = models.DateTimeField(db_index=True)
+    # When the worker last finished a scheduling cycle, as of its last
+    # heartbeat (written with the heartbeat, not every cycle).
+    last_cycle_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

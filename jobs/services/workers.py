@@ -39,12 +39,19 @@ def worker_register(*, name: str, host: str, pid: int, now: datetime) -> Worker:
     return worker
 
 
-def worker_heartbeat(*, worker: Worker, now: datetime) -> bool:
-    """Record that `worker` is alive; False if its row has disappeared."""
-    updated = Worker.objects.filter(pk=worker.pk).update(
-        last_heartbeat_at=now, stopped_at=None
-    )
+def worker_heartbeat(
+    *, worker: Worker, now: datetime, cycle_at: datetime | None = None
+) -> bool:
+    """Record that `worker` is alive; False if its row has disappeared.
+
+    `cycle_at` is when it last finished a scheduling cycle (if it has).
+    """
+    fields: dict[str, datetime | None] = {"last_heartbeat_at": now, "stopped_at": None}
+    if cycle_at is not None:
+        fields["last_cycle_at"] = cycle_at
+    updated = Worker.objects.filter(pk=worker.pk).update(**fields)
     worker.last_heartbeat_at = now
+    worker.last_cycle_at = cycle_at or worker.last_cycle_at
     return bool(updated)
 
 

@@ -119,6 +119,8 @@ class WorkerLoop:
             output_interval_seconds=output_interval_seconds,
         )
         self._beat_due_at: datetime | None = None
+        # When the last scheduling cycle finished (reported by heartbeats).
+        self._cycle_at: datetime | None = None
         self._due_backlog = False
         self._failures = 0
 
@@ -135,7 +137,7 @@ class WorkerLoop:
         """Record that this worker is alive (re-register if its row vanished)."""
         now = self.clock()
         if self.worker is None or not workers.worker_heartbeat(
-            worker=self.worker, now=now
+            worker=self.worker, now=now, cycle_at=self._cycle_at
         ):
             self.register()
         self._beat_due_at = now + timedelta(seconds=self.heartbeat_seconds)
@@ -230,6 +232,7 @@ class WorkerLoop:
             return 0.0
         self.schedule_due_slots(max_batches=1)
         self.start_runs(self.claim_runs(self.free_capacity()))
+        self._cycle_at = self.clock()
         if self._due_backlog:
             return 0.0
         return self.seconds_until_next()

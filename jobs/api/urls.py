@@ -1,0 +1,31 @@
+"""Routes of the jobs API, mounted at /api/ (see `jobportal.urls`).
+
+Paths have no trailing slash, as documented (`/api/jobs/7/run`); a trailing
+slash is accepted too.
+"""
+
+from django.urls import re_path
+from rest_framework.routers import SimpleRouter
+
+from jobs.api.views import health, jobs, runs, schedules, scripts, versions
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("jobs", jobs.JobViewSet, basename="job")
+router.register("logs", runs.RunViewSet, basename="log")
+router.register("scripts", scripts.ScriptViewSet, basename="script")
+router.register("versions", versions.VersionViewSet, basename="version")
+
+urlpatterns = [
+    re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
+    re_path(
+        r"^schedules/preview/?$",
+        schedules.SchedulePreviewView.as_view(),
+        name="schedule-preview",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/logs/?$",
+        runs.JobLogsView.as_view(),
+        name="job-logs",
+    ),
+    *router.urls,
+]
