@@ -1,12 +1,18 @@
 """Project-wide pytest fixtures."""
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group, User
 from hypothesis import settings as hypothesis_settings
+
+from accounts.roles import ROLES
+from accounts.services.roles import roles_sync
+from accounts.tests.users import PASSWORD
 
 # CI replays the same examples every run, so that a red build is
 # reproducible; local runs keep exploring new ones.
@@ -70,3 +76,36 @@ def require_approval(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 def fast_password_hashing(settings: Any) -> None:
     """Hash test users' passwords cheaply (PBKDF2 costs ~0.5 s a user)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def roles(db: None, now: datetime) -> dict[str, Group]:
+    """Return the role groups, with the permissions the mapping gives them.
+
+    The data migration creates them, but a transactional test elsewhere
+    flushes the database; syncing again is idempotent.
+    """
+    roles_sync(now=now)
+    return {group.name: group for group in Group.objects.filter(name__in=ROLES)}
+
+
+@pytest.fixture
+def make_user(roles: dict[str, Group]) -> Callable[..., User]:
+    """Return a function creating a staff user, in a role if given."""
+
+    def make(username: str, role: str | None = None, **fields: Any) -> User:
+        fields.setdefault("is_staff", True)
+        user = User.objects.create_user(username=username, password=PASSWORD, **fields)
+        if role is not None:
+            user.groups.add(roles[role])
+        return user
+
+    return make
+
+
+@pytest.fixture
+def api_client() -> Any:
+    """Return a DRF test client (authenticate with `force_authenticate`)."""
+    from rest_framework.test import APIClient
+
+    return APIClient()

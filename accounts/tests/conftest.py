@@ -1,4 +1,4 @@
-"""Fixtures for the accounts tests: role groups, users per role, jobs."""
+"""Fixtures for the accounts tests: jobs (role groups and users: root conftest)."""
 
 from __future__ import annotations
 
@@ -8,40 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 
-from accounts.roles import ROLES
-from accounts.services.roles import roles_sync
+from accounts.tests.users import PASSWORD  # noqa: F401 - tests import it here
 from jobs.models import Job
 from jobs.services.jobs import job_save
 
-PASSWORD = "correct horse battery staple"
 DAILY_9 = {"type": "daily", "time": "09:00"}
-
-
-@pytest.fixture
-def roles(db: None, now: datetime) -> dict[str, Group]:
-    """Return the role groups, with the permissions the mapping gives them.
-
-    The data migration creates them, but a transactional test elsewhere
-    flushes the database; syncing again is idempotent.
-    """
-    roles_sync(now=now)
-    return {group.name: group for group in Group.objects.filter(name__in=ROLES)}
-
-
-@pytest.fixture
-def make_user(roles: dict[str, Group]) -> Callable[..., User]:
-    """Return a function creating a staff user, in a role if given."""
-
-    def make(username: str, role: str | None = None, **fields: Any) -> User:
-        fields.setdefault("is_staff", True)
-        user = User.objects.create_user(username=username, password=PASSWORD, **fields)
-        if role is not None:
-            user.groups.add(roles[role])
-        return user
-
-    return make
 
 
 @pytest.fixture

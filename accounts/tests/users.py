@@ -1,0 +1,3 @@
+"""Test users' shared password."""
+
+PASSWORD = "correct horse battery staple"
