@@ -286,6 +286,9 @@ class JobRun(models.Model):
     missed_slots = models.PositiveIntegerField(
         default=0, help_text="Earlier missed slots folded into this run (misfire)."
     )
+    # The job's priority, copied when the run is queued (and again when the
+    # job's priority changes), so that claiming reads one index in order.
+    priority = models.IntegerField(default=0)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -311,6 +314,12 @@ class JobRun(models.Model):
             models.Index(fields=["worker", "status"], name="jobrun_worker_idx"),
             # Active runs of one job: concurrency policies and claims.
             models.Index(fields=["job", "status"], name="jobrun_job_status_idx"),
+            # Queued runs in claiming order: a claim reads the first few.
+            models.Index(
+                fields=["-priority", "not_before", "id"],
+                condition=models.Q(status="queued"),
+                name="jobrun_claim_order_idx",
+            ),
         )
 
     def __str__(self) -> str:

@@ -9,18 +9,24 @@ every waiting worker wakes at once instead of at its next poll.
   connection whose socket it waits on (``select``), so a notification wakes
   it immediately and an idle worker does not poll.
 * SQLite (one host by nature): the notifier stamps the modification time of
-  a file next to the database; the waiter compares it every `tick_seconds`
-  (0.2 s). A stat, not a query.
+  a file next to the database. On Linux the waiter watches that file with
+  inotify, so a stamp wakes it at once and an idle worker does not poll;
+  elsewhere it compares the stamp every `tick_seconds` (0.2 s), a stat.
 
-Inside the worker, its own threads wake the loop through a `Doorbell`.
+Inside the worker, its own threads (and a stop request) wake the loop
+through a `Doorbell`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import os
 import select
+import struct
+import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -36,9 +42,13 @@ WAKEUP_SUFFIX = ".wakeup"
 RECONNECT_SECONDS = 5.0
 # How often a waiter without a socket to wait on looks for a wakeup.
 FILE_TICK_SECONDS = 0.2
-# How often a waiter looks at all when its socket can wake it (a bound on how
-# long a stop request, which cannot interrupt select(), waits).
-SOCKET_TICK_SECONDS = 0.5
+# How often a waiter without any channel looks (it can only poll).
+NULL_TICK_SECONDS = 0.5
+# inotify events that mean the wakeup file was stamped, or replaced.
+_IN_ATTRIB, _IN_CLOSE_WRITE = 0x4, 0x8
+_IN_DELETE_SELF, _IN_MOVE_SELF, _IN_IGNORED = 0x400, 0x800, 0x8000
+_IN_NONBLOCK, _IN_CLOEXEC = 0o4000, 0o2000000
+_WATCH_MASK = _IN_ATTRIB | _IN_CLOSE_WRITE | _IN_DELETE_SELF | _IN_MOVE_SELF
 # Django-only options of the PostgreSQL backend; libpq would refuse them.
 _DJANGO_PG_OPTIONS = frozenset(
     {
@@ -53,9 +63,13 @@ _DJANGO_PG_OPTIONS = frozenset(
 
 
 class Waiter(Protocol):
-    """Tell a waiting worker whether anyone asked it to wake up."""
+    """Tell a waiting worker whether anyone asked it to wake up.
 
-    tick_seconds: float
+    `tick_seconds` is how often the worker must call `poll` even without
+    activity on `fileno()`; None when the descriptor alone wakes it.
+    """
+
+    tick_seconds: float | None
 
     def poll(self) -> bool:
         """Return True if a wakeup arrived since the last poll; never block."""
@@ -161,7 +175,7 @@ class Doorbell:
 class NullWaiter:
     """A waiter for databases with no wakeup channel: workers poll."""
 
-    tick_seconds = SOCKET_TICK_SECONDS
+    tick_seconds = NULL_TICK_SECONDS
 
     def poll(self) -> bool:
         """Return False: nobody can wake this worker early."""
@@ -176,28 +190,52 @@ class NullWaiter:
 
 
 class FileWaiter:
-    """Watch the modification time of the SQLite database's wakeup file."""
+    """Watch the modification time of the SQLite database's wakeup file.
 
-    tick_seconds = FILE_TICK_SECONDS
+    With inotify (Linux) the file's changes make `fileno()` readable; without
+    it the worker polls every `tick_seconds`.
+    """
 
     def __init__(self, path: Path) -> None:
-        """Remember the file's current stamp."""
+        """Remember the file's current stamp and start watching it."""
         self.path = path
+        self._inotify: Inotify | None = None
+        with contextlib.suppress(OSError):
+            # The file must exist to be watched; creating it wakes nobody.
+            path.touch(exist_ok=True)
+            self._inotify = Inotify.open()
+            if self._inotify is not None:
+                self._inotify.watch(path)
+        if self._inotify is not None and not self._inotify.is_watching:
+            self.close()
         self._stamp = self._read()
+
+    @property
+    def tick_seconds(self) -> float | None:
+        """Return None while inotify watches the file, else the poll period."""
+        return None if self._inotify is not None else FILE_TICK_SECONDS
 
     def poll(self) -> bool:
         """Return True if the file was stamped since the last poll."""
+        if self._inotify is not None and self._inotify.drain():
+            # Replaced or deleted: watch whatever has the name now.
+            with contextlib.suppress(OSError):
+                self.path.touch(exist_ok=True)
+                self._inotify.watch(self.path)
         stamp = self._read()
         changed = stamp != self._stamp
         self._stamp = stamp
         return changed
 
     def fileno(self) -> int | None:
-        """Return None: the file is polled, not waited on."""
-        return None
+        """Return the inotify descriptor, or None when polling."""
+        return None if self._inotify is None else self._inotify.fd
 
     def close(self) -> None:
-        """Hold nothing."""
+        """Stop watching."""
+        if self._inotify is not None:
+            self._inotify.close()
+            self._inotify = None
 
     def _read(self) -> int | None:
         try:
@@ -206,10 +244,51 @@ class FileWaiter:
             return None
 
 
+class Inotify:
+    """The few inotify calls a `FileWaiter` needs (Linux, through libc)."""
+
+    def __init__(self, fd: int, libc: Any) -> None:
+        """Wrap an inotify descriptor."""
+        self.fd = fd
+        self._libc = libc
+        self.is_watching = False
+
+    @classmethod
+    def open(cls) -> Inotify | None:
+        """Return a new non-blocking inotify instance, or None if unavailable."""
+        if not sys.platform.startswith("linux"):
+            return None
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fd = libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
+        return cls(fd, libc) if fd >= 0 else None
+
+    def watch(self, path: Path) -> None:
+        """Watch `path` for stamps, writes, deletion and renames."""
+        wd = self._libc.inotify_add_watch(self.fd, os.fsencode(path), _WATCH_MASK)
+        self.is_watching = wd >= 0
+
+    def drain(self) -> bool:
+        """Read pending events; return True if the watched file went away."""
+        gone = False
+        with contextlib.suppress(BlockingIOError, InterruptedError):
+            while data := os.read(self.fd, 4096):
+                offset = 0
+                while offset + 16 <= len(data):
+                    _, mask, _, size = struct.unpack_from("iIII", data, offset)
+                    gone = gone or bool(
+                        mask & (_IN_DELETE_SELF | _IN_MOVE_SELF | _IN_IGNORED)
+                    )
+                    offset += 16 + size
+        return gone
+
+    def close(self) -> None:
+        """Close the descriptor."""
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
 class PostgresWaiter:
     """LISTEN on `CHANNEL` over a dedicated autocommit connection."""
-
-    tick_seconds = SOCKET_TICK_SECONDS
 
     def __init__(self, settings_dict: dict[str, Any]) -> None:
         """Connect lazily, on the first poll."""
@@ -232,6 +311,11 @@ class PostgresWaiter:
             self._retry_at = time.monotonic() + RECONNECT_SECONDS
             # Notifications may have been missed meanwhile: look once.
             return True
+
+    @property
+    def tick_seconds(self) -> float | None:
+        """Return None while connected (the socket wakes), else when to retry."""
+        return None if self._conn is not None else RECONNECT_SECONDS
 
     def fileno(self) -> int | None:
         """Return the listening connection's socket, once connected."""

@@ -31,6 +31,7 @@ from django.db.models import QuerySet
 
 from jobs import schedule as engine
 from jobs.models import Job, JobRun
+from jobs.services import probes
 from jobs.wakeup import wakeup_notify
 
 logger = logging.getLogger(__name__)
@@ -154,27 +155,18 @@ def next_due_at(*, after: datetime) -> datetime | None:
     Both reads follow an index ((is_active, next_run_at) and (status,
     not_before)) and stop at the first row.
     """
-    slot = (
-        Job.objects.filter(is_active=True, next_run_at__gt=after)
-        .order_by("next_run_at")
-        .values_list("next_run_at", flat=True)
-        .first()
+    candidates = (
+        probes.next_slot_at(after=after),
+        probes.next_queued_at(after=after),
     )
-    retry = (
-        JobRun.objects.filter(status=JobRun.Status.QUEUED, not_before__gt=after)
-        .order_by("not_before")
-        .values_list("not_before", flat=True)
-        .first()
-    )
-    candidates = [at for at in (slot, retry) if at is not None]
-    return min(candidates, default=None)
+    return min((at for at in candidates if at is not None), default=None)
 
 
 def slots_schedule_due(*, now: datetime, limit: int = DUE_BATCH) -> DueBatch:
     """Record the due slots of up to `limit` due jobs as runs or skips."""
     # A plain read first: an idle cycle takes no write lock (SQLite) and
     # starts no transaction.
-    if not jobs_due(now=now).exists():
+    if not probes.any_job_due(now=now):
         return DueBatch()
     total = DueBatch()
     with transaction.atomic():
@@ -368,6 +360,7 @@ def _record(job: Job, plan: SlotPlan, *, now: datetime) -> JobRun:
             status=JobRun.Status.QUEUED,
             queued_at=now,
             not_before=plan.scheduled_for,
+            priority=job.priority,
             missed_slots=plan.missed_slots,
         )
     status = JobRun.Status.BLOCKED if plan.is_blocked else JobRun.Status.SKIPPED

@@ -17,7 +17,7 @@ from accounts.models import AuditEvent
 from accounts.services.audit import audit_record, audit_target
 from accounts.services.permissions import object_permissions_clear
 from jobs import schedule as engine
-from jobs.models import Job, Schedule, Secret
+from jobs.models import Job, JobRun, Schedule, Secret
 from jobs.services.scripts import ScriptUnavailableError, script_sync_path
 from jobs.services.versions import (
     SNAPSHOT_KEY_ORDER,
@@ -166,6 +166,10 @@ def job_save(
     with contextlib.suppress(ScriptUnavailableError):
         script_sync_path(path=job.script, now=now, actor=actor)
     job = job_schedule_refresh(job=job, now=now)
+    # Queued runs start in the job's current priority order.
+    job.runs.filter(status=JobRun.Status.QUEUED).exclude(priority=job.priority).update(
+        priority=job.priority
+    )
     after = job_snapshot(job)
     job_version_baseline(job=job, before=before, now=now)
     job_version_record(job=job, author=actor, note=note, now=now, snapshot=after)

@@ -91,6 +91,7 @@ def job_run_now(
         status=JobRun.Status.QUEUED,
         queued_at=now,
         not_before=now,
+        priority=job.priority,
         triggered_by=requested_by if requested_by and requested_by.pk else None,
         parameters=parameters or {},
     )
@@ -317,6 +318,7 @@ def run_retry(
         status=JobRun.Status.QUEUED,
         queued_at=now,
         not_before=not_before,
+        priority=job.priority,
         triggered_by=run.triggered_by,
         parameters=run.parameters,
     )

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from jobs.models import Job, JobRun
+from jobs.services.jobs import job_save
 from jobs.services.runs import job_run_now
 from jobs.tests.conftest import FakeClock
 from jobs.worker import WorkerLoop
@@ -125,3 +126,45 @@ def test_claims_stop_at_the_workers_free_capacity(
     assert loop.free_capacity() == 2
     assert len(loop.claim_runs(loop.free_capacity())) == 2
     assert loop.claim_runs(0) == []
+
+
+def test_a_job_at_its_limit_does_not_starve_the_others(
+    make_job: Callable[..., Job], loop: WorkerLoop, now: datetime
+) -> None:
+    """30 queued runs of a busy high-priority job: a low one still starts."""
+    busy = make_job("busy", priority=9)
+    queue(busy, now - timedelta(seconds=1))
+    loop.claim_runs(1)
+    for i in range(30):
+        queue(busy, now + timedelta(microseconds=i))
+    other = queue(make_job("other", priority=0), now)
+    assert loop.claim_runs(1) == [other]
+
+
+def test_a_changed_job_priority_reorders_its_queued_runs(
+    make_job: Callable[..., Job], loop: WorkerLoop, now: datetime
+) -> None:
+    """Raising a job's priority lifts its runs already waiting in the queue."""
+    first = queue(make_job("first"), now - timedelta(seconds=5))
+    raised_job = make_job("raised")
+    raised = queue(raised_job, now)
+    raised_job.priority = 7
+    job_save(job=raised_job, schedules=None, now=now)
+    raised.refresh_from_db()
+    assert raised.priority == 7
+    assert loop.claim_runs(1) == [raised]
+    assert loop.claim_runs(1) == [first]
+
+
+def test_claimed_runs_come_with_their_jobs_parameters_and_secrets(
+    make_job: Callable[..., Job],
+    loop: WorkerLoop,
+    now: datetime,
+    django_assert_num_queries: Callable[..., object],
+) -> None:
+    """The run's preparation reads no more rows: they came with the claim."""
+    queue(make_job(), now)
+    (run,) = loop.claim_runs(1)
+    with django_assert_num_queries(0):  # type: ignore[attr-defined]
+        list(run.job.parameters.all())
+        list(run.job.secrets.all())

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import select
+import sys
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -118,6 +121,52 @@ def test_the_waiter_suits_the_database() -> None:
         assert isinstance(waiter, FileWaiter)
         assert str(waiter.path) == str(connection.settings_dict["NAME"]) + ".wakeup"
     waiter.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify: Linux")
+def test_the_file_waiter_sleeps_on_inotify_not_on_a_tick(tmp_path: Path) -> None:
+    """No polling: a stamp of the file makes its descriptor readable."""
+    path = tmp_path / "db.sqlite3.wakeup"
+    waiter = FileWaiter(path)
+    try:
+        assert waiter.tick_seconds is None
+        channel = waiter.fileno()
+        assert channel is not None
+        assert select.select([channel], [], [], 0) == ([], [], [])
+        os.utime(path, ns=(1, 1))
+        assert select.select([channel], [], [], 2)[0] == [channel]
+        assert waiter.poll() is True
+        assert select.select([channel], [], [], 0) == ([], [], [])
+    finally:
+        waiter.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify: Linux")
+def test_the_file_waiter_follows_a_replaced_file(tmp_path: Path) -> None:
+    """The file deleted and stamped anew: the waiter still wakes."""
+    path = tmp_path / "db.sqlite3.wakeup"
+    waiter = FileWaiter(path)
+    try:
+        path.unlink()
+        assert waiter.poll() is True  # gone counts: look once
+        os.utime(path, ns=(2, 2))
+        channel = waiter.fileno()
+        assert channel is not None
+        assert select.select([channel], [], [], 2)[0] == [channel]
+        assert waiter.poll() is True
+    finally:
+        waiter.close()
+
+
+def test_request_stop_ends_the_wait_at_once(
+    make_loop: Callable[..., WorkerLoop],
+) -> None:
+    """The signal handlers call request_stop: no tick to wait for."""
+    loop = make_loop(waiter=NullWaiter())
+    threading.Timer(0.05, loop.request_stop).start()
+    started = time.monotonic()
+    assert loop.wait(30) is True
+    assert time.monotonic() - started < 0.3
 
 
 @pytest.mark.django_db(transaction=True)

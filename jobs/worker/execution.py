@@ -25,6 +25,7 @@ from django.db import (
     OperationalError,
     close_old_connections,
     connection,
+    connections,
 )
 
 from jobs.models import JobRun, Worker
@@ -254,6 +255,19 @@ class RunExecutor:
             # Partial output only; the final result is recorded with retries.
             logger.warning("Could not store output of run %s: %s", run.pk, exc)
             close_connection()
+
+
+def keep_connections() -> None:
+    """Let each of this process's threads keep its database connection.
+
+    A worker runs many short jobs; opening a connection for each (a new
+    server process on PostgreSQL) would cost more than the job's own
+    bookkeeping. Connections are checked before reuse after each run, and
+    closed when they fail.
+    """
+    for alias in connections:
+        connections.settings[alias]["CONN_MAX_AGE"] = None
+        connections.settings[alias]["CONN_HEALTH_CHECKS"] = True
 
 
 def fresh_connections() -> None:

@@ -54,6 +54,8 @@ T = TypeVar("T")
 
 # How often running runs are checked for cancel requests (at most).
 CANCEL_CHECK_SECONDS = 0.5
+# How long a wait may miss a stop event set without `request_stop` (tests).
+STOP_CHECK_SECONDS = 1.0
 # After the grace period, how long stopped runs get to be recorded.
 FINAL_RECORD_SECONDS = 10.0
 
@@ -119,6 +121,7 @@ class WorkerLoop:
             output_interval_seconds=output_interval_seconds,
         )
         self._beat_due_at: datetime | None = None
+        self._cancel_check_due_at = 0.0
         # When the last scheduling cycle finished (reported by heartbeats).
         self._cycle_at: datetime | None = None
         self._due_backlog = False
@@ -193,6 +196,7 @@ class WorkerLoop:
 
     def check_cancellations(self) -> int:
         """Stop own runs that were cancelled, replaced or taken away."""
+        self._cancel_check_due_at = time.monotonic() + CANCEL_CHECK_SECONDS
         with self._lock:
             ids = [pk for pk, f in self._in_flight.items() if not f.cancel.is_set()]
         if not ids:
@@ -227,7 +231,8 @@ class WorkerLoop:
         if self._beat_due_at is None or self.clock() >= self._beat_due_at:
             self.heartbeat()
             self.recover_lost_runs()
-        self.check_cancellations()
+        if time.monotonic() >= self._cancel_check_due_at:
+            self.check_cancellations()
         if self.stop.is_set():
             return 0.0
         self.schedule_due_slots(max_batches=1)
@@ -235,6 +240,10 @@ class WorkerLoop:
         self._cycle_at = self.clock()
         if self._due_backlog:
             return 0.0
+        if self.free_capacity() <= 0:
+            # Nothing can start before a run ends, and a run ending rings
+            # the doorbell: no need to look for the next due instant.
+            return CANCEL_CHECK_SECONDS
         return self.seconds_until_next()
 
     def seconds_until_next(self) -> float:
@@ -251,12 +260,20 @@ class WorkerLoop:
                 waits.append(CANCEL_CHECK_SECONDS)
         return max(0.0, min(waits))
 
+    def request_stop(self) -> None:
+        """Stop the loop: set the stop event and wake the loop at once.
+
+        Safe in a signal handler (it only sets an event and writes a byte).
+        """
+        self.stop.set()
+        self._doorbell.ring()
+
     def wait(self, seconds: float) -> bool:
         """Wait up to `seconds`; return True if woken early (or stopped).
 
-        Wakes at once when one of this worker's runs ends or (PostgreSQL) a
-        notification arrives; looks at the wakeup file (SQLite) and the stop
-        event every tick of the waiter.
+        Wakes at once when one of this worker's runs ends, a stop is
+        requested or a wakeup arrives (PostgreSQL: a notification; SQLite: the
+        wakeup file, watched with inotify or looked at every tick).
         """
         deadline = time.monotonic() + seconds
         while not self.stop.is_set():
@@ -267,7 +284,8 @@ class WorkerLoop:
             channel = self.waiter.fileno()
             if channel is not None:
                 fds.append(channel)
-            select.select(fds, [], [], min(remaining, self.waiter.tick_seconds))
+            ticks = [remaining, STOP_CHECK_SECONDS, self.waiter.tick_seconds]
+            select.select(fds, [], [], min(t for t in ticks if t is not None))
             # Both are read, so that neither wakes the next wait for nothing.
             rang = self._doorbell.answer()
             if self.waiter.poll() or rang:

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobs.worker import WorkerLoop
+from jobs.worker.execution import keep_connections
 
 MSG_POSITIVE = "{option} must be greater than 0, got {value}."
 MSG_NOT_NEGATIVE = "{option} must be 0 or more, got {value}."
@@ -63,20 +64,20 @@ class Command(BaseCommand):
             raise CommandError(
                 MSG_NOT_NEGATIVE.format(option="--grace", value=options["grace"])
             )
-        stop = threading.Event()
-
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
+        keep_connections()
         loop = WorkerLoop(
-            stop=stop,
+            stop=threading.Event(),
             concurrency=options["concurrency"],
             poll_seconds=options["poll_interval"],
             name=options["name"],
             grace_seconds=options["grace"],
         )
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            loop.request_stop()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
         if options["once"]:
             loop.drain()
         else:
