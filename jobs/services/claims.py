@@ -11,15 +11,20 @@ involved with ``FOR NO KEY UPDATE`` in key order, because two workers could
 otherwise each see room for one more run of a job. The UPDATE still
 requires the queued status: should it change fewer rows than chosen, the
 claim starts nothing.
+
+A busy worker claims after every run that ends, so the statements are plain
+SQL (see `jobs.services.probes` for why); only the claimed runs are then
+read through the ORM, with their jobs.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Count, prefetch_related_objects
 
 from jobs.models import Job, JobRun, Worker
 from jobs.services import probes
@@ -31,12 +36,25 @@ SCAN_FACTOR = 4
 # Reads per claim at most; each leaves out the jobs found at their limit.
 SCAN_ROUNDS = 3
 
+RUNS = JobRun._meta.db_table
+JOBS = Job._meta.db_table
+QUEUED = JobRun.Status.QUEUED.value
+RUNNING = JobRun.Status.RUNNING.value
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A startable queued run, with what the per-job limit needs."""
+
+    run_id: int
+    job_id: int
+    max_concurrent: int
+
 
 def runs_claim(*, worker: Worker, now: datetime, limit: int) -> list[JobRun]:
     """Claim up to `limit` startable queued runs for `worker`, best first.
 
-    The runs come with their jobs, and the jobs' parameters and secrets, so
-    that preparing them reads nothing more.
+    The runs come with their jobs.
     """
     # A plain read first: an idle cycle takes no write lock (SQLite).
     if limit <= 0 or not probes.any_run_startable(now=now):
@@ -45,9 +63,7 @@ def runs_claim(*, worker: Worker, now: datetime, limit: int) -> list[JobRun]:
         chosen = _choose(now=now, limit=limit)
         if not chosen:
             return []
-        won = JobRun.objects.filter(
-            pk__in=[run.pk for run in chosen], status=JobRun.Status.QUEUED
-        ).update(status=JobRun.Status.RUNNING, worker=worker, started_at=now)
+        won = _mark_running(chosen, worker=worker, now=now)
     if won != len(chosen):
         # Cannot happen while the claim holds its locks; never start a run
         # that may be another worker's.
@@ -55,54 +71,62 @@ def runs_claim(*, worker: Worker, now: datetime, limit: int) -> list[JobRun]:
             "Claim of %s runs changed %s rows; starting none", len(chosen), won
         )
         return []
-    for run in chosen:
-        run.status, run.worker, run.started_at = JobRun.Status.RUNNING, worker, now
+    runs = JobRun.objects.filter(pk__in=chosen).select_related("job")
+    order = {run_id: index for index, run_id in enumerate(chosen)}
+    result = sorted(runs, key=lambda run: order[run.pk])
+    for run in result:
         logger.info("Worker %s claimed run %s of job %s", worker, run.pk, run.job_id)
-    prefetch_related_objects([run.job for run in chosen], "parameters", "secrets")
-    return chosen
+    return result
 
 
-def _choose(*, now: datetime, limit: int) -> list[JobRun]:
-    """Return up to `limit` runs to claim, best first (inside the transaction)."""
-    chosen: list[JobRun] = []
+def _choose(*, now: datetime, limit: int) -> list[int]:
+    """Return the ids of up to `limit` runs to claim, best first."""
+    chosen: list[int] = []
     full: set[int] = set()
     running: dict[int, int] = {}
     for _ in range(SCAN_ROUNDS):
         wanted = limit - len(chosen)
         candidates = _candidates(
-            now=now,
-            count=wanted * SCAN_FACTOR,
-            skip_runs={r.pk for r in chosen},
-            skip_jobs=full,
+            now=now, count=wanted * SCAN_FACTOR, skip_runs=chosen, skip_jobs=full
         )
-        fresh = {run.job_id for run in candidates} - running.keys()
+        fresh = {c.job_id for c in candidates} - running.keys()
         running.update(_lock_and_count_running(sorted(fresh)))
-        for run in candidates:
+        for candidate in candidates:
             if len(chosen) >= limit:
                 break
-            if running.get(run.job_id, 0) >= run.job.max_concurrent:
-                full.add(run.job_id)
+            if running.get(candidate.job_id, 0) >= candidate.max_concurrent:
+                full.add(candidate.job_id)
                 continue
-            chosen.append(run)
-            running[run.job_id] = running.get(run.job_id, 0) + 1
+            chosen.append(candidate.run_id)
+            running[candidate.job_id] = running.get(candidate.job_id, 0) + 1
         if len(chosen) >= limit or len(candidates) < wanted * SCAN_FACTOR:
             break
     return chosen
 
 
 def _candidates(
-    *, now: datetime, count: int, skip_runs: set[int], skip_jobs: set[int]
-) -> list[JobRun]:
-    """Return the first `count` startable queued runs, with their jobs."""
-    queryset = JobRun.objects.filter(status=JobRun.Status.QUEUED, not_before__lte=now)
+    *, now: datetime, count: int, skip_runs: list[int], skip_jobs: set[int]
+) -> list[Candidate]:
+    """Return the first `count` startable queued runs in claiming order."""
+    sql = (
+        f"SELECT r.id, r.job_id, j.max_concurrent FROM {RUNS} r "  # noqa: S608
+        f"JOIN {JOBS} j ON j.id = r.job_id "
+        "WHERE r.status = %s AND r.not_before <= %s"
+    )
+    params: list[object] = [QUEUED, connection.ops.adapt_datetimefield_value(now)]
     if skip_runs:
-        queryset = queryset.exclude(pk__in=skip_runs)
+        sql += f" AND r.id NOT IN ({_marks(skip_runs)})"
+        params += skip_runs
     if skip_jobs:
-        queryset = queryset.exclude(job_id__in=skip_jobs)
+        sql += f" AND r.job_id NOT IN ({_marks(skip_jobs)})"
+        params += sorted(skip_jobs)
+    sql += " ORDER BY r.priority DESC, r.not_before, r.id LIMIT %s"
+    params.append(count)
     if connection.features.has_select_for_update_skip_locked:
-        queryset = queryset.select_for_update(skip_locked=True, of=("self",))
-    queryset = queryset.select_related("job").order_by("-priority", "not_before", "pk")
-    return list(queryset[:count])
+        sql += " FOR UPDATE OF r SKIP LOCKED"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [Candidate(*row) for row in cursor.fetchall()]
 
 
 def _lock_and_count_running(job_ids: list[int]) -> dict[int, int]:
@@ -114,18 +138,44 @@ def _lock_and_count_running(job_ids: list[int]) -> dict[int, int]:
     """
     if not job_ids:
         return {}
-    if connection.features.has_select_for_update:
-        no_key = connection.features.has_select_for_no_key_update
-        locked = Job.objects.select_for_update(no_key=no_key).filter(pk__in=job_ids)
-        list(locked.order_by("pk").values_list("pk", flat=True))
-    return dict(
-        JobRun.objects.filter(
-            job_id__in=job_ids,
-            status=JobRun.Status.RUNNING,
-            cancel_requested_at__isnull=True,
+    with connection.cursor() as cursor:
+        if connection.features.has_select_for_update:
+            lock = (
+                "FOR NO KEY UPDATE"
+                if connection.features.has_select_for_no_key_update
+                else "FOR UPDATE"
+            )
+            cursor.execute(
+                f"SELECT id FROM {JOBS} WHERE id IN ({_marks(job_ids)}) "  # noqa: S608
+                f"ORDER BY id {lock}",
+                job_ids,
+            )
+        cursor.execute(
+            f"SELECT job_id, COUNT(*) FROM {RUNS} "  # noqa: S608
+            f"WHERE job_id IN ({_marks(job_ids)}) AND status = %s "
+            "AND cancel_requested_at IS NULL GROUP BY job_id",
+            [*job_ids, RUNNING],
         )
-        .order_by()
-        .values("job_id")
-        .annotate(count=Count("pk"))
-        .values_list("job_id", "count")
-    )
+        return {job_id: count for job_id, count in cursor.fetchall()}
+
+
+def _mark_running(run_ids: list[int], *, worker: Worker, now: datetime) -> int:
+    """Move `run_ids` from queued to running on `worker`; return rows changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {RUNS} SET status = %s, worker_id = %s, started_at = %s "  # noqa: S608
+            f"WHERE id IN ({_marks(run_ids)}) AND status = %s",
+            [
+                RUNNING,
+                worker.pk,
+                connection.ops.adapt_datetimefield_value(now),
+                *run_ids,
+                QUEUED,
+            ],
+        )
+        return cursor.rowcount
+
+
+def _marks(values: Iterable[object]) -> str:
+    """Return one %s placeholder per value, comma-separated."""
+    return ", ".join("%s" for _ in values)

@@ -21,13 +21,15 @@ A slot at most `misfire_grace_seconds` late is not a misfire: it simply runs.
 
 from __future__ import annotations
 
+import functools
 import logging
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 
 from jobs import schedule as engine
 from jobs.models import Job, JobRun
@@ -168,28 +170,106 @@ def slots_schedule_due(*, now: datetime, limit: int = DUE_BATCH) -> DueBatch:
     # starts no transaction.
     if not probes.any_job_due(now=now):
         return DueBatch()
-    total = DueBatch()
     with transaction.atomic():
         due = jobs_due(now=now)
         if connection.features.has_select_for_update_skip_locked:
             no_key = connection.features.has_select_for_no_key_update
             due = due.select_for_update(skip_locked=True, no_key=no_key)
         jobs = list(due.prefetch_related("schedules")[:limit])
-        for job in jobs:
-            try:
-                with transaction.atomic():
-                    step = _schedule_job(job, now=now)
-            except IntegrityError as exc:
-                # A slot already has a run (a manual run at that very
-                # instant, say): record the others one by one.
-                logger.warning(
-                    "Job %s: a due slot is already recorded: %s", job.pk, exc
-                )
-                step = _schedule_job(job, now=now, one_by_one=True)
-            total += step
+        try:
+            with transaction.atomic():
+                total = _schedule_jobs(jobs, now=now)
+        except (IntegrityError, _LostRace) as exc:
+            # A slot already has a run (a manual run at that very instant,
+            # say), or a job moved on meanwhile: one job at a time instead.
+            logger.warning("Scheduling job by job: %s", exc)
+            total = DueBatch()
+            for job in jobs:
+                total += _schedule_job_alone(job, now=now)
     if total.queued:
         wakeup_notify()
     return total + DueBatch(jobs=len(jobs), is_behind=len(jobs) >= limit)
+
+
+class _LostRace(Exception):
+    """A due job's next slot changed while it was being scheduled."""
+
+
+def _schedule_jobs(jobs: list[Job], *, now: datetime) -> DueBatch:
+    """Record the due slots of `jobs` with a fixed number of statements.
+
+    The jobs are this transaction's alone (locked on PostgreSQL; SQLite
+    writes one transaction at a time), so the compare-and-set on
+    `next_run_at` can only fail if that promise broke: then nothing is
+    written and the caller goes job by job.
+    """
+    planned = [(job, *_plan_job(job, now=now)) for job in jobs]
+    moves = {
+        job.pk: (job.next_run_at, next_run_at, error)
+        for job, _, next_run_at, error in planned
+    }
+    if not moves:
+        return DueBatch()
+    next_field = Job._meta.get_field("next_run_at")
+    fields: dict[str, Case] = {
+        "next_run_at": Case(
+            *(
+                When(pk=pk, then=Value(new, output_field=next_field))
+                for pk, (_, new, _) in moves.items()
+            ),
+            default=F("next_run_at"),
+            output_field=next_field,
+        )
+    }
+    errors = {pk: error for pk, (_, _, error) in moves.items() if error}
+    if errors:
+        fields["schedule_error"] = Case(
+            *(When(pk=pk, then=Value(error)) for pk, error in errors.items()),
+            default=F("schedule_error"),
+            output_field=Job._meta.get_field("schedule_error"),
+        )
+    expected = functools.reduce(
+        operator.or_, (Q(pk=pk, next_run_at=old) for pk, (old, _, _) in moves.items())
+    )
+    won = Job.objects.filter(expected).update(**fields)
+    if won != len(moves):
+        raise _LostRace(f"{len(moves) - won} of {len(moves)} jobs moved on")
+    active = _active_runs([job for job, *_ in planned])
+    records: list[JobRun] = []
+    behind = False
+    for job, plans, next_run_at, _ in planned:
+        plans = _apply_concurrency(job, plans, now=now, active=active.get(job.pk, []))
+        records += [_record(job, plan, now=now) for plan in plans]
+        behind = behind or (next_run_at is not None and next_run_at <= now)
+    JobRun.objects.bulk_create(records)
+    return DueBatch(
+        slots=len(records),
+        queued=sum(record.status == JobRun.Status.QUEUED for record in records),
+        is_behind=behind,
+    )
+
+
+def _active_runs(jobs: list[Job]) -> dict[int, list[JobRun]]:
+    """Return the active runs of those `jobs` whose policy looks at them."""
+    ids = [j.pk for j in jobs if j.concurrency_policy != Job.ConcurrencyPolicy.ALLOW]
+    if not ids:
+        return {}
+    active: dict[int, list[JobRun]] = {}
+    for run in JobRun.objects.filter(
+        job_id__in=ids, status__in=ACTIVE, cancel_requested_at__isnull=True
+    ).order_by("queued_at", "pk"):
+        active.setdefault(run.job_id, []).append(run)
+    return active
+
+
+def _schedule_job_alone(job: Job, *, now: datetime) -> DueBatch:
+    """Record one job's due slots; on a clash, the slots one by one."""
+    try:
+        with transaction.atomic():
+            return _schedule_job(job, now=now)
+    except IntegrityError as exc:
+        logger.warning("Job %s: a due slot is already recorded: %s", job.pk, exc)
+        return _schedule_job(job, now=now, one_by_one=True)
 
 
 def _schedule_job(job: Job, *, now: datetime, one_by_one: bool = False) -> DueBatch:
@@ -298,22 +378,24 @@ def _due_slots(
 
 
 def _apply_concurrency(
-    job: Job, plans: list[SlotPlan], *, now: datetime
+    job: Job,
+    plans: list[SlotPlan],
+    *,
+    now: datetime,
+    active: list[JobRun] | None = None,
 ) -> list[SlotPlan]:
     """Apply the job's concurrency policy to runs planned beside active ones.
 
     Runs planned in one step (a misfire backlog) queue behind each other;
-    the policy looks at the runs that were active before the step.
+    the policy looks at the runs that were active before the step (`active`,
+    oldest first; read here if not given).
     """
     if not any(plan.is_run for plan in plans):
         return plans
     if job.concurrency_policy == Job.ConcurrencyPolicy.ALLOW:
         return plans
-    active = list(
-        JobRun.objects.filter(
-            job=job, status__in=ACTIVE, cancel_requested_at__isnull=True
-        ).order_by("queued_at", "pk")
-    )
+    if active is None:
+        active = _active_runs([job]).get(job.pk, [])
     excess = len(active) - job.max_concurrent + 1
     if excess <= 0:
         return plans

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,6 +25,7 @@ from jobs.crypto import EncryptionKeyError
 from jobs.models import JobRun
 from jobs.runner import ProcessSpec, interpreter_argv
 from jobs.script_paths import ScriptPathError, resolve_script
+from jobs.services import probes
 from jobs.services.approval import script_block_reason
 from jobs.services.parameters import parameters_effective, parameters_error_text
 from jobs.services.secrets import SecretUnreadableError, job_secret_values
@@ -56,14 +58,14 @@ def run_preflight(*, run: JobRun, now: datetime | None = None) -> str | None:
     if reason is not None:
         return reason
     try:
-        parameters = parameters_effective(job=run.job, values=run.parameters)
+        parameters = _effective_parameters(run)
     except ValidationError as exc:
         return MSG_BLOCKED_PARAMETERS.format(errors=parameters_error_text(exc))
     if parameters != run.parameters:
         JobRun.objects.filter(pk=run.pk).update(parameters=parameters)
         run.parameters = parameters
     try:
-        job_secret_values(job=run.job)
+        run_secret_values(run=run)
     except (SecretUnreadableError, EncryptionKeyError) as exc:
         return MSG_BLOCKED_SECRETS.format(error=exc)
     return None
@@ -115,7 +117,7 @@ def run_environment(
     }
     env.update({str(name): str(value) for name, value in run.job.env.items()})
     # Decrypted only here, for the script; the stored output masks them.
-    env.update(job_secret_values(job=run.job))
+    env.update(run_secret_values(run=run))
     env.update(
         {
             "JOB_RUN_ID": str(run.pk),
@@ -133,7 +135,26 @@ def run_environment(
 
 def run_secrets(*, run: JobRun) -> list[str]:
     """Return the secret values to mask in `run`'s stored output."""
-    return list(job_secret_values(job=run.job).values())
+    return list(run_secret_values(run=run).values())
+
+
+def run_secret_values(*, run: JobRun) -> dict[str, str]:
+    """Return the decrypted secrets of `run`'s job, {name: value}.
+
+    Most jobs have none: a plain probe answers that without the ORM.
+    """
+    if not probes.job_has_secrets(job_id=run.job_id):
+        return {}
+    return job_secret_values(job=run.job)
+
+
+def _effective_parameters(run: JobRun) -> dict[str, Any]:
+    """Return the parameters the script gets (declared defaults filled in)."""
+    values = run.parameters
+    if isinstance(values, Mapping) and not probes.job_has_parameters(job_id=run.job_id):
+        # Nothing declared: the values accepted when queueing pass through.
+        return dict(values)
+    return parameters_effective(job=run.job, values=run.parameters)
 
 
 def run_artifacts_dir(*, run: JobRun) -> Path:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
-from jobs.models import Job, JobRun
+from jobs.models import Job, JobParameter, JobRun
 
 QUEUED = JobRun.Status.QUEUED.value
 
@@ -55,6 +55,20 @@ def next_queued_at(*, after: datetime) -> datetime | None:
     )
     row = _fetch(sql, [QUEUED, after])
     return _datetime(row[0]) if row else None
+
+
+def job_has_parameters(*, job_id: int) -> bool:
+    """Return True if the job declares any parameter."""
+    table = JobParameter._meta.db_table
+    sql = f"SELECT 1 FROM {table} WHERE job_id = %s LIMIT 1"  # noqa: S608
+    return _fetch(sql, [job_id]) is not None
+
+
+def job_has_secrets(*, job_id: int) -> bool:
+    """Return True if the job is given any secret."""
+    table = Job.secrets.through._meta.db_table
+    sql = f"SELECT 1 FROM {table} WHERE job_id = %s LIMIT 1"  # noqa: S608
+    return _fetch(sql, [job_id]) is not None
 
 
 def _fetch(sql: str, params: list[object]) -> tuple[object, ...] | None:

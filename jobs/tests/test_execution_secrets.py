@@ -149,3 +149,19 @@ def test_a_required_parameter_without_a_value_blocks_the_run(
         JobRun.Status.BLOCKED,
         execution.MSG_BLOCKED_PARAMETERS.format(errors=f"batch: {MSG_REQUIRED}"),
     )
+
+
+def test_preparing_a_run_without_parameters_or_secrets_needs_only_probes(
+    make_job: Callable[..., Job],
+    loop: WorkerLoop,
+    now: datetime,
+    django_assert_num_queries: Callable[..., Any],
+) -> None:
+    """Most jobs have neither: four indexed probes, no ORM reads."""
+    run = job_run_now(job=make_job(), requested_by=None, now=now)
+    (run,) = loop.claim_runs(1)
+    with django_assert_num_queries(4) as queries:
+        assert execution.run_preflight(run=run, now=now) is None
+        execution.run_process_spec(run=run)
+        assert execution.run_secrets(run=run) == []
+    assert all(q["sql"].startswith("SELECT 1 FROM") for q in queries.captured_queries)

@@ -154,17 +154,3 @@ def test_a_changed_job_priority_reorders_its_queued_runs(
     assert raised.priority == 7
     assert loop.claim_runs(1) == [raised]
     assert loop.claim_runs(1) == [first]
-
-
-def test_claimed_runs_come_with_their_jobs_parameters_and_secrets(
-    make_job: Callable[..., Job],
-    loop: WorkerLoop,
-    now: datetime,
-    django_assert_num_queries: Callable[..., object],
-) -> None:
-    """The run's preparation reads no more rows: they came with the claim."""
-    queue(make_job(), now)
-    (run,) = loop.claim_runs(1)
-    with django_assert_num_queries(0):  # type: ignore[attr-defined]
-        list(run.job.parameters.all())
-        list(run.job.secrets.all())

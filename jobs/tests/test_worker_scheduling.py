@@ -237,6 +237,28 @@ def test_scheduling_cost_does_not_grow_with_defined_jobs(
     assert len(many) == len(few)
 
 
+@pytest.mark.parametrize(
+    "policy",
+    [Job.ConcurrencyPolicy.FORBID, Job.ConcurrencyPolicy.ALLOW],
+)
+def test_scheduling_a_batch_of_due_jobs_takes_a_fixed_number_of_queries(
+    make_job: Callable[..., Job], loop: WorkerLoop, clock: FakeClock, policy: str
+) -> None:
+    """3 or 30 jobs due at once: one batch, the same statements."""
+    counts = []
+    for count, at in ((3, 1), (30, 2)):
+        jobs = [make_job(f"j{at}-{i}", concurrency_policy=policy) for i in range(count)]
+        Job.objects.filter(pk__in=[j.pk for j in jobs]).update(next_run_at=minute(at))
+        Job.objects.exclude(pk__in=[j.pk for j in jobs]).update(is_active=False)
+        clock.now = minute(at)
+        with CaptureQueriesContext(connection) as queries:
+            assert loop.schedule_due_slots() == count
+        counts.append(len(queries))
+        queued = JobRun.objects.filter(job__in=jobs, status=JobRun.Status.QUEUED)
+        assert queued.count() == count
+    assert counts[0] == counts[1]
+
+
 def test_next_due_at_is_the_earliest_future_slot_or_retry(
     make_job: Callable[..., Job], now: datetime
 ) -> None:
