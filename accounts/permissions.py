@@ -24,7 +24,9 @@ Decisions:
 - Runs are seen with their job, or all of them with `jobs.view_jobrun`.
 - Only those who may grant object permissions (the Admin role) may change
   a job's owner, since ownership carries rights.
-- Approving scripts is the model permission `jobs.approve_script`.
+- Seeing scripts (and their content) is the model permission
+  `jobs.view_script`, which every role holds; approving them is
+  `jobs.approve_script`.
 - Audit events can only be viewed (`accounts.view_auditevent`, Admin role).
 - No check here ever allows reading a secret's value.
 
@@ -59,6 +61,8 @@ RUN_JOB = "run_job"
 # The per-job rights an owner holds and an Admin can grant.
 JOB_OBJECT_PERMISSIONS = (VIEW_JOB, CHANGE_JOB, DELETE_JOB, RUN_JOB)
 APPROVE_SCRIPT = "jobs.approve_script"
+VIEW_SCRIPT = "jobs.view_script"
+CHANGE_SCRIPT = "jobs.change_script"
 VIEW_AUDIT = "accounts.view_auditevent"
 VIEW_RUN = "jobs.view_jobrun"
 # Granting object permissions: what the Admin role holds on guardian's models.
@@ -179,6 +183,17 @@ def can_change_job_owner(user: User | None, job: Job | None = None) -> bool:
 def can_approve_scripts(user: User | None) -> bool:
     """Return True if `user` may approve or reject scripts."""
     return is_active_user(user) and user.has_perm(APPROVE_SCRIPT)
+
+
+def can_view_scripts(user: User | None) -> bool:
+    """Return True if `user` may see the script registry and scripts' content.
+
+    The script admin's view permission: `jobs.view_script`, or the right to
+    change scripts, which includes seeing them (Django's admin rule).
+    """
+    return is_active_user(user) and (
+        user.has_perm(VIEW_SCRIPT) or user.has_perm(CHANGE_SCRIPT)
+    )
 
 
 def can_view_audit_log(user: User | None) -> bool:

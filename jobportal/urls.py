@@ -26,3 +26,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
 ]
+
+handler404 = "jobs.api.errors.not_found"

@@ -9,7 +9,21 @@ from rest_framework.routers import SimpleRouter
 
 from jobs.api.views import health, jobs, runs, schedules, scripts, versions
 
-router = SimpleRouter(trailing_slash="/?")
+
+class OptionalSlashRouter(SimpleRouter):
+    """A router whose paths take an optional trailing slash.
+
+    DRF turns any `trailing_slash` argument into "/" or "", so the pattern
+    is set after construction.
+    """
+
+    def __init__(self) -> None:
+        """Build the router with optional-slash routes."""
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
 router.register("jobs", jobs.JobViewSet, basename="job")
 router.register("logs", runs.RunViewSet, basename="log")
 router.register("scripts", scripts.ScriptViewSet, basename="script")
