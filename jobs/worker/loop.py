@@ -405,12 +405,40 @@ class WorkerLoop:
             return bool(started or self._in_flight)
 
     def _execute_in_pool(self, run: JobRun, flight: InFlight) -> None:
+        """Execute `run`, then claim and execute runs in its slot while any wait.
+
+        Going on in the same thread spares each queued run the hop through
+        the loop: under a backlog, a slot is refilled the moment it frees.
+        The slot stays taken (in `_in_flight`) until nothing more is claimed.
+        """
+        current = run
         try:
-            self.execute_run(run, flight=flight)
+            while True:
+                self.execute_run(current, flight=flight)
+                following = self._claim_following()
+                if following is None:
+                    return
+                with self._lock:
+                    self._in_flight.pop(current.pk, None)
+                    flight = InFlight(run_id=following.pk, future=flight.future)
+                    self._in_flight[following.pk] = flight
+                current = following
         finally:
             with self._lock:
-                self._in_flight.pop(run.pk, None)
+                self._in_flight.pop(current.pk, None)
             self._doorbell.ring()
+
+    def _claim_following(self) -> JobRun | None:
+        """Claim one run for a slot that just freed, unless stopping."""
+        if self.stop.is_set() or self._abandon.is_set():
+            return None
+        try:
+            claimed = self.claim_runs(1)
+        except DB_ERRORS as exc:
+            logger.warning("Could not claim the next run (%s); the loop will", exc)
+            close_connection()
+            return None
+        return claimed[0] if claimed else None
 
     def _log_crash(self, run_id: int, future: Future[None]) -> None:
         exc = future.exception() if not future.cancelled() else None
