@@ -201,9 +201,12 @@ WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REST_FRAMEWORK = {
+    # The first class's challenge makes DRF answer 401 (not 403) to a request
+    # without credentials; a session still needs its CSRF token to write.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "accounts.api.authentication.APIKeyAuthentication",
         "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "jobs.api.pagination.PortalPagination",
@@ -233,11 +236,18 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["jobs.api.schema.documented_paths"],
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "jobs.models.JobRun.Status",
+        "ScriptStatusEnum": "jobs.models.Script.Status",
+    },
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": _minutes("JOB_PORTAL_JWT_ACCESS_MINUTES", 15),
     "REFRESH_TOKEN_LIFETIME": _minutes("JOB_PORTAL_JWT_REFRESH_MINUTES", 1440),
     "UPDATE_LAST_LOGIN": False,
+    # Tokens carry a digest of the password hash: changing a password (or an
+    # admin resetting it) ends every token issued before.
+    "CHECK_REVOKE_TOKEN": True,
 }
 # Throttle counters live where every web process sees them: the database
 # (`createcachetable`), so a limit holds across gunicorn workers.

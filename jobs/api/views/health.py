@@ -1,5 +1,187 @@
+"""`GET /api/health`: is the portal working? For monitors; no sign-in.
+
+200 when the database answers and at least one worker is alive (it
+heart-beat within JOB_PORTAL_WORKER_LOST_AFTER seconds and has not
+stopped); 503 otherwise, with the reasons in "problems". The answer holds
+what the issue lists and no more, since anyone may read it: each running
+worker's name, host, last heartbeat and last cycle (never its pid), the
+newest scheduling cycle, and the queued and running counts. A database
+failure is logged and answered with a fixed message: its text can name
+internal hosts.
+
+No authentication (it would query the database), and the throttle lets a
+request through when its counters, in the database, cannot be read: a
+database outage must give a 503, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import Count, Max
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from jobs.api.throttling import ClientRateThrottle
+from jobs.models import JobRun, Worker
+
+logger = logging.getLogger(__name__)
+
+STATUS_OK = "ok"
+STATUS_UNHEALTHY = "unhealthy"
+MSG_DATABASE_DOWN = "The database is unreachable."
+MSG_NO_WORKER_ALIVE = (
+    "No worker is alive: none heart-beat in the last {seconds:g} seconds."
+)
+# Workers that crashed stay listed (not alive) until their row is deleted;
+# a bound keeps the answer small all the same.
+MAX_WORKERS = 100
+
+
+def health_report(*, now: datetime, lost_after_seconds: float) -> dict[str, Any]:
+    """Return the portal's health as of `now`, catching a database failure."""
+    try:
+        workers = list(
+            Worker.objects.filter(stopped_at__isnull=True).order_by(
+                "-last_heartbeat_at", "name"
+            )[:MAX_WORKERS]
+        )
+        last_cycle_at = Worker.objects.aggregate(at=Max("last_cycle_at"))["at"]
+        active = (
+            JobRun.objects.filter(
+                status__in=(JobRun.Status.QUEUED, JobRun.Status.RUNNING)
+            )
+            .values_list("status")
+            .annotate(count=Count("pk"))
+            .order_by()
+        )
+        counts = dict(active)
+    except DatabaseError as exc:
+        # One line per check: monitors poll often during an outage.
+        logger.warning("Health check: the database is unreachable: %s", exc)
+        return {
+            "status": STATUS_UNHEALTHY,
+            "problems": [MSG_DATABASE_DOWN],
+            "database": {"ok": False, "error": MSG_DATABASE_DOWN},
+            "workers": [],
+            "last_cycle_at": None,
+            "runs": None,
+        }
+    cutoff = now - timedelta(seconds=lost_after_seconds)
+    listed = [
+        {
+            "name": worker.name,
+            "host": worker.host,
+            "last_heartbeat_at": worker.last_heartbeat_at,
+            "last_cycle_at": worker.last_cycle_at,
+            "alive": worker.last_heartbeat_at >= cutoff,
+        }
+        for worker in workers
+    ]
+    problems = []
+    if not any(worker["alive"] for worker in listed):
+        problems.append(MSG_NO_WORKER_ALIVE.format(seconds=lost_after_seconds))
+    return {
+        "status": STATUS_UNHEALTHY if problems else STATUS_OK,
+        "problems": problems,
+        "database": {"ok": True, "error": None},
+        "workers": listed,
+        "last_cycle_at": last_cycle_at,
+        "runs": {
+            "queued": counts.get(JobRun.Status.QUEUED, 0),
+            "running": counts.get(JobRun.Status.RUNNING, 0),
+        },
+    }
+
+
+class DatabaseHealthSerializer(serializers.Serializer):
+    """Whether the database answered."""
+
+    ok = serializers.BooleanField()
+    error = serializers.CharField(allow_null=True)
+
+
+class WorkerHealthSerializer(serializers.Serializer):
+    """A worker that has not stopped, and whether it still heart-beats."""
+
+    name = serializers.CharField()
+    host = serializers.CharField()
+    last_heartbeat_at = serializers.DateTimeField()
+    last_cycle_at = serializers.DateTimeField(allow_null=True)
+    alive = serializers.BooleanField()
+
+
+class RunCountsSerializer(serializers.Serializer):
+    """How many runs wait and how many run, across all jobs."""
+
+    queued = serializers.IntegerField()
+    running = serializers.IntegerField()
+
+
+@extend_schema_field({"type": "string", "enum": [STATUS_OK, STATUS_UNHEALTHY]})
+class HealthStatusField(serializers.CharField):
+    """ "ok" or "unhealthy" (an inline enum: "status" names other enums)."""
+
+
+class HealthSerializer(serializers.Serializer):
+    """The health report; "problems" is empty when "status" is "ok"."""
+
+    status = HealthStatusField()
+    problems = serializers.ListField(child=serializers.CharField())
+    database = DatabaseHealthSerializer()
+    workers = WorkerHealthSerializer(many=True)
+    last_cycle_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a worker last finished a scheduling cycle."
+    )
+    runs = RunCountsSerializer(allow_null=True)
+
+
+class HealthThrottle(ClientRateThrottle):
+    """The clients' rate limit, letting requests through if it cannot count."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        """Count the request; allow it when the counters' database is down."""
+        try:
+            return super().allow_request(request, view)
+        except DatabaseError:
+            return True
 
 
 class HealthView(APIView):
-    pass
+    """Report the database, the workers and the run queue; 503 when unhealthy."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (HealthThrottle,)
+
+    @extend_schema(
+        summary="Health of the database and the workers",
+        description="No authentication. 200 when the database answers and at "
+        "least one worker heart-beat within JOB_PORTAL_WORKER_LOST_AFTER "
+        'seconds; 503 otherwise, with the reasons in "problems".',
+        auth=[],
+        responses={
+            200: OpenApiResponse(HealthSerializer, description="Healthy."),
+            503: OpenApiResponse(
+                HealthSerializer,
+                description="Unhealthy: the database is down or no worker is alive.",
+            ),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        """Check now, with the lost-worker limit read at call time."""
+        report = health_report(
+            now=timezone.now(),
+            lost_after_seconds=settings.JOB_PORTAL_WORKER_LOST_AFTER,
+        )
+        status = 200 if report["status"] == STATUS_OK else 503
+        return Response(HealthSerializer(report).data, status=status)
