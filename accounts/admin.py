@@ -1,17 +1,24 @@
-"""The admin for accounts: audited users and groups, the read-only audit log.
+"""The admin for accounts: audited users and groups, the audit log, API keys.
 
 Django's User and Group admins are replaced by subclasses that write an
 audit event for every create, change (including group and permission
 membership, and password changes) and delete. The audit log itself can be
 viewed (by whoever may, see `accounts.permissions.can_view_audit_log`) and
 never added to, changed or deleted from here, superusers included.
+
+API keys: every staff member creates, sees and revokes their own; whoever
+may change every key (`accounts.change_apikey`, the Admin role) sees and
+revokes everyone's. A new key is shown once, in the message after saving;
+its hash never shows. Keys are revoked, never edited or deleted.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.db.models import Model, QuerySet
@@ -23,13 +30,29 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.client import request_ip
-from accounts.models import AuditEvent
-from accounts.permissions import can_view_audit_log
+from accounts.models import APIKey, AuditEvent
+from accounts.permissions import can_view_audit_log, is_active_user
+from accounts.services.api_keys import (
+    MSG_EXPIRES_IN_PAST,
+    api_key_create,
+    api_key_revoke,
+)
 from accounts.services.audit import audit_state_change, audit_target
 from accounts.services.users import group_state, user_state
 from jobs.admin.history import RecordAdmin
 
 SYSTEM_ACTOR = "system"
+MANAGE_ALL_API_KEYS = "accounts.change_apikey"
+MSG_KEY_CREATED = (
+    "The API key {name} was created. Copy it now; it will not be shown again: "
+    "<code>{key}</code>"
+)
+MSG_KEYS_REVOKED = "Revoked {count} API key(s)."
+
+
+def clock() -> datetime:
+    """Return the current instant; tests replace it to pin the admin's "now"."""
+    return timezone.now()
 
 
 class AuditedAdminMixin:
@@ -228,3 +251,129 @@ class AuditEventAdmin(RecordAdmin):
 
 def _show(value: Any) -> str:
     return "-" if value is None else repr(value)
+
+
+def can_manage_all_api_keys(user: Any) -> bool:
+    """Return True if `user` sees and revokes everyone's API keys."""
+    return is_active_user(user) and user.has_perm(MANAGE_ALL_API_KEYS)
+
+
+class APIKeyForm(forms.ModelForm):
+    """A new key's name and optional expiry; the key itself is generated."""
+
+    class Meta:
+        model = APIKey
+        fields = ("name", "expires_at")
+
+    def clean_expires_at(self) -> datetime | None:
+        """Refuse an expiry time that has already passed."""
+        expires_at = self.cleaned_data.get("expires_at")
+        if expires_at is not None and expires_at <= clock():
+            raise forms.ValidationError(MSG_EXPIRES_IN_PAST)
+        return expires_at
+
+
+@admin.register(APIKey)
+class APIKeyAdmin(admin.ModelAdmin):
+    """API keys: created here for oneself, shown once, revoked by an action."""
+
+    form = APIKeyForm
+    list_display = (
+        "name",
+        "owner",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+        "key_status",
+    )
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("name", "prefix", "owner__username")
+    list_select_related = ("owner",)
+    actions = ("revoke_keys",)
+    readonly_fields = ("key_status",)
+    change_fields = (
+        "name",
+        "owner",
+        "prefix",
+        "key_status",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[APIKey]:
+        """Return the user's own keys, or every key for those who manage all."""
+        keys = super().get_queryset(request)
+        if can_manage_all_api_keys(request.user):
+            return keys
+        return keys.filter(owner=request.user)
+
+    def get_fields(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> tuple[str, ...]:
+        """Ask only for a name and an expiry when adding; show all otherwise."""
+        return ("name", "expires_at") if obj is None else self.change_fields
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        """Show API keys to every active staff member (for their own keys)."""
+        return is_active_user(request.user)
+
+    def has_view_permission(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> bool:
+        """Allow the key's owner, and those who manage every key."""
+        if not is_active_user(request.user):
+            return False
+        if isinstance(obj, APIKey) and obj.owner_id != request.user.pk:
+            return can_manage_all_api_keys(request.user)
+        return True
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Let every active staff member create keys for themselves."""
+        return is_active_user(request.user)
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> bool:
+        """Refuse: a key is never edited, only revoked."""
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> bool:
+        """Refuse: a revoked key is kept as a record."""
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: APIKey, form: APIKeyForm, change: bool
+    ) -> None:
+        """Create the key for the signed-in user and show the full key once."""
+        obj.owner = request.user
+        _, raw_key = api_key_create(
+            api_key=obj, actor=request.user, ip=request_ip(request), now=clock()
+        )
+        self.message_user(
+            request,
+            format_html(MSG_KEY_CREATED, name=str(obj), key=raw_key),
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> None:
+        """Revoke the selected keys that are not revoked yet."""
+        count = 0
+        for api_key in queryset.filter(revoked_at__isnull=True):
+            api_key_revoke(
+                api_key=api_key, actor=request.user, ip=request_ip(request), now=clock()
+            )
+            count += 1
+        self.message_user(request, MSG_KEYS_REVOKED.format(count=count))
+
+    @admin.display(description="status")
+    def key_status(self, api_key: APIKey) -> str:
+        """Show whether the key is active, expired or revoked."""
+        return APIKey.Status(api_key.status(now=clock())).label

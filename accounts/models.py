@@ -1,10 +1,12 @@
-"""The audit log: an append-only, hash-chained record of who changed what.
+"""The audit log (append-only, hash-chained) and API keys.
 
 Roles are auth groups (see `accounts.roles`) and per-job rights are
 django-guardian object permissions, so neither needs a model here.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -76,3 +78,69 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         target = f" {self.target_repr}" if self.target_repr else ""
         return f"#{self.pk} {self.actor_repr or 'system'} {self.action}{target}"
+
+
+class APIKey(models.Model):
+    """A key a program uses to call the API as its owner, with the owner's rights.
+
+    The full key ("jtp_<prefix>_<secret>") is shown once, when it is created
+    (`accounts.services.api_keys.api_key_create`); only its SHA-256 is kept.
+    The prefix stays visible so that a key can be recognised in lists and
+    logs. A revoked key is kept as a record, never deleted by hand.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(
+        max_length=100, help_text="What the key is for, e.g. 'CI deploys'."
+    )
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    hashed_key = models.CharField(
+        max_length=64, editable=False, help_text="SHA-256 of the full key, in hex."
+    )
+    created_at = models.DateTimeField(editable=False)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: the key never expires."
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    # Written at most once a minute, so that a busy key is not a write per
+    # request.
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ("-created_at", "-pk")
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def is_revoked(self) -> bool:
+        """Return True once the key has been revoked."""
+        return self.revoked_at is not None
+
+    def is_expired(self, *, now: datetime) -> bool:
+        """Return True if the key has an expiry time that has passed at `now`."""
+        return self.expires_at is not None and self.expires_at <= now
+
+    def status(self, *, now: datetime) -> str:
+        """Return the key's `Status` at `now`; revoked wins over expired."""
+        if self.is_revoked:
+            return self.Status.REVOKED
+        if self.is_expired(now=now):
+            return self.Status.EXPIRED
+        return self.Status.ACTIVE

@@ -239,6 +239,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "jobs.models.JobRun.Status",
         "ScriptStatusEnum": "jobs.models.Script.Status",
+        "APIKeyStatusEnum": "accounts.models.APIKey.Status",
     },
 }
 SIMPLE_JWT = {

@@ -1,11 +1,24 @@
-"""Routes of the accounts API (API keys, JWT), mounted at /api/."""
+"""Routes of the accounts API (API keys, JWT), mounted at /api/.
+
+Paths have no trailing slash, as documented; a trailing slash is accepted.
+"""
 
 from django.urls import re_path
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+from rest_framework.routers import SimpleRouter
+
+from accounts.api import keys, tokens
+
+router = SimpleRouter()
+# The constructor only takes "a slash or not" (it turns "/?" into "/").
+router.trailing_slash = "/?"
+router.register("keys", keys.APIKeyViewSet, basename="apikey")
 
 urlpatterns = [
-    re_path(r"^auth/token/?$", TokenObtainPairView.as_view(), name="token-obtain"),
+    re_path(r"^auth/token/?$", tokens.TokenObtainView.as_view(), name="token-obtain"),
     re_path(
-        r"^auth/token/refresh/?$", TokenRefreshView.as_view(), name="token-refresh"
+        r"^auth/token/refresh/?$",
+        tokens.TokenRefreshView.as_view(),
+        name="token-refresh",
     ),
+    *router.urls,
 ]

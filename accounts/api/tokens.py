@@ -1,0 +1,97 @@
+"""JWT endpoints: obtain a token pair with a password, refresh the access token.
+
+simplejwt's views, documented with their error responses. Refreshing also
+checks the token's user the way each request does (it exists, is active and
+has not changed password since), so that a refresh token of a deleted user
+is a 401 rather than simplejwt's unhandled lookup error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.validators import RegexValidator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.serializers import (
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+)
+
+AUTH_ERROR = inline_serializer(
+    "TokenAuthError",
+    fields={
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(required=False),
+    },
+)
+FIELD_ERRORS = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="Field errors: {field: [messages]}."
+)
+UNSUPPORTED = OpenApiResponse(AUTH_ERROR, description="Unsupported body type.")
+# The request bodies as documented: the patterns keep to what simplejwt's
+# fields accept (no NUL characters, nothing blank once trimmed), so that a
+# body the schema allows is read, not refused.
+OBTAIN_REQUEST = inline_serializer(
+    "Credentials",
+    fields={
+        "username": serializers.CharField(
+            validators=[RegexValidator(r"\A[\w.@+-]+\Z")]
+        ),
+        "password": serializers.CharField(validators=[RegexValidator(r"\A[^\x00]+\Z")]),
+    },
+)
+REFRESH_REQUEST = inline_serializer(
+    "RefreshToken",
+    fields={
+        "refresh": serializers.CharField(
+            validators=[RegexValidator(r"\A[A-Za-z0-9_.-]+\Z")]
+        )
+    },
+)
+
+
+class RefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh, refused for a user a request would refuse."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        """Check the token and its user, then issue a new access token."""
+        JWTAuthentication().get_user(self.token_class(attrs["refresh"]))
+        return super().validate(attrs)
+
+
+@extend_schema(
+    summary="Obtain a JWT pair",
+    description=(
+        "Exchange a username and password for an access token (send it as "
+        "`Authorization: Bearer <access>`) and a refresh token."
+    ),
+    request=OBTAIN_REQUEST,
+    responses={
+        200: TokenObtainPairSerializer,
+        400: FIELD_ERRORS,
+        401: OpenApiResponse(AUTH_ERROR, description="Wrong or inactive account."),
+        415: UNSUPPORTED,
+    },
+)
+class TokenObtainView(jwt_views.TokenObtainPairView):
+    """Obtain an access and a refresh token with a username and password."""
+
+
+@extend_schema(
+    summary="Refresh a JWT",
+    request=REFRESH_REQUEST,
+    responses={
+        200: TokenRefreshSerializer,
+        400: FIELD_ERRORS,
+        401: OpenApiResponse(AUTH_ERROR, description="Bad or expired token."),
+        415: UNSUPPORTED,
+    },
+)
+class TokenRefreshView(jwt_views.TokenRefreshView):
+    """Return a new access token for a refresh token."""
+
+    serializer_class = RefreshSerializer
