@@ -31,7 +31,11 @@ from django.utils.safestring import SafeString
 
 from accounts.client import request_ip
 from accounts.models import APIKey, AuditEvent
-from accounts.permissions import can_view_audit_log, is_active_user
+from accounts.permissions import (
+    can_manage_all_api_keys,
+    can_view_audit_log,
+    is_active_user,
+)
 from accounts.services.api_keys import (
     MSG_EXPIRES_IN_PAST,
     api_key_create,
@@ -42,7 +46,6 @@ from accounts.services.users import group_state, user_state
 from jobs.admin.history import RecordAdmin
 
 SYSTEM_ACTOR = "system"
-MANAGE_ALL_API_KEYS = "accounts.change_apikey"
 MSG_KEY_CREATED = (
     "The API key {name} was created. Copy it now; it will not be shown again: "
     "<code>{key}</code>"
@@ -251,11 +254,6 @@ class AuditEventAdmin(RecordAdmin):
 
 def _show(value: Any) -> str:
     return "-" if value is None else repr(value)
-
-
-def can_manage_all_api_keys(user: Any) -> bool:
-    """Return True if `user` sees and revokes everyone's API keys."""
-    return is_active_user(user) and user.has_perm(MANAGE_ALL_API_KEYS)
 
 
 class APIKeyForm(forms.ModelForm):

@@ -64,6 +64,7 @@ APPROVE_SCRIPT = "jobs.approve_script"
 VIEW_SCRIPT = "jobs.view_script"
 CHANGE_SCRIPT = "jobs.change_script"
 VIEW_AUDIT = "accounts.view_auditevent"
+MANAGE_ALL_API_KEYS = "accounts.change_apikey"
 VIEW_RUN = "jobs.view_jobrun"
 # Granting object permissions: what the Admin role holds on guardian's models.
 GRANT_PERMISSIONS = (
@@ -194,6 +195,11 @@ def can_view_scripts(user: User | None) -> bool:
     return is_active_user(user) and (
         user.has_perm(VIEW_SCRIPT) or user.has_perm(CHANGE_SCRIPT)
     )
+
+
+def can_manage_all_api_keys(user: User | None) -> bool:
+    """Return True if `user` sees and revokes everyone's API keys (admin)."""
+    return is_active_user(user) and user.has_perm(MANAGE_ALL_API_KEYS)
 
 
 def can_view_audit_log(user: User | None) -> bool:

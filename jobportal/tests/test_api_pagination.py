@@ -1,0 +1,45 @@
+"""Every API list pages the same way; a bad page size is a 400, not ignored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from accounts.roles import ADMIN
+from jobs.api.pagination import MSG_PAGE_SIZE
+
+pytestmark = pytest.mark.django_db
+
+MESSAGE = MSG_PAGE_SIZE.format(maximum=200)
+
+
+@pytest.fixture
+def client(api_client: Any, make_user: Any) -> Any:
+    """Return an API client signed in as an Admin."""
+    user: User = make_user("root", ADMIN)
+    api_client.force_authenticate(user)
+    return api_client
+
+
+@pytest.mark.parametrize("value", ["0", "201", "abc", "1.5", "-3", "", "٣"])
+def test_a_page_size_out_of_range_or_not_a_number_is_refused(
+    client: Any, value: str
+) -> None:
+    """page_size must be 1-200: the answer names the parameter."""
+    response = client.get("/api/logs", {"page_size": value})
+    assert response.status_code == 400
+    assert response.json() == {"page_size": [MESSAGE]}
+
+
+def test_a_page_size_given_twice_is_refused(client: Any) -> None:
+    """Two values: which one was meant is unknown."""
+    response = client.get("/api/logs?page_size=5&page_size=6")
+    assert response.status_code == 400
+
+
+def test_the_page_size_limits_the_page(client: Any) -> None:
+    """A valid page size is used; the default is 50."""
+    assert client.get("/api/logs", {"page_size": "7"}).status_code == 200
+    assert client.get("/api/logs").json()["count"] == 0
