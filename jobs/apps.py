@@ -8,4 +8,3 @@ class JobsConfig(AppConfig):
     def ready(self) -> None:
         """Register the system checks."""
         from jobs import checks  # noqa: F401
-        from jobs.api import schema  # noqa: F401 - registers schema extensions

@@ -1,4 +1,9 @@
-"""OpenAPI schema hooks (drf-spectacular)."""
+"""OpenAPI schema hooks and extensions (drf-spectacular).
+
+Loaded by the PREPROCESSING_HOOKS setting when a schema is generated, which
+also registers the extensions below; other processes (the worker) never
+import drf-spectacular's machinery.
+"""
 
 from __future__ import annotations
 
