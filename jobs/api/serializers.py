@@ -4,24 +4,36 @@
 `jobs.documents`). Field checks come from the model fields' own validators
 (ModelSerializer copies them) and schedule documents go through
 `jobs.services.jobs.schedules_validate`, so the admin, the API and
-`importjobs` refuse the same input with the same messages.
+`importjobs` refuse the same input with the same messages. `JobSerializer`
+is a job as the API shows it: the document plus read-only facts (id, owner,
+next run, last status).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from jobs import documents
-from jobs.models import Job, Secret, default_timezone
+from jobs.models import Job, JobRun, Secret, default_timezone
 from jobs.services.jobs import schedules_validate
 
 MSG_UNKNOWN_FIELDS = "Unknown field(s): {unknown}. Known fields: {known}."
+MSG_NO_FIELDS = "This request takes no fields; got: {unknown}."
 MSG_NOT_IN_SECRETS = "No secret is named {value!r}; create it first (admin: Secrets)."
+MSG_UNSTORABLE_TEXT = "Text may not contain NUL characters or unpaired surrogates."
+MSG_NO_USER = "No user is named {value!r}."
+
+# NUL and lone surrogates: PostgreSQL cannot store them in JSON (nor can a
+# process take them in its arguments or environment).
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 
 
 def _renamed(fields: Mapping[str, str]) -> dict[str, dict[str, Any]]:
@@ -29,25 +41,67 @@ def _renamed(fields: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     return {key: {"source": field} for key, field in fields.items() if key != field}
 
 
-class StrictModelSerializer(serializers.ModelSerializer):
-    """A ModelSerializer that refuses keys it does not know, naming them.
+class StrictFieldsMixin:
+    """Refuse keys the serializer does not know, naming them.
 
     DRF ignores unknown keys by default, which would let a typo such as
     "max_atempts" silently fall back to the default.
     """
+
+    fields: Any
 
     def to_internal_value(self, data: Any) -> Any:
         """Refuse unknown keys, then validate as usual."""
         if isinstance(data, Mapping):
             unknown = sorted(str(key) for key in data if key not in self.fields)
             if unknown:
-                message = MSG_UNKNOWN_FIELDS.format(
-                    unknown=", ".join(unknown), known=", ".join(self.fields)
-                )
+                if self.fields:
+                    message = MSG_UNKNOWN_FIELDS.format(
+                        unknown=", ".join(unknown), known=", ".join(self.fields)
+                    )
+                else:
+                    message = MSG_NO_FIELDS.format(unknown=", ".join(unknown))
                 raise serializers.ValidationError(
                     {api_settings.NON_FIELD_ERRORS_KEY: [message]}
                 )
-        return super().to_internal_value(data)
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A ModelSerializer that refuses keys it does not know, naming them."""
+
+
+class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A Serializer that refuses keys it does not know, naming them."""
+
+
+def storable_json(value: Any) -> Any:
+    """Return `value`, refusing text in it that cannot be stored or passed on."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+        elif isinstance(item, str) and _UNSTORABLE.search(item):
+            raise serializers.ValidationError(MSG_UNSTORABLE_TEXT)
+    return value
+
+
+class StorableCharField(serializers.CharField):
+    """Text that can be stored and used as a path: no NUL, no lone surrogate.
+
+    Checked before the field's validators run: the script path validators
+    would fail on a NUL byte with a ValueError (a 500) rather than a message.
+    """
+
+    def to_internal_value(self, data: Any) -> str:
+        """Return the text, refusing NUL characters and lone surrogates."""
+        value = str(super().to_internal_value(data))
+        storable_json(value)
+        return value
 
 
 class RetrySerializer(StrictModelSerializer):
@@ -87,6 +141,14 @@ class JobDocumentSerializer(StrictModelSerializer):
     serializer's.
     """
 
+    serializer_field_mapping: ClassVar[
+        dict[type[models.Field], type[serializers.Field]]
+    ] = {
+        **StrictModelSerializer.serializer_field_mapping,
+        models.CharField: StorableCharField,
+        models.TextField: StorableCharField,
+    }
+
     schedules = serializers.ListField(child=serializers.JSONField())
     # Secrets by name; a value never passes through a document.
     secrets = serializers.SlugRelatedField(
@@ -110,6 +172,18 @@ class JobDocumentSerializer(StrictModelSerializer):
         )
         extra_kwargs = _renamed(documents.FLAT_FIELDS)
 
+    def validate_args(self, value: Any) -> Any:
+        """Refuse arguments that no process could be given."""
+        return storable_json(value)
+
+    def validate_env(self, value: Any) -> Any:
+        """Refuse environment text that no process could be given."""
+        return storable_json(value)
+
+    def validate_schedules(self, value: Any) -> Any:
+        """Refuse schedule text that cannot be stored."""
+        return storable_json(value)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Validate the schedules in the job's timezone and normalise them."""
         if "schedules" in attrs:
@@ -125,6 +199,26 @@ class JobDocumentSerializer(StrictModelSerializer):
         """Return the job as a document (one mapping: `job_to_document`)."""
         return documents.job_to_document(instance)
 
+    def model_values(self) -> dict[str, Any]:
+        """Return the job field values the validated document sets.
+
+        A full document sets every field, a key it leaves out taking the
+        model's default (as `importjobs` does); a partial one (PATCH) sets
+        only the keys it has. Schedules and secrets are not fields.
+        """
+        values = {}
+        if not self.partial:
+            values = {
+                name: Job._meta.get_field(name).get_default()
+                for name in documents.MODEL_FIELDS
+            }
+        values.update(
+            (name, value)
+            for name, value in self.validated_data.items()
+            if name in documents.MODEL_FIELDS
+        )
+        return values
+
     def _timezone(self, attrs: Mapping[str, Any]) -> str:
         # A full document that leaves the zone out means the default zone; a
         # partial update keeps the job's current zone.
@@ -133,3 +227,83 @@ class JobDocumentSerializer(StrictModelSerializer):
         if self.partial and isinstance(self.instance, Job):
             return self.instance.timezone
         return default_timezone()
+
+
+class UserNameField(serializers.SlugRelatedField):
+    """A user, given and shown by user name."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Find users by their user name."""
+        super().__init__(slug_field="username", **kwargs)
+
+    def get_queryset(self) -> Any:
+        """Return every user (the user model is looked up at call time)."""
+        return get_user_model().objects.all()
+
+
+class JobSerializer(JobDocumentSerializer):
+    """A job: its job document (as import/export) plus read-only facts.
+
+    "owner" is a user name; only an Admin may change it (a new job is owned
+    by its creator). Read-only keys sent back are ignored, so what GET
+    answers can be PUT back.
+    """
+
+    owner = UserNameField(
+        required=False,
+        allow_null=True,
+        error_messages={"does_not_exist": MSG_NO_USER},
+        help_text="User name of the job's owner; only an Admin may change it.",
+    )
+    next_run_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the job next runs (UTC); null when inactive or manual.",
+    )
+    schedule_error = serializers.CharField(
+        read_only=True,
+        help_text="Why the next run cannot be computed; empty when it can.",
+    )
+    last_status = serializers.ChoiceField(
+        choices=JobRun.Status.choices,
+        read_only=True,
+        allow_null=True,
+        help_text="Status of the latest run; null when the job never ran.",
+    )
+    last_run_id = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Id of the latest run (GET /api/logs/{id}); null if none.",
+    )
+
+    class Meta(JobDocumentSerializer.Meta):
+        fields = (
+            "id",
+            *JobDocumentSerializer.Meta.fields,
+            "owner",
+            "next_run_at",
+            "schedule_error",
+            "last_status",
+            "last_run_id",
+        )
+
+    def to_representation(self, instance: Job) -> dict[str, Any]:
+        """Return the job document with the job's id first and facts last.
+
+        `instance` comes from `jobs.selectors.jobs_with_last_run` (the
+        latest run's annotations), with its owner and secrets loaded.
+        """
+        owner = instance.owner
+        return {
+            "id": instance.pk,
+            **super().to_representation(instance),
+            "owner": owner.get_username() if owner is not None else None,
+            "next_run_at": self.fields["next_run_at"].to_representation(
+                instance.next_run_at
+            )
+            if instance.next_run_at is not None
+            else None,
+            "schedule_error": instance.schedule_error,
+            "last_status": getattr(instance, "last_run_status", None),
+            "last_run_id": getattr(instance, "last_run_id", None),
+        }

@@ -1,5 +1,427 @@
-from rest_framework import viewsets
+"""Jobs: list, create, read, change, delete, run now, activate, deactivate.
+
+- `GET /api/jobs`: the jobs the user may see (`jobs_visible_to`), filtered
+  (`jobs.api.filters.JobFilter`), ordered and paginated;
+- `POST /api/jobs`: create a job from a job document (what `importjobs`
+  reads for one job); its creator owns it, as in the admin;
+- `GET`, `PUT` (whole document), `PATCH` (some keys), `DELETE`
+  `/api/jobs/{id}`;
+- `POST /api/jobs/{id}/run`: queue a run now, with validated parameters;
+- `PATCH /api/jobs/{id}/activate` and `/deactivate`.
+
+Every write goes through the job services with the user as actor, so
+versions and audit events are recorded exactly as for the admin. A job the
+user may not see is a 404; a refused right on a visible job is a 403.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import permissions as perms
+from accounts.client import request_ip
+from jobs.api.access import require
+from jobs.api.filters import JobFilter
+from jobs.api.serializers import JobSerializer, StrictSerializer, storable_json
+from jobs.documents import SECRETS_KEY, document_path
+from jobs.models import Job, JobRun
+from jobs.selectors import jobs_with_last_run
+from jobs.services.jobs import job_delete, job_save, job_set_active
+from jobs.services.parameters import parameters_validate
+from jobs.services.runs import job_run_now
+
+ACTION_CREATE = "create jobs"
+ACTION_CHANGE = "change this job"
+ACTION_CHANGE_OWNER = "change the owner of this job"
+ACTION_DELETE = "delete this job"
+ACTION_RUN = "run this job"
+ACTION_ACTIVATE = "activate or deactivate this job"
+MSG_TOO_DEEP = "JSON parse error - nested too deeply."
+
+# Ids are positive bigints: a longer number cannot be one, and would
+# overflow PostgreSQL's bigint (or SQLite's integer) in the query.
+MAX_ID = 2**63 - 1
+
+# The body of every 401, 403 and 404: DRF's {"detail": message}.
+ERROR_DETAIL = inline_serializer(
+    name="ErrorDetail", fields={"detail": serializers.CharField()}
+)
+BAD_INPUT = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description='Invalid input: {"<field>": ["<message>", ...]}; nested '
+    'groups nest ({"retry": {"max_attempts": [...]}}), and problems with the '
+    'whole body are under "non_field_errors".',
+)
+BAD_FILTER = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description='A bad query parameter: {"<parameter>": ["<message>", ...]}.',
+)
+NOT_SIGNED_IN = OpenApiResponse(ERROR_DETAIL, description="Not authenticated.")
+REFUSED = OpenApiResponse(
+    ERROR_DETAIL, description="Not authenticated, or the right is refused."
+)
+NOT_FOUND = OpenApiResponse(
+    ERROR_DETAIL, description="No such job, or one the user may not see."
+)
+UNSUPPORTED = OpenApiResponse(
+    ERROR_DETAIL, description="The body is not JSON (Content-Type)."
+)
+JOB_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
+BAD_PAGE = OpenApiResponse(ERROR_DETAIL, description="No such page.")
+ERRORS = {401: NOT_SIGNED_IN, 403: REFUSED, 404: NOT_FOUND}
+WRITE_ERRORS = {400: BAD_INPUT, **ERRORS, 415: UNSUPPORTED}
 
 
+def clock() -> datetime:
+    """Return the current instant; tests replace it to pin "now"."""
+    return timezone.now()
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF's JSON parser, answering 400 for a body nested too deeply to read.
+
+    Python's decoder raises RecursionError (not a ValueError) past about a
+    thousand levels, which DRF would leave to become a 500.
+    """
+
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: dict[str, Any] | None = None,
+    ) -> Any:
+        """Parse the body, turning too deep a nesting into a parse error."""
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(MSG_TOO_DEEP) from None
+
+
+class RunInputSerializer(StrictSerializer):
+    """The body of POST /api/jobs/{id}/run (it may be left out)."""
+
+    parameters = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        allow_null=True,
+        help_text="Values of the job's declared parameters by name; a "
+        "parameter left out takes its default.",
+    )
+
+    def validate_parameters(self, value: Any) -> Any:
+        """Refuse text that cannot be stored with the run."""
+        return storable_json(value)
+
+
+class RunQueuedSerializer(serializers.Serializer):
+    """The run that POST /api/jobs/{id}/run queued."""
+
+    id = serializers.IntegerField(help_text="The run's id.")
+    job = serializers.IntegerField(help_text="The job's id.")
+    status = serializers.ChoiceField(choices=JobRun.Status.choices)
+    parameters = serializers.DictField(
+        child=serializers.JSONField(), help_text="The validated parameters."
+    )
+    url = serializers.CharField(help_text="Where to follow the run (its log).")
+
+
+class NoBodySerializer(StrictSerializer):
+    """No fields: a body, if sent, must be an empty object."""
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List the jobs the user may see",
+        responses={
+            200: JobSerializer(many=True),
+            400: BAD_FILTER,
+            401: NOT_SIGNED_IN,
+            403: REFUSED,
+            404: BAD_PAGE,
+        },
+    ),
+    create=extend_schema(
+        summary="Create a job from a job document",
+        responses={
+            201: JobSerializer,
+            400: BAD_INPUT,
+            401: NOT_SIGNED_IN,
+            403: REFUSED,
+            415: UNSUPPORTED,
+        },
+    ),
+    retrieve=extend_schema(
+        summary="Show a job",
+        parameters=[JOB_ID],
+        responses={200: JobSerializer, **ERRORS},
+    ),
+    update=extend_schema(
+        summary="Replace a job's document (keys left out take their defaults)",
+        parameters=[JOB_ID],
+        responses={200: JobSerializer, **WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Change some keys of a job's document",
+        parameters=[JOB_ID],
+        responses={200: JobSerializer, **WRITE_ERRORS},
+    ),
+    destroy=extend_schema(
+        summary="Delete a job with its schedules, runs and versions",
+        parameters=[JOB_ID],
+        responses={204: None, **ERRORS},
+    ),
+)
 class JobViewSet(viewsets.GenericViewSet):
-    pass
+    """Jobs, with the admin's rights, services, audit and messages."""
+
+    serializer_class = JobSerializer
+    permission_classes = (IsAuthenticated,)
+    parser_classes = (BoundedJSONParser,)
+    filter_backends = (DjangoFilterBackend,)
+    filterset_class = JobFilter
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self) -> QuerySet[Job]:
+        """Return the user's visible jobs with what a job shows, by name."""
+        return jobs_shown(perms.jobs_visible_to(self.request.user))
+
+    def get_object(self) -> Job:
+        """Return the visible job named in the URL (list filters do not apply)."""
+        return self._shown(self.kwargs["pk"])
+
+    def list(self, request: Request) -> Response:
+        """List the visible jobs, filtered, ordered and paginated."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        serializer = self.get_serializer(page, many=True)
+        return self.get_paginated_response(serializer.data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        """Show one visible job."""
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def create(self, request: Request) -> Response:
+        """Create a job from a document; the user owns it (as in the admin)."""
+        require(perms.can_add_job(request.user), ACTION_CREATE)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        job = Job(**serializer.model_values())
+        self._set_owner(job, serializer.validated_data, creating=True)
+        job = self._save(job, serializer.validated_data)
+        return Response(
+            self.get_serializer(self._shown(job.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    def update(self, request: Request, pk: str) -> Response:
+        """Replace the job's document: keys left out take their defaults."""
+        return self._change(request, pk, partial=False)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        """Change the keys given; the others (schedules too) stay."""
+        return self._change(request, pk, partial=True)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        """Delete the job through the service (rights cleared, audited)."""
+        job = self._visible(pk)
+        require(perms.can_delete_job(request.user, job), ACTION_DELETE)
+        job_delete(job=job, now=clock(), actor=request.user, ip=_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Queue a run of the job now",
+        parameters=[JOB_ID],
+        request=RunInputSerializer,
+        responses={202: RunQueuedSerializer, **WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def run(self, request: Request, pk: str) -> Response:
+        """Queue a run now, with the job's parameters checked as the admin does."""
+        job = self._visible(pk)
+        require(perms.can_run_job(request.user, job), ACTION_RUN)
+        body = RunInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            parameters = parameters_validate(
+                job=job, values=body.validated_data.get("parameters")
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(
+                {"parameters": exc.message_dict}
+            ) from None
+        run = job_run_now(
+            job=job,
+            requested_by=request.user,
+            now=clock(),
+            parameters=parameters,
+            trigger=JobRun.Trigger.API,
+            ip=_ip(request),
+        )
+        url = reverse("api:log-detail", args=[run.pk])
+        queued = RunQueuedSerializer(
+            {
+                "id": run.pk,
+                "job": job.pk,
+                "status": run.status,
+                "parameters": run.parameters,
+                "url": url,
+            }
+        )
+        return Response(
+            queued.data, status=status.HTTP_202_ACCEPTED, headers={"Location": url}
+        )
+
+    @extend_schema(
+        summary="Activate the job (it runs on its schedules again)",
+        parameters=[JOB_ID],
+        request=None,
+        responses={200: JobSerializer, **WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["patch"])
+    def activate(self, request: Request, pk: str) -> Response:
+        """Activate the job and recompute its next run."""
+        return self._set_active(request, pk, is_active=True)
+
+    @extend_schema(
+        summary="Deactivate the job (it keeps its schedules but does not run)",
+        parameters=[JOB_ID],
+        request=None,
+        responses={200: JobSerializer, **WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["patch"])
+    def deactivate(self, request: Request, pk: str) -> Response:
+        """Deactivate the job; it has no next run until activated."""
+        return self._set_active(request, pk, is_active=False)
+
+    # --- helpers ------------------------------------------------------------
+
+    def _visible(self, pk: str) -> Job:
+        """Return the job `pk` if the user may see it (for writes), else 404."""
+        return get_object_or_404(
+            perms.jobs_visible_to(self.request.user), pk=_id_or_404(pk)
+        )
+
+    def _shown(self, pk: str | int) -> Job:
+        """Return the visible job `pk` with what the API shows of it."""
+        return get_object_or_404(self.get_queryset(), pk=_id_or_404(pk))
+
+    def _change(self, request: Request, pk: str, *, partial: bool) -> Response:
+        """Validate a whole or partial document and save it on the job."""
+        job = self._visible(pk)
+        require(perms.can_change_job(request.user, job), ACTION_CHANGE)
+        serializer = self.get_serializer(job, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        for name, value in serializer.model_values().items():
+            setattr(job, name, value)
+        self._set_owner(job, serializer.validated_data, creating=False)
+        job = self._save(job, serializer.validated_data, partial=partial)
+        return Response(self.get_serializer(self._shown(job.pk)).data)
+
+    def _set_owner(
+        self, job: Job, validated: dict[str, Any], *, creating: bool
+    ) -> None:
+        """Set the owner the body names; changing it takes the Admin's right.
+
+        A new job left without an owner is owned by its creator (`job_save`).
+        """
+        if "owner" not in validated:
+            return
+        owner = validated["owner"]
+        user = self.request.user
+        current = user if creating else job.owner
+        wanted = user if creating and owner is None else owner
+        if wanted != current:
+            require(perms.can_change_job_owner(user, job), ACTION_CHANGE_OWNER)
+        job.owner = owner
+
+    def _save(
+        self, job: Job, validated: dict[str, Any], *, partial: bool = False
+    ) -> Job:
+        """Save through `job_save`; a document left without secrets has none."""
+        schedules = validated.get("schedules")
+        secrets = validated.get(SECRETS_KEY)
+        if secrets is None and not partial:
+            secrets = []
+        try:
+            return job_save(
+                job=job,
+                schedules=schedules,
+                now=clock(),
+                actor=self.request.user,
+                ip=_ip(self.request),
+                secrets=secrets,
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_document_errors(exc)) from None
+
+    def _set_active(self, request: Request, pk: str, *, is_active: bool) -> Response:
+        """Activate or deactivate the job through the service."""
+        job = self._visible(pk)
+        require(perms.can_activate_job(request.user, job), ACTION_ACTIVATE)
+        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        job_set_active(
+            job=job,
+            is_active=is_active,
+            now=clock(),
+            actor=request.user,
+            ip=_ip(request),
+        )
+        return Response(self.get_serializer(self._shown(job.pk)).data)
+
+
+def jobs_shown(queryset: QuerySet[Job]) -> QuerySet[Job]:
+    """Return `queryset` with what a job shows loaded: no query per job."""
+    return (
+        jobs_with_last_run(queryset)
+        .select_related("owner")
+        .prefetch_related("secrets")
+        .order_by("name", "pk")
+    )
+
+
+def _id_or_404(value: str | int) -> int:
+    """Return `value` as an id, or raise Http404 if it cannot be one."""
+    digits = str(value).lstrip("0")
+    # Checked before int(): Python refuses to read numbers of 4300+ digits.
+    if not digits.isdigit() or len(digits) > len(str(MAX_ID)):
+        raise Http404
+    number = int(digits)
+    if number > MAX_ID:
+        raise Http404
+    return number
+
+
+def _ip(request: Request) -> str | None:
+    """Return the client's address for the audit log."""
+    return request_ip(request._request)
+
+
+def _document_errors(exc: DjangoValidationError) -> Any:
+    """Return a service's ValidationError keyed by document paths."""
+    if hasattr(exc, "error_dict"):
+        return {document_path(key): value for key, value in exc.message_dict.items()}
+    return {"non_field_errors": exc.messages}
