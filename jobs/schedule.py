@@ -73,6 +73,9 @@ MSG_TIMEZONE = "Unknown timezone {value!r}; use an IANA name like 'Asia/Hong_Kon
 MSG_TIME = "Time must be 'HH:MM' in 24-hour form (00:00 to 23:59), got {value!r}."
 MSG_INTEGER = "Must be a whole number, got {value!r}."
 MSG_SECONDS = "Must be a whole number of seconds greater than 0, got {value!r}."
+# Ten years: far beyond any useful interval, and far from datetime's limits.
+MAX_INTERVAL_SECONDS = 10 * 366 * 24 * 3600
+MSG_SECONDS_MAX = "Must be at most {limit} seconds (ten years), got {value!r}."
 MSG_MINUTE = "Minute must be from 0 to 59, got {value!r}."
 MSG_WEEKDAYS = (
     "Weekdays must be a non-empty list of: mon, tue, wed, thu, fri, sat, sun."
@@ -397,6 +400,10 @@ def _positive_int(value: Any, field: str) -> int:
         raise ScheduleError(field, MSG_SECONDS.format(value=value)) from None
     if number <= 0:
         raise ScheduleError(field, MSG_SECONDS.format(value=value))
+    if number > MAX_INTERVAL_SECONDS:
+        raise ScheduleError(
+            field, MSG_SECONDS_MAX.format(limit=MAX_INTERVAL_SECONDS, value=value)
+        )
     return number
 
 

@@ -18,6 +18,7 @@ MSG_MISSING = "{path!r} does not exist in the scripts directory."
 MSG_NOT_FILE = "{path!r} is not a regular file."
 MSG_NOT_DIR = "{path!r} is not a directory."
 MSG_EXTENSION = "{path!r} does not have an allowed extension ({allowed})."
+MSG_NUL = "A path cannot contain a NUL character."
 
 
 class ScriptPathError(JobsError, ValueError):
@@ -39,6 +40,8 @@ def resolve_script(
     """
     if not relative or not relative.strip():
         raise ScriptPathError(MSG_EMPTY)
+    if "\0" in relative:
+        raise ScriptPathError(MSG_NUL)
     if os.path.isabs(relative):
         raise ScriptPathError(MSG_ABSOLUTE.format(path=relative))
     root = Path(scripts_dir).resolve()

@@ -62,6 +62,7 @@ def run_once(loop: WorkerLoop, job: Job, now: datetime) -> JobRun:
             script_paths.MSG_EXTENSION.format(path="notes.txt", allowed=".py, .sh"),
         ),
         ("nope.py", script_paths.MSG_MISSING.format(path="nope.py")),
+        ("ok\0.py", script_paths.MSG_NUL),
     ],
 )
 def test_an_unsafe_script_path_is_refused_at_save_naming_the_problem(

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from jobs.schedule import (
     CRON_ALIASES,
     KINDS,
+    MAX_INTERVAL_SECONDS,
     MSG_CRON_BACKWARDS,
     MSG_CRON_FIELD,
     MSG_CRON_FIELDS,
@@ -35,6 +36,7 @@ from jobs.schedule import (
     MSG_NOT_OBJECT,
     MSG_REQUIRED,
     MSG_SECONDS,
+    MSG_SECONDS_MAX,
     MSG_TIME,
     MSG_TIMEZONE,
     MSG_UNKNOWN_FIELD,
@@ -1250,6 +1252,11 @@ BAD_DOCUMENTS: list[tuple[Any, str, str]] = [
     ),
     ({"type": "interval", "seconds": 1.5}, "seconds", MSG_SECONDS.format(value=1.5)),
     ({"type": "interval", "seconds": True}, "seconds", MSG_SECONDS.format(value=True)),
+    (
+        {"type": "interval", "seconds": 10**26},
+        "seconds",
+        MSG_SECONDS_MAX.format(limit=MAX_INTERVAL_SECONDS, value=10**26),
+    ),
 ]
 
 
