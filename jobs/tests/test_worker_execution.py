@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -282,5 +282,34 @@ def test_partial_output_shows_while_the_run_is_running(
     output = eventually(lambda: JobRun.objects.get(pk=run.pk).output, timeout=10)
     assert output.startswith("napping ")
     assert JobRun.objects.get(pk=run.pk).status == JobRun.Status.RUNNING
+    loop.stop.set()
+    loop.shutdown()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_ends_hands_its_slot_to_the_next_queued_run(
+    make_job: Callable[..., Job], make_loop: Callable[..., WorkerLoop], now: datetime
+) -> None:
+    """Concurrency 1, three queued: all run, one after another, no loop cycle."""
+    loop = make_loop(concurrency=1)
+    loop.register()
+    jobs = [make_job(f"job-{i}") for i in range(3)]
+    runs = [
+        job_run_now(job=job, requested_by=None, now=now - timedelta(microseconds=i))
+        for i, job in enumerate(jobs)
+    ]
+    loop.start_runs(loop.claim_runs(1))
+    eventually(
+        lambda: all(
+            JobRun.objects.get(pk=run.pk).status == JobRun.Status.SUCCEEDED
+            for run in runs
+        ),
+        timeout=20,
+    )
+    eventually(lambda: loop.free_capacity() == 1, timeout=5)
+    started = sorted(
+        JobRun.objects.filter(pk__in=[r.pk for r in runs]), key=lambda r: r.pk
+    )
+    assert [run.worker_id for run in started] == [loop.worker.pk] * 3
     loop.stop.set()
     loop.shutdown()
