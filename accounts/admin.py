@@ -272,8 +272,12 @@ class APIKeyForm(forms.ModelForm):
 
 
 @admin.register(APIKey)
-class APIKeyAdmin(admin.ModelAdmin):
-    """API keys: created here for oneself, shown once, revoked by an action."""
+class APIKeyAdmin(RecordAdmin):
+    """API keys: created here for oneself, shown once, revoked by an action.
+
+    A record otherwise: a key is never edited, only revoked, and a revoked
+    key is kept.
+    """
 
     form = APIKeyForm
     list_display = (
@@ -333,18 +337,6 @@ class APIKeyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         """Let every active staff member create keys for themselves."""
         return is_active_user(request.user)
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: Model | None = None
-    ) -> bool:
-        """Refuse: a key is never edited, only revoked."""
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: Model | None = None
-    ) -> bool:
-        """Refuse: a revoked key is kept as a record."""
-        return False
 
     def save_model(
         self, request: HttpRequest, obj: APIKey, form: APIKeyForm, change: bool
