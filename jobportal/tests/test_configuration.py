@@ -133,3 +133,46 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
         check=False,
     )
     assert result.stdout.split() == ["wal", "20000"], result.stderr
+
+
+# --- the API's settings ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("JOB_PORTAL_API_RATE", "lots"),
+        ("JOB_PORTAL_API_RATE", "0/minute"),
+        ("JOB_PORTAL_API_RATE", "100/fortnight"),
+        ("JOB_PORTAL_API_ANON_RATE", "100 per minute"),
+    ],
+)
+def test_bad_rate_is_a_one_line_configuration_error(variable: str, value: str) -> None:
+    """A rate DRF could not parse names its variable and the expected form."""
+    result = run_check(**{variable: value})
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"Configuration error: {variable}={value!r} is not a rate; use "
+        "requests/period, e.g. 100/minute (periods: second, minute, hour, day).\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "variable", ["JOB_PORTAL_JWT_ACCESS_MINUTES", "JOB_PORTAL_JWT_REFRESH_MINUTES"]
+)
+def test_bad_token_lifetime_is_a_one_line_configuration_error(variable: str) -> None:
+    """A token lifetime must be a whole number of minutes."""
+    result = run_check(**{variable: "0"})
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"Configuration error: {variable}='0' is not a whole number of minutes "
+        "of at least 1.\n"
+    )
+
+
+def test_good_rates_pass() -> None:
+    """Rates in every period DRF knows are accepted."""
+    result = run_check(
+        JOB_PORTAL_API_RATE="5/second", JOB_PORTAL_API_ANON_RATE="100/day"
+    )
+    assert result.returncode == 0, result.stderr
