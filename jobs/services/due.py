@@ -26,7 +26,7 @@ import logging
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
@@ -151,41 +151,53 @@ def jobs_due(*, now: datetime) -> QuerySet[Job]:
     )
 
 
-def next_due_at(*, after: datetime) -> datetime | None:
-    """Return the earliest slot or queued run due strictly after `after`.
+def next_due_at(*, after: datetime, lead: timedelta = timedelta(0)) -> datetime | None:
+    """Return when something is next to do after `after`.
 
-    Both reads follow an index ((is_active, next_run_at) and (status,
-    not_before)) and stop at the first row.
+    That is the earliest queued run's `not_before`, or `lead` before the
+    earliest slot (slots are recorded that much ahead). Both reads follow an
+    index ((is_active, next_run_at) and (status, not_before)) and stop at the
+    first row.
     """
+    slot = probes.next_slot_at(after=after)
     candidates = (
-        probes.next_slot_at(after=after),
+        None if slot is None else slot - lead,
         probes.next_queued_at(after=after),
     )
     return min((at for at in candidates if at is not None), default=None)
 
 
-def slots_schedule_due(*, now: datetime, limit: int = DUE_BATCH) -> DueBatch:
-    """Record the due slots of up to `limit` due jobs as runs or skips."""
+def slots_schedule_due(
+    *, now: datetime, horizon: datetime | None = None, limit: int = DUE_BATCH
+) -> DueBatch:
+    """Record the due slots of up to `limit` due jobs as runs or skips.
+
+    Slots up to `horizon` (default: `now`) are recorded: a slot a moment
+    ahead becomes a queued run that may not start before its instant, so
+    that only the claim is left to do when it comes. Lateness and the
+    concurrency policy are judged at `now`.
+    """
+    horizon = horizon or now
     # A plain read first: an idle cycle takes no write lock (SQLite) and
     # starts no transaction.
-    if not probes.any_job_due(now=now):
+    if not probes.any_job_due(now=horizon):
         return DueBatch()
     with transaction.atomic():
-        due = jobs_due(now=now)
+        due = jobs_due(now=horizon)
         if connection.features.has_select_for_update_skip_locked:
             no_key = connection.features.has_select_for_no_key_update
             due = due.select_for_update(skip_locked=True, no_key=no_key)
         jobs = list(due.prefetch_related("schedules")[:limit])
         try:
             with transaction.atomic():
-                total = _schedule_jobs(jobs, now=now)
+                total = _schedule_jobs(jobs, now=now, horizon=horizon)
         except (IntegrityError, _LostRace) as exc:
             # A slot already has a run (a manual run at that very instant,
             # say), or a job moved on meanwhile: one job at a time instead.
             logger.warning("Scheduling job by job: %s", exc)
             total = DueBatch()
             for job in jobs:
-                total += _schedule_job_alone(job, now=now)
+                total += _schedule_job_alone(job, now=now, horizon=horizon)
     if total.queued:
         wakeup_notify()
     return total + DueBatch(jobs=len(jobs), is_behind=len(jobs) >= limit)
@@ -195,7 +207,7 @@ class _LostRace(Exception):
     """A due job's next slot changed while it was being scheduled."""
 
 
-def _schedule_jobs(jobs: list[Job], *, now: datetime) -> DueBatch:
+def _schedule_jobs(jobs: list[Job], *, now: datetime, horizon: datetime) -> DueBatch:
     """Record the due slots of `jobs` with a fixed number of statements.
 
     The jobs are this transaction's alone (locked on PostgreSQL; SQLite
@@ -203,7 +215,7 @@ def _schedule_jobs(jobs: list[Job], *, now: datetime) -> DueBatch:
     `next_run_at` can only fail if that promise broke: then nothing is
     written and the caller goes job by job.
     """
-    planned = [(job, *_plan_job(job, now=now)) for job in jobs]
+    planned = [(job, *_plan_job(job, now=now, horizon=horizon)) for job in jobs]
     moves = {
         job.pk: (job.next_run_at, next_run_at, error)
         for job, _, next_run_at, error in planned
@@ -240,7 +252,7 @@ def _schedule_jobs(jobs: list[Job], *, now: datetime) -> DueBatch:
     for job, plans, next_run_at, _ in planned:
         plans = _apply_concurrency(job, plans, now=now, active=active.get(job.pk, []))
         records += [_record(job, plan, now=now) for plan in plans]
-        behind = behind or (next_run_at is not None and next_run_at <= now)
+        behind = behind or (next_run_at is not None and next_run_at <= horizon)
     JobRun.objects.bulk_create(records)
     return DueBatch(
         slots=len(records),
@@ -262,19 +274,21 @@ def _active_runs(jobs: list[Job]) -> dict[int, list[JobRun]]:
     return active
 
 
-def _schedule_job_alone(job: Job, *, now: datetime) -> DueBatch:
+def _schedule_job_alone(job: Job, *, now: datetime, horizon: datetime) -> DueBatch:
     """Record one job's due slots; on a clash, the slots one by one."""
     try:
         with transaction.atomic():
-            return _schedule_job(job, now=now)
+            return _schedule_job(job, now=now, horizon=horizon)
     except IntegrityError as exc:
         logger.warning("Job %s: a due slot is already recorded: %s", job.pk, exc)
-        return _schedule_job(job, now=now, one_by_one=True)
+        return _schedule_job(job, now=now, horizon=horizon, one_by_one=True)
 
 
-def _schedule_job(job: Job, *, now: datetime, one_by_one: bool = False) -> DueBatch:
+def _schedule_job(
+    job: Job, *, now: datetime, horizon: datetime, one_by_one: bool = False
+) -> DueBatch:
     """Record `job`'s due slots unless another worker took them first."""
-    plans, next_run_at, error = _plan_job(job, now=now)
+    plans, next_run_at, error = _plan_job(job, now=now, horizon=horizon)
     fields: dict[str, object] = {"next_run_at": next_run_at}
     if error:
         fields["schedule_error"] = error
@@ -292,7 +306,7 @@ def _schedule_job(job: Job, *, now: datetime, one_by_one: bool = False) -> DueBa
     return DueBatch(
         slots=len(records),
         queued=sum(record.status == JobRun.Status.QUEUED for record in records),
-        is_behind=next_run_at is not None and next_run_at <= now,
+        is_behind=next_run_at is not None and next_run_at <= horizon,
     )
 
 
@@ -312,13 +326,13 @@ def _saved_alone(record: JobRun) -> bool:
 
 
 def _plan_job(
-    job: Job, *, now: datetime
+    job: Job, *, now: datetime, horizon: datetime
 ) -> tuple[list[SlotPlan], datetime | None, str]:
-    """Return the plans for `job`'s due slots, its next slot and any error."""
+    """Return the plans for `job`'s slots up to `horizon`, its next slot, any error."""
     assert job.next_run_at is not None  # noqa: S101 - jobs_due filters on it
     try:
         schedules = job.parsed_schedules()
-        slots, after = _due_slots(schedules, first=job.next_run_at, now=now)
+        slots, after = _due_slots(schedules, first=job.next_run_at, now=horizon)
     except (engine.ScheduleError, ValueError, OverflowError) as exc:
         # Record the error and stop scheduling the job, rather than failing
         # on it again every step; saving the job recomputes its next run.
@@ -332,7 +346,7 @@ def _plan_job(
         policy=job.misfire_policy,
         grace_seconds=job.misfire_grace_seconds,
         cap=MISFIRE_RUN_ALL_CAP,
-        has_more=after is not None and after <= now,
+        has_more=after is not None and after <= horizon,
     )
     next_run_at = slots[len(plans)] if len(plans) < len(slots) else after
     return [_count_folded(job, plan) for plan in plans], next_run_at, ""

@@ -142,6 +142,8 @@ def make_loop(clock: FakeClock) -> Iterator[Callable[..., WorkerLoop]]:
         options.setdefault("lost_after_seconds", 60.0)
         options.setdefault("kill_grace_seconds", 1.0)
         options.setdefault("waiter", NullWaiter())
+        # Slots recorded exactly at their instant: tests step the clock.
+        options.setdefault("prepare_seconds", 0.0)
         loop = WorkerLoop(stop=threading.Event(), name=name, **options)
         loops.append(loop)
         return loop

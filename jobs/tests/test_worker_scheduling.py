@@ -67,6 +67,32 @@ def test_due_slot_becomes_one_queued_run_and_next_run_at_advances(
     assert job.next_run_at == minute(2)
 
 
+def test_a_slot_is_prepared_ahead_but_starts_at_its_instant(
+    make_job: Callable[..., Job],
+    make_loop: Callable[..., WorkerLoop],
+    clock: FakeClock,
+) -> None:
+    """prepare 0.1 s: recorded at 00:00:59.95, claimable only from 00:01."""
+    loop = make_loop(prepare_seconds=0.1)
+    job = make_job()
+    clock.now = minute(1) - timedelta(milliseconds=150)
+    assert loop.schedule_due_slots() == 0
+    assert loop.seconds_until_next() == pytest.approx(0.05)
+    clock.now = minute(1) - timedelta(milliseconds=50)
+    assert loop.schedule_due_slots() == 1
+    run = JobRun.objects.get(job=job)
+    assert (run.status, run.scheduled_for, run.not_before, run.missed_slots) == (
+        JobRun.Status.QUEUED,
+        minute(1),
+        minute(1),
+        0,
+    )
+    assert loop.claim_runs(1) == []
+    assert loop.seconds_until_next() == pytest.approx(0.05)
+    clock.now = minute(1)
+    assert loop.claim_runs(1) == [run]
+
+
 def test_nothing_is_recorded_a_microsecond_before_the_slot(
     make_job: Callable[..., Job], loop: WorkerLoop, clock: FakeClock
 ) -> None:
@@ -145,7 +171,7 @@ def test_a_slot_taken_by_another_worker_is_left_alone(
     job = make_job()
     stale = Job.objects.prefetch_related("schedules").get(pk=job.pk)
     Job.objects.filter(pk=job.pk).update(next_run_at=minute(2))  # the other won
-    step = due._schedule_job(stale, now=minute(1))
+    step = due._schedule_job(stale, now=minute(1), horizon=minute(1))
     assert step == due.DueBatch()
     assert JobRun.objects.count() == 0
     assert Job.objects.get(pk=job.pk).next_run_at == minute(2)

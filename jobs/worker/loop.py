@@ -56,6 +56,9 @@ T = TypeVar("T")
 CANCEL_CHECK_SECONDS = 0.5
 # How long a wait may miss a stop event set without `request_stop` (tests).
 STOP_CHECK_SECONDS = 1.0
+# Slots are recorded this long before their instant, so that at the instant
+# only the claim is left to do (a queued run never starts before its slot).
+PREPARE_SECONDS = 0.1
 # After the grace period, how long stopped runs get to be recorded.
 FINAL_RECORD_SECONDS = 10.0
 
@@ -82,6 +85,7 @@ class WorkerLoop:
         output_interval_seconds: float = 1.0,
         python: str = sys.executable,
         waiter: Waiter | None = None,
+        prepare_seconds: float = PREPARE_SECONDS,
     ) -> None:
         """Configure the loop; settings fill in what is not given."""
         self.stop = stop
@@ -93,6 +97,7 @@ class WorkerLoop:
             concurrency or settings.JOB_PORTAL_WORKER_MAX_CONCURRENT or 4
         )
         self.name = name or default_worker_name()
+        self.prepare = timedelta(seconds=prepare_seconds)
         if grace_seconds is None:
             grace_seconds = settings.JOB_PORTAL_WORKER_SHUTDOWN_GRACE
         # A bad value reads as None (reported by the system checks).
@@ -162,7 +167,8 @@ class WorkerLoop:
         """
         recorded = batches = 0
         while max_batches is None or batches < max_batches:
-            batch = due.slots_schedule_due(now=self.clock())
+            now = self.clock()
+            batch = due.slots_schedule_due(now=now, horizon=now + self.prepare)
             recorded += batch.slots
             batches += 1
             self._due_backlog = batch.is_behind
@@ -250,7 +256,7 @@ class WorkerLoop:
         """Return how long the loop may wait before something is due."""
         now = self.clock()
         waits = [self.poll_seconds]
-        next_at = due.next_due_at(after=now)
+        next_at = due.next_due_at(after=now, lead=self.prepare)
         if next_at is not None:
             waits.append((next_at - now).total_seconds())
         if self._beat_due_at is not None:
