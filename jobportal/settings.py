@@ -209,12 +209,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies only (any other media type is a 415); the browsable API
+    # sends JSON through its raw-data form.
+    "DEFAULT_PARSER_CLASSES": ["jobs.api.parsers.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "jobs.api.pagination.PortalPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-    ],
+    # Each list's FilterSet holds its filters and its ?ordering= (400 for a
+    # value it cannot read).
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "jobs.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["jobs.api.throttling.ClientRateThrottle"],

@@ -16,24 +16,20 @@ session or a JWT creates keys.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
-    inline_serializer,
 )
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -45,25 +41,24 @@ from accounts.services.api_keys import (
     api_key_create,
     api_key_revoke,
 )
+from jobs.api.ids import id_path_parameter, parse_id
+from jobs.api.responses import (
+    BAD_FILTER,
+    ERROR_DETAIL,
+    FIELD_ERRORS,
+    FORBIDDEN,
+    NO_SUCH_PAGE,
+    NOT_SIGNED_IN,
+    UNSUPPORTED,
+)
 from jobs.api.serializers import StrictModelSerializer
 
 MSG_KEY_CANNOT_CREATE = (
     "An API key cannot create API keys; sign in or use a JWT to create one."
 )
 MSG_NOT_FOUND = "No API key with this id."
-# Ids beyond a bigint are no key's (and would overflow PostgreSQL's).
-ID_PATTERN = re.compile(r"[0-9]{1,19}")
-MAX_ID = 2**63 - 1
-
-DETAIL = inline_serializer(
-    "APIKeyErrorDetail", fields={"detail": serializers.CharField()}
-)
-FIELD_ERRORS = OpenApiResponse(
-    OpenApiTypes.OBJECT, description="Field errors: {field: [messages]}."
-)
-NOT_SIGNED_IN = OpenApiResponse(DETAIL, description="No or bad credentials.")
-NOT_FOUND = OpenApiResponse(DETAIL, description="Not one of the caller's keys.")
-UNSUPPORTED = OpenApiResponse(DETAIL, description="The body is not JSON.")
+KEY_ID = id_path_parameter()
+NOT_FOUND = OpenApiResponse(ERROR_DETAIL, description="Not one of the caller's keys.")
 
 
 class APIKeyInput(StrictModelSerializer):
@@ -130,8 +125,9 @@ class APIKeyCreatedOutput(APIKeyOutput):
         summary="List your API keys",
         responses={
             200: APIKeyOutput(many=True),
+            400: BAD_FILTER,
             401: NOT_SIGNED_IN,
-            404: OpenApiResponse(DETAIL, description="No such page."),
+            404: NO_SUCH_PAGE,
         },
     ),
     create=extend_schema(
@@ -145,18 +141,29 @@ class APIKeyCreatedOutput(APIKeyOutput):
             201: APIKeyCreatedOutput,
             400: FIELD_ERRORS,
             401: NOT_SIGNED_IN,
-            403: OpenApiResponse(DETAIL, description="Made with an API key."),
+            403: OpenApiResponse(
+                ERROR_DETAIL,
+                description="Made with an API key, or a session's CSRF token is "
+                "missing.",
+            ),
             415: UNSUPPORTED,
         },
     ),
     retrieve=extend_schema(
         summary="Show one of your API keys",
+        parameters=[KEY_ID],
         responses={200: APIKeyOutput, 401: NOT_SIGNED_IN, 404: NOT_FOUND},
     ),
     revoke=extend_schema(
         summary="Revoke one of your API keys",
+        parameters=[KEY_ID],
         request=None,
-        responses={200: APIKeyOutput, 401: NOT_SIGNED_IN, 404: NOT_FOUND},
+        responses={
+            200: APIKeyOutput,
+            401: NOT_SIGNED_IN,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+        },
     ),
 )
 class APIKeyViewSet(viewsets.GenericViewSet):
@@ -164,8 +171,6 @@ class APIKeyViewSet(viewsets.GenericViewSet):
 
     permission_classes = (IsAuthenticated,)
     serializer_class = APIKeyOutput
-    parser_classes = (JSONParser,)
-    filter_backends = ()
     # Any id text reaches `get_object`, so that a bad one is a JSON 404.
     lookup_value_regex = "[^/]+"
 
@@ -177,10 +182,8 @@ class APIKeyViewSet(viewsets.GenericViewSet):
 
     def get_object(self) -> APIKey:
         """Return the caller's key named in the path; 404 for any other id."""
-        raw_id = str(self.kwargs.get("pk", ""))
-        if not ID_PATTERN.fullmatch(raw_id) or int(raw_id) > MAX_ID:
-            raise NotFound(MSG_NOT_FOUND)
-        api_key = self.get_queryset().filter(pk=int(raw_id)).first()
+        pk = parse_id(self.kwargs.get("pk", ""))
+        api_key = None if pk is None else self.get_queryset().filter(pk=pk).first()
         if api_key is None:
             raise NotFound(MSG_NOT_FOUND)
         return api_key

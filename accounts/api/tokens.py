@@ -4,6 +4,10 @@ simplejwt's views, documented with their error responses. Refreshing also
 checks the token's user the way each request does (it exists, is active and
 has not changed password since), so that a refresh token of a deleted user
 is a 401 rather than simplejwt's unhandled lookup error.
+
+Unlike the rest of the API, these two also read form bodies (as
+`curl -d username=...` sends): the credentials are flat, and form-posting
+OAuth-style clients expect it.
 """
 
 from __future__ import annotations
@@ -11,9 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.validators import RegexValidator
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.serializers import (
@@ -21,17 +25,11 @@ from rest_framework_simplejwt.serializers import (
     TokenRefreshSerializer,
 )
 
-AUTH_ERROR = inline_serializer(
-    "TokenAuthError",
-    fields={
-        "detail": serializers.CharField(),
-        "code": serializers.CharField(required=False),
-    },
-)
-FIELD_ERRORS = OpenApiResponse(
-    OpenApiTypes.OBJECT, description="Field errors: {field: [messages]}."
-)
-UNSUPPORTED = OpenApiResponse(AUTH_ERROR, description="Unsupported body type.")
+from jobs.api.parsers import BoundedJSONParser
+from jobs.api.responses import ERROR_DETAIL, FIELD_ERRORS, UNSUPPORTED
+
+PARSERS = (BoundedJSONParser, FormParser, MultiPartParser)
+
 # The request bodies as documented: the patterns keep to what simplejwt's
 # fields accept (no NUL characters, nothing blank once trimmed), so that a
 # body the schema allows is read, not refused.
@@ -41,7 +39,9 @@ OBTAIN_REQUEST = inline_serializer(
         "username": serializers.CharField(
             validators=[RegexValidator(r"\A[\w.@+-]+\Z")]
         ),
-        "password": serializers.CharField(validators=[RegexValidator(r"\A[^\x00]+\Z")]),
+        "password": serializers.CharField(
+            validators=[RegexValidator(r"\A[^\x00]*[^\x00\s][^\x00]*\Z")]
+        ),
     },
 )
 REFRESH_REQUEST = inline_serializer(
@@ -73,12 +73,14 @@ class RefreshSerializer(TokenRefreshSerializer):
     responses={
         200: TokenObtainPairSerializer,
         400: FIELD_ERRORS,
-        401: OpenApiResponse(AUTH_ERROR, description="Wrong or inactive account."),
+        401: OpenApiResponse(ERROR_DETAIL, description="Wrong or inactive account."),
         415: UNSUPPORTED,
     },
 )
 class TokenObtainView(jwt_views.TokenObtainPairView):
     """Obtain an access and a refresh token with a username and password."""
+
+    parser_classes = PARSERS
 
 
 @extend_schema(
@@ -87,11 +89,13 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
     responses={
         200: TokenRefreshSerializer,
         400: FIELD_ERRORS,
-        401: OpenApiResponse(AUTH_ERROR, description="Bad or expired token."),
+        401: OpenApiResponse(ERROR_DETAIL, description="Bad or expired token."),
         415: UNSUPPORTED,
     },
 )
 class TokenRefreshView(jwt_views.TokenRefreshView):
     """Return a new access token for a refresh token."""
+
+    parser_classes = PARSERS
 
     serializer_class = RefreshSerializer

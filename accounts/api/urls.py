@@ -4,13 +4,11 @@ Paths have no trailing slash, as documented; a trailing slash is accepted.
 """
 
 from django.urls import re_path
-from rest_framework.routers import SimpleRouter
 
 from accounts.api import keys, tokens
+from jobs.api.routers import OptionalSlashRouter
 
-router = SimpleRouter()
-# The constructor only takes "a slash or not" (it turns "/?" into "/").
-router.trailing_slash = "/?"
+router = OptionalSlashRouter()
 router.register("keys", keys.APIKeyViewSet, basename="apikey")
 
 urlpatterns = [

@@ -3,21 +3,27 @@
 A value a filter cannot read (`?active=maybe`, `?last_status=nonsense`,
 `?ordering=bogus`) answers 400 naming the parameter rather than being
 ignored: DRF's `DjangoFilterBackend` raises the FilterSet's form errors.
+The strict filters here serve every list (jobs, runs, scripts, versions);
+`JobFilter` is the jobs list's.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema_field
 
 from jobs import schedule as engine
+from jobs.api.serializers import TEXT_PATTERN
 from jobs.models import Job, JobRun
 from jobs.selectors import NEVER_RUN, jobs_with_last_status, jobs_with_schedule_type
 
 MSG_BOOLEAN = "Use true or false."
+MSG_RANGE = "Enter a date and time from year 1 to 9999."
 TRUE_WORDS = ("true", "1")
 FALSE_WORDS = ("false", "0")
 
@@ -37,6 +43,11 @@ class StrictBooleanField(forms.Field):
         raise forms.ValidationError(MSG_BOOLEAN, code="invalid")
 
 
+@extend_schema_field({"type": "string", "pattern": TEXT_PATTERN})
+class TextFilter(django_filters.CharFilter):
+    """A text filter; NUL characters are refused (400), as documented."""
+
+
 class StrictBooleanFilter(django_filters.BooleanFilter):
     """A boolean filter that refuses values it cannot read.
 
@@ -44,6 +55,31 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     """
 
     field_class = StrictBooleanField
+
+
+class InstantField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 instant that the database can store (years 1 to 9999 UTC).
+
+    The instant is converted to UTC here: an offset can push it out of
+    range (a validation error, not an OverflowError), and PostgreSQL
+    refuses offsets past 15:59 that Python accepts (up to 23:59).
+    """
+
+    def to_python(self, value: Any) -> datetime | None:
+        """Parse the instant and return it in UTC."""
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError(MSG_RANGE, code="range") from None
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    """Filter on an ISO 8601 instant within the database's range."""
+
+    field_class = InstantField
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):
@@ -73,7 +109,7 @@ class JobFilter(django_filters.FilterSet):
         method="filter_schedule_type",
         help_text="Only jobs with at least one schedule of this type.",
     )
-    owner = django_filters.CharFilter(
+    owner = TextFilter(
         field_name="owner__username", help_text="Only jobs this user (name) owns."
     )
     last_status = django_filters.ChoiceFilter(
@@ -82,12 +118,12 @@ class JobFilter(django_filters.FilterSet):
         help_text=f'Only jobs whose latest run has this status ("{NEVER_RUN}": '
         "jobs that never ran).",
     )
-    name = django_filters.CharFilter(
+    name = TextFilter(
         field_name="name",
         lookup_expr="icontains",
         help_text="Only jobs whose name contains this text (any case).",
     )
-    search = django_filters.CharFilter(
+    search = TextFilter(
         field_name="name",
         lookup_expr="icontains",
         help_text="The same as name (for clients that expect ?search=).",

@@ -34,11 +34,30 @@ MSG_NO_USER = "No user is named {value!r}."
 # NUL and lone surrogates: PostgreSQL cannot store them in JSON (nor can a
 # process take them in its arguments or environment).
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+# The OpenAPI pattern of text the API accepts: no NUL. Lone surrogates are
+# refused too, which a pattern cannot say portably (JSON carries them, but
+# a client's text rarely holds one).
+TEXT_PATTERN = "^[^\\u0000]*$"
+# The OpenAPI schemas of the document's JSON values, as their validators
+# (`jobs.validators`) check them.
+JSON_SCHEMAS: dict[str, dict[str, Any]] = {
+    "args": {"type": "array", "items": {"type": "string"}},
+    "env": {"type": "object", "additionalProperties": {"type": "string"}},
+    "exit_codes": {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 1, "maximum": 255},
+    },
+}
 
 
 def _renamed(fields: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """Return `extra_kwargs` that read each document key from its model field."""
-    return {key: {"source": field} for key, field in fields.items() if key != field}
+    """Return `extra_kwargs` for the document keys: model field, JSON schema."""
+    kwargs: dict[str, dict[str, Any]] = {
+        key: {"source": field} for key, field in fields.items() if key != field
+    }
+    for key in fields.keys() & JSON_SCHEMAS.keys():
+        kwargs.setdefault(key, {})["schema"] = JSON_SCHEMAS[key]
+    return kwargs
 
 
 class StrictFieldsMixin:
@@ -65,6 +84,19 @@ class StrictFieldsMixin:
                     {api_settings.NON_FIELD_ERRORS_KEY: [message]}
                 )
         return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class ShapedJSONField(serializers.JSONField):
+    """A JSON value whose shape the model's validators check.
+
+    `schema` only documents that shape (`jobs.api.schema`); DRF's JSONField
+    would document any value.
+    """
+
+    def __init__(self, *, schema: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        """Keep the OpenAPI schema of the value; the rest is DRF's JSONField."""
+        self.schema = schema or {}
+        super().__init__(**kwargs)
 
 
 class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
@@ -104,7 +136,38 @@ class StorableCharField(serializers.CharField):
         return value
 
 
-class RetrySerializer(StrictModelSerializer):
+class StorableSlugRelatedField(serializers.SlugRelatedField):
+    """An object named by text that can be looked up: no NUL, no lone surrogate.
+
+    Checked before the query: PostgreSQL refuses such text in a parameter
+    with an error (a 500) rather than finding nothing.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        """Refuse text that cannot be queried, then look the object up."""
+        if isinstance(data, str):
+            storable_json(data)
+        return super().to_internal_value(data)
+
+
+class DocumentPartSerializer(StrictModelSerializer):
+    """A strict serializer of a job document or a group of it.
+
+    Its text can be stored and passed to a process, and its JSON values
+    are documented with their shapes.
+    """
+
+    serializer_field_mapping: ClassVar[
+        dict[type[models.Field], type[serializers.Field]]
+    ] = {
+        **StrictModelSerializer.serializer_field_mapping,
+        models.CharField: StorableCharField,
+        models.TextField: StorableCharField,
+        models.JSONField: ShapedJSONField,
+    }
+
+
+class RetrySerializer(DocumentPartSerializer):
     """The "retry" group of a job document."""
 
     class Meta:
@@ -113,7 +176,7 @@ class RetrySerializer(StrictModelSerializer):
         extra_kwargs = _renamed(documents.RETRY_FIELDS)
 
 
-class ConcurrencySerializer(StrictModelSerializer):
+class ConcurrencySerializer(DocumentPartSerializer):
     """The "concurrency" group of a job document."""
 
     class Meta:
@@ -122,7 +185,7 @@ class ConcurrencySerializer(StrictModelSerializer):
         extra_kwargs = _renamed(documents.CONCURRENCY_FIELDS)
 
 
-class MisfireSerializer(StrictModelSerializer):
+class MisfireSerializer(DocumentPartSerializer):
     """The "misfire" group of a job document."""
 
     class Meta:
@@ -131,7 +194,7 @@ class MisfireSerializer(StrictModelSerializer):
         extra_kwargs = _renamed(documents.MISFIRE_FIELDS)
 
 
-class JobDocumentSerializer(StrictModelSerializer):
+class JobDocumentSerializer(DocumentPartSerializer):
     """Validate a job document; `validated_data` holds model field values.
 
     The groups are optional; their fields flatten into `validated_data`
@@ -141,17 +204,9 @@ class JobDocumentSerializer(StrictModelSerializer):
     serializer's.
     """
 
-    serializer_field_mapping: ClassVar[
-        dict[type[models.Field], type[serializers.Field]]
-    ] = {
-        **StrictModelSerializer.serializer_field_mapping,
-        models.CharField: StorableCharField,
-        models.TextField: StorableCharField,
-    }
-
     schedules = serializers.ListField(child=serializers.JSONField())
     # Secrets by name; a value never passes through a document.
-    secrets = serializers.SlugRelatedField(
+    secrets = StorableSlugRelatedField(
         many=True,
         slug_field="name",
         queryset=Secret.objects.all(),
@@ -229,7 +284,7 @@ class JobDocumentSerializer(StrictModelSerializer):
         return default_timezone()
 
 
-class UserNameField(serializers.SlugRelatedField):
+class UserNameField(StorableSlugRelatedField):
     """A user, given and shown by user name."""
 
     def __init__(self, **kwargs: Any) -> None:

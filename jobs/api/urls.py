@@ -5,23 +5,9 @@ slash is accepted too.
 """
 
 from django.urls import re_path
-from rest_framework.routers import SimpleRouter
 
+from jobs.api.routers import OptionalSlashRouter
 from jobs.api.views import health, jobs, runs, schedules, scripts, versions
-
-
-class OptionalSlashRouter(SimpleRouter):
-    """A router whose paths take an optional trailing slash.
-
-    DRF turns any `trailing_slash` argument into "/" or "", so the pattern
-    is set after construction.
-    """
-
-    def __init__(self) -> None:
-        """Build the router with optional-slash routes."""
-        super().__init__()
-        self.trailing_slash = "/?"
-
 
 router = OptionalSlashRouter()
 router.register("jobs", jobs.JobViewSet, basename="job")

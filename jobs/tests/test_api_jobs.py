@@ -24,6 +24,7 @@ from accounts.roles import ADMIN, EDITOR, VIEWER
 from accounts.services.permissions import job_rights_set
 from jobs.api.access import MSG_FORBIDDEN
 from jobs.api.filters import MSG_BOOLEAN
+from jobs.api.parsers import MSG_TOO_DEEP
 from jobs.api.serializers import (
     MSG_NO_FIELDS,
     MSG_NO_USER,
@@ -395,7 +396,7 @@ def test_create_refuses_json_nested_too_deeply(users: dict[str, User]) -> None:
     )
 
     assert response.status_code == 400
-    assert response.json() == {"detail": jobs_api.MSG_TOO_DEEP}
+    assert response.json() == {"detail": MSG_TOO_DEEP}
 
 
 def test_create_refuses_malformed_json_and_other_media_types(
@@ -447,6 +448,10 @@ def test_create_refuses_invalid_documents_with_field_messages(
         ("working_dir", '"nested\\u0000"'),
         ("timezone", '"UTC\\u0000"'),
         ("description", '"\\udc80"'),
+        ("owner", '"erin\\u0000"'),
+        ("owner", '"\\ud800"'),
+        ("secrets", '["API_TOKEN\\u0000"]'),
+        ("secrets", '["\\udfff"]'),
     ],
 )
 def test_create_refuses_text_that_cannot_be_stored(

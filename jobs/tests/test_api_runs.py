@@ -15,7 +15,7 @@ from django.urls import reverse
 from accounts.models import AuditEvent
 from accounts.services.permissions import job_rights_set
 from jobs.api.access import MSG_FORBIDDEN
-from jobs.api.filters_runs import MSG_RANGE
+from jobs.api.filters import MSG_RANGE
 from jobs.api.views.runs import ACTION_CANCEL, ACTION_MARK_FAILED
 from jobs.models import Job, JobRun, Worker
 from jobs.services.runs import (
@@ -304,6 +304,21 @@ def test_date_range_filters_on_the_slot(
     )
 
     assert ids(response) == [three_runs["lost"].pk, three_runs["failed"].pk]
+
+
+def test_date_filters_take_offsets_postgresql_refuses(
+    api_client: Any,
+    users: dict[str, User],
+    three_runs: dict[str, JobRun],
+) -> None:
+    """Python reads offsets up to 23:59, PostgreSQL 15:59: compared in UTC."""
+    api_client.force_authenticate(users["viewer"])
+
+    response = api_client.get(
+        reverse("api:log-list"), {"after": "2026-02-28T23:18:00+23:18"}
+    )
+
+    assert response.status_code == 200
 
 
 def test_job_filter_keeps_one_jobs_runs(

@@ -171,6 +171,7 @@ def test_the_list_filters_by_job(
         ({"job": "0"}, "job"),
         ({"job": "1.5"}, "job"),
         ({"created_after": "notadate"}, "created_after"),
+        ({"created_before": "0001-01-01T00:00:00+05:00"}, "created_before"),
         ({"ordering": "snapshot"}, "ordering"),
     ],
 )
@@ -181,6 +182,16 @@ def test_bad_list_parameters_are_refused(
     response = as_user(api_client, eddie).get(reverse("api:version-list"), query)
     assert response.status_code == 400
     assert list(response.data) == [field]
+
+
+def test_date_filters_take_offsets_postgresql_refuses(
+    api_client: APIClient, eddie: User, job: Job
+) -> None:
+    """Python reads offsets up to 23:59, PostgreSQL 15:59: compared in UTC."""
+    response = as_user(api_client, eddie).get(
+        reverse("api:version-list"), {"created_after": "2026-02-28T23:18:00-18:48"}
+    )
+    assert (response.status_code, response.data["count"]) == (200, 0)
 
 
 def test_anonymous_clients_must_sign_in(api_client: APIClient, job: Job) -> None:

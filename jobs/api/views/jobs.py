@@ -21,23 +21,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-    inline_serializer,
-)
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,6 +35,16 @@ from accounts import permissions as perms
 from accounts.client import request_ip
 from jobs.api.access import require
 from jobs.api.filters import JobFilter
+from jobs.api.ids import id_or_404, id_path_parameter
+from jobs.api.responses import (
+    FIELD_ERRORS,
+    FORBIDDEN,
+    LIST_ERRORS,
+    NOT_SIGNED_IN,
+    READ_ERRORS,
+    UNSUPPORTED,
+    WRITE_ERRORS,
+)
 from jobs.api.serializers import JobSerializer, StrictSerializer, storable_json
 from jobs.documents import SECRETS_KEY, document_path
 from jobs.models import Job, JobRun
@@ -60,65 +59,13 @@ ACTION_CHANGE_OWNER = "change the owner of this job"
 ACTION_DELETE = "delete this job"
 ACTION_RUN = "run this job"
 ACTION_ACTIVATE = "activate or deactivate this job"
-MSG_TOO_DEEP = "JSON parse error - nested too deeply."
 
-# Ids are positive bigints: a longer number cannot be one, and would
-# overflow PostgreSQL's bigint (or SQLite's integer) in the query.
-MAX_ID = 2**63 - 1
-
-# The body of every 401, 403 and 404: DRF's {"detail": message}.
-ERROR_DETAIL = inline_serializer(
-    name="ErrorDetail", fields={"detail": serializers.CharField()}
-)
-BAD_INPUT = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description='Invalid input: {"<field>": ["<message>", ...]}; nested '
-    'groups nest ({"retry": {"max_attempts": [...]}}), and problems with the '
-    'whole body are under "non_field_errors".',
-)
-BAD_FILTER = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description='A bad query parameter: {"<parameter>": ["<message>", ...]}.',
-)
-NOT_SIGNED_IN = OpenApiResponse(ERROR_DETAIL, description="Not authenticated.")
-REFUSED = OpenApiResponse(
-    ERROR_DETAIL, description="Not authenticated, or the right is refused."
-)
-NOT_FOUND = OpenApiResponse(
-    ERROR_DETAIL, description="No such job, or one the user may not see."
-)
-UNSUPPORTED = OpenApiResponse(
-    ERROR_DETAIL, description="The body is not JSON (Content-Type)."
-)
-JOB_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
-BAD_PAGE = OpenApiResponse(ERROR_DETAIL, description="No such page.")
-ERRORS = {401: NOT_SIGNED_IN, 403: REFUSED, 404: NOT_FOUND}
-WRITE_ERRORS = {400: BAD_INPUT, **ERRORS, 415: UNSUPPORTED}
+JOB_ID = id_path_parameter()
 
 
 def clock() -> datetime:
     """Return the current instant; tests replace it to pin "now"."""
     return timezone.now()
-
-
-class BoundedJSONParser(JSONParser):
-    """DRF's JSON parser, answering 400 for a body nested too deeply to read.
-
-    Python's decoder raises RecursionError (not a ValueError) past about a
-    thousand levels, which DRF would leave to become a 500.
-    """
-
-    def parse(
-        self,
-        stream: Any,
-        media_type: str | None = None,
-        parser_context: dict[str, Any] | None = None,
-    ) -> Any:
-        """Parse the body, turning too deep a nesting into a parse error."""
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise ParseError(MSG_TOO_DEEP) from None
 
 
 class RunInputSerializer(StrictSerializer):
@@ -156,28 +103,22 @@ class NoBodySerializer(StrictSerializer):
 @extend_schema_view(
     list=extend_schema(
         summary="List the jobs the user may see",
-        responses={
-            200: JobSerializer(many=True),
-            400: BAD_FILTER,
-            401: NOT_SIGNED_IN,
-            403: REFUSED,
-            404: BAD_PAGE,
-        },
+        responses={200: JobSerializer(many=True), **LIST_ERRORS},
     ),
     create=extend_schema(
         summary="Create a job from a job document",
         responses={
             201: JobSerializer,
-            400: BAD_INPUT,
+            400: FIELD_ERRORS,
             401: NOT_SIGNED_IN,
-            403: REFUSED,
+            403: FORBIDDEN,
             415: UNSUPPORTED,
         },
     ),
     retrieve=extend_schema(
         summary="Show a job",
         parameters=[JOB_ID],
-        responses={200: JobSerializer, **ERRORS},
+        responses={200: JobSerializer, **READ_ERRORS},
     ),
     update=extend_schema(
         summary="Replace a job's document (keys left out take their defaults)",
@@ -192,7 +133,7 @@ class NoBodySerializer(StrictSerializer):
     destroy=extend_schema(
         summary="Delete a job with its schedules, runs and versions",
         parameters=[JOB_ID],
-        responses={204: None, **ERRORS},
+        responses={204: None, **READ_ERRORS},
     ),
 )
 class JobViewSet(viewsets.GenericViewSet):
@@ -200,8 +141,6 @@ class JobViewSet(viewsets.GenericViewSet):
 
     serializer_class = JobSerializer
     permission_classes = (IsAuthenticated,)
-    parser_classes = (BoundedJSONParser,)
-    filter_backends = (DjangoFilterBackend,)
     filterset_class = JobFilter
     lookup_value_regex = "[0-9]+"
 
@@ -322,12 +261,12 @@ class JobViewSet(viewsets.GenericViewSet):
     def _visible(self, pk: str) -> Job:
         """Return the job `pk` if the user may see it (for writes), else 404."""
         return get_object_or_404(
-            perms.jobs_visible_to(self.request.user), pk=_id_or_404(pk)
+            perms.jobs_visible_to(self.request.user), pk=id_or_404(pk)
         )
 
     def _shown(self, pk: str | int) -> Job:
         """Return the visible job `pk` with what the API shows of it."""
-        return get_object_or_404(self.get_queryset(), pk=_id_or_404(pk))
+        return get_object_or_404(self.get_queryset(), pk=id_or_404(pk))
 
     def _change(self, request: Request, pk: str, *, partial: bool) -> Response:
         """Validate a whole or partial document and save it on the job."""
@@ -401,18 +340,6 @@ def jobs_shown(queryset: QuerySet[Job]) -> QuerySet[Job]:
         .prefetch_related("secrets")
         .order_by("name", "pk")
     )
-
-
-def _id_or_404(value: str | int) -> int:
-    """Return `value` as an id, or raise Http404 if it cannot be one."""
-    digits = str(value).lstrip("0")
-    # Checked before int(): Python refuses to read numbers of 4300+ digits.
-    if not digits.isdigit() or len(digits) > len(str(MAX_ID)):
-        raise Http404
-    number = int(digits)
-    if number > MAX_ID:
-        raise Http404
-    return number
 
 
 def _ip(request: Request) -> str | None:

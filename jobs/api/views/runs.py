@@ -14,21 +14,14 @@ the output out: it can be large.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-    inline_serializer,
-)
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -37,7 +30,9 @@ from rest_framework.response import Response
 
 from accounts import permissions as perms
 from jobs.api.access import require
-from jobs.api.filters_runs import MAX_ID, JobRunFilter, RunFilter
+from jobs.api.filters_runs import JobRunFilter, RunFilter
+from jobs.api.ids import id_or_404, id_path_parameter
+from jobs.api.responses import ERROR_DETAIL, LIST_ERRORS, READ_ERRORS
 from jobs.models import Job, JobRun
 from jobs.services.runs import run_mark_failed, run_request_cancel
 
@@ -45,21 +40,8 @@ ACTION_CANCEL = "cancel this run"
 ACTION_MARK_FAILED = "mark this run failed"
 NEWEST_FIRST = ("-scheduled_for", "-attempt", "-pk")
 
-# The body of every 401, 403 and 404: DRF's {"detail": message}.
-ERROR_DETAIL = inline_serializer(
-    name="ErrorDetail", fields={"detail": serializers.CharField()}
-)
-BAD_FILTER = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description='A bad query parameter: {"<parameter>": ["<message>", ...]}.',
-)
-NOT_SIGNED_IN = OpenApiResponse(ERROR_DETAIL, description="Not authenticated.")
-REFUSED = OpenApiResponse(ERROR_DETAIL, description="Not authenticated or refused.")
-NOT_FOUND = OpenApiResponse(
-    ERROR_DETAIL, description="No such object, or one the user may not see."
-)
-RUN_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
-JOB_ID = OpenApiParameter("job_pk", OpenApiTypes.INT, OpenApiParameter.PATH)
+RUN_ID = id_path_parameter()
+JOB_ID = id_path_parameter("job_pk")
 
 
 class RunLogJobSerializer(serializers.ModelSerializer):
@@ -156,17 +138,26 @@ def run_visible_or_404(user: Any, pk: Any) -> JobRun:
         perms.runs_visible_to(user).select_related(
             "job", "worker", "triggered_by", "cancel_requested_by"
         ),
-        pk=_id_or_404(pk),
+        pk=id_or_404(pk),
     )
 
 
-def _id_or_404(value: Any) -> int:
-    # The URL only matches digits; a number past bigint cannot be an id and
-    # would overflow PostgreSQL's bigint in the query.
-    number = int(value)
-    if not 1 <= number <= MAX_ID:
-        raise Http404
-    return number
+def control_schema(*, summary: str, description: str, refused: str) -> Any:
+    """Return the schema of a run action: no body, the run back, or a 400."""
+    return extend_schema(
+        summary=summary,
+        description=description,
+        parameters=[RUN_ID],
+        request=None,
+        responses={
+            200: RunLogDetailSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description=f'{refused}: {{"non_field_errors": ["<message>"]}}.',
+            ),
+            **READ_ERRORS,
+        },
+    )
 
 
 @extend_schema_view(
@@ -175,13 +166,7 @@ def _id_or_404(value: Any) -> int:
         description="Every run the user may see, newest first, without output. "
         "Filters: status (repeat for several), after/before (ISO 8601, on the "
         "slot `scheduled_for`), job (id).",
-        responses={
-            200: RunLogSerializer(many=True),
-            400: BAD_FILTER,
-            401: NOT_SIGNED_IN,
-            403: REFUSED,
-            404: NOT_FOUND,
-        },
+        responses={200: RunLogSerializer(many=True), **LIST_ERRORS},
     ),
     retrieve=extend_schema(
         summary="Show a run with its output",
@@ -189,12 +174,7 @@ def _id_or_404(value: Any) -> int:
         "large output keeps its head and tail and `output_dropped_bytes` "
         "says how much was dropped).",
         parameters=[RUN_ID],
-        responses={
-            200: RunLogDetailSerializer,
-            401: NOT_SIGNED_IN,
-            403: REFUSED,
-            404: NOT_FOUND,
-        },
+        responses={200: RunLogDetailSerializer, **READ_ERRORS},
     ),
 )
 class RunViewSet(
@@ -203,7 +183,6 @@ class RunViewSet(
     """Every run the user may see, one run's detail, and run control."""
 
     permission_classes = (IsAuthenticated,)
-    filter_backends = (DjangoFilterBackend,)
     filterset_class = RunFilter
     lookup_value_regex = "[0-9]+"
 
@@ -221,57 +200,36 @@ class RunViewSet(
         """Return the visible run named in the URL (list filters do not apply)."""
         return run_visible_or_404(self.request.user, self.kwargs["pk"])
 
-    @extend_schema(
+    @control_schema(
         summary="Cancel a queued run, or ask a running one to stop",
         description="Needs the right to run the job. A queued run is cancelled "
         "at once; a running one is stopped by its worker within a second "
         "(`cancel_requested_at` is set). A finished run is a 400.",
-        parameters=[RUN_ID],
-        request=None,
-        responses={
-            200: RunLogDetailSerializer,
-            400: OpenApiResponse(
-                OpenApiTypes.OBJECT,
-                description="The run has already finished: "
-                '{"non_field_errors": ["<message>"]}.',
-            ),
-            401: NOT_SIGNED_IN,
-            403: REFUSED,
-            404: NOT_FOUND,
-        },
+        refused="The run has already finished",
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Cancel the run, as the admin's "Cancel selected runs" action does."""
-        run = self.get_object()
-        require(perms.can_cancel_run(request.user, run), ACTION_CANCEL)
-        run_request_cancel(run=run, requested_by=request.user, now=timezone.now())
-        return Response(self.get_serializer(self.get_object()).data)
+        return self._control(request, run_request_cancel, ACTION_CANCEL)
 
-    @extend_schema(
+    @control_schema(
         summary="Mark a running run failed (its worker is dead)",
         description="Needs the right to run the job. No retry follows. A run "
         "that is not running is a 400.",
-        parameters=[RUN_ID],
-        request=None,
-        responses={
-            200: RunLogDetailSerializer,
-            400: OpenApiResponse(
-                OpenApiTypes.OBJECT,
-                description="The run is not running: "
-                '{"non_field_errors": ["<message>"]}.',
-            ),
-            401: NOT_SIGNED_IN,
-            403: REFUSED,
-            404: NOT_FOUND,
-        },
+        refused="The run is not running",
     )
     @action(detail=True, methods=["post"], url_path="mark-failed")
     def mark_failed(self, request: Request, pk: str | None = None) -> Response:
         """Mark the run failed, as the admin's "Mark ... failed" action does."""
+        return self._control(request, run_mark_failed, ACTION_MARK_FAILED)
+
+    def _control(
+        self, request: Request, service: Callable[..., JobRun], action: str
+    ) -> Response:
+        """Apply a run action's service, with the right to cancel runs."""
         run = self.get_object()
-        require(perms.can_cancel_run(request.user, run), ACTION_MARK_FAILED)
-        run_mark_failed(run=run, requested_by=request.user, now=timezone.now())
+        require(perms.can_cancel_run(request.user, run), action)
+        service(run=run, requested_by=request.user, now=timezone.now())
         return Response(self.get_serializer(self.get_object()).data)
 
 
@@ -283,10 +241,11 @@ class RunViewSet(
     parameters=[JOB_ID],
     responses={
         200: RunLogSerializer(many=True),
-        400: BAD_FILTER,
-        401: NOT_SIGNED_IN,
-        403: REFUSED,
-        404: NOT_FOUND,
+        **LIST_ERRORS,
+        404: OpenApiResponse(
+            ERROR_DETAIL,
+            description="No such job (or one the user may not see), or no such page.",
+        ),
     },
 )
 class JobLogsView(generics.ListAPIView):
@@ -294,7 +253,6 @@ class JobLogsView(generics.ListAPIView):
 
     permission_classes = (IsAuthenticated,)
     serializer_class = RunLogSerializer
-    filter_backends = (DjangoFilterBackend,)
     filterset_class = JobRunFilter
 
     def get_queryset(self) -> QuerySet[JobRun]:
@@ -303,6 +261,6 @@ class JobLogsView(generics.ListAPIView):
             return JobRun.objects.none()
         job = get_object_or_404(
             perms.jobs_visible_to(self.request.user),
-            pk=_id_or_404(self.kwargs["job_pk"]),
+            pk=id_or_404(self.kwargs["job_pk"]),
         )
         return runs_listed(JobRun.objects.filter(job=job))

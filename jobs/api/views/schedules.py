@@ -17,7 +17,6 @@ live preview) and the schedule in words; an invalid document is a 400 whose
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -31,18 +30,16 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts import permissions as perms
 from jobs import schedule as engine
 from jobs.admin.display import fire_time_json
-from jobs.api.serializers import MSG_UNKNOWN_FIELDS
-from jobs.api.views.runs import NOT_SIGNED_IN, REFUSED
+from jobs.api.responses import FORBIDDEN, NOT_SIGNED_IN, UNSUPPORTED
+from jobs.api.serializers import StrictSerializer
 from jobs.schedule_text import describe_schedule
 from jobs.selectors import schedule_fire_times
 from jobs.validators import validate_timezone
@@ -90,7 +87,7 @@ class ScheduleDocumentField(serializers.JSONField):
     """A schedule document: a JSON object the engine validates."""
 
 
-class PreviewInputSerializer(serializers.Serializer):
+class PreviewInputSerializer(StrictSerializer):
     """What to preview: a schedule document, its default zone, how many, after."""
 
     schedule = ScheduleDocumentField(
@@ -114,19 +111,6 @@ class PreviewInputSerializer(serializers.Serializer):
         help_text="List fire times strictly after this instant (ISO 8601 with "
         "an offset); default now.",
     )
-
-    def to_internal_value(self, data: Any) -> Any:
-        """Refuse unknown keys (a typo must not fall back to a default)."""
-        if isinstance(data, Mapping):
-            unknown = sorted(str(key) for key in data if key not in self.fields)
-            if unknown:
-                message = MSG_UNKNOWN_FIELDS.format(
-                    unknown=", ".join(unknown), known=", ".join(self.fields)
-                )
-                raise serializers.ValidationError(
-                    {api_settings.NON_FIELD_ERRORS_KEY: [message]}
-                )
-        return super().to_internal_value(data)
 
 
 class FireTimeSerializer(serializers.Serializer):
@@ -153,7 +137,6 @@ class SchedulePreviewView(APIView):
     """Preview a schedule document's next fire times, or say what is wrong."""
 
     permission_classes = (IsActiveUser,)
-    parser_classes = (JSONParser,)
 
     @extend_schema(
         summary="Preview a schedule's next fire times",
@@ -171,7 +154,8 @@ class SchedulePreviewView(APIView):
                 'document gives {"schedule": {"<document field>": ["<message>"]}}.',
             ),
             401: NOT_SIGNED_IN,
-            403: REFUSED,
+            403: FORBIDDEN,
+            415: UNSUPPORTED,
         },
         examples=[
             OpenApiExample(

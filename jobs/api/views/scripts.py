@@ -11,19 +11,15 @@ review history and the audit event.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
@@ -48,18 +44,22 @@ from jobs.admin.script_display import (
     read_current,
 )
 from jobs.api.access import require
+from jobs.api.filters import StableOrderingFilter, StrictBooleanFilter, TextFilter
+from jobs.api.ids import ObjectByIdMixin, id_path_parameter
+from jobs.api.responses import (
+    ERROR_DETAIL,
+    LIST_ERRORS,
+    READ_ERRORS,
+    UNSUPPORTED,
+)
 from jobs.api.serializers import StrictModelSerializer
 from jobs.models import Script, ScriptReview
 from jobs.script_content import ScriptFile, decode_text, numbered_lines, unified_diff
 from jobs.services.approval import ScriptChangedError, script_approve, script_reject
 
-# The largest id a database column holds; larger ones cannot name anything.
-MAX_ID = 2**63 - 1
-# At most 19 digits, as MAX_ID; also keeps int() off huge strings (ValueError).
-ID_PATTERN = re.compile(r"[0-9]{1,19}")
-ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-ID_PARAMETER = OpenApiParameter("id", ID_SCHEMA, OpenApiParameter.PATH)
-SHA256_PATTERN = r"^[0-9a-fA-F]{64}$"
+ID_PARAMETER = id_path_parameter()
+# \A and \Z: "$" would let a trailing newline through (the schema shows ^ $).
+SHA256_PATTERN = r"\A[0-9a-fA-F]{64}\Z"
 
 MSG_SHA256 = "Give the SHA-256 shown with the script's content (64 hexadecimal digits)."
 ACTION_VIEW = "view scripts"
@@ -97,13 +97,11 @@ class ScriptFilter(django_filters.FilterSet):
     """The admin's list filters and search, and ordering."""
 
     status = django_filters.ChoiceFilter(choices=Script.Status.choices)
-    missing = django_filters.BooleanFilter(
+    missing = StrictBooleanFilter(
         field_name="is_missing", help_text="Not found at the last sync."
     )
-    path = django_filters.CharFilter(
-        lookup_expr="icontains", help_text="Part of the path, any case."
-    )
-    ordering = django_filters.OrderingFilter(
+    path = TextFilter(lookup_expr="icontains", help_text="Part of the path, any case.")
+    ordering = StableOrderingFilter(
         fields=("path", "status", "size_bytes", "modified_at", "approved_at"),
         help_text="Sort by these fields (comma-separated, '-' for descending).",
     )
@@ -283,6 +281,7 @@ class ScriptReviewInput(StrictModelSerializer):
 
     sha256 = serializers.RegexField(
         SHA256_PATTERN,
+        trim_whitespace=False,
         help_text="The content's SHA-256, as the script's detail shows it.",
         error_messages={"invalid": MSG_SHA256},
     )
@@ -298,32 +297,28 @@ class ScriptReviewInput(StrictModelSerializer):
         fields = ("sha256", "note")
 
 
-class ScriptMessage(serializers.Serializer):
-    """An error: what went wrong, in words."""
-
-    detail = serializers.CharField()
-
-
-FIELD_ERRORS = OpenApiResponse(
-    OpenApiTypes.OBJECT, description="Bad input: field name -> messages."
-)
-NOT_SIGNED_IN = OpenApiResponse(ScriptMessage, description="Not signed in.")
-FORBIDDEN = OpenApiResponse(ScriptMessage, description="Not signed in, or not allowed.")
-NOT_FOUND = OpenApiResponse(ScriptMessage, description="No such script.")
-REVIEW_RESPONSES = {
-    200: ScriptDetailOutput,
-    400: OpenApiResponse(
-        OpenApiTypes.OBJECT,
-        description="Bad input, or the file is missing or unreadable.",
-    ),
-    401: NOT_SIGNED_IN,
-    403: FORBIDDEN,
-    404: NOT_FOUND,
-    409: OpenApiResponse(
-        ScriptMessage,
-        description="The file changed since the content was shown; review again.",
-    ),
-}
+def review_schema(*, summary: str, description: str) -> Any:
+    """Return the schema of approve or reject: the content's hash and a note."""
+    return extend_schema(
+        summary=summary,
+        description=description,
+        parameters=[ID_PARAMETER],
+        request=ScriptReviewInput,
+        responses={
+            200: ScriptDetailOutput,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Bad input, or the file is missing or unreadable.",
+            ),
+            **READ_ERRORS,
+            409: OpenApiResponse(
+                ERROR_DETAIL,
+                description="The file changed since the content was shown; "
+                "review again.",
+            ),
+            415: UNSUPPORTED,
+        },
+    )
 
 
 # --- views ---------------------------------------------------------------------
@@ -333,13 +328,7 @@ REVIEW_RESPONSES = {
     list=extend_schema(
         summary="List scripts",
         description="The script registry, by path (filters as in the admin).",
-        responses={
-            200: ScriptOutput(many=True),
-            400: FIELD_ERRORS,
-            401: NOT_SIGNED_IN,
-            403: FORBIDDEN,
-            404: OpenApiResponse(ScriptMessage, description="No such page."),
-        },
+        responses={200: ScriptOutput(many=True), **LIST_ERRORS},
     ),
     retrieve=extend_schema(
         parameters=[ID_PARAMETER],
@@ -349,22 +338,19 @@ REVIEW_RESPONSES = {
             "the SHA-256 to approve it by) and the diff against the content "
             "last approved."
         ),
-        responses={
-            200: ScriptDetailOutput,
-            401: NOT_SIGNED_IN,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-        },
+        responses={200: ScriptDetailOutput, **READ_ERRORS},
     ),
 )
 class ScriptViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ObjectByIdMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Scripts: list, detail, and approve or reject for approvers."""
 
     permission_classes = (IsAuthenticated, ScriptAccess)
     filterset_class = ScriptFilter
-    filter_backends = (DjangoFilterBackend,)
     # Any path segment reaches the view, so that a malformed id is a JSON 404
     # like an unknown one (not Django's HTML page).
     lookup_value_regex = "[^/]+"
@@ -384,38 +370,21 @@ class ScriptViewSet(
             return ScriptReviewInput
         return ScriptDetailOutput
 
-    def get_object(self) -> Script:
-        """Return the script, or 404; so is an id no column holds."""
-        raw = self.kwargs[self.lookup_field]
-        if not ID_PATTERN.fullmatch(raw) or int(raw) > MAX_ID:
-            raise Http404
-        return super().get_object()
-
-    @extend_schema(
+    @review_schema(
         summary="Approve a script",
-        description=(
-            "Approve the content shown by the script's detail, named by its "
-            "SHA-256. Approvers only."
-        ),
-        parameters=[ID_PARAMETER],
-        request=ScriptReviewInput,
-        responses=REVIEW_RESPONSES,
+        description="Approve the content shown by the script's detail, named "
+        "by its SHA-256. Approvers only.",
     )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
         """Approve the script's current content, if it is what the approver saw."""
         return self._review(request, script_approve)
 
-    @extend_schema(
+    @review_schema(
         summary="Reject a script",
-        description=(
-            "Reject the content shown by the script's detail, named by its "
-            "SHA-256; rejecting the approved content revokes its approval. "
-            "Approvers only."
-        ),
-        parameters=[ID_PARAMETER],
-        request=ScriptReviewInput,
-        responses=REVIEW_RESPONSES,
+        description="Reject the content shown by the script's detail, named "
+        "by its SHA-256; rejecting the approved content revokes its approval. "
+        "Approvers only.",
     )
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:

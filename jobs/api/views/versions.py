@@ -10,16 +10,12 @@ stores a new version and audits a "restore".
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 import django_filters
-from django import forms
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -44,6 +40,20 @@ from jobs.admin.versions import (
     author_name,
 )
 from jobs.api.access import require
+from jobs.api.filters import InstantFilter, StableOrderingFilter
+from jobs.api.ids import (
+    ID_SCHEMA,
+    IdField,
+    IdFilter,
+    ObjectByIdMixin,
+    id_path_parameter,
+)
+from jobs.api.responses import (
+    BAD_FILTER,
+    LIST_ERRORS,
+    READ_ERRORS,
+    UNSUPPORTED,
+)
 from jobs.models import JobVersion
 from jobs.services.versions import (
     job_version_diff,
@@ -52,12 +62,7 @@ from jobs.services.versions import (
 )
 from jobs.version_diff import MISSING, MSG_NO_CHANGES, Change
 
-# The largest id a database column holds; larger ones cannot name anything.
-MAX_ID = 2**63 - 1
-# At most 19 digits, as MAX_ID; also keeps int() off huge strings (ValueError).
-ID_PATTERN = re.compile(r"[0-9]{1,19}")
-ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-ID_PARAMETER = OpenApiParameter("id", ID_SCHEMA, OpenApiParameter.PATH)
+ID_PARAMETER = id_path_parameter()
 
 MSG_AGAINST_OTHER_JOB = "Version {against} is not a version of this job."
 MSG_NO_BODY = "Restoring takes no request body."
@@ -71,30 +76,17 @@ def clock() -> datetime:
 # --- filters -------------------------------------------------------------------
 
 
-@extend_schema_field(ID_SCHEMA)
-class IdFilter(django_filters.NumberFilter):
-    """A whole number that can be an id (1 to 2**63 - 1)."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Bound the number to what an id column holds."""
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", MAX_ID)
-        super().__init__(*args, **kwargs)
-
-
 class VersionFilter(django_filters.FilterSet):
     """Filter by job and date; newest first unless ordered otherwise."""
 
     job = IdFilter(field_name="job_id", help_text="The job's id.")
-    created_after = django_filters.IsoDateTimeFilter(
+    created_after = InstantFilter(
         field_name="created_at", lookup_expr="gte", help_text="Stored at or after."
     )
-    created_before = django_filters.IsoDateTimeFilter(
+    created_before = InstantFilter(
         field_name="created_at", lookup_expr="lt", help_text="Stored before."
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=("created_at", "number"),
         help_text="Sort by these fields (comma-separated, '-' for descending).",
     )
@@ -173,13 +165,7 @@ class VersionRestoreOutput(serializers.Serializer):
 class VersionDiffQuery(serializers.Serializer):
     """The diff's query: the version to compare with."""
 
-    against = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
-
-
-class VersionMessage(serializers.Serializer):
-    """An error: what went wrong, in words."""
-
-    detail = serializers.CharField()
+    against = IdField(required=False)
 
 
 def change_data(change: Change) -> dict[str, Any]:
@@ -193,18 +179,6 @@ def change_data(change: Change) -> dict[str, Any]:
     }
 
 
-FIELD_ERRORS = OpenApiResponse(
-    OpenApiTypes.OBJECT, description="Bad input: field name -> messages."
-)
-NOT_SIGNED_IN = OpenApiResponse(VersionMessage, description="Not signed in.")
-FORBIDDEN = OpenApiResponse(
-    VersionMessage, description="Not signed in, or not allowed."
-)
-NOT_FOUND = OpenApiResponse(
-    VersionMessage, description="No such version, or its job is not visible."
-)
-
-
 # --- views ---------------------------------------------------------------------
 
 
@@ -212,34 +186,25 @@ NOT_FOUND = OpenApiResponse(
     list=extend_schema(
         summary="List job versions",
         description="Versions of the jobs the user may see, newest first.",
-        responses={
-            200: VersionOutput(many=True),
-            400: FIELD_ERRORS,
-            401: NOT_SIGNED_IN,
-            403: FORBIDDEN,
-            404: OpenApiResponse(VersionMessage, description="No such page."),
-        },
+        responses={200: VersionOutput(many=True), **LIST_ERRORS},
     ),
     retrieve=extend_schema(
         parameters=[ID_PARAMETER],
         summary="Show a job version",
         description="The version with its snapshot (secrets by name only).",
-        responses={
-            200: VersionDetailOutput,
-            401: NOT_SIGNED_IN,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-        },
+        responses={200: VersionDetailOutput, **READ_ERRORS},
     ),
 )
 class VersionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ObjectByIdMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Job versions: list, detail, diff and restore."""
 
     permission_classes = (IsAuthenticated,)
     filterset_class = VersionFilter
-    filter_backends = (DjangoFilterBackend,)
     # Any path segment reaches the view, so that a malformed id is a JSON 404
     # like an unknown one (not Django's HTML page).
     lookup_value_regex = "[^/]+"
@@ -256,13 +221,6 @@ class VersionViewSet(
         """Return the list's or the detail's serializer."""
         return VersionOutput if self.action == "list" else VersionDetailOutput
 
-    def get_object(self) -> JobVersion:
-        """Return the version, or 404; so is an id no column holds."""
-        raw = self.kwargs[self.lookup_field]
-        if not ID_PATTERN.fullmatch(raw) or int(raw) > MAX_ID:
-            raise Http404
-        return super().get_object()
-
     @extend_schema(
         summary="Compare two versions",
         description=(
@@ -277,13 +235,7 @@ class VersionViewSet(
                 description="The id of another version of the same job.",
             ),
         ],
-        responses={
-            200: VersionDiffOutput,
-            400: FIELD_ERRORS,
-            401: NOT_SIGNED_IN,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-        },
+        responses={200: VersionDiffOutput, 400: BAD_FILTER, **READ_ERRORS},
     )
     @action(detail=True, methods=["get"])
     def diff(self, request: Request, pk: str) -> Response:
@@ -326,11 +278,11 @@ class VersionViewSet(
             200: VersionRestoreOutput,
             400: OpenApiResponse(
                 OpenApiTypes.OBJECT,
-                description="The old definition is no longer valid: field -> messages.",
+                description="A body was sent, or the old definition is no "
+                "longer valid: field -> messages.",
             ),
-            401: NOT_SIGNED_IN,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
+            **READ_ERRORS,
+            415: UNSUPPORTED,
         },
     )
     @action(detail=True, methods=["post"])
