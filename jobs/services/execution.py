@@ -77,11 +77,13 @@ def run_process_spec(
     python: str = sys.executable,
     kill_grace_seconds: float = 5.0,
     environ: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> ProcessSpec:
     """Return what to execute for `run`; create its artifacts folder.
 
-    Raise `ScriptPathError` if the script or working directory no longer
-    resolves inside the scripts directory.
+    `secrets` are the job's decrypted secrets if the caller has them
+    already (read here otherwise). Raise `ScriptPathError` if the script or
+    working directory no longer resolves inside the scripts directory.
     """
     job = run.job
     script = _script(run)
@@ -95,6 +97,7 @@ def run_process_spec(
             run=run,
             base=os.environ if environ is None else environ,
             artifacts_dir=artifacts,
+            secrets=secrets,
         ),
         timeout_seconds=float(timeout) if timeout else None,
         kill_grace_seconds=kill_grace_seconds,
@@ -102,7 +105,11 @@ def run_process_spec(
 
 
 def run_environment(
-    *, run: JobRun, base: Mapping[str, str], artifacts_dir: Path
+    *,
+    run: JobRun,
+    base: Mapping[str, str],
+    artifacts_dir: Path,
+    secrets: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Return the script's environment for `run`.
 
@@ -117,7 +124,7 @@ def run_environment(
     }
     env.update({str(name): str(value) for name, value in run.job.env.items()})
     # Decrypted only here, for the script; the stored output masks them.
-    env.update(run_secret_values(run=run))
+    env.update(run_secret_values(run=run) if secrets is None else secrets)
     env.update(
         {
             "JOB_RUN_ID": str(run.pk),
@@ -131,11 +138,6 @@ def run_environment(
         text = value if isinstance(value, str) else json.dumps(value)
         env["JOB_PARAM_" + _PARAM_NAME.sub("_", str(name).upper())] = text
     return env
-
-
-def run_secrets(*, run: JobRun) -> list[str]:
-    """Return the secret values to mask in `run`'s stored output."""
-    return list(run_secret_values(run=run).values())
 
 
 def run_secret_values(*, run: JobRun) -> dict[str, str]:

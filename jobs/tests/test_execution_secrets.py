@@ -157,11 +157,12 @@ def test_preparing_a_run_without_parameters_or_secrets_needs_only_probes(
     now: datetime,
     django_assert_num_queries: Callable[..., Any],
 ) -> None:
-    """Most jobs have neither: four indexed probes, no ORM reads."""
+    """Most jobs have neither: three indexed probes, no ORM reads."""
     run = job_run_now(job=make_job(), requested_by=None, now=now)
     (run,) = loop.claim_runs(1)
-    with django_assert_num_queries(4) as queries:
+    with django_assert_num_queries(3) as queries:
         assert execution.run_preflight(run=run, now=now) is None
-        execution.run_process_spec(run=run)
-        assert execution.run_secrets(run=run) == []
+        secrets = execution.run_secret_values(run=run)
+        execution.run_process_spec(run=run, secrets=secrets)
+    assert secrets == {}
     assert all(q["sql"].startswith("SELECT 1 FROM") for q in queries.captured_queries)

@@ -181,7 +181,7 @@ def test_stored_output_masks_secrets(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The masking hook: a secret value never reaches the database."""
-    monkeypatch.setattr(execution, "run_secrets", lambda *, run: ["ok"])
+    monkeypatch.setattr(execution, "run_secret_values", lambda *, run: {"X": "ok"})
     run = claim_one(loop, make_job(), now)
     loop.execute_run(run)
     run.refresh_from_db()

@@ -197,12 +197,16 @@ class RunExecutor:
     def _execute(self, run: JobRun, *, worker: Worker, flight: InFlight) -> None:
         reason = execution.run_preflight(run=run, now=self.clock())
         spec = None
+        secrets: dict[str, str] = {}
         if reason is None:
             try:
+                # Read once: for the script's environment and for masking.
+                secrets = execution.run_secret_values(run=run)
                 spec = execution.run_process_spec(
                     run=run,
                     python=self.python,
                     kill_grace_seconds=self.kill_grace_seconds,
+                    secrets=secrets,
                 )
             except ScriptPathError as exc:
                 reason = execution.MSG_BLOCKED_PATH.format(error=exc)
@@ -217,7 +221,7 @@ class RunExecutor:
             if blocked:
                 logger.info("Run %s of job %s blocked: %s", run.pk, run.job, reason)
             return
-        secrets = execution.run_secrets(run=run)
+        masked = list(secrets.values())
         logger.info(
             "Run %s of job %s started, %.3f s late (slot %s, attempt %s)",
             run.pk,
@@ -229,7 +233,7 @@ class RunExecutor:
         result = run_process(
             spec,
             cancel=flight.cancel,
-            on_output=partial(self._flush_output, run, worker, secrets),
+            on_output=partial(self._flush_output, run, worker, masked),
             output_interval_seconds=self.output_interval_seconds,
         )
         self.finish(
@@ -238,7 +242,7 @@ class RunExecutor:
             worker=worker,
             cause=flight.cause,
             timeout_seconds=spec.timeout_seconds,
-            secrets=secrets,
+            secrets=masked,
         )
 
     def _flush_output(
