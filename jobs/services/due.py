@@ -207,13 +207,18 @@ class _LostRace(Exception):
     """A due job's next slot changed while it was being scheduled."""
 
 
-def _schedule_jobs(jobs: list[Job], *, now: datetime, horizon: datetime) -> DueBatch:
+def _schedule_jobs(
+    jobs: list[Job], *, now: datetime, horizon: datetime, one_by_one: bool = False
+) -> DueBatch:
     """Record the due slots of `jobs` with a fixed number of statements.
 
-    The jobs are this transaction's alone (locked on PostgreSQL; SQLite
-    writes one transaction at a time), so the compare-and-set on
-    `next_run_at` can only fail if that promise broke: then nothing is
-    written and the caller goes job by job.
+    Compare-and-set on `next_run_at`: only the worker that moves it on
+    records the slots. In a batch the jobs are this transaction's alone
+    (locked on PostgreSQL; SQLite writes one transaction at a time), so a
+    failed compare means that promise broke: nothing is written and the
+    caller goes job by job. For one job it means another worker took the
+    slot first. With `one_by_one`, each record is saved alone and a slot
+    that already has a run is left out.
     """
     planned = [(job, *_plan_job(job, now=now, horizon=horizon)) for job in jobs]
     moves = {
@@ -245,6 +250,9 @@ def _schedule_jobs(jobs: list[Job], *, now: datetime, horizon: datetime) -> DueB
     )
     won = Job.objects.filter(expected).update(**fields)
     if won != len(moves):
+        if len(moves) == 1:
+            logger.debug("Job %s: another worker took its slot", jobs[0].pk)
+            return DueBatch()
         raise _LostRace(f"{len(moves) - won} of {len(moves)} jobs moved on")
     active = _active_runs([job for job, *_ in planned])
     records: list[JobRun] = []
@@ -253,7 +261,10 @@ def _schedule_jobs(jobs: list[Job], *, now: datetime, horizon: datetime) -> DueB
         plans = _apply_concurrency(job, plans, now=now, active=active.get(job.pk, []))
         records += [_record(job, plan, now=now) for plan in plans]
         behind = behind or (next_run_at is not None and next_run_at <= horizon)
-    JobRun.objects.bulk_create(records)
+    if one_by_one:
+        records = [record for record in records if _saved_alone(record)]
+    else:
+        JobRun.objects.bulk_create(records)
     return DueBatch(
         slots=len(records),
         queued=sum(record.status == JobRun.Status.QUEUED for record in records),
@@ -278,36 +289,10 @@ def _schedule_job_alone(job: Job, *, now: datetime, horizon: datetime) -> DueBat
     """Record one job's due slots; on a clash, the slots one by one."""
     try:
         with transaction.atomic():
-            return _schedule_job(job, now=now, horizon=horizon)
+            return _schedule_jobs([job], now=now, horizon=horizon)
     except IntegrityError as exc:
         logger.warning("Job %s: a due slot is already recorded: %s", job.pk, exc)
-        return _schedule_job(job, now=now, horizon=horizon, one_by_one=True)
-
-
-def _schedule_job(
-    job: Job, *, now: datetime, horizon: datetime, one_by_one: bool = False
-) -> DueBatch:
-    """Record `job`'s due slots unless another worker took them first."""
-    plans, next_run_at, error = _plan_job(job, now=now, horizon=horizon)
-    fields: dict[str, object] = {"next_run_at": next_run_at}
-    if error:
-        fields["schedule_error"] = error
-    # Compare-and-set: only the worker that moves next_run_at on records.
-    won = Job.objects.filter(pk=job.pk, next_run_at=job.next_run_at).update(**fields)
-    if won != 1:
-        logger.debug("Job %s: another worker took slot %s", job.pk, job.next_run_at)
-        return DueBatch()
-    plans = _apply_concurrency(job, plans, now=now)
-    records = [_record(job, plan, now=now) for plan in plans]
-    if one_by_one:
-        records = [record for record in records if _saved_alone(record)]
-    else:
-        JobRun.objects.bulk_create(records)
-    return DueBatch(
-        slots=len(records),
-        queued=sum(record.status == JobRun.Status.QUEUED for record in records),
-        is_behind=next_run_at is not None and next_run_at <= horizon,
-    )
+        return _schedule_jobs([job], now=now, horizon=horizon, one_by_one=True)
 
 
 def _saved_alone(record: JobRun) -> bool:

@@ -171,7 +171,7 @@ def test_a_slot_taken_by_another_worker_is_left_alone(
     job = make_job()
     stale = Job.objects.prefetch_related("schedules").get(pk=job.pk)
     Job.objects.filter(pk=job.pk).update(next_run_at=minute(2))  # the other won
-    step = due._schedule_job(stale, now=minute(1), horizon=minute(1))
+    step = due._schedule_jobs([stale], now=minute(1), horizon=minute(1))
     assert step == due.DueBatch()
     assert JobRun.objects.count() == 0
     assert Job.objects.get(pk=job.pk).next_run_at == minute(2)
