@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db import DatabaseError
+from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Subquery
 
 from jobs import schedule as engine
-from jobs.models import Job, JobRun, Schedule
+from jobs.models import Job, JobRun, Schedule, Worker
+
+logger = logging.getLogger(__name__)
 
 # The "never run" choice of the last-status filter; not a JobRun status.
 NEVER_RUN = "never"
@@ -79,3 +83,72 @@ def job_upcoming_fire_times(
         after=after,
         count=count,
     )
+
+
+# --- health (GET /api/health) -------------------------------------------------
+
+STATUS_OK = "ok"
+STATUS_UNHEALTHY = "unhealthy"
+MSG_DATABASE_DOWN = "The database is unreachable."
+MSG_NO_WORKER_ALIVE = (
+    "No worker is alive: none heart-beat in the last {seconds:g} seconds."
+)
+# Workers that crashed stay listed (not alive) until their row is deleted;
+# a bound keeps the answer small all the same.
+MAX_WORKERS = 100
+
+
+def health_report(*, now: datetime, lost_after_seconds: float) -> dict[str, Any]:
+    """Return the portal's health as of `now`, catching a database failure."""
+    try:
+        workers = list(
+            Worker.objects.filter(stopped_at__isnull=True).order_by(
+                "-last_heartbeat_at", "name"
+            )[:MAX_WORKERS]
+        )
+        last_cycle_at = Worker.objects.aggregate(at=Max("last_cycle_at"))["at"]
+        active = (
+            JobRun.objects.filter(
+                status__in=(JobRun.Status.QUEUED, JobRun.Status.RUNNING)
+            )
+            .values_list("status")
+            .annotate(count=Count("pk"))
+            .order_by()
+        )
+        counts = dict(active)
+    except DatabaseError as exc:
+        # One line per check: monitors poll often during an outage.
+        logger.warning("Health check: the database is unreachable: %s", exc)
+        return {
+            "status": STATUS_UNHEALTHY,
+            "problems": [MSG_DATABASE_DOWN],
+            "database": {"ok": False, "error": MSG_DATABASE_DOWN},
+            "workers": [],
+            "last_cycle_at": None,
+            "runs": None,
+        }
+    cutoff = now - timedelta(seconds=lost_after_seconds)
+    listed = [
+        {
+            "name": worker.name,
+            "host": worker.host,
+            "last_heartbeat_at": worker.last_heartbeat_at,
+            "last_cycle_at": worker.last_cycle_at,
+            "alive": worker.last_heartbeat_at >= cutoff,
+        }
+        for worker in workers
+    ]
+    problems = []
+    if not any(worker["alive"] for worker in listed):
+        problems.append(MSG_NO_WORKER_ALIVE.format(seconds=lost_after_seconds))
+    return {
+        "status": STATUS_UNHEALTHY if problems else STATUS_OK,
+        "problems": problems,
+        "database": {"ok": True, "error": None},
+        "workers": listed,
+        "last_cycle_at": last_cycle_at,
+        "runs": {
+            "queued": counts.get(JobRun.Status.QUEUED, 0),
+            "running": counts.get(JobRun.Status.RUNNING, 0),
+        },
+    }

@@ -13,8 +13,8 @@ from django.db import OperationalError, connections
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs.api.views.health import MSG_DATABASE_DOWN, MSG_NO_WORKER_ALIVE
 from jobs.models import Job, JobRun, Worker
+from jobs.selectors import MSG_DATABASE_DOWN, MSG_NO_WORKER_ALIVE
 from jobs.services.jobs import job_save
 
 pytestmark = pytest.mark.django_db

@@ -17,12 +17,10 @@ database outage must give a 503, never a 500.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import Count, Max
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -32,75 +30,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs.api.throttling import ClientRateThrottle
-from jobs.models import JobRun, Worker
+from jobs.selectors import STATUS_OK, STATUS_UNHEALTHY, health_report
 
 logger = logging.getLogger(__name__)
-
-STATUS_OK = "ok"
-STATUS_UNHEALTHY = "unhealthy"
-MSG_DATABASE_DOWN = "The database is unreachable."
-MSG_NO_WORKER_ALIVE = (
-    "No worker is alive: none heart-beat in the last {seconds:g} seconds."
-)
-# Workers that crashed stay listed (not alive) until their row is deleted;
-# a bound keeps the answer small all the same.
-MAX_WORKERS = 100
-
-
-def health_report(*, now: datetime, lost_after_seconds: float) -> dict[str, Any]:
-    """Return the portal's health as of `now`, catching a database failure."""
-    try:
-        workers = list(
-            Worker.objects.filter(stopped_at__isnull=True).order_by(
-                "-last_heartbeat_at", "name"
-            )[:MAX_WORKERS]
-        )
-        last_cycle_at = Worker.objects.aggregate(at=Max("last_cycle_at"))["at"]
-        active = (
-            JobRun.objects.filter(
-                status__in=(JobRun.Status.QUEUED, JobRun.Status.RUNNING)
-            )
-            .values_list("status")
-            .annotate(count=Count("pk"))
-            .order_by()
-        )
-        counts = dict(active)
-    except DatabaseError as exc:
-        # One line per check: monitors poll often during an outage.
-        logger.warning("Health check: the database is unreachable: %s", exc)
-        return {
-            "status": STATUS_UNHEALTHY,
-            "problems": [MSG_DATABASE_DOWN],
-            "database": {"ok": False, "error": MSG_DATABASE_DOWN},
-            "workers": [],
-            "last_cycle_at": None,
-            "runs": None,
-        }
-    cutoff = now - timedelta(seconds=lost_after_seconds)
-    listed = [
-        {
-            "name": worker.name,
-            "host": worker.host,
-            "last_heartbeat_at": worker.last_heartbeat_at,
-            "last_cycle_at": worker.last_cycle_at,
-            "alive": worker.last_heartbeat_at >= cutoff,
-        }
-        for worker in workers
-    ]
-    problems = []
-    if not any(worker["alive"] for worker in listed):
-        problems.append(MSG_NO_WORKER_ALIVE.format(seconds=lost_after_seconds))
-    return {
-        "status": STATUS_UNHEALTHY if problems else STATUS_OK,
-        "problems": problems,
-        "database": {"ok": True, "error": None},
-        "workers": listed,
-        "last_cycle_at": last_cycle_at,
-        "runs": {
-            "queued": counts.get(JobRun.Status.QUEUED, 0),
-            "running": counts.get(JobRun.Status.RUNNING, 0),
-        },
-    }
 
 
 class DatabaseHealthSerializer(serializers.Serializer):
