@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -16,11 +16,11 @@ from django.urls import reverse
 
 from jobs.models import Job, JobRun, Worker
 from jobs.services.jobs import job_save
+from jobs.tests.run_records import SLOT, make_run, make_worker
 
 pytestmark = pytest.mark.django_db
 
 RUNS = "admin:jobs_jobrun_changelist"
-SLOT = datetime(2026, 2, 28, 1, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -39,29 +39,7 @@ def job(scripts_dir: Path, now: datetime) -> Job:
 @pytest.fixture
 def worker() -> Worker:
     """Return a live worker."""
-    return Worker.objects.create(
-        name="host-a:4242",
-        host="host-a",
-        pid=4242,
-        started_at=SLOT - timedelta(hours=1),
-        last_heartbeat_at=SLOT,
-    )
-
-
-def make_run(job: Job, **fields: Any) -> JobRun:
-    """Record a finished run of `job` (succeeded, 83 s, exit 0 by default)."""
-    values: dict[str, Any] = {
-        "scheduled_for": SLOT,
-        "trigger": JobRun.Trigger.SCHEDULE,
-        "status": JobRun.Status.SUCCEEDED,
-        "queued_at": SLOT,
-        "not_before": SLOT,
-        "started_at": SLOT + timedelta(seconds=1),
-        "finished_at": SLOT + timedelta(seconds=84),
-        "exit_code": 0,
-    }
-    values.update(fields)
-    return JobRun.objects.create(job=job, **values)
+    return make_worker("host-a:4242")
 
 
 def staff_with_all_run_permissions(client: Client) -> User:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,10 +24,10 @@ from jobs.services.runs import (
     MSG_NOT_CANCELLABLE,
     MSG_NOT_RUNNING,
 )
+from jobs.tests.run_records import SLOT, make_run, make_worker
 
 pytestmark = pytest.mark.django_db
 
-SLOT = datetime(2026, 2, 28, 1, tzinfo=UTC)
 NOT_SIGNED_IN = "Authentication credentials were not provided."
 NOT_FOUND = "No JobRun matches the given query."
 JOB_NOT_FOUND = "No Job matches the given query."
@@ -63,31 +63,8 @@ def jobs(make_job: Callable[..., Job], users: dict[str, User]) -> dict[str, Job]
 
 @pytest.fixture
 def worker() -> Worker:
-    """Return a worker that runs things."""
-    return Worker.objects.create(
-        name="host-a-4242",
-        host="host-a",
-        pid=4242,
-        started_at=SLOT - timedelta(hours=1),
-        last_heartbeat_at=SLOT,
-    )
-
-
-def make_run(job: Job, **fields: Any) -> JobRun:
-    """Record a run of `job` (succeeded after 83 s, started 1 s late by default)."""
-    values: dict[str, Any] = {
-        "scheduled_for": SLOT,
-        "trigger": JobRun.Trigger.SCHEDULE,
-        "status": JobRun.Status.SUCCEEDED,
-        "queued_at": SLOT,
-        "not_before": SLOT,
-        "started_at": SLOT + timedelta(seconds=1),
-        "finished_at": SLOT + timedelta(seconds=84),
-        "exit_code": 0,
-        "output": "hello\n",
-    }
-    values.update(fields)
-    return JobRun.objects.create(job=job, **values)
+    """Return a live worker."""
+    return make_worker("host-a-4242")
 
 
 def ids(response: Any) -> list[int]:
