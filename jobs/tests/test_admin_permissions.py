@@ -27,6 +27,7 @@ from jobs.admin.jobs import MSG_DEACTIVATED, MSG_RUNS_QUEUED
 from jobs.models import Job, JobRun, Script
 from jobs.services.jobs import job_save
 from jobs.services.scripts import script_sync_path
+from jobs.tests.test_admin_jobs import change_form_data, job_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -83,45 +84,9 @@ def save_job(name: str, now: datetime, **fields: Any) -> Job:
 
 def form_data(job: Job | None, **overrides: str) -> dict[str, Any]:
     """Return the add (job None) or change form's POST data, one daily row."""
-    data: dict[str, Any] = {
-        "name": job.name if job else "brand-new",
-        "description": "",
-        "script": "ok.py",
-        "args": "[]",
-        "env": "{}",
-        "working_dir": "",
-        "timezone": "Asia/Hong_Kong",
-        "is_active": "on",
-        "priority": "0",
-        "timeout_seconds": "",
-        "retry_max_attempts": "1",
-        "retry_delay_seconds": "60",
-        "retry_backoff": "fixed",
-        "retry_max_delay_seconds": "3600",
-        "retry_exit_codes": "[]",
-        "retry_on_lost": "on",
-        "retry_max_total_seconds": "",
-        "concurrency_policy": "forbid",
-        "max_concurrent": "1",
-        "misfire_policy": "run_once",
-        "misfire_grace_seconds": "60",
-        "schedules-TOTAL_FORMS": "1",
-        "schedules-INITIAL_FORMS": "0",
-        "schedules-MIN_NUM_FORMS": "1",
-        "schedules-MAX_NUM_FORMS": "1000",
-        "schedules-0-type": "daily",
-        "schedules-0-time": "09:00",
-        "parameters-TOTAL_FORMS": "0",
-        "parameters-INITIAL_FORMS": "0",
-        "parameters-MIN_NUM_FORMS": "0",
-        "parameters-MAX_NUM_FORMS": "1000",
-    }
-    if job is not None:
-        data["schedules-INITIAL_FORMS"] = "1"
-        data["schedules-0-id"] = str(job.schedules.get().pk)
-        data["schedules-0-job"] = str(job.pk)
-    data.update(overrides)
-    return data
+    if job is None:
+        return job_form_data(**{"name": "brand-new", **overrides})
+    return change_form_data(job, **overrides)
 
 
 def post_action(client: Client, action: str, jobs: list[Job]) -> Any:
