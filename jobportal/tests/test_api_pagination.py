@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,6 +10,9 @@ from django.contrib.auth.models import User
 
 from accounts.roles import ADMIN
 from jobs.api.pagination import MSG_PAGE_SIZE
+from jobs.models import Job
+from jobs.services.jobs import job_save
+from jobs.tests.run_records import SLOT, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +43,16 @@ def test_a_page_size_given_twice_is_refused(client: Any) -> None:
     assert response.status_code == 400
 
 
-def test_the_page_size_limits_the_page(client: Any) -> None:
-    """A valid page size is used; the default is 50."""
-    assert client.get("/api/logs", {"page_size": "7"}).status_code == 200
-    assert client.get("/api/logs").json()["count"] == 0
+def test_the_page_size_limits_the_page(client: Any, scripts_dir: Any, now: Any) -> None:
+    """page_size 2 of 3 runs: two on the first page, one on the next."""
+    job = job_save(
+        job=Job(name="nightly", script="ok.py"),
+        schedules=[{"type": "daily", "time": "09:00"}],
+        now=now,
+    )
+    for hours in range(3):
+        make_run(job, scheduled_for=SLOT - timedelta(hours=hours))
+    first = client.get("/api/logs", {"page_size": "2"}).json()
+    assert (first["count"], len(first["results"])) == (3, 2)
+    second = client.get("/api/logs", {"page_size": "2", "page": "2"}).json()
+    assert len(second["results"]) == 1
