@@ -33,7 +33,6 @@ from jobs.errors import JobsError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MONTH_NAMES = tuple(calendar.month_name)[1:]
-KINDS = ("interval", "hourly", "daily", "weekly", "monthly", "yearly", "cron", "manual")
 CRON_ALIASES = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
@@ -163,50 +162,45 @@ def parse_schedule(doc: Any, *, default_timezone: str) -> Schedule:
 
     Raise `ScheduleError` naming the field when the document is invalid.
     """
-    if not isinstance(doc, Mapping):
-        raise ScheduleError("schedule", MSG_NOT_OBJECT)
-    kind = doc.get("type")
-    if kind not in KINDS:
-        if kind is None:
-            raise ScheduleError("type", MSG_REQUIRED.format(kind="all"))
-        raise ScheduleError(
-            "type", MSG_UNKNOWN_TYPE.format(value=kind, choices=", ".join(KINDS))
-        )
-    allowed = {"type", "timezone", *_KIND_FIELDS[kind]}
-    unknown = sorted(str(key) for key in doc if key not in allowed)
-    if unknown:
-        raise ScheduleError(
-            unknown[0], MSG_UNKNOWN_FIELD.format(kind=kind, fields=", ".join(unknown))
-        )
-    for field in _KIND_FIELDS[kind]:
-        if doc.get(field) is None:
-            raise ScheduleError(field, MSG_REQUIRED.format(kind=kind))
+    kind = _parse_kind(doc)
     # A blank zone (an empty admin field) means the job's default; any other
     # non-string value is refused rather than silently replaced.
     zone_name = doc.get("timezone")
     if zone_name is None or zone_name == "":
         zone_name = default_timezone
     zone = parse_timezone(zone_name, field="timezone")
-    normalised: dict[str, Any] = {"type": kind}
-    wall_times: WallTimes | None = None
-    if kind == "interval":
-        normalised["seconds"] = _positive_int(doc["seconds"], "seconds")
-    elif kind == "hourly":
-        minute = _int(doc["minute"], "minute")
-        if not 0 <= minute <= 59:
-            raise ScheduleError("minute", MSG_MINUTE.format(value=doc["minute"]))
-        normalised["minute"] = minute
-        wall_times = WallTimes(minutes=(minute,), hours=tuple(range(24)), wildcard=True)
-    elif kind == "cron":
-        normalised["expression"], wall_times = _parse_cron(doc["expression"])
-    elif kind != "manual":
-        at = _parse_time(doc["time"])
-        normalised["time"] = at.strftime("%H:%M")
-        days = _parse_days(kind, doc, normalised)
-        wall_times = WallTimes(minutes=(at.minute,), hours=(at.hour,), days=days)
+    terms, wall_times = kind.parse(doc)
+    normalised: dict[str, Any] = {"type": kind.name, **terms}
     if doc.get("timezone"):
         normalised["timezone"] = zone_name
-    return Schedule(kind=kind, zone=zone, document=normalised, wall_times=wall_times)
+    return Schedule(
+        kind=kind.name, zone=zone, document=normalised, wall_times=wall_times
+    )
+
+
+def _parse_kind(doc: Any) -> Kind:
+    """Return the document's kind after checking which fields it has."""
+    if not isinstance(doc, Mapping):
+        raise ScheduleError("schedule", MSG_NOT_OBJECT)
+    name = doc.get("type")
+    if name is None:
+        raise ScheduleError("type", MSG_REQUIRED.format(kind="all"))
+    # An unhashable "type" (a list, say) is refused like any unknown name.
+    if not isinstance(name, str) or name not in KINDS:
+        raise ScheduleError(
+            "type", MSG_UNKNOWN_TYPE.format(value=name, choices=", ".join(KINDS))
+        )
+    kind = KINDS[name]
+    allowed = {"type", "timezone", *kind.fields}
+    unknown = sorted(str(key) for key in doc if key not in allowed)
+    if unknown:
+        raise ScheduleError(
+            unknown[0], MSG_UNKNOWN_FIELD.format(kind=name, fields=", ".join(unknown))
+        )
+    for field in kind.fields:
+        if doc.get(field) is None:
+            raise ScheduleError(field, MSG_REQUIRED.format(kind=name))
+    return kind
 
 
 def parse_timezone(name: Any, *, field: str = "timezone") -> ZoneInfo:
@@ -306,48 +300,75 @@ class WallTimes:
             day += timedelta(days=1)
 
 
-_KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    "interval": ("seconds",),
-    "hourly": ("minute",),
-    "daily": ("time",),
-    "weekly": ("weekdays", "time"),
-    "monthly": ("day", "time"),
-    "yearly": ("month", "day", "time"),
-    "cron": ("expression",),
-    "manual": (),
-}
+_Terms = tuple[dict[str, Any], WallTimes | None]
 
 
-def _parse_days(
-    kind: str, doc: Mapping[str, Any], normalised: dict[str, Any]
-) -> DaySet:
-    if kind == "weekly":
-        weekdays = _parse_weekdays(doc["weekdays"])
-        normalised["weekdays"] = [WEEKDAYS[i] for i in sorted(weekdays)]
-        return DaySet(weekdays=frozenset(weekdays))
-    if kind == "monthly":
-        day = _parse_month_day(doc["day"])
-        normalised["day"] = "last" if day == -1 else day
-        return DaySet(month_days=frozenset({day}), clamp=True)
-    if kind == "yearly":
-        month = _int(doc["month"], "month")
-        if not 1 <= month <= 12:
-            raise ScheduleError("month", MSG_MONTH.format(value=doc["month"]))
-        day = _parse_month_day(doc["day"])
-        longest = 29 if month == 2 else calendar.monthrange(2001, month)[1]
-        if day > longest:
-            raise ScheduleError(
-                "day",
-                MSG_YEARLY_DAY.format(
-                    month=MONTH_NAMES[month - 1], days=longest, value=doc["day"]
-                ),
-            )
-        normalised["month"] = month
-        normalised["day"] = "last" if day == -1 else day
-        return DaySet(
-            months=frozenset({month}), month_days=frozenset({day}), clamp=True
+def _parse_interval(doc: Mapping[str, Any]) -> _Terms:
+    return {"seconds": _positive_int(doc["seconds"], "seconds")}, None
+
+
+def _parse_hourly(doc: Mapping[str, Any]) -> _Terms:
+    minute = _int(doc["minute"], "minute")
+    if not 0 <= minute <= 59:
+        raise ScheduleError("minute", MSG_MINUTE.format(value=doc["minute"]))
+    hours = tuple(range(24))
+    return {"minute": minute}, WallTimes(minutes=(minute,), hours=hours, wildcard=True)
+
+
+def _parse_daily(doc: Mapping[str, Any]) -> _Terms:
+    at = _parse_time(doc["time"])
+    return {"time": _hhmm(at)}, _at(at, DaySet())
+
+
+def _parse_weekly(doc: Mapping[str, Any]) -> _Terms:
+    at = _parse_time(doc["time"])
+    weekdays = _parse_weekdays(doc["weekdays"])
+    terms = {"time": _hhmm(at), "weekdays": [WEEKDAYS[i] for i in sorted(weekdays)]}
+    return terms, _at(at, DaySet(weekdays=frozenset(weekdays)))
+
+
+def _parse_monthly(doc: Mapping[str, Any]) -> _Terms:
+    at = _parse_time(doc["time"])
+    day = _parse_month_day(doc["day"])
+    terms = {"time": _hhmm(at), "day": "last" if day == -1 else day}
+    return terms, _at(at, DaySet(month_days=frozenset({day}), clamp=True))
+
+
+def _parse_yearly(doc: Mapping[str, Any]) -> _Terms:
+    at = _parse_time(doc["time"])
+    month = _int(doc["month"], "month")
+    if not 1 <= month <= 12:
+        raise ScheduleError("month", MSG_MONTH.format(value=doc["month"]))
+    day = _parse_month_day(doc["day"])
+    longest = 29 if month == 2 else calendar.monthrange(2001, month)[1]
+    if day > longest:
+        raise ScheduleError(
+            "day",
+            MSG_YEARLY_DAY.format(
+                month=MONTH_NAMES[month - 1], days=longest, value=doc["day"]
+            ),
         )
-    return DaySet()
+    terms = {"time": _hhmm(at), "month": month, "day": "last" if day == -1 else day}
+    days = DaySet(months=frozenset({month}), month_days=frozenset({day}), clamp=True)
+    return terms, _at(at, days)
+
+
+def _parse_cron_kind(doc: Mapping[str, Any]) -> _Terms:
+    expression, wall_times = _parse_cron(doc["expression"])
+    return {"expression": expression}, wall_times
+
+
+def _parse_manual(doc: Mapping[str, Any]) -> _Terms:
+    return {}, None
+
+
+def _at(at: time, days: DaySet) -> WallTimes:
+    """Return the wall times of a schedule that fires once a day at `at`."""
+    return WallTimes(minutes=(at.minute,), hours=(at.hour,), days=days)
+
+
+def _hhmm(at: time) -> str:
+    return at.strftime("%H:%M")
 
 
 def _parse_time(value: Any) -> time:
@@ -513,6 +534,43 @@ def _croniter_values(index: int, text: str, field: str) -> list[int]:
             MSG_CRON_FIELD.format(field=name, value=field, reason="not understood"),
         )
     return sorted(values)
+
+
+# --- schedule kinds -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One schedule kind: its document fields, its label and its parser.
+
+    `fields` are the document fields the kind requires, in the order a form
+    shows them ("type" and "timezone" are accepted by every kind). `parse`
+    gets a document that holds exactly those fields and returns their
+    normalised values with the wall times the kind fires at (None for kinds
+    that do not follow the wall clock).
+    """
+
+    name: str
+    label: str
+    fields: tuple[str, ...]
+    parse: Callable[[Mapping[str, Any]], _Terms]
+
+
+# Every schedule kind, in the order forms offer them. Forms, the admin,
+# choices and `jobs.schedule_text` derive from this table.
+KINDS: Mapping[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind("interval", "Interval (every N seconds)", ("seconds",), _parse_interval),
+        Kind("hourly", "Hourly", ("minute",), _parse_hourly),
+        Kind("daily", "Daily", ("time",), _parse_daily),
+        Kind("weekly", "Weekly", ("weekdays", "time"), _parse_weekly),
+        Kind("monthly", "Monthly", ("day", "time"), _parse_monthly),
+        Kind("yearly", "Yearly", ("month", "day", "time"), _parse_yearly),
+        Kind("cron", "Cron expression", ("expression",), _parse_cron_kind),
+        Kind("manual", "Manual only (never scheduled)", (), _parse_manual),
+    )
+}
 
 
 # --- fire instants -----------------------------------------------------------
