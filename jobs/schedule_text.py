@@ -7,6 +7,7 @@ and an invalid document is described rather than raised.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cron_descriptor import (
@@ -18,7 +19,13 @@ from cron_descriptor import (
     WrongArgumentError,
 )
 
-from jobs.schedule import CRON_ALIASES, MONTH_NAMES, ScheduleError, parse_schedule
+from jobs.schedule import (
+    CRON_ALIASES,
+    MONTH_NAMES,
+    Schedule,
+    ScheduleError,
+    parse_schedule,
+)
 
 MSG_INVALID = "Invalid schedule: {error}"
 MANUAL_TEXT = "Manual only"
@@ -35,12 +42,7 @@ def describe_schedule(document: dict[str, Any], *, timezone: str) -> str:
         schedule = parse_schedule(document, default_timezone=timezone)
     except ScheduleError as exc:
         return MSG_INVALID.format(error=exc)
-    if schedule.kind == "manual":
-        return MANUAL_TEXT
-    if schedule.kind == "interval":
-        # Elapsed time: the zone never matters, so it is not shown.
-        return _describe_interval(schedule.document["seconds"])
-    return f"{_describe_wall_clock(schedule.document)} ({schedule.zone.key})"
+    return DESCRIBERS[schedule.kind](schedule)
 
 
 def describe_schedules(documents: list[dict[str, Any]], *, timezone: str) -> str:
@@ -48,32 +50,56 @@ def describe_schedules(documents: list[dict[str, Any]], *, timezone: str) -> str
     return "; ".join(describe_schedule(doc, timezone=timezone) for doc in documents)
 
 
-def _describe_interval(seconds: int) -> str:
+def _describe_manual(schedule: Schedule) -> str:
+    return MANUAL_TEXT
+
+
+def _describe_interval(schedule: Schedule) -> str:
+    # Elapsed time: the zone never matters, so it is not shown.
+    seconds = schedule.document["seconds"]
     # The largest unit that divides evenly: 5400 s is "Every 90 minutes".
     size, unit = next((s, u) for s, u in _INTERVAL_UNITS if seconds % s == 0)
     count = seconds // size
     return f"Every {unit}" if count == 1 else f"Every {count} {unit}s"
 
 
-def _describe_wall_clock(document: dict[str, Any]) -> str:
-    kind = document["type"]
-    if kind == "hourly":
-        return f"Every hour at :{document['minute']:02d}"
-    if kind == "cron":
-        return _describe_cron(document["expression"])
-    at = document["time"]
-    if kind == "daily":
-        return f"Daily at {at}"
-    if kind == "weekly":
-        days = ", ".join(day.title() for day in document["weekdays"])
-        return f"Weekly on {days} at {at}"
+def _in_zone(words: Callable[[dict[str, Any]], str]) -> Callable[[Schedule], str]:
+    """Return a describer that adds the zone to the words for a document."""
+
+    def describe(schedule: Schedule) -> str:
+        return f"{words(schedule.document)} ({schedule.zone.key})"
+
+    return describe
+
+
+def _hourly_words(document: dict[str, Any]) -> str:
+    return f"Every hour at :{document['minute']:02d}"
+
+
+def _daily_words(document: dict[str, Any]) -> str:
+    return f"Daily at {document['time']}"
+
+
+def _weekly_words(document: dict[str, Any]) -> str:
+    days = ", ".join(day.title() for day in document["weekdays"])
+    return f"Weekly on {days} at {document['time']}"
+
+
+def _monthly_words(document: dict[str, Any]) -> str:
     day = document["day"]
-    if kind == "monthly":
-        on = "the last day" if day == "last" else f"day {day}"
-        return f"Monthly on {on} at {at}"
+    on = "the last day" if day == "last" else f"day {day}"
+    return f"Monthly on {on} at {document['time']}"
+
+
+def _yearly_words(document: dict[str, Any]) -> str:
+    day = document["day"]
     month = MONTH_NAMES[document["month"] - 1]
     on = f"the last day of {month}" if day == "last" else f"{day} {month}"
-    return f"Yearly on {on} at {at}"
+    return f"Yearly on {on} at {document['time']}"
+
+
+def _cron_words(document: dict[str, Any]) -> str:
+    return _describe_cron(document["expression"])
 
 
 def _describe_cron(expression: str) -> str:
@@ -101,3 +127,17 @@ def _describe_cron(expression: str) -> str:
             )
         words = words.replace(weekday_words, fixed, 1)
     return f"Cron {expression}: {words}"
+
+
+# How each kind of `jobs.schedule.KINDS` is put in words; a test checks that
+# every kind has an entry.
+DESCRIBERS: dict[str, Callable[[Schedule], str]] = {
+    "interval": _describe_interval,
+    "hourly": _in_zone(_hourly_words),
+    "daily": _in_zone(_daily_words),
+    "weekly": _in_zone(_weekly_words),
+    "monthly": _in_zone(_monthly_words),
+    "yearly": _in_zone(_yearly_words),
+    "cron": _in_zone(_cron_words),
+    "manual": _describe_manual,
+}
