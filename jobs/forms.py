@@ -21,9 +21,10 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from jobs import schedule as engine
+from jobs.documents import MODEL_FIELDS
 from jobs.models import Job, Schedule
 from jobs.schedule_text import describe_schedule
-from jobs.services.jobs import JOB_FIELDS, MSG_NO_SCHEDULES
+from jobs.services.jobs import MSG_NO_SCHEDULES
 
 MSG_BAD_JSON = "Not valid JSON: {error} (line {line}, column {column})."
 MSG_PREVIEW_SCHEDULE = "Send the schedule document as JSON in 'schedule'."
@@ -31,27 +32,11 @@ MSG_PREVIEW_SCHEDULE = "Send the schedule document as JSON in 'schedule'."
 TIMEZONE_DATALIST_ID = "jobs-timezones"
 
 # The document fields each schedule type takes, in the order the form shows
-# them; "timezone" is accepted by every type. Mirrors the engine's table.
+# them; "timezone" is accepted by every type. From the engine's table.
 SCHEDULE_FIELDS: dict[str, tuple[str, ...]] = {
-    "interval": ("seconds",),
-    "hourly": ("minute",),
-    "daily": ("time",),
-    "weekly": ("weekdays", "time"),
-    "monthly": ("day", "time"),
-    "yearly": ("month", "day", "time"),
-    "cron": ("expression",),
-    "manual": (),
+    name: kind.fields for name, kind in engine.KINDS.items()
 }
-TYPE_CHOICES = (
-    ("interval", "Interval (every N seconds)"),
-    ("hourly", "Hourly"),
-    ("daily", "Daily"),
-    ("weekly", "Weekly"),
-    ("monthly", "Monthly"),
-    ("yearly", "Yearly"),
-    ("cron", "Cron expression"),
-    ("manual", "Manual only (never scheduled)"),
-)
+TYPE_CHOICES = tuple((name, kind.label) for name, kind in engine.KINDS.items())
 WEEKDAY_CHOICES = tuple((day, day.capitalize()) for day in engine.WEEKDAYS)
 DAY_CHOICES = (
     ("", "---------"),
@@ -62,15 +47,10 @@ MONTH_CHOICES = (
     ("", "---------"),
     *((str(number), calendar.month_name[number]) for number in range(1, 13)),
 )
-# Form fields that map one-to-one onto document fields.
-DOCUMENT_FIELDS = (
-    "seconds",
-    "minute",
-    "time",
-    "weekdays",
-    "day",
-    "month",
-    "expression",
+# Form fields that map one-to-one onto document fields: every kind's fields,
+# each once, in the order the kinds first name them, then the zone.
+DOCUMENT_FIELDS: tuple[str, ...] = (
+    *dict.fromkeys(name for fields in SCHEDULE_FIELDS.values() for name in fields),
     "timezone",
 )
 
@@ -160,7 +140,7 @@ class JobForm(forms.ModelForm):
 
     class Meta:
         model = Job
-        fields = (*JOB_FIELDS, "owner")
+        fields = (*MODEL_FIELDS, "owner")
         field_classes: ClassVar[dict[str, type[forms.Field]]] = {
             "args": JSONTextField,
             "env": JSONTextField,

@@ -49,6 +49,7 @@ from jobs.admin.grants import JobGrantsMixin
 from jobs.admin.job_security import JobScriptsSecretsMixin
 from jobs.admin.versions import JobVersionsMixin
 from jobs.forms import (
+    DOCUMENT_FIELDS,
     SCHEDULE_FIELDS,
     JobForm,
     ScheduleForm,
@@ -90,19 +91,7 @@ class ScheduleInline(ScheduleAccessMixin, admin.StackedInline):
     formset = ScheduleFormSet
     min_num = 1
     extra = 0
-    fields = (
-        "type",
-        "seconds",
-        "minute",
-        "time",
-        "weekdays",
-        "day",
-        "month",
-        "expression",
-        "timezone",
-        "raw",
-        "preview",
-    )
+    fields = ("type", *DOCUMENT_FIELDS, "raw", "preview")
     readonly_fields = ("preview",)
     template = "admin/jobs/job/schedule_inline.html"
     view_only_fields = ("summary", "preview")

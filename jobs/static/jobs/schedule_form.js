@@ -6,9 +6,10 @@
 "use strict";
 
 (function () {
-    const TYPED_FIELDS = ["seconds", "minute", "time", "weekdays", "day", "month", "expression"];
     const DEBOUNCE_MS = 400;
     let config = null;
+    // Every type's fields, from the engine's table that the page carries.
+    let typedFields = [];
     const timers = new WeakMap();
     const requests = new WeakMap();
 
@@ -23,7 +24,7 @@
     function showFields(row) {
         const type = byName(row, "type").value;
         const wanted = config.fields[type] || [];
-        for (const name of TYPED_FIELDS) {
+        for (const name of typedFields) {
             const box = row.querySelector(".form-row.field-" + name);
             if (box) {
                 box.classList.toggle("jobs-hidden", !wanted.includes(name));
@@ -157,6 +158,7 @@
             return;
         }
         config = JSON.parse(node.textContent);
+        typedFields = [...new Set(Object.values(config.fields).flat())];
         allRows().forEach(showFields);
         document.addEventListener("change", onEdit);
         document.addEventListener("input", onEdit);
