@@ -38,32 +38,6 @@ MSG_NO_SCHEDULES = "A job needs at least one schedule (use type 'manual' for non
 MSG_ACTIVATED = "Activated."
 MSG_DEACTIVATED = "Deactivated."
 
-# Job fields a job document may set (schedules are handled apart).
-JOB_FIELDS = (
-    "name",
-    "description",
-    "script",
-    "args",
-    "env",
-    "working_dir",
-    "timezone",
-    "is_active",
-    "priority",
-    "timeout_seconds",
-    "retry_max_attempts",
-    "retry_delay_seconds",
-    "retry_backoff",
-    "retry_max_delay_seconds",
-    "retry_exit_codes",
-    "retry_on_timeout",
-    "retry_on_lost",
-    "retry_max_total_seconds",
-    "concurrency_policy",
-    "max_concurrent",
-    "misfire_policy",
-    "misfire_grace_seconds",
-)
-
 
 def next_run_for(job: Job, *, after: datetime) -> engine.FireTime | None:
     """Return the job's first fire instant strictly after `after`, if any."""
