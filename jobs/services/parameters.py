@@ -21,6 +21,8 @@ MSG_REQUIRED = "This parameter is required."
 MSG_UNKNOWN = "This job has no parameter named {name!r}; its parameters are: {known}."
 MSG_UNKNOWN_NONE = "This job has no parameter named {name!r}; it takes no parameters."
 MSG_NOT_AN_OBJECT = "Parameters must be an object of name: value pairs."
+# A value left out of the run's parameters (blank, no default, optional).
+_ABSENT = object()
 
 
 def parameters_validate(
@@ -66,33 +68,43 @@ def _read(
     if not isinstance(values, Mapping):
         raise ValidationError({"parameters": [MSG_NOT_AN_OBJECT]})
     declared: list[JobParameter] = list(job.parameters.all()) if job.pk else []
-    by_name = {parameter.name: parameter for parameter in declared}
+    undeclared = _undeclared(values, declared)
     errors: dict[str, list[str]] = {}
     result: dict[str, Any] = {}
-    for name, value in values.items():
-        if name in by_name:
-            continue
-        if strict:
-            errors[str(name)] = [_unknown(str(name), declared)]
-        else:
-            result[str(name)] = value
+    if strict:
+        errors = {name: [_unknown(name, declared)] for name in undeclared}
+    else:
+        result = dict(undeclared)
     for parameter in declared:
-        raw = values.get(parameter.name)
-        if params.is_blank(raw):
-            raw = parameter.default
-        if params.is_blank(raw):
-            if parameter.is_required:
-                errors[parameter.name] = [MSG_REQUIRED]
-            continue
         try:
-            result[parameter.name] = params.coerce_value(
-                parameter.type, raw, choices=parameter.choices
-            )
+            value = _value(parameter, values.get(parameter.name))
         except params.ParameterValueError as exc:
             errors[parameter.name] = [str(exc)]
+        else:
+            if value is not _ABSENT:
+                result[parameter.name] = value
     if errors:
         raise ValidationError(errors)
     return result
+
+
+def _undeclared(
+    values: Mapping[str, Any], declared: list[JobParameter]
+) -> dict[str, Any]:
+    """Return the values whose names the job does not declare, in order."""
+    names = {parameter.name for parameter in declared}
+    return {str(name): value for name, value in values.items() if name not in names}
+
+
+def _value(parameter: JobParameter, raw: Any) -> Any:
+    """Return the parameter's value, its default, or `_ABSENT` if it has none."""
+    if params.is_blank(raw):
+        raw = parameter.default
+    if params.is_blank(raw):
+        if parameter.is_required:
+            raise params.ParameterValueError(MSG_REQUIRED)
+        return _ABSENT
+    return params.coerce_value(parameter.type, raw, choices=parameter.choices)
 
 
 def _unknown(name: str, declared: list[JobParameter]) -> str:
