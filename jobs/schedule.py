@@ -14,6 +14,10 @@ to UTC. Fire instants follow ISC (Vixie) cron across DST changes:
 * wildcard schedules (hourly, and cron with ``*`` leading the minute or hour
   field): fire at every real instant whose local time matches, so a gap's
   times never occur and a fold's occur twice.
+
+`KINDS` (after the parsers it names) is the table of schedule kinds: each
+kind's document fields, its label and its parser. Forms, the admin and
+`jobs.schedule_text` derive from it.
 """
 
 from __future__ import annotations
