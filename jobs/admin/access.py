@@ -12,12 +12,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django import forms
 from django.contrib import messages
-from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.db.models import Model, QuerySet
-from django.forms import ModelForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import permissions as perms
@@ -26,8 +23,6 @@ from jobs.models import Job, JobRun
 from jobs.services.jobs import job_delete
 
 MSG_REFUSED = "Not allowed to {verb} {names}; left unchanged."
-NOTE_FIELD = "change_note"
-NOTE_HELP = "Optional: why you changed the job (shown in its version history)."
 
 T = TypeVar("T", bound=Model)
 
@@ -48,20 +43,6 @@ def names_of(objects: Iterable[Model]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return f"{', '.join(names[:-1])} and {names[-1]}"
-
-
-def with_change_note(form_class: type[ModelForm]) -> type[ModelForm]:
-    """Return `form_class` with an optional change note for the job version."""
-
-    class JobFormWithNote(form_class):  # type: ignore[valid-type,misc]
-        change_note = forms.CharField(
-            label="Change note",
-            required=False,
-            max_length=500,
-            help_text=NOTE_HELP,
-        )
-
-    return JobFormWithNote
 
 
 class JobAccessMixin:
@@ -109,47 +90,6 @@ class JobAccessMixin:
         visible = perms.jobs_visible_to(request.user).values("pk")
         return queryset.filter(pk__in=visible)
 
-    def get_readonly_fields(
-        self, request: HttpRequest, obj: Job | None = None
-    ) -> tuple[str, ...]:
-        """Make the owner read-only for those who may not hand out rights."""
-        fields = tuple(super().get_readonly_fields(request, obj))  # type: ignore[misc]
-        if not perms.can_change_job_owner(request.user, obj):
-            fields += ("owner",)
-        return fields
-
-    def get_form(
-        self,
-        request: HttpRequest,
-        obj: Job | None = None,
-        change: bool = False,
-        **kwargs: Any,
-    ) -> type[ModelForm]:
-        """Add the optional change note to the job form."""
-        # The note is no model field: leave it out of the model form, then
-        # declare it on the result.
-        fields = kwargs.get("fields")
-        if fields is None:
-            fields = flatten_fieldsets(self.get_fieldsets(request, obj))
-        kwargs["fields"] = [f for f in fields if f != NOTE_FIELD]
-        form = super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
-        return with_change_note(form)
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        """Tell the page whether to offer "Run now"."""
-        job = self.get_object(request, unquote(object_id)) if object_id else None  # type: ignore[attr-defined]
-        context = {
-            "jobs_can_run": job is not None and perms.can_run_job(request.user, job),
-            **(extra_context or {}),
-        }
-        return super().changeform_view(request, object_id, form_url, context)  # type: ignore[misc]
-
     def delete_model(self, request: HttpRequest, obj: Job) -> None:
         """Delete through the service: rights cleared, deletion audited."""
         job_delete(job=obj, now=clock(), actor=request.user, ip=actor_ip(request))
@@ -158,20 +98,6 @@ class JobAccessMixin:
         """Delete each job through the service (each deletion is audited)."""
         for job in queryset:
             self.delete_model(request, job)
-
-    def get_fieldsets(
-        self, request: HttpRequest, obj: Job | None = None
-    ) -> list[tuple[str | None, dict[str, Any]]]:
-        """Ask for a change note under the fields of those who may save."""
-        fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
-        may_save = (
-            perms.can_add_job(request.user)
-            if obj is None
-            else perms.can_change_job(request.user, obj)
-        )
-        if may_save:
-            fieldsets.append(("Change note", {"fields": (NOTE_FIELD,)}))
-        return fieldsets
 
     def get_deleted_objects(
         self, objs: Iterable[Job], request: HttpRequest

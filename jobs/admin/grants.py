@@ -95,22 +95,6 @@ class JobGrantsMixin:
             *super().get_urls(),  # type: ignore[misc]
         ]
 
-    def get_readonly_fields(
-        self, request: HttpRequest, obj: Job | None = None
-    ) -> tuple[str, ...]:
-        """Add the grants summary."""
-        fields = tuple(super().get_readonly_fields(request, obj))  # type: ignore[misc]
-        return (*fields, "permission_grants")
-
-    def get_fieldsets(
-        self, request: HttpRequest, obj: Job | None = None
-    ) -> list[tuple[str | None, dict[str, Any]]]:
-        """Show the grants on a saved job's page to those who may grant."""
-        fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
-        if obj is not None and perms.can_manage_job_permissions(request.user):
-            fieldsets.append(("Permissions", {"fields": ("permission_grants",)}))
-        return fieldsets
-
     def permission_grants(self, job: Job) -> SafeString:
         """List the owner and the grants, linking to the permissions page."""
         owner = (

@@ -1,73 +1,26 @@
-"""Scripts, secrets and run parameters on the job admin (a mixin for it).
+"""The "Run now" form of a job with parameters (a mixin for the job admin).
 
-- the script box is a dropdown of the script files with their review status
-  (saving the job registers its script: `job_save`);
-- the job's secrets are chosen by name (their values never show here);
-- parameters are rows under the job, and "Run now" asks for their values.
+The job form's script dropdown, secrets and parameter rows are stated by the
+job admin itself (`jobs.admin.jobs`, `jobs.admin.job_form`); this mixin adds
+the page that asks for the run's parameter values.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from jobs.admin.run_parameters import SUBMITTED, JobParameterInline, RunParametersForm
-from jobs.admin.script_display import with_script_dropdown
+from jobs.admin.run_parameters import SUBMITTED, RunParametersForm
 from jobs.models import Job
 
 RUN_NOW_TEMPLATE = "admin/jobs/job/run_now.html"
 MSG_RUN_TITLE = "Run {job} now"
 
 
-class JobScriptsSecretsMixin:
-    """Add the script dropdown, secrets, parameter rows and the run form."""
-
-    filter_horizontal = ("secrets",)
-
-    def get_inlines(
-        self, request: HttpRequest, obj: Job | None
-    ) -> list[type[admin.options.InlineModelAdmin]]:
-        """Edit the job's run parameters under it."""
-        inlines = list(super().get_inlines(request, obj))  # type: ignore[misc]
-        return [*inlines, JobParameterInline]
-
-    def get_readonly_fields(
-        self, request: HttpRequest, obj: Job | None = None
-    ) -> tuple[str, ...]:
-        """Show the secrets read-only to those who may not manage secrets."""
-        fields = tuple(super().get_readonly_fields(request, obj))  # type: ignore[misc]
-        if not request.user.has_perm("jobs.change_secret"):
-            fields = (*fields, "secrets")
-        return fields
-
-    def get_fieldsets(
-        self, request: HttpRequest, obj: Job | None = None
-    ) -> list[tuple[str | None, dict[str, Any]]]:
-        """Put the secrets right after the environment variables."""
-        fieldsets = []
-        for name, options in super().get_fieldsets(request, obj):  # type: ignore[misc]
-            fields = tuple(options.get("fields", ()))
-            if "env" in fields and "secrets" not in fields:
-                at = fields.index("env") + 1
-                fields = (*fields[:at], "secrets", *fields[at:])
-                options = {**options, "fields": fields}
-            fieldsets.append((name, options))
-        return fieldsets
-
-    def get_form(
-        self,
-        request: HttpRequest,
-        obj: Job | None = None,
-        change: bool = False,
-        **kwargs: Any,
-    ) -> type[ModelForm]:
-        """Offer the script files as a dropdown."""
-        form = super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
-        return with_script_dropdown(form, current=obj.script if obj else None)
+class JobRunParametersMixin:
+    """Add the page that asks for a run's parameters before "Run now"."""
 
     def run_parameters_or_form(
         self, request: HttpRequest, job: Job

@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.forms import BaseFormSet
+from django.forms import BaseFormSet, ModelForm
 from django.http import (
     Http404,
     HttpRequest,
@@ -30,12 +30,7 @@ from django.utils.safestring import SafeString
 
 from accounts import permissions as perms
 from jobs import schedule as engine
-from jobs.admin.access import (
-    NOTE_FIELD,
-    JobAccessMixin,
-    ScheduleAccessMixin,
-    actor_ip,
-)
+from jobs.admin.access import JobAccessMixin, ScheduleAccessMixin, actor_ip
 from jobs.admin.display import (
     count_jobs,
     fire_time_json,
@@ -46,7 +41,17 @@ from jobs.admin.display import (
 )
 from jobs.admin.filters import LastRunStatusFilter, ScheduleTypeFilter
 from jobs.admin.grants import JobGrantsMixin
-from jobs.admin.job_security import JobScriptsSecretsMixin
+from jobs.admin.job_form import (
+    NOTE_FIELD,
+    Fieldsets,
+    JobFormRights,
+    job_fieldsets,
+    job_readonly_fields,
+    with_change_note,
+)
+from jobs.admin.job_security import JobRunParametersMixin
+from jobs.admin.run_parameters import JobParameterInline
+from jobs.admin.script_display import with_script_dropdown
 from jobs.admin.versions import JobVersionsMixin
 from jobs.forms import (
     DOCUMENT_FIELDS,
@@ -153,13 +158,19 @@ class JobAdmin(
     JobAccessMixin,
     JobVersionsMixin,
     JobGrantsMixin,
-    JobScriptsSecretsMixin,
+    JobRunParametersMixin,
     admin.ModelAdmin,
 ):
-    """Jobs: list with schedules in words, next and last run; form with schedules."""
+    """Jobs: list with schedules in words, next and last run; form with schedules.
+
+    The form's sections and read-only fields are `jobs.admin.job_form`'s
+    table, read for the user's rights (`form_rights`); the mixins add the
+    version, permission and run-parameter pages.
+    """
 
     form = JobForm
-    inlines = (ScheduleInline,)
+    inlines = (ScheduleInline, JobParameterInline)
+    filter_horizontal = ("secrets",)
     list_display = (
         "name",
         "schedule_text",
@@ -170,54 +181,6 @@ class JobAdmin(
     list_filter = ("is_active", LastRunStatusFilter, ScheduleTypeFilter, "timezone")
     search_fields = ("name", "description", "script")
     actions = ("activate", "deactivate", "run_now")
-    readonly_fields = ("upcoming",)
-    fieldsets = (
-        (
-            None,
-            {
-                "fields": (
-                    "name",
-                    "description",
-                    "script",
-                    "args",
-                    "env",
-                    "working_dir",
-                    "owner",
-                )
-            },
-        ),
-        ("When", {"fields": ("timezone", "is_active", "upcoming")}),
-        (
-            "Retries",
-            {
-                "classes": ("collapse",),
-                "fields": (
-                    "retry_max_attempts",
-                    "retry_delay_seconds",
-                    "retry_backoff",
-                    "retry_max_delay_seconds",
-                    "retry_exit_codes",
-                    "retry_on_timeout",
-                    "retry_on_lost",
-                    "retry_max_total_seconds",
-                ),
-            },
-        ),
-        (
-            "Limits, concurrency and missed runs",
-            {
-                "classes": ("collapse",),
-                "fields": (
-                    "priority",
-                    "timeout_seconds",
-                    "concurrency_policy",
-                    "max_concurrent",
-                    "misfire_policy",
-                    "misfire_grace_seconds",
-                ),
-            },
-        ),
-    )
 
     class Media:
         css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("jobs/admin.css",)}
@@ -226,23 +189,48 @@ class JobAdmin(
         """Annotate the latest run and prefetch schedules: no per-row queries."""
         return jobs_with_last_run(super().get_queryset(request))
 
-    def get_fieldsets(
+    def form_rights(self, request: HttpRequest, obj: Job | None) -> JobFormRights:
+        """Return what the user may do with the job's form (the add form if None)."""
+        user = request.user
+        return JobFormRights(
+            is_saved=obj is not None,
+            may_save=(
+                perms.can_add_job(user)
+                if obj is None
+                else perms.can_change_job(user, obj)
+            ),
+            may_change_owner=perms.can_change_job_owner(user, obj),
+            may_choose_secrets=user.has_perm("jobs.change_secret"),
+            may_manage_permissions=perms.can_manage_job_permissions(user),
+        )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Job | None = None) -> Fieldsets:
+        """Return the sections the user's rights show."""
+        return job_fieldsets(self.form_rights(request, obj))
+
+    def get_readonly_fields(
         self, request: HttpRequest, obj: Job | None = None
-    ) -> list[tuple[str | None, dict[str, Any]]]:
-        """Leave out the upcoming fire times until the job is saved."""
-        fieldsets = list(super().get_fieldsets(request, obj))
-        if obj is not None:
-            return fieldsets
-        return [
-            (
-                name,
-                {
-                    **options,
-                    "fields": tuple(f for f in options["fields"] if f != "upcoming"),
-                },
-            )
-            for name, options in fieldsets
-        ]
+    ) -> tuple[str, ...]:
+        """Return the fields the user's rights leave read-only."""
+        return job_readonly_fields(self.form_rights(request, obj))
+
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: Job | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[ModelForm]:
+        """Build the job form with the script dropdown and the change note."""
+        # The note is no model field: leave it out of the model form, then
+        # declare it on the result.
+        fields = kwargs.get("fields")
+        if fields is None:
+            fields = flatten_fieldsets(self.get_fieldsets(request, obj))
+        kwargs["fields"] = [f for f in fields if f != NOTE_FIELD]
+        form = super().get_form(request, obj, change, **kwargs)
+        form = with_script_dropdown(form, current=obj.script if obj else None)
+        return with_change_note(form)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         """Make the signed-in user the owner of a new job."""
@@ -274,8 +262,13 @@ class JobAdmin(
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        """Give the page's script the preview URL and each type's fields."""
+        """Give the page's script the preview URL and each type's fields.
+
+        Also tell the page whether to offer "Run now".
+        """
+        job = self.get_object(request, unquote(object_id)) if object_id else None
         context = {
+            "jobs_can_run": job is not None and perms.can_run_job(request.user, job),
             "jobs_schedule_config": {
                 "previewUrl": reverse("admin:jobs_job_preview_schedule"),
                 "fields": SCHEDULE_FIELDS,

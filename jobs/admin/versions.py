@@ -95,22 +95,6 @@ class JobVersionsMixin:
 
     # --- the change page's section ----------------------------------------
 
-    def get_readonly_fields(
-        self, request: HttpRequest, obj: Job | None = None
-    ) -> tuple[str, ...]:
-        """Add the history summary."""
-        fields = tuple(super().get_readonly_fields(request, obj))  # type: ignore[misc]
-        return (*fields, "version_history")
-
-    def get_fieldsets(
-        self, request: HttpRequest, obj: Job | None = None
-    ) -> list[tuple[str | None, dict[str, Any]]]:
-        """Show the latest versions on a saved job's page."""
-        fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
-        if obj is not None:
-            fieldsets.append(("History", {"fields": ("version_history",)}))
-        return fieldsets
-
     def version_history(self, job: Job) -> SafeString:
         """List the latest versions, linking to each and to the full history."""
         if job.pk is None:
