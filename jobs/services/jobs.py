@@ -14,9 +14,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import AuditEvent
+from accounts.permissions import can_change_job_owner
 from accounts.services.audit import audit_record, audit_target
 from accounts.services.permissions import object_permissions_clear
 from jobs import schedule as engine
+from jobs.errors import JobsError
 from jobs.models import Job, JobRun, Schedule, Secret
 from jobs.services.scripts import ScriptUnavailableError, script_sync_path
 from jobs.services.versions import (
@@ -34,9 +36,16 @@ logger = logging.getLogger(__name__)
 MSG_SECRETS_PERMISSION = (
     "Only users who may change secrets can choose which secrets a job gets."
 )
+MSG_OWNER_PERMISSION = (
+    "Only users who may grant rights on jobs can change a job's owner."
+)
 MSG_NO_SCHEDULES = "A job needs at least one schedule (use type 'manual' for none)."
 MSG_ACTIVATED = "Activated."
 MSG_DEACTIVATED = "Deactivated."
+
+
+class JobOwnerPermissionError(JobsError, PermissionError):
+    """The actor may not change the job's owner."""
 
 
 def next_run_for(job: Job, *, after: datetime) -> engine.FireTime | None:
@@ -108,7 +117,9 @@ def job_save(
     description changed); likewise `secrets=None` keeps the job's secrets.
     Raise `ValidationError` and write nothing when any part is invalid.
 
-    A new job without an owner is owned by `actor`, who creates it. Every
+    A new job without an owner is owned by `actor`, who creates it; naming
+    another owner, or changing it later, takes the right to grant rights
+    (`JobOwnerPermissionError` otherwise, before anything is written). Every
     change of the definition is stored as a job version (with `note`) and
     audited as a create or update by `actor` from `ip` with the field
     changes (or as `audit_action`, such as "restore", even without any);
@@ -117,6 +128,7 @@ def job_save(
     creating = job.pk is None
     if creating and job.owner_id is None and actor is not None and actor.pk:
         job.owner = actor
+    _check_may_change_owner(job, actor=actor, creating=creating)
     before = None if creating else job_stored_snapshot(job.pk)
     before_owner = None if creating else _stored_owner_name(job.pk)
     job.full_clean()
@@ -241,6 +253,26 @@ def _stored_owner_name(job_id: int) -> str | None:
         .values_list(field, flat=True)
         .first()
     )
+
+
+def _check_may_change_owner(
+    job: Job, *, actor: AbstractBaseUser | None, creating: bool
+) -> None:
+    """Refuse a change of a job's owner by someone who may not grant rights.
+
+    The owner holds every right on the job, so handing it over is granting
+    rights (the Admin role). A new job owned by its creator changes nothing.
+    Commands run without an actor and are trusted like the operator.
+    """
+    if actor is None:
+        return
+    if creating:
+        current = actor.pk
+    else:
+        stored = Job.objects.filter(pk=job.pk).values_list("owner_id", flat=True)
+        current = stored.first()
+    if job.owner_id != current and not can_change_job_owner(actor, job):
+        raise JobOwnerPermissionError(MSG_OWNER_PERMISSION)
 
 
 def _check_may_choose_secrets(

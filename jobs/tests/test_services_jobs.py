@@ -4,11 +4,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 
+from accounts.roles import ADMIN, EDITOR, ROLES
+from accounts.services.roles import roles_sync
 from jobs.models import Job, Schedule
 from jobs.services.jobs import (
     MSG_NO_SCHEDULES,
+    MSG_OWNER_PERMISSION,
+    JobOwnerPermissionError,
     job_save,
     job_schedule_refresh,
     job_set_active,
@@ -163,3 +168,78 @@ def test_unusable_stored_schedule_is_recorded_not_raised(
     assert job.schedule_error == (
         "time: Time must be 'HH:MM' in 24-hour form (00:00 to 23:59), got '99:99'."
     )
+
+
+# --- who may change the owner -------------------------------------------------
+
+
+@pytest.fixture
+def people(db: None, now: datetime) -> dict[str, User]:
+    """Return an Admin "adam" and the Editors "olive" and "ed"."""
+    roles_sync(now=now)
+    groups = {group.name: group for group in Group.objects.filter(name__in=ROLES)}
+    people = {}
+    for username, role in [("adam", ADMIN), ("olive", EDITOR), ("ed", EDITOR)]:
+        user = User.objects.create_user(username=username, is_staff=True)
+        user.groups.add(groups[role])
+        # A fresh instance: Django caches permissions per user object.
+        people[username] = User.objects.get(pk=user.pk)
+    return people
+
+
+def owned_job(now: datetime, owner: User) -> Job:
+    """Save a daily job created by `owner` (who so owns it)."""
+    job = Job(name="report", script="ok.py")
+    return job_save(job=job, schedules=[DAILY_0900], now=now, actor=owner)
+
+
+def test_an_editor_may_not_hand_the_job_over(
+    scripts_dir: Path, now: datetime, people: dict[str, User]
+) -> None:
+    """Ownership carries rights: the owner stays and nothing is written."""
+    job = owned_job(now, people["olive"])
+    job.owner = people["ed"]
+    job.description = "changed"
+
+    with pytest.raises(JobOwnerPermissionError, match=MSG_OWNER_PERMISSION):
+        job_save(job=job, schedules=None, now=now, actor=people["olive"])
+
+    stored = Job.objects.get(pk=job.pk)
+    assert (stored.owner, stored.description) == (people["olive"], "")
+
+
+def test_an_editor_may_not_create_a_job_for_someone_else(
+    scripts_dir: Path, now: datetime, people: dict[str, User]
+) -> None:
+    """Naming another owner of a new job is handing it over too."""
+    job = Job(name="report", script="ok.py", owner=people["ed"])
+
+    with pytest.raises(JobOwnerPermissionError, match=MSG_OWNER_PERMISSION):
+        job_save(job=job, schedules=[DAILY_0900], now=now, actor=people["olive"])
+
+    assert Job.objects.exists() is False
+
+
+def test_an_editor_may_save_a_job_naming_its_owner_unchanged(
+    scripts_dir: Path, now: datetime, people: dict[str, User]
+) -> None:
+    """Only a change is refused: the owner's other edits go through."""
+    job = owned_job(now, people["olive"])
+    job.description = "changed"
+
+    job_save(job=job, schedules=None, now=now, actor=people["olive"])
+
+    assert Job.objects.get(pk=job.pk).description == "changed"
+
+
+@pytest.mark.parametrize("actor", ["adam", None])
+def test_an_admin_or_a_command_may_change_the_owner(
+    scripts_dir: Path, now: datetime, people: dict[str, User], actor: str | None
+) -> None:
+    """The Admin role grants rights; commands act for the operator."""
+    job = owned_job(now, people["olive"])
+    job.owner = people["ed"]
+
+    job_save(job=job, schedules=None, now=now, actor=people[actor] if actor else None)
+
+    assert Job.objects.get(pk=job.pk).owner == people["ed"]

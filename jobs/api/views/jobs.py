@@ -27,13 +27,14 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import permissions as perms
 from accounts.client import request_ip
-from jobs.api.access import require
+from jobs.api.access import MSG_FORBIDDEN, require
 from jobs.api.filters import JobFilter
 from jobs.api.ids import id_or_404, id_path_parameter
 from jobs.api.responses import (
@@ -49,7 +50,12 @@ from jobs.api.serializers import JobSerializer, StrictSerializer, storable_json
 from jobs.documents import SECRETS_KEY, document_path
 from jobs.models import Job, JobRun
 from jobs.selectors import jobs_with_last_run
-from jobs.services.jobs import job_delete, job_save, job_set_active
+from jobs.services.jobs import (
+    JobOwnerPermissionError,
+    job_delete,
+    job_save,
+    job_set_active,
+)
 from jobs.services.parameters import parameters_validate
 from jobs.services.runs import job_run_now
 
@@ -169,7 +175,7 @@ class JobViewSet(viewsets.GenericViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         job = Job(**serializer.model_values())
-        self._set_owner(job, serializer.validated_data, creating=True)
+        self._set_owner(job, serializer.validated_data)
         job = self._save(job, serializer.validated_data)
         return Response(
             self.get_serializer(self._shown(job.pk)).data,
@@ -276,26 +282,17 @@ class JobViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         for name, value in serializer.model_values().items():
             setattr(job, name, value)
-        self._set_owner(job, serializer.validated_data, creating=False)
+        self._set_owner(job, serializer.validated_data)
         job = self._save(job, serializer.validated_data, partial=partial)
         return Response(self.get_serializer(self._shown(job.pk)).data)
 
-    def _set_owner(
-        self, job: Job, validated: dict[str, Any], *, creating: bool
-    ) -> None:
-        """Set the owner the body names; changing it takes the Admin's right.
+    def _set_owner(self, job: Job, validated: dict[str, Any]) -> None:
+        """Set the owner the body names; `job_save` decides who may change it.
 
         A new job left without an owner is owned by its creator (`job_save`).
         """
-        if "owner" not in validated:
-            return
-        owner = validated["owner"]
-        user = self.request.user
-        current = user if creating else job.owner
-        wanted = user if creating and owner is None else owner
-        if wanted != current:
-            require(perms.can_change_job_owner(user, job), ACTION_CHANGE_OWNER)
-        job.owner = owner
+        if "owner" in validated:
+            job.owner = validated["owner"]
 
     def _save(
         self, job: Job, validated: dict[str, Any], *, partial: bool = False
@@ -316,6 +313,11 @@ class JobViewSet(viewsets.GenericViewSet):
             )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(_document_errors(exc)) from None
+        except JobOwnerPermissionError:
+            # The service's refusal, in the words of the API's other 403s.
+            raise PermissionDenied(
+                MSG_FORBIDDEN.format(action=ACTION_CHANGE_OWNER)
+            ) from None
 
     def _set_active(self, request: Request, pk: str, *, is_active: bool) -> Response:
         """Activate or deactivate the job through the service."""
