@@ -286,6 +286,9 @@ JOB_PORTAL_WORKER_LOST_AFTER = _number("JOB_PORTAL_WORKER_LOST_AFTER", 60.0, cas
 JOB_PORTAL_WORKER_SHUTDOWN_GRACE = _number(
     "JOB_PORTAL_WORKER_SHUTDOWN_GRACE", 30.0, cast=float
 )
+# Run events (jobs.services.events) are deleted once every registered consumer
+# has acked them, and in any case this many days after the run ended.
+JOB_PORTAL_RUN_EVENT_RETENTION_DAYS = _number("JOB_PORTAL_RUN_EVENT_RETENTION_DAYS", 7)
 # Each run gets its own folder here (JOB_ARTIFACTS_DIR in its environment).
 JOB_PORTAL_ARTIFACTS_DIR = BASE_DIR / env.str(
     "JOB_PORTAL_ARTIFACTS_DIR", default="var/artifacts"

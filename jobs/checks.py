@@ -38,6 +38,7 @@ NUMBERS = (
     ("JOB_PORTAL_WORKER_MAX_CONCURRENT", 1, "of whole runs, at least 1"),
     ("JOB_PORTAL_WORKER_LOST_AFTER", 1, "of seconds, at least 1"),
     ("JOB_PORTAL_WORKER_SHUTDOWN_GRACE", 0, "of seconds, 0 or more"),
+    ("JOB_PORTAL_RUN_EVENT_RETENTION_DAYS", 1, "of whole days, at least 1"),
     ("JOB_PORTAL_SMTP_PORT", 1, "from 1 to 65535"),
 )
 

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from jobs import parameters as params
+from jobs import reasons
 from jobs import schedule as engine
 from jobs.validators import (
     validate_args,
@@ -243,6 +244,56 @@ class JobRun(models.Model):
         DEPENDENCY = "dependency", "Dependency"
         API = "api", "API"
 
+    class ReasonCode(models.TextChoices):
+        """Why a run ended as it did (see `jobs.reasons`); blank: succeeded."""
+
+        MISFIRE_FOLDED = reasons.MISFIRE_FOLDED, reasons.LABELS[reasons.MISFIRE_FOLDED]
+        MISFIRE_SKIPPED = (
+            reasons.MISFIRE_SKIPPED,
+            reasons.LABELS[reasons.MISFIRE_SKIPPED],
+        )
+        MISFIRE_CAP = reasons.MISFIRE_CAP, reasons.LABELS[reasons.MISFIRE_CAP]
+        CONCURRENCY_FORBID = (
+            reasons.CONCURRENCY_FORBID,
+            reasons.LABELS[reasons.CONCURRENCY_FORBID],
+        )
+        SCHEDULE_ERROR = reasons.SCHEDULE_ERROR, reasons.LABELS[reasons.SCHEDULE_ERROR]
+        PATH_REFUSED = reasons.PATH_REFUSED, reasons.LABELS[reasons.PATH_REFUSED]
+        SCRIPT_UNAPPROVED = (
+            reasons.SCRIPT_UNAPPROVED,
+            reasons.LABELS[reasons.SCRIPT_UNAPPROVED],
+        )
+        SCRIPT_REJECTED = (
+            reasons.SCRIPT_REJECTED,
+            reasons.LABELS[reasons.SCRIPT_REJECTED],
+        )
+        SCRIPT_BLOCKED = reasons.SCRIPT_BLOCKED, reasons.LABELS[reasons.SCRIPT_BLOCKED]
+        PARAMETERS_INVALID = (
+            reasons.PARAMETERS_INVALID,
+            reasons.LABELS[reasons.PARAMETERS_INVALID],
+        )
+        SECRETS_UNREADABLE = (
+            reasons.SECRETS_UNREADABLE,
+            reasons.LABELS[reasons.SECRETS_UNREADABLE],
+        )
+        REPLACED = reasons.REPLACED, reasons.LABELS[reasons.REPLACED]
+        CANCELLED_BY_USER = (
+            reasons.CANCELLED_BY_USER,
+            reasons.LABELS[reasons.CANCELLED_BY_USER],
+        )
+        MARKED_FAILED = reasons.MARKED_FAILED, reasons.LABELS[reasons.MARKED_FAILED]
+        WORKER_LOST = reasons.WORKER_LOST, reasons.LABELS[reasons.WORKER_LOST]
+        WORKER_RESTARTED = (
+            reasons.WORKER_RESTARTED,
+            reasons.LABELS[reasons.WORKER_RESTARTED],
+        )
+        SHUTDOWN = reasons.SHUTDOWN, reasons.LABELS[reasons.SHUTDOWN]
+        TIMED_OUT = reasons.TIMED_OUT, reasons.LABELS[reasons.TIMED_OUT]
+        EXIT_CODE = reasons.EXIT_CODE, reasons.LABELS[reasons.EXIT_CODE]
+        SIGNAL = reasons.SIGNAL, reasons.LABELS[reasons.SIGNAL]
+        START_FAILED = reasons.START_FAILED, reasons.LABELS[reasons.START_FAILED]
+        WORKER_ERROR = reasons.WORKER_ERROR, reasons.LABELS[reasons.WORKER_ERROR]
+
     FINISHED = (
         Status.SUCCEEDED,
         Status.FAILED,
@@ -282,6 +333,12 @@ class JobRun(models.Model):
     output_dropped_bytes = models.BigIntegerField(default=0)
     reason = models.TextField(
         blank=True, help_text="Why the run was skipped, blocked, failed or cancelled."
+    )
+    reason_code = models.CharField(
+        max_length=32,
+        choices=ReasonCode.choices,
+        blank=True,
+        help_text="The reason as a code, for programs; blank for a success.",
     )
     missed_slots = models.PositiveIntegerField(
         default=0, help_text="Earlier missed slots folded into this run (misfire)."
@@ -336,6 +393,99 @@ class JobRun(models.Model):
     def is_finished(self) -> bool:
         """Return True once the run has an outcome."""
         return self.status in self.FINISHED
+
+
+# --- run events (issue 10: one seam where a run ends) ------------------------
+
+
+class RunEvent(models.Model):
+    """A run ended, or a retry of it was scheduled: written with the change.
+
+    Rows are inserted by `jobs.services.outcomes` only, in the transaction
+    that changes the run, and read by consumers through
+    `jobs.services.events` (each consumer reads each event once).
+    """
+
+    class Kind(models.TextChoices):
+        ENDED = "ended", "Ended"
+        RETRY_SCHEDULED = "retry_scheduled", "Retry scheduled"
+
+    run = models.ForeignKey(JobRun, on_delete=models.CASCADE, related_name="events")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="run_events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=JobRun.Status.choices)
+    reason_code = models.CharField(
+        max_length=32, choices=JobRun.ReasonCode.choices, blank=True
+    )
+    attempt = models.PositiveIntegerField()
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("pk",)
+        default_permissions = ("view",)
+        indexes = (
+            # Retention deletes by age.
+            models.Index(fields=["at"], name="runevent_at_idx"),
+            models.Index(fields=["job", "at"], name="runevent_job_idx"),
+        )
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} {self.kind} {self.status}"
+
+
+class RunEventConsumer(models.Model):
+    """A reader of run events; retention keeps an event until all have read it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    registered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("name",)
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RunEventReceipt(models.Model):
+    """One consumer's claim on one event: leased until acked.
+
+    A claim holds the event for `claimed_until`; an unacked event whose
+    lease has passed is claimed again (its consumer crashed). `token`
+    names the claim that took the lease last.
+    """
+
+    event = models.ForeignKey(
+        RunEvent, on_delete=models.CASCADE, related_name="receipts"
+    )
+    consumer = models.ForeignKey(
+        RunEventConsumer, on_delete=models.CASCADE, related_name="receipts"
+    )
+    token = models.CharField(max_length=32)
+    claimed_until = models.DateTimeField()
+    acked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        default_permissions = ("view",)
+        constraints = (
+            models.UniqueConstraint(
+                fields=["consumer", "event"], name="runeventreceipt_one_per_event"
+            ),
+        )
+        indexes = (
+            # Expired leases of one consumer.
+            models.Index(
+                fields=["consumer", "claimed_until"],
+                condition=models.Q(acked_at__isnull=True),
+                name="runeventreceipt_open_idx",
+            ),
+            models.Index(
+                fields=["consumer", "token"], name="runeventreceipt_token_idx"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.consumer_id}: event {self.event_id}"
 
 
 # --- job versions (accounts issue: versions, diff and rollback) --------------

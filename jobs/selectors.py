@@ -12,6 +12,7 @@ from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Subquery
 
 from jobs import schedule as engine
 from jobs.models import Job, JobRun, Schedule, Worker
+from jobs.services import probes
 
 logger = logging.getLogger(__name__)
 
@@ -152,3 +153,51 @@ def health_report(*, now: datetime, lost_after_seconds: float) -> dict[str, Any]
             "running": counts.get(JobRun.Status.RUNNING, 0),
         },
     }
+
+
+# --- scheduling reads (the worker's due step) ------------------------------------
+
+ACTIVE = (JobRun.Status.QUEUED, JobRun.Status.RUNNING)
+
+
+def jobs_due(*, now: datetime) -> QuerySet[Job]:
+    """Return active jobs whose next slot is due, highest priority first.
+
+    The filter is served by the (is_active, next_run_at) index, so its cost
+    follows the number of due jobs, not of defined ones.
+    """
+    return Job.objects.filter(is_active=True, next_run_at__lte=now).order_by(
+        "-priority", "next_run_at", "pk"
+    )
+
+
+def next_due_at(*, after: datetime, lead: timedelta = timedelta(0)) -> datetime | None:
+    """Return when something is next to do after `after`.
+
+    That is the earliest queued run's `not_before`, or `lead` before the
+    earliest slot (slots are recorded that much ahead). Both reads follow an
+    index ((is_active, next_run_at) and (status, not_before)) and stop at the
+    first row.
+    """
+    slot = probes.next_slot_at(after=after)
+    candidates = (
+        None if slot is None else slot - lead,
+        probes.next_queued_at(after=after),
+    )
+    return min((at for at in candidates if at is not None), default=None)
+
+
+def runs_active(*, jobs: Sequence[Job]) -> dict[int, list[JobRun]]:
+    """Return the active runs of those `jobs` whose policy looks at them.
+
+    Queued or running and not being cancelled, oldest first, by job id.
+    """
+    ids = [j.pk for j in jobs if j.concurrency_policy != Job.ConcurrencyPolicy.ALLOW]
+    if not ids:
+        return {}
+    active: dict[int, list[JobRun]] = {}
+    for run in JobRun.objects.filter(
+        job_id__in=ids, status__in=ACTIVE, cancel_requested_at__isnull=True
+    ).order_by("queued_at", "pk"):
+        active.setdefault(run.job_id, []).append(run)
+    return active

@@ -19,6 +19,7 @@ from django.db import transaction
 from accounts.models import AuditEvent
 from accounts.permissions import can_approve_scripts
 from accounts.services.audit import audit_record
+from jobs import reasons
 from jobs.errors import JobsError
 from jobs.models import Script, ScriptReview
 from jobs.script_content import decode_text, read_script
@@ -66,6 +67,9 @@ class ScriptChangedError(JobsError, ValueError):
 def script_block_reason(*, script_path: str, now: datetime) -> str | None:
     """Return why script `script_path` may not run now, or None if it may.
 
+    The reason is a `jobs.reasons.CodedReason`: its code tells a refused
+    path, an unapproved and a rejected script apart.
+
     The file is hashed now and the registry updated from it, so a change
     made since the last sync is caught here, right before the run; a
     changed approved script goes back to pending review. Without required
@@ -78,10 +82,17 @@ def script_block_reason(*, script_path: str, now: datetime) -> str | None:
     try:
         script = script_sync_path(path=script_path, now=now)
     except ScriptUnavailableError as exc:
-        return MSG_BLOCK_PATH.format(error=exc)
+        return reasons.CodedReason(
+            MSG_BLOCK_PATH.format(error=exc), code=reasons.PATH_REFUSED
+        )
     if script.is_runnable:
         return None
-    return script_block_message(script)
+    code = (
+        reasons.SCRIPT_REJECTED
+        if script.status == Script.Status.REJECTED
+        else reasons.SCRIPT_UNAPPROVED
+    )
+    return reasons.CodedReason(script_block_message(script), code=code)
 
 
 def script_block_message(script: Script) -> str:

@@ -1,4 +1,4 @@
-"""Turn due slots into runs: the scheduling half of the worker.
+"""Turn due slots into runs: the database steps of the worker's scheduling half.
 
 A *slot* is one fire instant of a job, and `Job.next_run_at` is the job's
 first slot that has no record yet. A worker takes a job's due slots with a
@@ -8,15 +8,10 @@ jobs), records one `JobRun` for every slot up to now, queued or skipped with
 its reason, and moves `next_run_at` past now through the engine. The unique
 constraint on (job, scheduled_for, attempt) stays the backstop.
 
-Misfires (slots more than `misfire_grace_seconds` late, after downtime):
-
-* ``run_once``: the latest missed slot runs, with `missed_slots` counting the
-  earlier ones; those are recorded as skipped, folded into it;
-* ``skip``: every missed slot is recorded as skipped;
-* ``run_all``: the latest `MISFIRE_RUN_ALL_CAP` missed slots run, and any
-  earlier ones are recorded as skipped (misfire cap).
-
-A slot at most `misfire_grace_seconds` late is not a misfire: it simply runs.
+What each slot becomes (the misfire and concurrency policies, described in
+`jobs.policies`) is decided there, purely; the reads are in
+`jobs.selectors`. A slot at most `misfire_grace_seconds` late is not a
+misfire: it simply runs.
 """
 
 from __future__ import annotations
@@ -24,16 +19,19 @@ from __future__ import annotations
 import functools
 import logging
 import operator
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, F, Q, Value, When
 
+from jobs import policies, reasons
 from jobs import schedule as engine
 from jobs.models import Job, JobRun
+from jobs.policies import SlotPlan
+from jobs.selectors import jobs_due, runs_active
 from jobs.services import probes
+from jobs.services.outcomes import RunEnd, runs_end
 from jobs.wakeup import wakeup_notify
 
 logger = logging.getLogger(__name__)
@@ -45,32 +43,8 @@ DUE_BATCH = 50
 SLOT_SCAN_LIMIT = 1000
 MISFIRE_RUN_ALL_CAP = 100
 
-MSG_MISFIRE_SKIPPED = "Missed while no worker was running (misfire policy: skip)."
-MSG_MISFIRE_COALESCED = (
-    "Missed while no worker was running; folded into one run for the latest "
-    "missed slot (misfire policy: run once)."
-)
-MSG_MISFIRE_CAP = (
-    "Missed while no worker was running; only the latest {cap} missed slots "
-    "run (misfire cap)."
-)
-MSG_FORBID = "Previous run still running (concurrency policy: forbid)."
 MSG_REPLACED = "Replaced by the run for {slot} (concurrency policy: replace)."
 MSG_SCHEDULE_FAILED = "The schedule could not be computed: {error}"
-
-ACTIVE = (JobRun.Status.QUEUED, JobRun.Status.RUNNING)
-
-
-@dataclass(frozen=True)
-class SlotPlan:
-    """What to record for one slot: a run, or a skip with its reason."""
-
-    scheduled_for: datetime
-    is_run: bool
-    reason: str = ""
-    missed_slots: int = 0
-    is_blocked: bool = False
-    is_misfire: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,79 +66,14 @@ class DueBatch:
         )
 
 
-def plan_slots(
-    slots: Sequence[datetime],
-    *,
-    now: datetime,
-    policy: str,
-    grace_seconds: float,
-    cap: int = MISFIRE_RUN_ALL_CAP,
-    has_more: bool = False,
-) -> list[SlotPlan]:
-    """Decide the outcome of each due slot, oldest first; pure.
+@dataclass(frozen=True)
+class _JobPlan:
+    """One due job's plans, its next slot and any schedule error."""
 
-    `slots` are consecutive due slots in order. With `has_more`, more due
-    slots follow them; then the plan may cover only a prefix of `slots`, and
-    the caller resumes at the first slot left out, because the latest missed
-    slots (which run under ``run_once`` and ``run_all``) may lie further on.
-    """
-    missed = [s for s in slots if (now - s).total_seconds() > grace_seconds]
-    on_time = list(slots[len(missed) :])
-    keep = 0
-    if has_more and not on_time:
-        if policy == Job.MisfirePolicy.RUN_ONCE:
-            keep = 1
-        elif policy == Job.MisfirePolicy.RUN_ALL:
-            keep = cap
-        keep = min(keep, len(missed) - 1)  # always make progress
-    closed = missed[: len(missed) - keep]
-    plans: list[SlotPlan] = []
-    if policy == Job.MisfirePolicy.SKIP:
-        plans += [SlotPlan(s, is_run=False, reason=MSG_MISFIRE_SKIPPED) for s in closed]
-    elif policy == Job.MisfirePolicy.RUN_ALL:
-        running = closed[-cap:] if not keep else []
-        skipped = closed[: len(closed) - len(running)]
-        reason = MSG_MISFIRE_CAP.format(cap=cap)
-        plans += [SlotPlan(s, is_run=False, reason=reason) for s in skipped]
-        plans += [SlotPlan(s, is_run=True, is_misfire=True) for s in running]
-    elif closed:
-        folded = closed if keep else closed[:-1]
-        reason = MSG_MISFIRE_COALESCED
-        plans += [SlotPlan(s, is_run=False, reason=reason) for s in folded]
-        if not keep:
-            last = SlotPlan(
-                closed[-1], is_run=True, missed_slots=len(folded), is_misfire=True
-            )
-            plans.append(last)
-    plans += [SlotPlan(s, is_run=True) for s in on_time]
-    return plans
-
-
-def jobs_due(*, now: datetime) -> QuerySet[Job]:
-    """Return active jobs whose next slot is due, highest priority first.
-
-    The filter is served by the (is_active, next_run_at) index, so its cost
-    follows the number of due jobs, not of defined ones.
-    """
-    return Job.objects.filter(is_active=True, next_run_at__lte=now).order_by(
-        "-priority", "next_run_at", "pk"
-    )
-
-
-def next_due_at(*, after: datetime, lead: timedelta = timedelta(0)) -> datetime | None:
-    """Return when something is next to do after `after`.
-
-    That is the earliest queued run's `not_before`, or `lead` before the
-    earliest slot (slots are recorded that much ahead). Both reads follow an
-    index ((is_active, next_run_at) and (status, not_before)) and stop at the
-    first row.
-    """
-    slot = probes.next_slot_at(after=after)
-    candidates = (
-        None if slot is None else slot - lead,
-        probes.next_queued_at(after=after),
-    )
-    return min((at for at in candidates if at is not None), default=None)
+    job: Job
+    plans: list[SlotPlan]
+    next_run_at: datetime | None
+    error: str = ""
 
 
 def slots_schedule_due(
@@ -220,25 +129,49 @@ def _schedule_jobs(
     slot first. With `one_by_one`, each record is saved alone and a slot
     that already has a run is left out.
     """
-    planned = [(job, *_plan_job(job, now=now, horizon=horizon)) for job in jobs]
-    moves = {
-        job.pk: (job.next_run_at, next_run_at, error)
-        for job, _, next_run_at, error in planned
-    }
-    if not moves:
+    planned = [_plan_job(job, now=now, horizon=horizon) for job in jobs]
+    if not planned:
         return DueBatch()
+    won = _move_next_runs(planned)
+    if won != len(planned):
+        if len(planned) == 1:
+            logger.debug("Job %s: another worker took its slot", jobs[0].pk)
+            return DueBatch()
+        raise _LostRace(f"{len(planned) - won} of {len(planned)} jobs moved on")
+    records = _records(planned, now=now)
+    if one_by_one:
+        records = [record for record in records if _saved_alone(record, now=now)]
+    else:
+        runs_end(now=now, records=records)
+    return DueBatch(
+        slots=len(records),
+        queued=sum(record.status == JobRun.Status.QUEUED for record in records),
+        is_behind=any(_is_behind(p, horizon=horizon) for p in planned),
+    )
+
+
+def _is_behind(planned: _JobPlan, *, horizon: datetime) -> bool:
+    """Return True if the job has due slots left for the next step."""
+    return planned.next_run_at is not None and planned.next_run_at <= horizon
+
+
+def _move_next_runs(planned: list[_JobPlan]) -> int:
+    """Move the jobs' `next_run_at` on in one compare-and-set; return how many.
+
+    A job whose `next_run_at` is no longer the one read is left alone.
+    """
     next_field = Job._meta.get_field("next_run_at")
     fields: dict[str, Case] = {
         "next_run_at": Case(
             *(
-                When(pk=pk, then=Value(new, output_field=next_field))
-                for pk, (_, new, _) in moves.items()
+                When(pk=p.job.pk, then=Value(p.next_run_at, output_field=next_field))
+                for p in planned
             ),
             default=F("next_run_at"),
             output_field=next_field,
         )
     }
-    errors = {pk: error for pk, (_, _, error) in moves.items() if error}
+    errors = {p.job.pk: p.error for p in planned if p.error}
     if errors:
         fields["schedule_error"] = Case(
             *(When(pk=pk, then=Value(error)) for pk, error in errors.items()),
@@ -246,43 +179,21 @@ def _schedule_jobs(
             output_field=Job._meta.get_field("schedule_error"),
         )
     expected = functools.reduce(
-        operator.or_, (Q(pk=pk, next_run_at=old) for pk, (old, _, _) in moves.items())
+        operator.or_, (Q(pk=p.job.pk, next_run_at=p.job.next_run_at) for p in planned)
     )
-    won = Job.objects.filter(expected).update(**fields)
-    if won != len(moves):
-        if len(moves) == 1:
-            logger.debug("Job %s: another worker took its slot", jobs[0].pk)
-            return DueBatch()
-        raise _LostRace(f"{len(moves) - won} of {len(moves)} jobs moved on")
-    active = _active_runs([job for job, *_ in planned])
+    return Job.objects.filter(expected).update(**fields)
+
+
+def _records(planned: list[_JobPlan], *, now: datetime) -> list[JobRun]:
+    """Return the unsaved runs for the plans, after the concurrency policies."""
+    active = runs_active(jobs=[p.job for p in planned])
     records: list[JobRun] = []
-    behind = False
-    for job, plans, next_run_at, _ in planned:
-        plans = _apply_concurrency(job, plans, now=now, active=active.get(job.pk, []))
-        records += [_record(job, plan, now=now) for plan in plans]
-        behind = behind or (next_run_at is not None and next_run_at <= horizon)
-    if one_by_one:
-        records = [record for record in records if _saved_alone(record)]
-    else:
-        JobRun.objects.bulk_create(records)
-    return DueBatch(
-        slots=len(records),
-        queued=sum(record.status == JobRun.Status.QUEUED for record in records),
-        is_behind=behind,
-    )
-
-
-def _active_runs(jobs: list[Job]) -> dict[int, list[JobRun]]:
-    """Return the active runs of those `jobs` whose policy looks at them."""
-    ids = [j.pk for j in jobs if j.concurrency_policy != Job.ConcurrencyPolicy.ALLOW]
-    if not ids:
-        return {}
-    active: dict[int, list[JobRun]] = {}
-    for run in JobRun.objects.filter(
-        job_id__in=ids, status__in=ACTIVE, cancel_requested_at__isnull=True
-    ).order_by("queued_at", "pk"):
-        active.setdefault(run.job_id, []).append(run)
-    return active
+    for p in planned:
+        plans = _apply_concurrency(
+            p.job, p.plans, now=now, active=active.get(p.job.pk, [])
+        )
+        records += [_record(p.job, plan, now=now) for plan in plans]
+    return records
 
 
 def _schedule_job_alone(job: Job, *, now: datetime, horizon: datetime) -> DueBatch:
@@ -295,11 +206,11 @@ def _schedule_job_alone(job: Job, *, now: datetime, horizon: datetime) -> DueBat
         return _schedule_jobs([job], now=now, horizon=horizon, one_by_one=True)
 
 
-def _saved_alone(record: JobRun) -> bool:
+def _saved_alone(record: JobRun, *, now: datetime) -> bool:
     """Save `record` unless its slot already has a run; True if saved."""
     try:
         with transaction.atomic():
-            record.save()
+            runs_end(now=now, records=[record])
     except IntegrityError:
         logger.warning(
             "Slot %s of job %s already has a run; not adding another",
@@ -310,9 +221,7 @@ def _saved_alone(record: JobRun) -> bool:
     return True
 
 
-def _plan_job(
-    job: Job, *, now: datetime, horizon: datetime
-) -> tuple[list[SlotPlan], datetime | None, str]:
+def _plan_job(job: Job, *, now: datetime, horizon: datetime) -> _JobPlan:
     """Return the plans for `job`'s slots up to `horizon`, its next slot, any error."""
     assert job.next_run_at is not None  # noqa: S101 - jobs_due filters on it
     try:
@@ -322,10 +231,15 @@ def _plan_job(
         # Record the error and stop scheduling the job, rather than failing
         # on it again every step; saving the job recomputes its next run.
         logger.warning("Job %s has an unusable schedule: %s", job.pk, exc)
-        reason = MSG_SCHEDULE_FAILED.format(error=exc)
-        plan = SlotPlan(job.next_run_at, is_run=False, reason=reason, is_blocked=True)
-        return [plan], None, str(exc)
-    plans = plan_slots(
+        plan = SlotPlan(
+            job.next_run_at,
+            is_run=False,
+            reason=MSG_SCHEDULE_FAILED.format(error=exc),
+            reason_code=reasons.SCHEDULE_ERROR,
+            is_blocked=True,
+        )
+        return _JobPlan(job, [plan], None, str(exc))
+    plans = policies.plan_slots(
         slots,
         now=now,
         policy=job.misfire_policy,
@@ -334,7 +248,7 @@ def _plan_job(
         has_more=after is not None and after <= horizon,
     )
     next_run_at = slots[len(plans)] if len(plans) < len(slots) else after
-    return [_count_folded(job, plan) for plan in plans], next_run_at, ""
+    return _JobPlan(job, [_count_folded(job, plan) for plan in plans], next_run_at)
 
 
 def _count_folded(job: Job, plan: SlotPlan) -> SlotPlan:
@@ -345,13 +259,16 @@ def _count_folded(job: Job, plan: SlotPlan) -> SlotPlan:
     # follow folded slots recorded by an earlier step; count those back to
     # the job's last other record.
     history = JobRun.objects.filter(job=job, scheduled_for__lt=plan.scheduled_for)
+    is_folded = Q(
+        status=JobRun.Status.SKIPPED, reason_code=JobRun.ReasonCode.MISFIRE_FOLDED
+    )
     boundary = (
-        history.exclude(status=JobRun.Status.SKIPPED, reason=MSG_MISFIRE_COALESCED)
+        history.exclude(is_folded)
         .order_by("-scheduled_for")
         .values_list("scheduled_for", flat=True)
         .first()
     )
-    folded = history.filter(status=JobRun.Status.SKIPPED, reason=MSG_MISFIRE_COALESCED)
+    folded = history.filter(is_folded)
     if boundary is not None:
         folded = folded.filter(scheduled_for__gt=boundary)
     earlier = folded.count()
@@ -377,53 +294,33 @@ def _due_slots(
 
 
 def _apply_concurrency(
-    job: Job,
-    plans: list[SlotPlan],
-    *,
-    now: datetime,
-    active: list[JobRun] | None = None,
+    job: Job, plans: list[SlotPlan], *, now: datetime, active: list[JobRun]
 ) -> list[SlotPlan]:
-    """Apply the job's concurrency policy to runs planned beside active ones.
-
-    Runs planned in one step (a misfire backlog) queue behind each other;
-    the policy looks at the runs that were active before the step (`active`,
-    oldest first; read here if not given).
-    """
-    if not any(plan.is_run for plan in plans):
-        return plans
-    if job.concurrency_policy == Job.ConcurrencyPolicy.ALLOW:
-        return plans
-    if active is None:
-        active = _active_runs([job]).get(job.pk, [])
-    excess = len(active) - job.max_concurrent + 1
-    if excess <= 0:
-        return plans
-    if job.concurrency_policy == Job.ConcurrencyPolicy.FORBID:
-        return [
-            replace(plan, is_run=False, reason=MSG_FORBID, missed_slots=0)
-            if plan.is_run
-            else plan
-            for plan in plans
-        ]
-    newest = max(plan.scheduled_for for plan in plans if plan.is_run)
-    _replace_runs(active[:excess], slot=newest, now=now)
+    """Apply the job's concurrency policy; replace the active runs it says to."""
+    plans, to_replace = policies.apply_concurrency(
+        plans, active, job.concurrency_policy, job.max_concurrent
+    )
+    if to_replace:
+        newest = max(plan.scheduled_for for plan in plans if plan.is_run)
+        _replace_runs(to_replace, slot=newest, now=now)
     return plans
 
 
 def _replace_runs(runs: list[JobRun], *, slot: datetime, now: datetime) -> None:
     """Cancel queued runs now and ask the workers of running ones to stop."""
-    reason = MSG_REPLACED.format(slot=slot.isoformat())
+    fields = {
+        "cancel_requested_at": now,
+        "reason": MSG_REPLACED.format(slot=slot.isoformat()),
+        "reason_code": JobRun.ReasonCode.REPLACED,
+    }
     for run in runs:
         if run.status == JobRun.Status.QUEUED:
-            JobRun.objects.filter(pk=run.pk, status=JobRun.Status.QUEUED).update(
-                status=JobRun.Status.CANCELLED,
-                finished_at=now,
-                cancel_requested_at=now,
-                reason=reason,
-            )
+            changes = {"status": JobRun.Status.CANCELLED, "finished_at": now, **fields}
+            expected = {"status": JobRun.Status.QUEUED}
+            runs_end(now=now, end=RunEnd(run, expected, changes))
         else:
             JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
-                cancel_requested_at=now, reason=reason
+                **fields
             )
         logger.info("Run %s of job %s replaced by slot %s", run.pk, run.job_id, slot)
     # The workers running them notice at their next cycle; wake them now.
@@ -455,4 +352,5 @@ def _record(job: Job, plan: SlotPlan, *, now: datetime) -> JobRun:
         not_before=plan.scheduled_for,
         finished_at=now,
         reason=plan.reason,
+        reason_code=plan.reason_code,
     )

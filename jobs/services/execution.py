@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from jobs import reasons
 from jobs.crypto import EncryptionKeyError
 from jobs.models import JobRun
 from jobs.runner import ProcessSpec, interpreter_argv
@@ -41,7 +42,7 @@ _PARAM_NAME = re.compile(r"[^A-Z0-9_]")
 
 
 def run_preflight(*, run: JobRun, now: datetime | None = None) -> str | None:
-    """Return why `run` may not start now, or None if it may.
+    """Return why `run` may not start now (a `CodedReason`), or None if it may.
 
     The one place that decides whether a claimed run starts: path safety,
     then script approval (the file is hashed now and compared with the
@@ -53,21 +54,28 @@ def run_preflight(*, run: JobRun, now: datetime | None = None) -> str | None:
         script = _script(run)
         _working_dir(run, script)
     except ScriptPathError as exc:
-        return MSG_BLOCKED_PATH.format(error=exc)
+        return reasons.CodedReason(
+            MSG_BLOCKED_PATH.format(error=exc), code=reasons.PATH_REFUSED
+        )
     reason = script_block_reason(script_path=run.job.script, now=now or timezone.now())
     if reason is not None:
         return reason
     try:
         parameters = _effective_parameters(run)
     except ValidationError as exc:
-        return MSG_BLOCKED_PARAMETERS.format(errors=parameters_error_text(exc))
+        return reasons.CodedReason(
+            MSG_BLOCKED_PARAMETERS.format(errors=parameters_error_text(exc)),
+            code=reasons.PARAMETERS_INVALID,
+        )
     if parameters != run.parameters:
         JobRun.objects.filter(pk=run.pk).update(parameters=parameters)
         run.parameters = parameters
     try:
         run_secret_values(run=run)
     except (SecretUnreadableError, EncryptionKeyError) as exc:
-        return MSG_BLOCKED_SECRETS.format(error=exc)
+        return reasons.CodedReason(
+            MSG_BLOCKED_SECRETS.format(error=exc), code=reasons.SECRETS_UNREADABLE
+        )
     return None
 
 

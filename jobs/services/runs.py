@@ -3,14 +3,13 @@
 Every state change is a conditional UPDATE on the run's expected state (and,
 for a worker, on the run still being its own), so that a worker, a second
 worker and an admin acting at once cannot both win: the loser changes
-nothing and is told so.
+nothing and is told so. A run ends through `jobs.services.outcomes.runs_end`
+only, which records its event; the retry policy is `jobs.policies`.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,13 +18,15 @@ from django.db import transaction
 
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
+from jobs import policies, reasons
 from jobs.errors import JobsError
 from jobs.models import Job, JobRun, Worker
+from jobs.policies import Outcome, RetryMode
+from jobs.services.outcomes import RunEnd, run_retry_announce, runs_end
 from jobs.wakeup import wakeup_notify
 
 logger = logging.getLogger(__name__)
 
-MSG_CANCELLED = "Cancelled."
 MSG_CANCELLED_BY = "Cancelled by {user}."
 MSG_MARKED_FAILED = (
     "Marked failed by {user} while running on worker {worker} (its process, "
@@ -37,11 +38,6 @@ MSG_NOT_CANCELLABLE = (
 MSG_NOT_RUNNING = "Only a running run can be marked failed; this one is {status}."
 MSG_LOST = "Worker {worker} stopped heart-beating (last seen {seen})."
 MSG_ORPHANED = "Worker {worker} restarted while this run was running."
-MSG_SHUTDOWN = "Worker {worker} shut down before the run finished."
-MSG_EXIT_CODE = "Exited with code {code}."
-MSG_SIGNAL = "Killed by signal {signal}."
-MSG_TIMED_OUT = "Timed out after {seconds:g} seconds; its process group was stopped."
-MSG_WORKER_ERROR = "The worker failed while handling this run: {error}"
 UNKNOWN_USER = "an unknown user"
 # Runs someone asked for, which the audit log records.
 AUDITED_TRIGGERS = (JobRun.Trigger.MANUAL, JobRun.Trigger.API)
@@ -49,25 +45,6 @@ AUDITED_TRIGGERS = (JobRun.Trigger.MANUAL, JobRun.Trigger.API)
 
 class RunStateError(JobsError):
     """The run is not in a state that allows the requested change."""
-
-
-class RetryMode(enum.Enum):
-    """Whether finishing a run queues another attempt."""
-
-    POLICY = "policy"  # as the job's retry settings say
-    INTERRUPTED = "interrupted"  # a shutdown stopped it: retry if lost runs do
-    NEVER = "never"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How a run ended, as the worker records it."""
-
-    status: str
-    exit_code: int | None = None
-    output: str = ""
-    dropped_bytes: int = 0
-    reason: str = ""
 
 
 def job_run_now(
@@ -126,9 +103,14 @@ def run_request_cancel(
         "cancel_requested_at": now,
         "cancel_requested_by": user,
         "reason": MSG_CANCELLED_BY.format(user=_user_name(requested_by)),
+        "reason_code": JobRun.ReasonCode.CANCELLED_BY_USER,
     }
-    queued = JobRun.objects.filter(pk=run.pk, status=JobRun.Status.QUEUED)
-    if queued.update(status=JobRun.Status.CANCELLED, finished_at=now, **fields):
+    end = RunEnd(
+        run,
+        expected={"status": JobRun.Status.QUEUED},
+        changes={"status": JobRun.Status.CANCELLED, "finished_at": now, **fields},
+    )
+    if runs_end(now=now, end=end):
         logger.info("Queued run %s cancelled by %s", run.pk, requested_by)
     elif JobRun.objects.filter(
         pk=run.pk, status=JobRun.Status.RUNNING, cancel_requested_at__isnull=True
@@ -153,11 +135,19 @@ def run_mark_failed(
     """
     worker = run.worker.name if run.worker else "?"
     reason = MSG_MARKED_FAILED.format(user=_user_name(requested_by), worker=worker)
-    updated = JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
-        status=JobRun.Status.FAILED, finished_at=now, reason=reason
+    end = RunEnd(
+        run,
+        expected={"status": JobRun.Status.RUNNING},
+        changes={
+            "status": JobRun.Status.FAILED,
+            "finished_at": now,
+            "reason": reason,
+            "reason_code": JobRun.ReasonCode.MARKED_FAILED,
+        },
     )
+    ended = runs_end(now=now, end=end)
     run.refresh_from_db()
-    if not updated:
+    if not ended:
         raise RunStateError(MSG_NOT_RUNNING.format(status=run.status))
     _audit_run_control(run, requested_by, AuditEvent.Action.UPDATE, now=now)
     logger.info("Run %s marked failed by %s", run.pk, requested_by)
@@ -184,18 +174,20 @@ def run_finish(
         "exit_code": outcome.exit_code,
         "output": outcome.output,
         "output_dropped_bytes": outcome.dropped_bytes,
+        "reason": outcome.reason,
+        "reason_code": outcome.reason_code,
     }
     with transaction.atomic():
         if outcome.status == JobRun.Status.CANCELLED:
             # Keep the reason given when the cancel was requested.
-            stored = JobRun.objects.filter(pk=run.pk).values_list("reason", flat=True)
-            fields["reason"] = stored.first() or outcome.reason
-        else:
-            fields["reason"] = outcome.reason
-        updated = JobRun.objects.filter(
-            pk=run.pk, status=JobRun.Status.RUNNING, worker=worker
-        ).update(**fields)
-        if updated != 1:
+            stored = JobRun.objects.filter(pk=run.pk).values_list(
+                "reason", "reason_code"
+            )
+            reason, code = stored.first() or ("", "")
+            fields["reason"] = reason or outcome.reason
+            fields["reason_code"] = code or outcome.reason_code
+        expected = {"status": JobRun.Status.RUNNING, "worker": worker}
+        if not runs_end(now=now, end=RunEnd(run, expected, fields)):
             logger.warning(
                 "Run %s was no longer running on %s; its result (%s) is dropped",
                 run.pk,
@@ -203,26 +195,27 @@ def run_finish(
                 outcome.status,
             )
             return None
-        for name, value in fields.items():
-            setattr(run, name, value)
         return run_retry(run=run, now=now, mode=retry)
 
 
 def run_block(*, run: JobRun, worker: Worker, reason: str, now: datetime) -> bool:
-    """Record that a claimed run may not start, and why; True if recorded."""
-    updated = JobRun.objects.filter(
-        pk=run.pk, status=JobRun.Status.RUNNING, worker=worker
-    ).update(
-        status=JobRun.Status.BLOCKED, started_at=None, finished_at=now, reason=reason
+    """Record that a claimed run may not start, and why; True if recorded.
+
+    A `jobs.reasons.CodedReason` gives its code; plain text reads as
+    ``script_blocked``.
+    """
+    end = RunEnd(
+        run,
+        expected={"status": JobRun.Status.RUNNING, "worker": worker},
+        changes={
+            "status": JobRun.Status.BLOCKED,
+            "started_at": None,
+            "finished_at": now,
+            "reason": str(reason),
+            "reason_code": reasons.code_of(reason, default=reasons.SCRIPT_BLOCKED),
+        },
     )
-    if updated:
-        run.status, run.started_at, run.finished_at, run.reason = (
-            JobRun.Status.BLOCKED,
-            None,
-            now,
-            reason,
-        )
-    return bool(updated)
+    return bool(runs_end(now=now, end=end))
 
 
 def run_flush_output(
@@ -235,19 +228,30 @@ def run_flush_output(
 
 
 def run_mark_lost(
-    *, run: JobRun, reason: str, now: datetime, retry: RetryMode = RetryMode.POLICY
+    *,
+    run: JobRun,
+    reason: str,
+    now: datetime,
+    retry: RetryMode = RetryMode.POLICY,
+    reason_code: str = JobRun.ReasonCode.WORKER_LOST,
 ) -> JobRun | None:
     """Mark a running run of a dead worker lost; return its retry, if any.
 
     Does nothing if the run left that state or worker meanwhile.
     """
+    end = RunEnd(
+        run,
+        expected={"status": JobRun.Status.RUNNING, "worker_id": run.worker_id},
+        changes={
+            "status": JobRun.Status.LOST,
+            "finished_at": now,
+            "reason": reason,
+            "reason_code": reason_code,
+        },
+    )
     with transaction.atomic():
-        updated = JobRun.objects.filter(
-            pk=run.pk, status=JobRun.Status.RUNNING, worker_id=run.worker_id
-        ).update(status=JobRun.Status.LOST, finished_at=now, reason=reason)
-        if updated != 1:
+        if not runs_end(now=now, end=end):
             return None
-        run.status, run.finished_at, run.reason = JobRun.Status.LOST, now, reason
         logger.warning("Run %s of job %s lost: %s", run.pk, run.job_id, reason)
         return run_retry(run=run, now=now, mode=retry)
 
@@ -255,31 +259,15 @@ def run_mark_lost(
 # --- retries -----------------------------------------------------------------
 
 
-def retry_delay_seconds(
-    *, attempt: int, delay_seconds: int, backoff: str, max_delay_seconds: int
-) -> int:
-    """Return the delay before the attempt that follows attempt `attempt`.
-
-    Exponential backoff doubles the delay per attempt, up to the cap; a
-    fixed delay stays as set.
-    """
-    if backoff == Job.RetryBackoff.EXPONENTIAL:
-        return min(delay_seconds * 2 ** (attempt - 1), max_delay_seconds)
-    return delay_seconds
-
-
 def is_retryable(*, job: Job, status: str, exit_code: int | None) -> bool:
     """Return whether the job's policy retries a run that ended so."""
-    if status == JobRun.Status.TIMED_OUT:
-        return job.retry_on_timeout
-    if status == JobRun.Status.LOST:
-        return job.retry_on_lost
-    if status != JobRun.Status.FAILED:
-        return False
-    if job.retry_exit_codes:
-        return exit_code in job.retry_exit_codes
-    # Empty list: any failure retries, including one that never started.
-    return exit_code != 0
+    return policies.is_retryable(
+        status=status,
+        exit_code=exit_code,
+        retry_exit_codes=job.retry_exit_codes or [],
+        retry_on_timeout=job.retry_on_timeout,
+        retry_on_lost=job.retry_on_lost,
+    )
 
 
 def run_retry(
@@ -300,7 +288,7 @@ def run_retry(
         if run.attempt >= job.retry_max_attempts:
             logger.info("Run %s: no attempts left", run.pk)
             return None
-        delay = retry_delay_seconds(
+        delay = policies.retry_delay_seconds(
             attempt=run.attempt,
             delay_seconds=job.retry_delay_seconds,
             backoff=job.retry_backoff,
@@ -322,6 +310,7 @@ def run_retry(
         triggered_by=run.triggered_by,
         parameters=run.parameters,
     )
+    run_retry_announce(retry=retry, now=now)
     logger.info(
         "Run %s of job %s will retry as run %s (attempt %s) at %s",
         run.pk,

@@ -34,7 +34,12 @@ def worker_register(*, name: str, host: str, pid: int, now: datetime) -> Worker:
     )
     orphans = JobRun.objects.filter(worker=worker, status=JobRun.Status.RUNNING)
     for run in orphans.select_related("job"):
-        run_mark_lost(run=run, reason=MSG_ORPHANED.format(worker=name), now=now)
+        run_mark_lost(
+            run=run,
+            reason=MSG_ORPHANED.format(worker=name),
+            now=now,
+            reason_code=JobRun.ReasonCode.WORKER_RESTARTED,
+        )
     logger.info("Worker %s registered (host %s, pid %s)", name, host, pid)
     return worker
 

@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from jobs import schedule as engine
 from jobs.models import Job, JobRun, Schedule, Worker
+from jobs.policies import MSG_SHUTDOWN
 from jobs.services.runs import (
     MSG_CANCELLED_BY,
-    MSG_SHUTDOWN,
     job_run_now,
     run_request_cancel,
 )

@@ -19,7 +19,6 @@ from jobs.services.runs import (
     RetryMode,
     RunStateError,
     job_run_now,
-    retry_delay_seconds,
     run_finish,
     run_mark_failed,
     run_request_cancel,
@@ -67,33 +66,6 @@ def finish(
 
 
 # --- retries ---------------------------------------------------------------------
-
-
-def test_exponential_backoff_doubles_up_to_the_cap() -> None:
-    """10 s doubling, capped at 60 s: 10, 20, 40, 60, 60."""
-    delays = [
-        retry_delay_seconds(
-            attempt=attempt,
-            delay_seconds=10,
-            backoff=Job.RetryBackoff.EXPONENTIAL,
-            max_delay_seconds=60,
-        )
-        for attempt in range(1, 6)
-    ]
-    assert delays == [10, 20, 40, 60, 60]
-
-
-def test_fixed_backoff_keeps_the_delay() -> None:
-    """Fixed: the same delay after every attempt."""
-    assert {
-        retry_delay_seconds(
-            attempt=attempt,
-            delay_seconds=30,
-            backoff=Job.RetryBackoff.FIXED,
-            max_delay_seconds=10,
-        )
-        for attempt in range(1, 4)
-    } == {30}
 
 
 def test_a_failed_run_retries_after_the_delay_as_a_new_attempt(

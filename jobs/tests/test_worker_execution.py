@@ -11,19 +11,16 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from jobs.models import Job, JobRun
+from jobs.policies import MSG_EXIT_CODE, MSG_TIMED_OUT, MSG_WORKER_ERROR
 from jobs.runner import ProcessResult
 from jobs.services import execution
 from jobs.services.runs import (
     MSG_CANCELLED_BY,
-    MSG_EXIT_CODE,
-    MSG_TIMED_OUT,
-    MSG_WORKER_ERROR,
-    RetryMode,
     job_run_now,
     run_request_cancel,
 )
 from jobs.tests.conftest import FakeClock, eventually
-from jobs.worker import CAUSE_CANCEL, CAUSE_SHUTDOWN, WorkerLoop, outcome_for
+from jobs.worker import WorkerLoop
 from jobs.worker import execution as worker_execution
 
 pytestmark = pytest.mark.django_db
@@ -216,30 +213,6 @@ def test_an_error_inside_the_worker_fails_the_run_and_the_worker_goes_on(
     loop.execute_run(second)
     second.refresh_from_db()
     assert second.status == JobRun.Status.SUCCEEDED
-
-
-def test_outcomes_of_process_results() -> None:
-    """Signals, cancels and shutdowns map to statuses and retry modes."""
-    killed = ProcessResult(-9, False, False, "", 0, 0.1)
-    assert outcome_for(killed, cause="", worker="w", timeout_seconds=None)[
-        0
-    ].reason == ("Killed by signal SIGKILL.")
-    cancelled = ProcessResult(-15, False, True, "", 0, 0.1)
-    outcome, mode = outcome_for(
-        cancelled, cause=CAUSE_CANCEL, worker="w", timeout_seconds=None
-    )
-    assert (outcome.status, mode) == (JobRun.Status.CANCELLED, RetryMode.NEVER)
-    outcome, mode = outcome_for(
-        cancelled, cause=CAUSE_SHUTDOWN, worker="w", timeout_seconds=None
-    )
-    assert (outcome.status, mode) == (JobRun.Status.LOST, RetryMode.INTERRUPTED)
-    not_started = ProcessResult(None, False, False, "", 0, 0.0, error="could not")
-    outcome, mode = outcome_for(not_started, cause="", worker="w", timeout_seconds=None)
-    assert (outcome.status, outcome.reason, mode) == (
-        JobRun.Status.FAILED,
-        "could not",
-        RetryMode.POLICY,
-    )
 
 
 # --- threads: the pool, cancel and partial output ---------------------------------

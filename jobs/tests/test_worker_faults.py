@@ -12,8 +12,9 @@ import pytest
 from django.db import OperationalError
 
 from jobs.models import Job, JobRun, Worker
+from jobs.policies import MSG_SHUTDOWN
 from jobs.services import runs
-from jobs.services.runs import MSG_LOST, MSG_ORPHANED, MSG_SHUTDOWN, job_run_now
+from jobs.services.runs import MSG_LOST, MSG_ORPHANED, job_run_now
 from jobs.tests.conftest import FakeClock, eventually
 from jobs.worker import WorkerLoop, backoff_seconds
 from jobs.worker import execution as worker_execution

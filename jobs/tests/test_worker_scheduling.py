@@ -9,18 +9,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from jobs import selectors
 from jobs.models import Job, JobRun, Schedule
-from jobs.services import due
-from jobs.services.due import (
+from jobs.policies import (
     MSG_FORBID,
     MSG_MISFIRE_CAP,
     MSG_MISFIRE_COALESCED,
     MSG_MISFIRE_SKIPPED,
-    MSG_REPLACED,
-    MSG_SCHEDULE_FAILED,
-    SlotPlan,
-    plan_slots,
 )
+from jobs.services import due
+from jobs.services.due import MSG_REPLACED, MSG_SCHEDULE_FAILED
 from jobs.services.runs import job_run_now
 from jobs.tests.conftest import FakeClock
 from jobs.worker import WorkerLoop
@@ -224,13 +222,13 @@ def test_higher_priority_jobs_are_scheduled_first(
     low = make_job("low", priority=0)
     high = make_job("high", priority=5)
     later = make_job("later", priority=5, at=minute(1))
-    assert list(due.jobs_due(now=minute(3))) == [high, later, low]
+    assert list(selectors.jobs_due(now=minute(3))) == [high, later, low]
 
 
 def test_finding_due_jobs_is_an_index_range_scan(make_job: Callable[..., Job]) -> None:
     """The due query reads an index on next_run_at, never the whole table."""
     make_job()
-    query = due.jobs_due(now=minute(1))[: due.DUE_BATCH]
+    query = selectors.jobs_due(now=minute(1))[: due.DUE_BATCH]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             # Tiny test tables make a sequential scan cheaper; ask whether
@@ -249,7 +247,9 @@ def test_scheduling_cost_does_not_grow_with_defined_jobs(
     make_job: Callable[..., Job], loop: WorkerLoop, clock: FakeClock
 ) -> None:
     """One due job among 1 or 300 defined: the same queries."""
-    make_job("due-1")
+    # Both steps queue a run (no policy turns the second slot into a skip,
+    # whose event would be one more statement).
+    make_job("due-1", concurrency_policy=Job.ConcurrencyPolicy.ALLOW)
     clock.now = minute(1)
     with CaptureQueriesContext(connection) as few:
         loop.schedule_due_slots()
@@ -291,10 +291,10 @@ def test_next_due_at_is_the_earliest_future_slot_or_retry(
     """The loop sleeps until the earliest of next_run_at and not_before."""
     make_job("a", schedules=[{"type": "interval", "seconds": 300}])
     make_job("b", schedules=[{"type": "interval", "seconds": 120}])
-    assert due.next_due_at(after=now) == minute(2)
+    assert selectors.next_due_at(after=now) == minute(2)
     run = job_run_now(job=Job.objects.get(name="a"), requested_by=None, now=now)
     JobRun.objects.filter(pk=run.pk).update(not_before=minute(1, 30))
-    assert due.next_due_at(after=now) == minute(1, 30)
+    assert selectors.next_due_at(after=now) == minute(1, 30)
 
 
 # --- misfires ------------------------------------------------------------------
@@ -416,22 +416,6 @@ def test_a_backlog_longer_than_one_step_ends_the_same(
     assert records[-1][3] == last_missed_slots
     job.refresh_from_db()
     assert job.next_run_at == minute(13)
-
-
-def test_plan_slots_is_pure_and_keeps_the_latest_slot_for_the_next_step() -> None:
-    """With more slots to come, run_once leaves the last missed slot open."""
-    slots = [minute(n) for n in range(1, 6)]
-    plans = plan_slots(
-        slots,
-        now=minute(20),
-        policy=Job.MisfirePolicy.RUN_ONCE,
-        grace_seconds=30,
-        has_more=True,
-    )
-    assert plans == [
-        SlotPlan(minute(n), is_run=False, reason=MSG_MISFIRE_COALESCED)
-        for n in range(1, 5)
-    ]
 
 
 # --- concurrency policies at scheduling time -------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -28,11 +27,19 @@ from django.db import (
     connections,
 )
 
+from jobs import reasons
 from jobs.models import JobRun, Worker
+from jobs.policies import (
+    CAUSE_CANCEL,
+    CAUSE_SHUTDOWN,
+    MSG_WORKER_ERROR,
+    Outcome,
+    RetryMode,
+    outcome_for,
+)
 from jobs.runner import ProcessResult, mask_secrets, run_process
 from jobs.script_paths import ScriptPathError
 from jobs.services import execution, runs
-from jobs.services.runs import Outcome, RetryMode
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +48,7 @@ T = TypeVar("T")
 DB_ERRORS = (OperationalError, InterfaceError)
 BACKOFF_FIRST_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 30.0
-CAUSE_CANCEL = "cancel"
-CAUSE_SHUTDOWN = "shutdown"
+__all__ = ["CAUSE_CANCEL", "CAUSE_SHUTDOWN", "outcome_for"]
 
 
 @dataclass
@@ -58,37 +64,6 @@ class InFlight:
 def backoff_seconds(failures: int) -> float:
     """Return the pause after `failures` failed attempts in a row (bounded)."""
     return min(BACKOFF_FIRST_SECONDS * 2 ** max(failures - 1, 0), BACKOFF_MAX_SECONDS)
-
-
-def outcome_for(
-    result: ProcessResult, *, cause: str, worker: str, timeout_seconds: float | None
-) -> tuple[Outcome, RetryMode]:
-    """Return how to record a process result, and how it may retry."""
-    base = {
-        "exit_code": result.exit_code,
-        "output": result.output,
-        "dropped_bytes": result.dropped_bytes,
-    }
-    status = JobRun.Status.FAILED
-    mode = RetryMode.POLICY
-    if result.cancelled and cause == CAUSE_SHUTDOWN:
-        status, mode = JobRun.Status.LOST, RetryMode.INTERRUPTED
-        reason = runs.MSG_SHUTDOWN.format(worker=worker)
-    elif result.cancelled:
-        status, mode = JobRun.Status.CANCELLED, RetryMode.NEVER
-        reason = runs.MSG_CANCELLED
-    elif result.timed_out:
-        status = JobRun.Status.TIMED_OUT
-        reason = runs.MSG_TIMED_OUT.format(seconds=timeout_seconds or 0)
-    elif result.exit_code is None:
-        reason = result.error or runs.MSG_WORKER_ERROR.format(error="no exit code")
-    elif result.exit_code == 0:
-        status, reason = JobRun.Status.SUCCEEDED, ""
-    elif result.exit_code < 0:
-        reason = runs.MSG_SIGNAL.format(signal=_signal_name(-result.exit_code))
-    else:
-        reason = runs.MSG_EXIT_CODE.format(code=result.exit_code)
-    return Outcome(status, reason=reason, **base), mode
 
 
 class RunExecutor:
@@ -123,7 +98,9 @@ class RunExecutor:
         except Exception as exc:
             logger.exception("Worker error on run %s of job %s", run.pk, run.job_id)
             outcome = Outcome(
-                JobRun.Status.FAILED, reason=runs.MSG_WORKER_ERROR.format(error=exc)
+                JobRun.Status.FAILED,
+                reason=MSG_WORKER_ERROR.format(error=exc),
+                reason_code=reasons.WORKER_ERROR,
             )
             self.record(
                 runs.run_finish,
@@ -156,6 +133,7 @@ class RunExecutor:
             output=mask_secrets(outcome.output, secrets),
             dropped_bytes=outcome.dropped_bytes,
             reason=outcome.reason,
+            reason_code=outcome.reason_code,
         )
         retry = self.record(
             runs.run_finish,
@@ -209,7 +187,10 @@ class RunExecutor:
                     secrets=secrets,
                 )
             except ScriptPathError as exc:
-                reason = execution.MSG_BLOCKED_PATH.format(error=exc)
+                reason = reasons.CodedReason(
+                    execution.MSG_BLOCKED_PATH.format(error=exc),
+                    code=reasons.PATH_REFUSED,
+                )
         if spec is None:
             blocked = self.record(
                 runs.run_block,
@@ -286,10 +267,3 @@ def close_connection() -> None:
         return
     with contextlib.suppress(DatabaseError):
         connection.close()
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return str(number)

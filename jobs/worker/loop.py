@@ -35,8 +35,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from jobs import selectors
 from jobs.models import JobRun, Worker
-from jobs.services import claims, due, workers
+from jobs.services import claims, due, events, workers
 from jobs.wakeup import Doorbell, Waiter, make_waiter
 from jobs.worker.execution import (
     CAUSE_CANCEL,
@@ -61,6 +62,9 @@ STOP_CHECK_SECONDS = 1.0
 PREPARE_SECONDS = 0.1
 # After the grace period, how long stopped runs get to be recorded.
 FINAL_RECORD_SECONDS = 10.0
+# How often consumed and expired run events are deleted (at most): with the
+# heartbeat, so that an idle cycle costs no query for it.
+PRUNE_EVENTS_SECONDS = 60.0
 
 
 def default_worker_name() -> str:
@@ -126,6 +130,7 @@ class WorkerLoop:
             output_interval_seconds=output_interval_seconds,
         )
         self._beat_due_at: datetime | None = None
+        self._prune_due_at: datetime | None = None
         self._cancel_check_due_at = 0.0
         # When the last scheduling cycle finished (reported by heartbeats).
         self._cycle_at: datetime | None = None
@@ -158,6 +163,14 @@ class WorkerLoop:
             exclude=self.worker,
         )
         return len(lost)
+
+    def prune_run_events(self) -> int:
+        """Delete run events consumed or past retention, once a minute at most."""
+        now = self.clock()
+        if self._prune_due_at is not None and now < self._prune_due_at:
+            return 0
+        self._prune_due_at = now + timedelta(seconds=PRUNE_EVENTS_SECONDS)
+        return events.run_events_prune(now=now)
 
     def schedule_due_slots(self, *, max_batches: int | None = None) -> int:
         """Turn due slots into queued (or skipped) runs; return how many slots.
@@ -237,6 +250,7 @@ class WorkerLoop:
         if self._beat_due_at is None or self.clock() >= self._beat_due_at:
             self.heartbeat()
             self.recover_lost_runs()
+            self.prune_run_events()
         if time.monotonic() >= self._cancel_check_due_at:
             self.check_cancellations()
         if self.stop.is_set():
@@ -256,7 +270,7 @@ class WorkerLoop:
         """Return how long the loop may wait before something is due."""
         now = self.clock()
         waits = [self.poll_seconds]
-        next_at = due.next_due_at(after=now, lead=self.prepare)
+        next_at = selectors.next_due_at(after=now, lead=self.prepare)
         if next_at is not None:
             waits.append((next_at - now).total_seconds())
         if self._beat_due_at is not None:
