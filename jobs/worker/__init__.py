@@ -5,14 +5,8 @@ scheduling due slots, claiming, waiting); `execution.RunExecutor` runs one
 claimed run's process and records how it ended.
 """
 
-from jobs.worker.execution import (
-    CAUSE_CANCEL,
-    CAUSE_SHUTDOWN,
-    InFlight,
-    RunExecutor,
-    backoff_seconds,
-    outcome_for,
-)
+from jobs.policies import CAUSE_CANCEL, CAUSE_SHUTDOWN, outcome_for
+from jobs.worker.execution import InFlight, RunExecutor, backoff_seconds
 from jobs.worker.loop import CANCEL_CHECK_SECONDS, WorkerLoop, default_worker_name
 
 __all__ = [

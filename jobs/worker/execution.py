@@ -29,14 +29,7 @@ from django.db import (
 
 from jobs import reasons
 from jobs.models import JobRun, Worker
-from jobs.policies import (
-    CAUSE_CANCEL,
-    CAUSE_SHUTDOWN,
-    MSG_WORKER_ERROR,
-    Outcome,
-    RetryMode,
-    outcome_for,
-)
+from jobs.policies import MSG_WORKER_ERROR, Outcome, RetryMode, outcome_for
 from jobs.runner import ProcessResult, mask_secrets, run_process
 from jobs.script_paths import ScriptPathError
 from jobs.services import execution, runs
@@ -48,7 +41,6 @@ T = TypeVar("T")
 DB_ERRORS = (OperationalError, InterfaceError)
 BACKOFF_FIRST_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 30.0
-__all__ = ["CAUSE_CANCEL", "CAUSE_SHUTDOWN", "outcome_for"]
 
 
 @dataclass

@@ -37,11 +37,10 @@ from django.utils import timezone
 
 from jobs import selectors
 from jobs.models import JobRun, Worker
+from jobs.policies import CAUSE_CANCEL, CAUSE_SHUTDOWN
 from jobs.services import claims, due, events, workers
 from jobs.wakeup import Doorbell, Waiter, make_waiter
 from jobs.worker.execution import (
-    CAUSE_CANCEL,
-    CAUSE_SHUTDOWN,
     DB_ERRORS,
     InFlight,
     RunExecutor,
