@@ -49,6 +49,10 @@ def runs_end(
     (skipped or blocked slots) get their events in one more statement.
     Joins the caller's transaction, or opens one.
     """
+    if end is not None and end.changes.get("status") not in TERMINAL:
+        raise ValueError(
+            f"runs_end writes terminal states only, not {end.changes.get('status')!r}"
+        )
     with transaction.atomic(savepoint=False):
         ended = _update(end) if end is not None else []
         if records:
@@ -66,9 +70,6 @@ def run_retry_announce(*, retry: JobRun, now: datetime) -> None:
 
 def _update(end: RunEnd) -> list[JobRun]:
     """Apply `end` if its run is still as expected; return [run] or []."""
-    status = end.changes.get("status")
-    if status not in TERMINAL:
-        raise ValueError(f"runs_end writes terminal states only, not {status!r}")
     run = end.run
     updated = JobRun.objects.filter(pk=run.pk, **end.expected).update(**end.changes)
     if updated != 1:
