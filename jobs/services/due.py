@@ -308,19 +308,22 @@ def _apply_concurrency(
 
 def _replace_runs(runs: list[JobRun], *, slot: datetime, now: datetime) -> None:
     """Cancel queued runs now and ask the workers of running ones to stop."""
-    fields = {
-        "cancel_requested_at": now,
-        "reason": MSG_REPLACED.format(slot=slot.isoformat()),
-        "reason_code": JobRun.ReasonCode.REPLACED,
-    }
+    reason = MSG_REPLACED.format(slot=slot.isoformat())
+    code = JobRun.ReasonCode.REPLACED
     for run in runs:
         if run.status == JobRun.Status.QUEUED:
-            changes = {"status": JobRun.Status.CANCELLED, "finished_at": now, **fields}
+            changes = {
+                "status": JobRun.Status.CANCELLED,
+                "finished_at": now,
+                "cancel_requested_at": now,
+                "reason": reason,
+                "reason_code": code,
+            }
             expected = {"status": JobRun.Status.QUEUED}
             runs_end(now=now, end=RunEnd(run, expected, changes))
         else:
             JobRun.objects.filter(pk=run.pk, status=JobRun.Status.RUNNING).update(
-                **fields
+                cancel_requested_at=now, reason=reason, reason_code=code
             )
         logger.info("Run %s of job %s replaced by slot %s", run.pk, run.job_id, slot)
     # The workers running them notice at their next cycle; wake them now.

@@ -99,11 +99,13 @@ def run_request_cancel(
     Raise `RunStateError` for a run that has already finished.
     """
     user = _user(requested_by)
+    reason = MSG_CANCELLED_BY.format(user=_user_name(requested_by))
+    code = JobRun.ReasonCode.CANCELLED_BY_USER
     fields = {
         "cancel_requested_at": now,
         "cancel_requested_by": user,
-        "reason": MSG_CANCELLED_BY.format(user=_user_name(requested_by)),
-        "reason_code": JobRun.ReasonCode.CANCELLED_BY_USER,
+        "reason": reason,
+        "reason_code": code,
     }
     end = RunEnd(
         run,
@@ -114,7 +116,12 @@ def run_request_cancel(
         logger.info("Queued run %s cancelled by %s", run.pk, requested_by)
     elif JobRun.objects.filter(
         pk=run.pk, status=JobRun.Status.RUNNING, cancel_requested_at__isnull=True
-    ).update(**fields):
+    ).update(
+        cancel_requested_at=now,
+        cancel_requested_by=user,
+        reason=reason,
+        reason_code=code,
+    ):
         logger.info("Cancel of running run %s requested by %s", run.pk, requested_by)
         wakeup_notify()
     run.refresh_from_db()

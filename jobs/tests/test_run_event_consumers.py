@@ -1,0 +1,253 @@
+"""Reading run events: claims, leases, acks, consumers and retention."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from django.core.checks import run_checks
+from django.db import connection, transaction
+
+from jobs.checks import MSG_NUMBER
+from jobs.models import Job, JobRun, RunEvent, RunEventConsumer, RunEventReceipt
+from jobs.services import events
+from jobs.services.events import (
+    run_event_consumer_register,
+    run_events_ack,
+    run_events_claim,
+    run_events_prune,
+)
+from jobs.services.runs import job_run_now, run_request_cancel
+from jobs.tests.conftest import FakeClock
+from jobs.worker import WorkerLoop
+
+pytestmark = pytest.mark.django_db
+
+LEASE = 60.0
+
+
+def ended_runs(job: Job, now: datetime, count: int) -> list[int]:
+    """End `count` runs of `job` (cancelled while queued); return event ids."""
+    for n in range(count):
+        run = job_run_now(job=job, requested_by=None, now=now + timedelta(seconds=n))
+        run_request_cancel(run=run, requested_by=None, now=now)
+    return list(RunEvent.objects.order_by("pk").values_list("pk", flat=True))
+
+
+def claim(consumer: str, at: datetime, limit: int = 10) -> list[int]:
+    """Claim for `consumer` at `at`; return the event ids."""
+    claimed = run_events_claim(
+        consumer=consumer, limit=limit, now=at, lease_seconds=LEASE
+    )
+    return [event.pk for event in claimed]
+
+
+def test_a_claim_returns_unread_events_oldest_first(
+    make_job: Callable[..., Job], now: datetime
+) -> None:
+    """Up to `limit` events, in order; the rest at the next claim."""
+    ids = ended_runs(make_job(), now, 3)
+    assert claim("metrics", now, limit=2) == ids[:2]
+    assert claim("metrics", now, limit=2) == ids[2:]
+    assert claim("metrics", now) == []
+
+
+def test_an_unacked_claim_comes_back_after_its_lease(
+    make_job: Callable[..., Job], now: datetime
+) -> None:
+    """A consumer that died: its events return once the lease is over."""
+    ids = ended_runs(make_job(), now, 2)
+    assert claim("metrics", now) == ids
+    assert claim("metrics", now + timedelta(seconds=LEASE - 1)) == []
+    assert claim("metrics", now + timedelta(seconds=LEASE)) == ids
+
+
+def test_an_acked_event_never_comes_back(
+    make_job: Callable[..., Job], now: datetime
+) -> None:
+    """Ack is final: not after the lease, not ever."""
+    ids = ended_runs(make_job(), now, 2)
+    claim("metrics", now)
+    assert run_events_ack(consumer="metrics", event_ids=ids[:1], now=now) == 1
+    later = now + timedelta(days=1)
+    assert claim("metrics", later) == ids[1:]
+    assert run_events_ack(consumer="metrics", event_ids=ids, now=later) == 1
+    assert claim("metrics", later + timedelta(days=1)) == []
+
+
+def test_acking_twice_counts_once(make_job: Callable[..., Job], now: datetime) -> None:
+    """A second ack of the same event acks nothing: the caller can tell."""
+    ids = ended_runs(make_job(), now, 1)
+    claim("metrics", now)
+    assert run_events_ack(consumer="metrics", event_ids=ids, now=now) == 1
+    assert run_events_ack(consumer="metrics", event_ids=ids, now=now) == 0
+
+
+def test_an_ack_inside_the_consumers_transaction_rolls_back_with_it(
+    make_job: Callable[..., Job], now: datetime
+) -> None:
+    """The consumer's own write fails: the ack is undone, the event returns."""
+    ids = ended_runs(make_job(), now, 1)
+    claim("notifications", now)
+
+    def handle() -> None:
+        with transaction.atomic():
+            run_events_ack(consumer="notifications", event_ids=ids, now=now)
+            raise RuntimeError("the outbox write failed")
+
+    with pytest.raises(RuntimeError, match="outbox"):
+        handle()
+    assert claim("notifications", now + timedelta(seconds=LEASE)) == ids
+
+
+def test_consumers_read_independently(
+    make_job: Callable[..., Job], now: datetime
+) -> None:
+    """One consumer's claims and acks do not touch another's."""
+    ids = ended_runs(make_job(), now, 2)
+    assert claim("metrics", now) == ids
+    run_events_ack(consumer="metrics", event_ids=ids, now=now)
+    assert claim("notifications", now) == ids
+    assert claim("metrics", now + timedelta(days=1)) == []
+
+
+def test_claiming_registers_the_consumer(
+    make_job: Callable[..., Job], now: datetime
+) -> None:
+    """A consumer's first claim registers it for retention."""
+    ended_runs(make_job(), now, 1)
+    claim("metrics", now)
+    assert list(RunEventConsumer.objects.values_list("name", flat=True)) == ["metrics"]
+
+
+def test_an_expired_lease_is_retaken_once(
+    make_job: Callable[..., Job], now: datetime
+) -> None:
+    """Two claimers after the lease: the first takes it, the second gets none."""
+    ids = ended_runs(make_job(), now, 1)
+    claim("metrics", now)
+    later = now + timedelta(seconds=LEASE)
+    assert claim("metrics", later) == ids
+    assert claim("metrics", later) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claimers_of_one_consumer_get_disjoint_events(
+    make_job: Callable[..., Job], now: datetime
+) -> None:
+    """Four threads claim 3 at a time, at once: every event exactly once."""
+    ids = ended_runs(make_job(), now, 24)
+    start = threading.Barrier(4)
+    got: list[list[int]] = [[] for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def claimer(index: int) -> None:
+        try:
+            start.wait(timeout=10)
+            while batch := claim("metrics", now, limit=3):
+                got[index] += batch
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claimer, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert sorted(pk for batch in got for pk in batch) == ids
+    assert RunEventReceipt.objects.count() == len(ids)
+
+
+# --- retention ------------------------------------------------------------------
+
+
+def test_retention_deletes_events_every_consumer_acked(
+    make_job: Callable[..., Job], now: datetime
+) -> None:
+    """Acked by both registered consumers: gone; acked by one: kept."""
+    ids = ended_runs(make_job(), now, 2)
+    run_event_consumer_register(name="notifications", now=now)
+    claim("metrics", now)
+    claim("notifications", now)
+    run_events_ack(consumer="metrics", event_ids=ids, now=now)
+    run_events_ack(consumer="notifications", event_ids=ids[:1], now=now)
+    assert run_events_prune(now=now, retention_days=7) == 1
+    assert list(RunEvent.objects.values_list("pk", flat=True)) == ids[1:]
+
+
+def test_retention_waits_for_a_registered_consumer_that_never_claimed(
+    make_job: Callable[..., Job], now: datetime
+) -> None:
+    """A registered consumer has not read them yet: the events stay."""
+    ids = ended_runs(make_job(), now, 1)
+    run_event_consumer_register(name="notifications", now=now)
+    claim("metrics", now)
+    run_events_ack(consumer="metrics", event_ids=ids, now=now)
+    assert run_events_prune(now=now, retention_days=7) == 0
+
+
+def test_retention_deletes_events_older_than_the_setting(
+    make_job: Callable[..., Job], now: datetime, settings: Any
+) -> None:
+    """Unread or not, an event goes JOB_PORTAL_RUN_EVENT_RETENTION_DAYS later."""
+    settings.JOB_PORTAL_RUN_EVENT_RETENTION_DAYS = 2
+    ended_runs(make_job(), now, 2)
+    claim("metrics", now)
+    assert run_events_prune(now=now + timedelta(days=2)) == 0
+    assert run_events_prune(now=now + timedelta(days=2, seconds=1)) == 2
+    assert RunEventReceipt.objects.count() == 0
+
+
+def test_retention_works_in_bounded_batches(
+    make_job: Callable[..., Job], now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of PRUNE_BATCH, at most PRUNE_MAX_BATCHES per step."""
+    monkeypatch.setattr(events, "PRUNE_BATCH", 2)
+    monkeypatch.setattr(events, "PRUNE_MAX_BATCHES", 2)
+    ended_runs(make_job(), now, 5)
+    later = now + timedelta(days=30)
+    assert run_events_prune(now=later, retention_days=1) == 4
+    assert run_events_prune(now=later, retention_days=1) == 1
+
+
+def test_the_worker_prunes_at_most_once_a_minute(
+    make_job: Callable[..., Job], loop: WorkerLoop, clock: FakeClock, settings: Any
+) -> None:
+    """The heartbeat's step: events past retention go, then not again for 60 s."""
+    settings.JOB_PORTAL_RUN_EVENT_RETENTION_DAYS = 1
+    ended_runs(make_job(), clock.now - timedelta(days=3), 1)
+    RunEvent.objects.update(at=clock.now - timedelta(days=2))
+    assert loop.prune_run_events() == 1
+    ended_runs(make_job("second"), clock.now, 1)
+    RunEvent.objects.update(at=clock.now - timedelta(days=2))
+    assert loop.prune_run_events() == 0
+    clock.advance(60)
+    assert loop.prune_run_events() == 1
+
+
+def test_a_bad_retention_setting_is_a_system_check_error(settings: Any) -> None:
+    """0 days (or not a number) is reported like the other numbers."""
+    settings.JOB_PORTAL_RUN_EVENT_RETENTION_DAYS = 0
+    errors = [e for e in run_checks() if e.id == "jobs.E003"]
+    assert [e.msg for e in errors if "RETENTION" in e.msg] == [
+        MSG_NUMBER.format(
+            name="JOB_PORTAL_RUN_EVENT_RETENTION_DAYS",
+            rule="of whole days, at least 1",
+            value=0,
+        )
+    ]
+
+
+def test_events_go_with_their_run(make_job: Callable[..., Job], now: datetime) -> None:
+    """Deleting a run (or its job) deletes its events and receipts."""
+    job = make_job()
+    ended_runs(job, now, 1)
+    claim("metrics", now)
+    JobRun.objects.filter(job=job).delete()
+    assert RunEvent.objects.count() == RunEventReceipt.objects.count() == 0
