@@ -218,6 +218,12 @@ def test_an_error_inside_the_worker_fails_the_run_and_the_worker_goes_on(
 # --- threads: the pool, cancel and partial output ---------------------------------
 
 
+def _first_line(run: JobRun) -> str:
+    """Return the run's first complete output line, or '' before it is there."""
+    head, newline, _ = run.output.partition("\n")
+    return head if newline else ""
+
+
 @pytest.mark.django_db(transaction=True)
 def test_cancel_from_the_admin_stops_a_running_run_within_a_second(
     make_job: Callable[..., Job], make_loop: Callable[..., WorkerLoop], now: datetime
@@ -228,8 +234,9 @@ def test_cancel_from_the_admin_stops_a_running_run_within_a_second(
     alice = get_user_model().objects.create_user("alice")
     run = claim_one(loop, make_job(script="nap.py"), now)
     loop.start_runs([run])
-    eventually(lambda: JobRun.objects.get(pk=run.pk).output, timeout=10)
-    pid = int(JobRun.objects.get(pk=run.pk).output.split()[1])
+    # Wait for the whole line: unbuffered, print() writes it in pieces.
+    line = eventually(lambda: _first_line(JobRun.objects.get(pk=run.pk)), timeout=10)
+    pid = int(line.split()[1])
     run_request_cancel(run=run, requested_by=alice, now=now)
     assert loop.check_cancellations() == 1
     eventually(
@@ -252,8 +259,8 @@ def test_partial_output_shows_while_the_run_is_running(
     loop.register()
     run = claim_one(loop, make_job(script="nap.py"), now)
     loop.start_runs([run])
-    output = eventually(lambda: JobRun.objects.get(pk=run.pk).output, timeout=10)
-    assert output.startswith("napping ")
+    line = eventually(lambda: _first_line(JobRun.objects.get(pk=run.pk)), timeout=10)
+    assert line.startswith("napping ")
     assert JobRun.objects.get(pk=run.pk).status == JobRun.Status.RUNNING
     loop.stop.set()
     loop.shutdown()
