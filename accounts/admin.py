@@ -43,7 +43,7 @@ from accounts.services.api_keys import (
 )
 from accounts.services.audit import audit_state_change, audit_target
 from accounts.services.users import group_state, user_state
-from jobs.admin.history import RecordAdmin
+from jobportal.admin import RecordAdmin
 
 SYSTEM_ACTOR = "system"
 MSG_KEY_CREATED = (

@@ -16,7 +16,7 @@ What each role means (DESIGN.md, "People and permissions"):
   do what on each job (guardian's object-permission models).
 - Editor: sees everything; creates jobs (and becomes their owner), scripts,
   templates and channels. Changing, deleting and running a job takes
-  ownership or a grant: see `accounts.permissions`.
+  ownership or a grant: see `jobs.permissions`.
 - Viewer: sees everything, changes nothing.
 Secret values are shown to nobody: no permission exposes them.
 """

@@ -166,7 +166,7 @@ class Job(models.Model):
         indexes = (
             models.Index(fields=["is_active", "next_run_at"], name="job_due_idx"),
         )
-        # Per-job right to queue a manual run (accounts.permissions).
+        # Per-job right to queue a manual run (jobs.permissions).
         permissions = (("run_job", "Can run job"),)
 
     def __str__(self) -> str:

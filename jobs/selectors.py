@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.models import AbstractUser, Group
+from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError
 from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Subquery
+from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from jobs import schedule as engine
 from jobs.models import Job, JobRun, Schedule, Worker
+from jobs.permissions import JOB_OBJECT_PERMISSIONS
 from jobs.services import probes
 
 logger = logging.getLogger(__name__)
@@ -201,3 +206,46 @@ def runs_active(*, jobs: Sequence[Job]) -> dict[int, list[JobRun]]:
     ).order_by("queued_at", "pk"):
         active.setdefault(run.job_id, []).append(run)
     return active
+
+
+@dataclass(frozen=True)
+class JobGrant:
+    """The per-job rights granted to one user or group on one job."""
+
+    grantee: AbstractUser | Group
+    rights: tuple[str, ...]
+
+    @property
+    def is_group(self) -> bool:
+        """Return True if the grantee is a group."""
+        return isinstance(self.grantee, Group)
+
+
+def job_grants(job: Job) -> list[JobGrant]:
+    """Return who was granted what on `job`: users first, then groups, by name."""
+    filters = {
+        "content_type": ContentType.objects.get_for_model(Job),
+        "object_pk": str(job.pk),
+        "permission__codename__in": JOB_OBJECT_PERMISSIONS,
+    }
+    by_user: dict[int, tuple[Any, set[str]]] = {}
+    for row in UserObjectPermission.objects.filter(**filters).select_related(
+        "user", "permission"
+    ):
+        by_user.setdefault(row.user_id, (row.user, set()))[1].add(
+            row.permission.codename
+        )
+    by_group: dict[int, tuple[Any, set[str]]] = {}
+    for row in GroupObjectPermission.objects.filter(**filters).select_related(
+        "group", "permission"
+    ):
+        by_group.setdefault(row.group_id, (row.group, set()))[1].add(
+            row.permission.codename
+        )
+    order = {codename: i for i, codename in enumerate(JOB_OBJECT_PERMISSIONS)}
+    users = sorted(by_user.values(), key=lambda item: item[0].get_username())
+    groups = sorted(by_group.values(), key=lambda item: item[0].name)
+    return [
+        JobGrant(grantee, tuple(sorted(rights, key=order.__getitem__)))
+        for grantee, rights in [*users, *groups]
+    ]

@@ -1,4 +1,4 @@
-"""Who may do what in the job and run admins: `accounts.permissions`, wired in.
+"""Who may do what in the job and run admins: `jobs.permissions`, wired in.
 
 Mixins for the job admin, its schedule inline and the run admin. Each
 `has_*_permission` asks the permission functions (with the object when
@@ -17,8 +17,8 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import permissions as perms
 from accounts.client import request_ip
+from jobs import permissions as perms
 from jobs.models import Job, JobRun
 from jobs.services.jobs import job_delete
 
@@ -46,7 +46,7 @@ def names_of(objects: Iterable[Model]) -> str:
 
 
 class JobAccessMixin:
-    """Job admin permissions from `accounts.permissions`, object by object."""
+    """Job admin permissions from `jobs.permissions`, object by object."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         """Show the jobs app to whoever may see a job."""

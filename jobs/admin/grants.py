@@ -2,7 +2,7 @@
 
 Shown to those who may grant rights (the Admin role). The section lists the
 grants; its page, ``permissions/``, sets a user's or a group's rights on the
-job through `accounts.services.permissions.job_rights_set`, which audits
+job through `jobs.services.grants.job_rights_set`, which audits
 each grant and revoke.
 """
 
@@ -24,11 +24,11 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from accounts import permissions as perms
 from accounts.client import request_ip
-from accounts.selectors import job_grants
-from accounts.services.permissions import grantee_label, job_rights_set
+from jobs import permissions as perms
 from jobs.models import Job
+from jobs.selectors import job_grants
+from jobs.services.grants import grantee_label, job_rights_set
 
 RIGHT_LABELS = {
     perms.VIEW_JOB: "view",

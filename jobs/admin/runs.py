@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from accounts import permissions as perms
+from jobportal.admin import RecordAdmin
+from jobs import permissions as perms
 from jobs.admin.access import MSG_REFUSED, RunAccessMixin, names_of
 from jobs.admin.display import compact_instant, format_duration, status_badge
-from jobs.admin.history import RecordAdmin
 from jobs.errors import JobsError
 from jobs.models import JobRun, Worker
 from jobs.services.runs import run_mark_failed, run_request_cancel

@@ -29,8 +29,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from accounts.permissions import can_approve_scripts
-from jobs.admin.history import RecordAdmin
+from jobportal.admin import RecordAdmin
 from jobs.admin.script_display import (
     MSG_DIFF_LABEL_APPROVED,
     MSG_DIFF_LABEL_CURRENT,
@@ -43,6 +42,7 @@ from jobs.admin.script_display import (
 )
 from jobs.errors import JobsError
 from jobs.models import Script, ScriptReview
+from jobs.permissions import can_approve_scripts
 from jobs.script_content import (
     ScriptFile,
     decode_text,

@@ -32,8 +32,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
-from accounts import permissions as perms
 from accounts.client import request_ip
+from accounts.permissions import can_view_audit_log
+from jobs import permissions as perms
 from jobs.models import Job, JobVersion
 from jobs.services.versions import (
     job_version_diff,
@@ -157,9 +158,7 @@ class JobVersionsMixin:
             title=f"Versions of {job}",
             versions=[(v, author_name(v)) for v in versions],
             numbers=[v.number for v in versions],
-            audit_url=(
-                _audit_url(job) if perms.can_view_audit_log(request.user) else None
-            ),
+            audit_url=(_audit_url(job) if can_view_audit_log(request.user) else None),
         )
         return TemplateResponse(request, "admin/jobs/job/versions.html", context)
 

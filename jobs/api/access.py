@@ -1,4 +1,4 @@
-"""Permission checks for API views, on top of `accounts.permissions`.
+"""Permission checks for API views, on top of `jobs.permissions`.
 
 Views fetch objects only from what the user may see (`jobs_visible_to`,
 `runs_visible_to`), so an object the user may not see is a 404, exactly as

@@ -17,11 +17,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from accounts.models import AuditEvent
-from accounts.permissions import can_approve_scripts
 from accounts.services.audit import audit_record
 from jobs import reasons
 from jobs.errors import JobsError
 from jobs.models import Script, ScriptReview
+from jobs.permissions import can_approve_scripts
 from jobs.script_content import decode_text, read_script
 from jobs.script_paths import ScriptPathError
 from jobs.services.scripts import (

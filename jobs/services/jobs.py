@@ -14,12 +14,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import AuditEvent
-from accounts.permissions import can_change_job_owner
 from accounts.services.audit import audit_record, audit_target
-from accounts.services.permissions import object_permissions_clear
 from jobs import schedule as engine
 from jobs.errors import JobsError
 from jobs.models import Job, JobRun, Schedule, Secret
+from jobs.permissions import can_change_job_owner
+from jobs.services.grants import object_permissions_clear
 from jobs.services.scripts import ScriptUnavailableError, script_sync_path
 from jobs.services.versions import (
     SNAPSHOT_KEY_ORDER,

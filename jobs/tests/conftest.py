@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 
@@ -120,11 +121,14 @@ def make_job(
         *,
         schedules: list[dict[str, Any]] | None = None,
         at: datetime | None = None,
+        actor: User | None = None,
         **fields: Any,
     ) -> Job:
         fields.setdefault("script", "ok.py")
         job = Job(name=name, **fields)
-        return job_save(job=job, schedules=schedules or [EVERY_MINUTE], now=at or now)
+        return job_save(
+            job=job, schedules=schedules or [EVERY_MINUTE], now=at or now, actor=actor
+        )
 
     return make
 

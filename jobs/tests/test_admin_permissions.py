@@ -19,12 +19,12 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.roles import ADMIN, EDITOR, ROLES, VIEWER
-from accounts.services.permissions import job_rights_set
 from accounts.services.roles import roles_sync
 from jobs.admin import jobs as jobs_admin
 from jobs.admin.access import MSG_REFUSED
 from jobs.admin.jobs import MSG_DEACTIVATED, MSG_RUNS_QUEUED
 from jobs.models import Job, JobRun, Script
+from jobs.services.grants import job_rights_set
 from jobs.services.jobs import job_save
 from jobs.services.scripts import script_sync_path
 from jobs.tests.test_admin_jobs import change_form_data, job_form_data

@@ -15,7 +15,6 @@ from django.utils.html import escape
 
 from accounts.models import AuditEvent
 from accounts.roles import ADMIN, EDITOR, ROLES, VIEWER
-from accounts.selectors import job_grants
 from accounts.services.roles import roles_sync
 from jobs.admin import grants as grants_admin
 from jobs.admin import jobs as jobs_admin
@@ -23,6 +22,7 @@ from jobs.admin import versions as versions_admin
 from jobs.admin.grants import MSG_ONE_GRANTEE, MSG_RIGHTS_SET
 from jobs.admin.versions import MSG_RESTORE_FAILED, MSG_RESTORED
 from jobs.models import Job, Secret
+from jobs.selectors import job_grants
 from jobs.services.jobs import job_save
 from jobs.services.secrets import secret_delete, secret_save
 from jobs.services.versions import MSG_SECRETS_GONE

@@ -21,7 +21,6 @@ from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent
 from accounts.roles import ADMIN, EDITOR, VIEWER
-from accounts.services.permissions import job_rights_set
 from jobs.api.access import MSG_FORBIDDEN
 from jobs.api.filters import MSG_BOOLEAN
 from jobs.api.parsers import MSG_TOO_DEEP
@@ -34,6 +33,7 @@ from jobs.api.serializers import (
 from jobs.api.views import jobs as jobs_api
 from jobs.documents import job_to_document
 from jobs.models import Job, JobParameter, JobRun, JobVersion, Secret
+from jobs.services.grants import job_rights_set
 from jobs.services.jobs import MSG_SECRETS_PERMISSION, job_save
 from jobs.services.parameters import MSG_REQUIRED, MSG_UNKNOWN
 from jobs.services.secrets import secret_save

@@ -13,11 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from accounts.services.permissions import job_rights_set
 from jobs.api.access import MSG_FORBIDDEN
 from jobs.api.filters import MSG_RANGE
 from jobs.api.views.runs import ACTION_CANCEL, ACTION_MARK_FAILED
 from jobs.models import Job, JobRun, Worker
+from jobs.services.grants import job_rights_set
 from jobs.services.runs import (
     MSG_CANCELLED_BY,
     MSG_MARKED_FAILED,

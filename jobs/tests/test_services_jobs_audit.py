@@ -12,8 +12,8 @@ from guardian.models import UserObjectPermission
 from accounts.models import AuditEvent
 from accounts.redaction import REDACTED
 from accounts.selectors import audit_chain_report
-from accounts.services.permissions import job_rights_set
 from jobs.models import Job, JobRun
+from jobs.services.grants import job_rights_set
 from jobs.services.jobs import job_delete, job_save, job_set_active
 from jobs.services.runs import job_run_now
 

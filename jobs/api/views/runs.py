@@ -28,7 +28,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import permissions as perms
+from jobs import permissions as perms
 from jobs.api.access import require
 from jobs.api.filters_runs import JobRunFilter, RunFilter
 from jobs.api.ids import id_or_404, id_path_parameter

@@ -35,7 +35,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import permissions as perms
+from jobs import permissions as perms
 from jobs import schedule as engine
 from jobs.admin.display import fire_time_json
 from jobs.api.responses import FORBIDDEN, NOT_SIGNED_IN, UNSUPPORTED
@@ -57,7 +57,7 @@ MSG_AFTER_RANGE = (
 
 
 class IsActiveUser(BasePermission):
-    """Allow any signed-in, active user (`accounts.permissions`)."""
+    """Allow any signed-in, active user (`jobs.permissions`)."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         """Return True for an active, authenticated user."""

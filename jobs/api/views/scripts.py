@@ -33,7 +33,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import can_approve_scripts, can_view_scripts
 from jobs.admin.script_display import (
     MAX_SHOWN_LINES,
     MSG_CUT,
@@ -54,6 +53,7 @@ from jobs.api.responses import (
 )
 from jobs.api.serializers import StrictModelSerializer
 from jobs.models import Script, ScriptReview
+from jobs.permissions import can_approve_scripts, can_view_scripts
 from jobs.script_content import ScriptFile, decode_text, numbered_lines, unified_diff
 from jobs.services.approval import ScriptChangedError, script_approve, script_reject
 

@@ -32,7 +32,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.client import request_ip
-from accounts.permissions import can_restore_job_version, jobs_visible_to
 from jobs.admin.versions import (
     MSG_FIRST_VERSION,
     MSG_RESTORED,
@@ -55,6 +54,7 @@ from jobs.api.responses import (
     UNSUPPORTED,
 )
 from jobs.models import JobVersion
+from jobs.permissions import can_restore_job_version, jobs_visible_to
 from jobs.services.versions import (
     job_version_diff,
     job_version_restore,

@@ -8,10 +8,11 @@ from datetime import datetime
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group, User
 
-from accounts import permissions as perms
+from accounts.permissions import can_view_audit_log
 from accounts.roles import ADMIN, EDITOR, VIEWER
-from accounts.services.permissions import job_rights_set
+from jobs import permissions as perms
 from jobs.models import Job, JobRun
+from jobs.services.grants import job_rights_set
 from jobs.services.runs import job_run_now
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ USER_CHECKS = {
     "add": perms.can_add_job,
     "approve": perms.can_approve_scripts,
     "grant": perms.can_manage_job_permissions,
-    "audit": perms.can_view_audit_log,
+    "audit": can_view_audit_log,
 }
 ALL_JOB = {"view", "change", "delete", "run", "activate"}
 

@@ -15,9 +15,9 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import AuditEvent
-from accounts.permissions import JOB_OBJECT_PERMISSIONS
 from accounts.services.audit import audit_record
 from jobs.models import Job
+from jobs.permissions import JOB_OBJECT_PERMISSIONS
 
 MSG_UNKNOWN_RIGHT = "Unknown job permission {codename!r}; use one of: {choices}."
 CHANGES_KEY = "permissions of {grantee}"

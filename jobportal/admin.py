@@ -1,4 +1,4 @@
-"""Admin base for records that only services write: history, registries, logs."""
+"""Admin base shared by the apps: records that only services write (history, logs)."""
 
 from __future__ import annotations
 

@@ -12,15 +12,15 @@ from guardian.models import UserObjectPermission
 
 from accounts.models import AuditEvent
 from accounts.roles import ADMIN
-from accounts.selectors import job_grants
-from accounts.services.permissions import (
+from jobs.models import Job
+from jobs.selectors import job_grants
+from jobs.services.grants import (
     MSG_UNKNOWN_RIGHT,
     GrantChange,
     job_rights_of,
     job_rights_set,
     object_permissions_clear,
 )
-from jobs.models import Job
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,264 @@
+"""Who may do what with jobs: the one set of checks for the admin and the API.
+
+Rights come from two places:
+
+- Model permissions, held through the role groups (`accounts.roles`), are
+  rights over *every* object of a model: an Admin changes, deletes and runs
+  every job; an Editor and a Viewer view every job.
+- Per-job rights are django-guardian object permissions (`view_job`,
+  `change_job`, `delete_job`, `run_job`) that an Admin grants to a user or a
+  group (`jobs.services.grants`), plus ownership: the owner of a
+  job (`Job.owner`, its creator unless an Admin reassigns it) holds all four
+  on it, for as long as the owner may create jobs (the Editor role). A
+  demoted owner so loses the owner's rights at once; explicit grants stay
+  until an Admin revokes them, whatever the grantee's role.
+
+Decisions:
+
+- Everyone with a role sees every job, its schedules, runs and versions:
+  the Viewer role is "read only", not "read nothing", and Editors need to
+  see the jobs they might be granted. A user without a role sees only the
+  jobs granted to them (or owned).
+- Activating and deactivating a job is a change of it (`can_change_job`).
+- Cancelling a run (or marking it failed) takes the right to run its job.
+- Runs are seen with their job, or all of them with `jobs.view_jobrun`.
+- Only those who may grant object permissions (the Admin role) may change
+  a job's owner, since ownership carries rights.
+- Seeing scripts (and their content) is the model permission
+  `jobs.view_script`, which every role holds; approving them is
+  `jobs.approve_script`.
+- Audit events and API keys: `jobs.permissions`.
+- No check here ever allows reading a secret's value.
+
+Each function takes the user first and returns a bool, or a queryset of
+what the user may see. Inactive and anonymous users may do nothing. Always
+use these rather than `user.has_perm(...)`: guardian alone does not know
+about owners.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q, QuerySet
+from guardian.core import ObjectPermissionChecker
+from guardian.shortcuts import get_objects_for_user
+
+from accounts.permissions import is_active_user
+from jobs.models import Job, JobRun
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser, AnonymousUser
+
+    from jobs.models import JobVersion
+
+    User = AbstractUser | AnonymousUser
+
+VIEW_JOB = "view_job"
+ADD_JOB = "add_job"
+CHANGE_JOB = "change_job"
+DELETE_JOB = "delete_job"
+RUN_JOB = "run_job"
+# The per-job rights an owner holds and an Admin can grant.
+JOB_OBJECT_PERMISSIONS = (VIEW_JOB, CHANGE_JOB, DELETE_JOB, RUN_JOB)
+APPROVE_SCRIPT = "jobs.approve_script"
+VIEW_SCRIPT = "jobs.view_script"
+CHANGE_SCRIPT = "jobs.change_script"
+VIEW_RUN = "jobs.view_jobrun"
+# Granting object permissions: what the Admin role holds on guardian's models.
+GRANT_PERMISSIONS = (
+    "guardian.add_userobjectpermission",
+    "guardian.delete_userobjectpermission",
+    "guardian.add_groupobjectpermission",
+    "guardian.delete_groupobjectpermission",
+)
+
+
+def _global(user: User, codename: str) -> bool:
+    """Return True if the user holds `jobs.<codename>` for every job."""
+    return user.has_perm(f"jobs.{codename}")
+
+
+def is_job_owner(user: User | None, job: Job) -> bool:
+    """Return True if `user` owns `job` and so holds the owner's rights."""
+    return (
+        is_active_user(user)
+        and job.owner_id is not None
+        and job.owner_id == user.pk
+        and _global(user, ADD_JOB)
+    )
+
+
+def job_rights(user: User | None, job: Job) -> set[str]:
+    """Return the per-job rights (codenames) `user` holds on `job`.
+
+    Rights held for every job through a role are not included.
+    """
+    if not is_active_user(user) or job.pk is None:
+        return set()
+    granted = set(ObjectPermissionChecker(user).get_perms(job))
+    if is_job_owner(user, job):
+        granted.update(JOB_OBJECT_PERMISSIONS)
+    return granted & set(JOB_OBJECT_PERMISSIONS)
+
+
+def _has_job_right(user: User | None, job: Job, codename: str) -> bool:
+    if not is_active_user(user):
+        return False
+    return _global(user, codename) or codename in job_rights(user, job)
+
+
+def can_view_job(user: User | None, job: Job) -> bool:
+    """Return True if `user` may see `job` (and its schedules, runs, versions)."""
+    if can_view_all_jobs(user):
+        return True
+    return bool(job_rights(user, job))
+
+
+def can_view_all_jobs(user: User | None) -> bool:
+    """Return True if `user` sees every job through a role."""
+    return is_active_user(user) and (
+        _global(user, VIEW_JOB) or _global(user, CHANGE_JOB)
+    )
+
+
+def can_view_some_job(user: User | None) -> bool:
+    """Return True if `user` may see at least one job (shows the job pages)."""
+    return can_view_all_jobs(user) or jobs_visible_to(user).exists()
+
+
+def can_add_job(user: User | None) -> bool:
+    """Return True if `user` may create jobs (and so own them)."""
+    return is_active_user(user) and _global(user, ADD_JOB)
+
+
+def can_change_job(user: User | None, job: Job) -> bool:
+    """Return True if `user` may change `job`'s definition."""
+    return _has_job_right(user, job, CHANGE_JOB)
+
+
+def can_delete_job(user: User | None, job: Job) -> bool:
+    """Return True if `user` may delete `job`."""
+    return _has_job_right(user, job, DELETE_JOB)
+
+
+def can_run_job(user: User | None, job: Job) -> bool:
+    """Return True if `user` may queue a manual run of `job`."""
+    return _has_job_right(user, job, RUN_JOB)
+
+
+def can_activate_job(user: User | None, job: Job) -> bool:
+    """Return True if `user` may activate or deactivate `job` (a change)."""
+    return can_change_job(user, job)
+
+
+def can_restore_job_version(user: User | None, version: JobVersion) -> bool:
+    """Return True if `user` may restore `version` of its job (a change)."""
+    return can_change_job(user, version.job)
+
+
+def can_cancel_run(user: User | None, run: JobRun) -> bool:
+    """Return True if `user` may cancel `run` or mark it failed.
+
+    That is the right to run its job: runs themselves are never edited.
+    """
+    return can_run_job(user, run.job)
+
+
+def can_manage_job_permissions(user: User | None) -> bool:
+    """Return True if `user` may grant and revoke per-job rights."""
+    return is_active_user(user) and all(user.has_perm(p) for p in GRANT_PERMISSIONS)
+
+
+def can_change_job_owner(user: User | None, job: Job | None = None) -> bool:
+    """Return True if `user` may set a job's owner (ownership carries rights)."""
+    return can_manage_job_permissions(user)
+
+
+def can_approve_scripts(user: User | None) -> bool:
+    """Return True if `user` may approve or reject scripts."""
+    return is_active_user(user) and user.has_perm(APPROVE_SCRIPT)
+
+
+def can_view_scripts(user: User | None) -> bool:
+    """Return True if `user` may see the script registry and scripts' content.
+
+    The script admin's view permission: `jobs.view_script`, or the right to
+    change scripts, which includes seeing them (Django's admin rule).
+    """
+    return is_active_user(user) and (
+        user.has_perm(VIEW_SCRIPT) or user.has_perm(CHANGE_SCRIPT)
+    )
+
+
+def jobs_visible_to(user: User | None) -> QuerySet[Job]:
+    """Return the jobs `user` may see (list filtering for the admin and API)."""
+    if not is_active_user(user):
+        return Job.objects.none()
+    if can_view_all_jobs(user):
+        return Job.objects.all()
+    return _jobs_with_any_right(user, JOB_OBJECT_PERMISSIONS)
+
+
+def jobs_with_right(user: User | None, codename: str) -> QuerySet[Job]:
+    """Return the jobs on which `user` holds right `codename` ("run_job", …)."""
+    if not is_active_user(user):
+        return Job.objects.none()
+    if _global(user, codename):
+        return Job.objects.all()
+    return _jobs_with_any_right(user, (codename,))
+
+
+def can_change_some_job(user: User | None) -> bool:
+    """Return True if `user` may change at least one job (shows change tools)."""
+    return jobs_with_right(user, CHANGE_JOB).exists()
+
+
+def can_run_some_job(user: User | None) -> bool:
+    """Return True if `user` may run at least one job (shows run tools)."""
+    return jobs_with_right(user, RUN_JOB).exists()
+
+
+def can_delete_some_job(user: User | None) -> bool:
+    """Return True if `user` may delete at least one job."""
+    return jobs_with_right(user, DELETE_JOB).exists()
+
+
+def can_view_all_runs(user: User | None) -> bool:
+    """Return True if `user` sees every run (the model permission)."""
+    return is_active_user(user) and user.has_perm(VIEW_RUN)
+
+
+def can_view_run(user: User | None, run: JobRun) -> bool:
+    """Return True if `user` may see `run`: every run, or those of their jobs."""
+    return can_view_all_runs(user) or can_view_job(user, run.job)
+
+
+def can_view_some_run(user: User | None) -> bool:
+    """Return True if `user` may see at least one run (shows the run pages)."""
+    return can_view_all_runs(user) or can_view_some_job(user)
+
+
+def runs_visible_to(user: User | None) -> QuerySet[JobRun]:
+    """Return the runs `user` may see: every run, or those of their jobs."""
+    if not is_active_user(user):
+        return JobRun.objects.none()
+    if can_view_all_runs(user) or can_view_all_jobs(user):
+        return JobRun.objects.all()
+    return JobRun.objects.filter(job__in=jobs_visible_to(user))
+
+
+def _jobs_with_any_right(user: Any, codenames: tuple[str, ...]) -> QuerySet[Job]:
+    """Return jobs where `user` holds one of `codenames` per job (grant or owner)."""
+    granted = get_objects_for_user(
+        user,
+        [f"jobs.{c}" for c in codenames],
+        klass=Job,
+        any_perm=True,
+        with_superuser=False,
+        accept_global_perms=False,
+    )
+    condition = Q(pk__in=granted.values("pk"))
+    if _global(user, ADD_JOB) and set(codenames) & set(JOB_OBJECT_PERMISSIONS):
+        condition |= Q(owner=user)
+    return Job.objects.filter(condition)
