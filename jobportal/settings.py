@@ -211,15 +211,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON bodies only (any other media type is a 415); the browsable API
     # sends JSON through its raw-data form.
-    "DEFAULT_PARSER_CLASSES": ["jobs.api.parsers.BoundedJSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "jobs.api.pagination.PortalPagination",
+    "DEFAULT_PARSER_CLASSES": ["jobportal.api.parsers.BoundedJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "jobportal.api.pagination.PortalPagination",
     "PAGE_SIZE": 50,
     # Each list's FilterSet holds its filters and its ?ordering= (400 for a
     # value it cannot read).
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "jobs.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["jobs.api.throttling.ClientRateThrottle"],
+    "EXCEPTION_HANDLER": "jobportal.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["jobportal.api.throttling.ClientRateThrottle"],
     # Requests per client (API key, user, or IP address when anonymous);
     # README: "Configuration".
     "DEFAULT_THROTTLE_RATES": {
@@ -237,7 +237,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "PREPROCESSING_HOOKS": ["jobs.api.schema.documented_paths"],
+    "PREPROCESSING_HOOKS": ["jobportal.api.schema.documented_paths"],
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "jobs.models.JobRun.Status",
         "ScriptStatusEnum": "jobs.models.Script.Status",

@@ -27,4 +27,4 @@ urlpatterns = [
     path("api/", include((api_patterns, "api"))),
 ]
 
-handler404 = "jobs.api.errors.not_found"
+handler404 = "jobportal.api.errors.not_found"

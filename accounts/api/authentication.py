@@ -2,7 +2,7 @@
 
 The request acts as the key's owner (`request.user`), with exactly the
 owner's rights; `request.auth` is the `APIKey`, so that rate limits count
-each key apart (`jobs.api.throttling`) and views can tell a key from a
+each key apart (`jobportal.api.throttling`) and views can tell a key from a
 session or a JWT.
 
 This class comes first in DEFAULT_AUTHENTICATION_CLASSES: DRF answers an

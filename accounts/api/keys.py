@@ -41,8 +41,8 @@ from accounts.services.api_keys import (
     api_key_create,
     api_key_revoke,
 )
-from jobs.api.ids import id_path_parameter, parse_id
-from jobs.api.responses import (
+from jobportal.api.ids import id_path_parameter, parse_id
+from jobportal.api.responses import (
     BAD_FILTER,
     ERROR_DETAIL,
     FIELD_ERRORS,
@@ -51,7 +51,7 @@ from jobs.api.responses import (
     NOT_SIGNED_IN,
     UNSUPPORTED,
 )
-from jobs.api.serializers import StrictModelSerializer
+from jobportal.api.serializers import StrictModelSerializer
 
 MSG_KEY_CANNOT_CREATE = (
     "An API key cannot create API keys; sign in or use a JWT to create one."

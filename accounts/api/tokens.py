@@ -25,8 +25,8 @@ from rest_framework_simplejwt.serializers import (
     TokenRefreshSerializer,
 )
 
-from jobs.api.parsers import BoundedJSONParser
-from jobs.api.responses import ERROR_DETAIL, FIELD_ERRORS, UNSUPPORTED
+from jobportal.api.parsers import BoundedJSONParser
+from jobportal.api.responses import ERROR_DETAIL, FIELD_ERRORS, UNSUPPORTED
 
 PARSERS = (BoundedJSONParser, FormParser, MultiPartParser)
 

@@ -6,7 +6,7 @@ Paths have no trailing slash, as documented; a trailing slash is accepted.
 from django.urls import re_path
 
 from accounts.api import keys, tokens
-from jobs.api.routers import OptionalSlashRouter
+from jobportal.api.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("keys", keys.APIKeyViewSet, basename="apikey")

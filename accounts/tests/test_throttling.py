@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from accounts.tests.keys import create_key
 from accounts.tests.users import PASSWORD
-from jobs.api.throttling import ClientRateThrottle
+from jobportal.api.throttling import ClientRateThrottle
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from accounts.roles import ADMIN
-from jobs.api.pagination import MSG_PAGE_SIZE
+from jobportal.api.pagination import MSG_PAGE_SIZE
 from jobs.models import Job
 from jobs.services.jobs import job_save
 from jobs.tests.run_records import SLOT, make_run

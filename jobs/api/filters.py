@@ -17,8 +17,8 @@ from django import forms
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 
+from jobportal.api.serializers import TEXT_PATTERN
 from jobs import schedule as engine
-from jobs.api.serializers import TEXT_PATTERN
 from jobs.models import Job, JobRun
 from jobs.selectors import NEVER_RUN, jobs_with_last_status, jobs_with_schedule_type
 

@@ -11,7 +11,6 @@ next run, last status).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -19,25 +18,21 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from rest_framework import serializers
-from rest_framework.settings import api_settings
 
+from jobportal.api.serializers import (
+    ShapedJSONField,
+    StorableCharField,
+    StorableSlugRelatedField,
+    StrictModelSerializer,
+    storable_json,
+)
 from jobs import documents
 from jobs.models import Job, JobRun, Secret, default_timezone
 from jobs.services.jobs import schedules_validate
 
-MSG_UNKNOWN_FIELDS = "Unknown field(s): {unknown}. Known fields: {known}."
-MSG_NO_FIELDS = "This request takes no fields; got: {unknown}."
 MSG_NOT_IN_SECRETS = "No secret is named {value!r}; create it first (admin: Secrets)."
-MSG_UNSTORABLE_TEXT = "Text may not contain NUL characters or unpaired surrogates."
 MSG_NO_USER = "No user is named {value!r}."
 
-# NUL and lone surrogates: PostgreSQL cannot store them in JSON (nor can a
-# process take them in its arguments or environment).
-_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
-# The OpenAPI pattern of text the API accepts: no NUL. Lone surrogates are
-# refused too, which a pattern cannot say portably (JSON carries them, but
-# a client's text rarely holds one).
-TEXT_PATTERN = "^[^\\u0000]*$"
 # The OpenAPI schemas of the document's JSON values, as their validators
 # (`jobs.validators`) check them.
 JSON_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -58,96 +53,6 @@ def _renamed(fields: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     for key in fields.keys() & JSON_SCHEMAS.keys():
         kwargs.setdefault(key, {})["schema"] = JSON_SCHEMAS[key]
     return kwargs
-
-
-class StrictFieldsMixin:
-    """Refuse keys the serializer does not know, naming them.
-
-    DRF ignores unknown keys by default, which would let a typo such as
-    "max_atempts" silently fall back to the default.
-    """
-
-    fields: Any
-
-    def to_internal_value(self, data: Any) -> Any:
-        """Refuse unknown keys, then validate as usual."""
-        if isinstance(data, Mapping):
-            unknown = sorted(str(key) for key in data if key not in self.fields)
-            if unknown:
-                if self.fields:
-                    message = MSG_UNKNOWN_FIELDS.format(
-                        unknown=", ".join(unknown), known=", ".join(self.fields)
-                    )
-                else:
-                    message = MSG_NO_FIELDS.format(unknown=", ".join(unknown))
-                raise serializers.ValidationError(
-                    {api_settings.NON_FIELD_ERRORS_KEY: [message]}
-                )
-        return super().to_internal_value(data)  # type: ignore[misc]
-
-
-class ShapedJSONField(serializers.JSONField):
-    """A JSON value whose shape the model's validators check.
-
-    `schema` only documents that shape (`jobs.api.schema`); DRF's JSONField
-    would document any value.
-    """
-
-    def __init__(self, *, schema: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        """Keep the OpenAPI schema of the value; the rest is DRF's JSONField."""
-        self.schema = schema or {}
-        super().__init__(**kwargs)
-
-
-class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    """A ModelSerializer that refuses keys it does not know, naming them."""
-
-
-class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
-    """A Serializer that refuses keys it does not know, naming them."""
-
-
-def storable_json(value: Any) -> Any:
-    """Return `value`, refusing text in it that cannot be stored or passed on."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, Mapping):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list | tuple):
-            pending.extend(item)
-        elif isinstance(item, str) and _UNSTORABLE.search(item):
-            raise serializers.ValidationError(MSG_UNSTORABLE_TEXT)
-    return value
-
-
-class StorableCharField(serializers.CharField):
-    """Text that can be stored and used as a path: no NUL, no lone surrogate.
-
-    Checked before the field's validators run: the script path validators
-    would fail on a NUL byte with a ValueError (a 500) rather than a message.
-    """
-
-    def to_internal_value(self, data: Any) -> str:
-        """Return the text, refusing NUL characters and lone surrogates."""
-        value = str(super().to_internal_value(data))
-        storable_json(value)
-        return value
-
-
-class StorableSlugRelatedField(serializers.SlugRelatedField):
-    """An object named by text that can be looked up: no NUL, no lone surrogate.
-
-    Checked before the query: PostgreSQL refuses such text in a parameter
-    with an error (a 500) rather than finding nothing.
-    """
-
-    def to_internal_value(self, data: Any) -> Any:
-        """Refuse text that cannot be queried, then look the object up."""
-        if isinstance(data, str):
-            storable_json(data)
-        return super().to_internal_value(data)
 
 
 class DocumentPartSerializer(StrictModelSerializer):

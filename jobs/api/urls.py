@@ -6,7 +6,7 @@ slash is accepted too.
 
 from django.urls import re_path
 
-from jobs.api.routers import OptionalSlashRouter
+from jobportal.api.routers import OptionalSlashRouter
 from jobs.api.views import health, jobs, runs, schedules, scripts, versions
 
 router = OptionalSlashRouter()

@@ -21,15 +21,15 @@ from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent
 from accounts.roles import ADMIN, EDITOR, VIEWER
-from jobs.api.access import MSG_FORBIDDEN
-from jobs.api.filters import MSG_BOOLEAN
-from jobs.api.parsers import MSG_TOO_DEEP
-from jobs.api.serializers import (
+from jobportal.api.parsers import MSG_TOO_DEEP
+from jobportal.api.serializers import (
     MSG_NO_FIELDS,
-    MSG_NO_USER,
     MSG_UNKNOWN_FIELDS,
     MSG_UNSTORABLE_TEXT,
 )
+from jobs.api.access import MSG_FORBIDDEN
+from jobs.api.filters import MSG_BOOLEAN
+from jobs.api.serializers import MSG_NO_USER
 from jobs.api.views import jobs as jobs_api
 from jobs.documents import job_to_document
 from jobs.models import Job, JobParameter, JobRun, JobVersion, Secret

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from jobs.api.serializers import MSG_UNKNOWN_FIELDS
+from jobportal.api.serializers import MSG_UNKNOWN_FIELDS
 from jobs.api.views.schedules import MSG_AFTER_OFFSET, MSG_AFTER_RANGE
 from jobs.schedule import MSG_NOT_OBJECT, MSG_TIME, MSG_TIMEZONE, MSG_UNKNOWN_TYPE
 from jobs.schedule_text import MANUAL_TEXT

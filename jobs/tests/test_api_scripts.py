@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent
 from accounts.roles import ADMIN, EDITOR, VIEWER
+from jobportal.api.serializers import MSG_UNKNOWN_FIELDS
 from jobs.admin.script_display import (
     MAX_SHOWN_LINES,
     MSG_CUT,
@@ -23,7 +24,6 @@ from jobs.admin.script_display import (
     MSG_UNREADABLE,
 )
 from jobs.api.access import MSG_FORBIDDEN
-from jobs.api.serializers import MSG_UNKNOWN_FIELDS
 from jobs.api.views import scripts as scripts_api
 from jobs.api.views.scripts import ACTION_REVIEW, ACTION_VIEW, MSG_SHA256
 from jobs.models import Job, Script, ScriptReview

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.api.serializers import MSG_UNKNOWN_FIELDS, JobDocumentSerializer
+from jobportal.api.serializers import MSG_UNKNOWN_FIELDS
+from jobs.api.serializers import JobDocumentSerializer
 from jobs.documents import (
     MODEL_FIELDS,
     MSG_EMPTY,

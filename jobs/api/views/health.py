@@ -29,7 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs.api.throttling import ClientRateThrottle
+from jobportal.api.throttling import ClientRateThrottle
 from jobs.selectors import STATUS_OK, STATUS_UNHEALTHY, health_report
 
 logger = logging.getLogger(__name__)

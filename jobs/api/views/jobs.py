@@ -33,11 +33,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.client import request_ip
-from jobs import permissions as perms
-from jobs.api.access import MSG_FORBIDDEN, require
-from jobs.api.filters import JobFilter
-from jobs.api.ids import id_or_404, id_path_parameter
-from jobs.api.responses import (
+from jobportal.api.ids import id_or_404, id_path_parameter
+from jobportal.api.responses import (
     FIELD_ERRORS,
     FORBIDDEN,
     LIST_ERRORS,
@@ -46,7 +43,11 @@ from jobs.api.responses import (
     UNSUPPORTED,
     WRITE_ERRORS,
 )
-from jobs.api.serializers import JobSerializer, StrictSerializer, storable_json
+from jobportal.api.serializers import StrictSerializer, storable_json
+from jobs import permissions as perms
+from jobs.api.access import MSG_FORBIDDEN, require
+from jobs.api.filters import JobFilter
+from jobs.api.serializers import JobSerializer
 from jobs.documents import SECRETS_KEY, document_path
 from jobs.models import Job, JobRun
 from jobs.selectors import jobs_with_last_run

@@ -28,11 +28,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from jobportal.api.ids import id_or_404, id_path_parameter
+from jobportal.api.responses import ERROR_DETAIL, LIST_ERRORS, READ_ERRORS
 from jobs import permissions as perms
 from jobs.api.access import require
 from jobs.api.filters_runs import JobRunFilter, RunFilter
-from jobs.api.ids import id_or_404, id_path_parameter
-from jobs.api.responses import ERROR_DETAIL, LIST_ERRORS, READ_ERRORS
 from jobs.models import Job, JobRun
 from jobs.services.runs import run_mark_failed, run_request_cancel
 

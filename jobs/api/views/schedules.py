@@ -35,11 +35,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jobportal.api.responses import FORBIDDEN, NOT_SIGNED_IN, UNSUPPORTED
+from jobportal.api.serializers import StrictSerializer
 from jobs import permissions as perms
 from jobs import schedule as engine
 from jobs.admin.display import fire_time_json
-from jobs.api.responses import FORBIDDEN, NOT_SIGNED_IN, UNSUPPORTED
-from jobs.api.serializers import StrictSerializer
 from jobs.schedule_text import describe_schedule
 from jobs.selectors import schedule_fire_times
 from jobs.validators import validate_timezone

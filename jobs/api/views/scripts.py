@@ -33,6 +33,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jobportal.api.ids import ObjectByIdMixin, id_path_parameter
+from jobportal.api.responses import (
+    ERROR_DETAIL,
+    LIST_ERRORS,
+    READ_ERRORS,
+    UNSUPPORTED,
+)
+from jobportal.api.serializers import StrictModelSerializer
 from jobs.admin.script_display import (
     MAX_SHOWN_LINES,
     MSG_CUT,
@@ -44,14 +52,6 @@ from jobs.admin.script_display import (
 )
 from jobs.api.access import require
 from jobs.api.filters import StableOrderingFilter, StrictBooleanFilter, TextFilter
-from jobs.api.ids import ObjectByIdMixin, id_path_parameter
-from jobs.api.responses import (
-    ERROR_DETAIL,
-    LIST_ERRORS,
-    READ_ERRORS,
-    UNSUPPORTED,
-)
-from jobs.api.serializers import StrictModelSerializer
 from jobs.models import Script, ScriptReview
 from jobs.permissions import can_approve_scripts, can_view_scripts
 from jobs.script_content import ScriptFile, decode_text, numbered_lines, unified_diff

@@ -32,6 +32,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.client import request_ip
+from jobportal.api.ids import (
+    ID_SCHEMA,
+    IdField,
+    IdFilter,
+    ObjectByIdMixin,
+    id_path_parameter,
+)
+from jobportal.api.responses import (
+    BAD_FILTER,
+    LIST_ERRORS,
+    READ_ERRORS,
+    UNSUPPORTED,
+)
 from jobs.admin.versions import (
     MSG_FIRST_VERSION,
     MSG_RESTORED,
@@ -40,19 +53,6 @@ from jobs.admin.versions import (
 )
 from jobs.api.access import require
 from jobs.api.filters import InstantFilter, StableOrderingFilter
-from jobs.api.ids import (
-    ID_SCHEMA,
-    IdField,
-    IdFilter,
-    ObjectByIdMixin,
-    id_path_parameter,
-)
-from jobs.api.responses import (
-    BAD_FILTER,
-    LIST_ERRORS,
-    READ_ERRORS,
-    UNSUPPORTED,
-)
 from jobs.models import JobVersion
 from jobs.permissions import can_restore_job_version, jobs_visible_to
 from jobs.services.versions import (

@@ -16,7 +16,7 @@ from drf_spectacular.extensions import (
 )
 from rest_framework import serializers
 
-from jobs.api.serializers import TEXT_PATTERN
+from jobportal.api.serializers import TEXT_PATTERN
 
 MSG_IGNORED = (
     "Read-only: accepted in a request and ignored, so that what GET answers "
@@ -41,7 +41,7 @@ class StrictSerializerExtension(OpenApiSerializerExtension):
     refuse NUL characters.
     """
 
-    target_class = "jobs.api.serializers.StrictFieldsMixin"
+    target_class = "jobportal.api.serializers.StrictFieldsMixin"
     match_subclasses = True
 
     def map_serializer(self, auto_schema: Any, direction: str) -> Any:
@@ -64,7 +64,7 @@ class StrictSerializerExtension(OpenApiSerializerExtension):
 class ShapedJSONFieldExtension(OpenApiSerializerFieldExtension):
     """Document a `ShapedJSONField` with the shape its validators check."""
 
-    target_class = "jobs.api.serializers.ShapedJSONField"
+    target_class = "jobportal.api.serializers.ShapedJSONField"
     match_subclasses = True
 
     def map_serializer_field(self, auto_schema: Any, direction: str) -> Any:

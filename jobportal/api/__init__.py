@@ -1,0 +1,1 @@
+"""API plumbing shared by the apps: ids, responses, parsers, errors, schema."""
