@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError
@@ -15,12 +16,15 @@ from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Subquery
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from jobs import schedule as engine
-from jobs.models import Job, JobRun, Schedule, Worker
+from jobs.models import Job, JobRun, Schedule, Script, Worker
 from jobs.permissions import JOB_OBJECT_PERMISSIONS
+from jobs.script_content import ScriptFile, read_script
+from jobs.script_paths import ScriptPathError, resolve_script
 from jobs.services import probes
 
 logger = logging.getLogger(__name__)
 
+MSG_UNREADABLE = "The file cannot be read: {error}"
 # The "never run" choice of the last-status filter; not a JobRun status.
 NEVER_RUN = "never"
 
@@ -206,6 +210,19 @@ def runs_active(*, jobs: Sequence[Job]) -> dict[int, list[JobRun]]:
     ).order_by("queued_at", "pk"):
         active.setdefault(run.job_id, []).append(run)
     return active
+
+
+def script_current_file(script: Script) -> ScriptFile | str:
+    """Return the script's file as it is now, or why it cannot be read."""
+    try:
+        path = resolve_script(
+            settings.JOB_PORTAL_SCRIPTS_DIR,
+            script.path,
+            allowed_extensions=settings.JOB_PORTAL_ALLOWED_EXTENSIONS,
+        )
+        return read_script(path)
+    except (ScriptPathError, OSError) as exc:
+        return MSG_UNREADABLE.format(error=getattr(exc, "strerror", None) or exc)
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
-from typing import Any
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from jobs import schedule as engine
+from jobs.presentation import describe_fire, instant_parts
 
-MSG_DST_MOVED = "moved from {wall:%H:%M} by a DST gap"
 MSG_NO_FIRE_TIMES = "Only runs when triggered."
 
 
@@ -28,29 +27,6 @@ def zone_or_utc(name: str) -> tzinfo:
         return UTC
 
 
-def instant_parts(at: datetime, zone: tzinfo) -> tuple[str, str | None]:
-    """Return `at` in `zone` and in UTC: ("2026-03-02 09:00 HKT", "01:00 UTC").
-
-    The UTC part repeats the date only when it differs from the local date,
-    and is None when `zone` is UTC itself.
-    """
-    local, utc = at.astimezone(zone), at.astimezone(UTC)
-    clock_format = "%H:%M:%S" if at.second else "%H:%M"
-    local_text = f"{local:%Y-%m-%d} {local.strftime(clock_format)}"
-    if local.utcoffset() == utc.utcoffset() and local.tzname() in ("UTC", None):
-        return f"{local_text} UTC", None
-    utc_format = (
-        clock_format if utc.date() == local.date() else f"%Y-%m-%d {clock_format}"
-    )
-    return f"{local_text} {local.tzname()}", f"{utc.strftime(utc_format)} UTC"
-
-
-def format_instant(at: datetime, zone: tzinfo) -> str:
-    """Return `at` in `zone` and in UTC: "2026-03-02 09:00 HKT / 01:00 UTC"."""
-    local_text, utc_text = instant_parts(at, zone)
-    return local_text if utc_text is None else f"{local_text} / {utc_text}"
-
-
 def instant_html(at: datetime, zone: tzinfo) -> SafeString:
     """Return `format_instant` as HTML that wraps only between the two parts."""
     local_text, utc_text = instant_parts(at, zone)
@@ -63,14 +39,6 @@ def instant_html(at: datetime, zone: tzinfo) -> SafeString:
     )
 
 
-def describe_fire(fire: engine.FireTime, zone: tzinfo) -> str:
-    """Return a fire time in `zone` and UTC, noting a move by a DST gap."""
-    text = format_instant(fire.at, zone)
-    if fire.moved_from is not None:
-        text = f"{text} ({MSG_DST_MOVED.format(wall=fire.moved_from)})"
-    return text
-
-
 def fire_times_html(fires: Iterable[engine.FireTime], zone: tzinfo) -> SafeString:
     """Return fire times as an ordered list; DST-moved ones are marked."""
     items = format_html_join(
@@ -79,16 +47,6 @@ def fire_times_html(fires: Iterable[engine.FireTime], zone: tzinfo) -> SafeStrin
         (("jobs-moved" if f.moved_from else "", describe_fire(f, zone)) for f in fires),
     )
     return format_html('<ol class="jobs-fire-times">{}</ol>', items)
-
-
-def fire_time_json(fire: engine.FireTime) -> dict[str, Any]:
-    """Return one fire time for the preview's JSON answer."""
-    return {
-        "at": fire.at.isoformat(),
-        "local": fire.local.isoformat(),
-        "moved_from": fire.moved_from.isoformat() if fire.moved_from else None,
-        "text": describe_fire(fire, fire.local.tzinfo or UTC),
-    }
 
 
 def status_badge(status: str | None, label: str) -> SafeString:

@@ -33,7 +33,6 @@ from jobs import schedule as engine
 from jobs.admin.access import JobAccessMixin, ScheduleAccessMixin, actor_ip
 from jobs.admin.display import (
     count_jobs,
-    fire_time_json,
     fire_times_or_note,
     instant_html,
     status_badge,
@@ -64,6 +63,7 @@ from jobs.forms import (
     valid_timezone_or_default,
 )
 from jobs.models import Job, JobRun, Schedule
+from jobs.presentation import fire_time_json
 from jobs.schedule_text import describe_schedule, describe_schedules
 from jobs.selectors import (
     job_upcoming_fire_times,

@@ -10,24 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from jobs.models import Script
-from jobs.script_content import ScriptFile, numbered_lines, read_script
-from jobs.script_paths import ScriptPathError, resolve_script
+from jobs.presentation import MAX_SHOWN_LINES, MSG_CUT
+from jobs.script_content import numbered_lines
 from jobs.services.scripts import script_files
 
-# Longest content the page shows; a longer file is cut with a note.
-MAX_SHOWN_LINES = 5000
-
-MSG_UNREADABLE = "The file cannot be read: {error}"
-MSG_CUT = "Only the first {shown} of {total} lines are shown."
-MSG_NEVER_APPROVED = "Never approved: there is nothing to compare with yet."
-MSG_SAME_AS_APPROVED = "The current content is the approved content."
-MSG_DIFF_LABEL_APPROVED = "approved {date} by {user}"
-MSG_DIFF_LABEL_CURRENT = "current"
 MSG_CHOICE_NEW = "new, not reviewed yet"
 MSG_CHOICE_MISSING = "missing"
 MSG_CHOICE_CHANGED = "changed since approval"
@@ -41,19 +31,6 @@ STATUS_CLASSES = {
     Script.Status.APPROVED: "approved",
     Script.Status.REJECTED: "rejected",
 }
-
-
-def read_current(script: Script) -> ScriptFile | str:
-    """Return the script's file as it is now, or why it cannot be read."""
-    try:
-        path = resolve_script(
-            settings.JOB_PORTAL_SCRIPTS_DIR,
-            script.path,
-            allowed_extensions=settings.JOB_PORTAL_ALLOWED_EXTENSIONS,
-        )
-        return read_script(path)
-    except (ScriptPathError, OSError) as exc:
-        return MSG_UNREADABLE.format(error=getattr(exc, "strerror", None) or exc)
 
 
 def script_status_badge(script: Script) -> SafeString:

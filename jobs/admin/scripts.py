@@ -31,23 +31,25 @@ from django.utils.safestring import SafeString
 
 from jobportal.admin import RecordAdmin
 from jobs.admin.script_display import (
-    MSG_DIFF_LABEL_APPROVED,
-    MSG_DIFF_LABEL_CURRENT,
-    MSG_NEVER_APPROVED,
-    MSG_SAME_AS_APPROVED,
     content_table,
     diff_html,
-    read_current,
     script_status_badge,
 )
 from jobs.errors import JobsError
 from jobs.models import Script, ScriptReview
 from jobs.permissions import can_approve_scripts
+from jobs.presentation import (
+    MSG_DIFF_LABEL_APPROVED,
+    MSG_DIFF_LABEL_CURRENT,
+    MSG_NEVER_APPROVED,
+    MSG_SAME_AS_APPROVED,
+)
 from jobs.script_content import (
     ScriptFile,
     decode_text,
     unified_diff,
 )
+from jobs.selectors import script_current_file
 from jobs.services.approval import (
     script_approve,
     script_reject,
@@ -231,12 +233,12 @@ class ScriptAdmin(RecordAdmin):
         """
         script = super().get_object(request, object_id, from_field)
         if script is not None:
-            script.current_file = read_current(script)  # type: ignore[attr-defined]
+            script.current_file = script_current_file(script)  # type: ignore[attr-defined]
         return script
 
     def _current(self, script: Script) -> ScriptFile | str:
         current = getattr(script, "current_file", None)
-        return current if current is not None else read_current(script)
+        return current if current is not None else script_current_file(script)
 
     # --- pages ----------------------------------------------------------------
 

@@ -4,7 +4,7 @@ Pages under the job's admin URL: ``versions/`` lists every version with a
 form to compare any two, ``versions/<n>/`` shows version n with its diff
 (against the version before it, or ``?against=m``) and a "Restore this
 version" button (POST with CSRF) for those who may change the job. The
-restore goes through `jobs.services.versions.job_version_restore`, which
+restore goes through `jobs.services.jobs.job_version_restore`, which
 stores a new version and an audit event.
 """
 
@@ -36,32 +36,25 @@ from accounts.client import request_ip
 from accounts.permissions import can_view_audit_log
 from jobs import permissions as perms
 from jobs.models import Job, JobVersion
-from jobs.services.versions import (
-    job_version_diff,
-    job_version_restore,
-    snapshot_ordered,
+from jobs.presentation import (
+    MSG_FIRST_VERSION,
+    MSG_RESTORED,
+    MSG_RESTORED_UNCHANGED,
+    author_name,
 )
+from jobs.services.jobs import job_version_restore
+from jobs.services.versions import job_version_diff, snapshot_ordered
 from jobs.version_diff import MSG_NO_CHANGES
 
 RECENT_VERSIONS = 5
 
-MSG_RESTORED = "Restored version {old} of {job} as version {new}."
-MSG_RESTORED_UNCHANGED = (
-    "Version {old} of {job} is the current definition; nothing changed."
-)
 MSG_RESTORE_FAILED = "Version {old} cannot be restored: {errors}"
 MSG_NO_VERSIONS = "No versions yet."
-MSG_FIRST_VERSION = "The first version: nothing to compare with."
 
 
 def clock() -> datetime:
     """Return the current instant; tests replace it to pin "now"."""
     return timezone.now()
-
-
-def author_name(version: JobVersion) -> str:
-    """Return who stored the version, or "system"."""
-    return version.author.get_username() if version.author else "system"
 
 
 class JobVersionsMixin:

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from jobs.admin.display import format_instant
 from jobs.models import Job
+from jobs.presentation import format_instant
 from jobs.schedule_text import describe_schedules
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -11,9 +11,9 @@ from django.contrib.auth.models import AbstractUser, Permission
 from django.test import Client
 from django.urls import reverse
 
-from jobs.admin import script_display
 from jobs.admin import scripts as scripts_admin
 from jobs.models import Script, ScriptReview
+from jobs.presentation import MSG_NEVER_APPROVED
 from jobs.script_content import sha256_bytes
 from jobs.services.approval import MSG_CHANGED_DURING_REVIEW
 from jobs.services.scripts import script_sync_path
@@ -150,7 +150,7 @@ def test_a_never_approved_script_says_there_is_nothing_to_compare(
     """No approval yet: a note instead of a diff."""
     script = script_sync_path(path="ok.py", now=now)
     html = client_for(viewer()).get(change_url(script)).content.decode()
-    assert script_display.MSG_NEVER_APPROVED in html
+    assert MSG_NEVER_APPROVED in html
 
 
 def test_only_approvers_see_the_review_form(scripts_dir: Path, now: datetime) -> None:

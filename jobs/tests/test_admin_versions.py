@@ -20,8 +20,9 @@ from jobs.admin import grants as grants_admin
 from jobs.admin import jobs as jobs_admin
 from jobs.admin import versions as versions_admin
 from jobs.admin.grants import MSG_ONE_GRANTEE, MSG_RIGHTS_SET
-from jobs.admin.versions import MSG_RESTORE_FAILED, MSG_RESTORED
+from jobs.admin.versions import MSG_RESTORE_FAILED
 from jobs.models import Job, Secret
+from jobs.presentation import MSG_RESTORED
 from jobs.selectors import job_grants
 from jobs.services.jobs import job_save
 from jobs.services.secrets import secret_delete, secret_save

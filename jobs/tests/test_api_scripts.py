@@ -16,19 +16,19 @@ from rest_framework.test import APIClient
 from accounts.models import AuditEvent
 from accounts.roles import ADMIN, EDITOR, VIEWER
 from jobportal.api.serializers import MSG_UNKNOWN_FIELDS
-from jobs.admin.script_display import (
-    MAX_SHOWN_LINES,
-    MSG_CUT,
-    MSG_NEVER_APPROVED,
-    MSG_SAME_AS_APPROVED,
-    MSG_UNREADABLE,
-)
 from jobs.api.access import MSG_FORBIDDEN
 from jobs.api.views import scripts as scripts_api
 from jobs.api.views.scripts import ACTION_REVIEW, ACTION_VIEW, MSG_SHA256
 from jobs.models import Job, Script, ScriptReview
+from jobs.presentation import (
+    MAX_SHOWN_LINES,
+    MSG_CUT,
+    MSG_NEVER_APPROVED,
+    MSG_SAME_AS_APPROVED,
+)
 from jobs.script_content import sha256_bytes
 from jobs.script_paths import MSG_MISSING
+from jobs.selectors import MSG_UNREADABLE
 from jobs.services.approval import (
     MSG_CHANGED_DURING_REVIEW,
     script_approve,

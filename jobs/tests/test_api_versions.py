@@ -16,15 +16,15 @@ from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent
 from accounts.roles import ADMIN, EDITOR, VIEWER
-from jobs.admin.versions import (
-    MSG_FIRST_VERSION,
-    MSG_RESTORED,
-    MSG_RESTORED_UNCHANGED,
-)
 from jobs.api.access import MSG_FORBIDDEN
 from jobs.api.views import versions as versions_api
 from jobs.api.views.versions import MSG_AGAINST_OTHER_JOB, MSG_NO_BODY
 from jobs.models import Job, JobVersion, Secret
+from jobs.presentation import (
+    MSG_FIRST_VERSION,
+    MSG_RESTORED,
+    MSG_RESTORED_UNCHANGED,
+)
 from jobs.services.jobs import job_save
 from jobs.services.secrets import secret_delete, secret_save
 from jobs.services.versions import MSG_SECRETS_GONE, snapshot_ordered

@@ -39,7 +39,7 @@ from jobportal.api.responses import FORBIDDEN, NOT_SIGNED_IN, UNSUPPORTED
 from jobportal.api.serializers import StrictSerializer
 from jobs import permissions as perms
 from jobs import schedule as engine
-from jobs.admin.display import fire_time_json
+from jobs.presentation import fire_time_json
 from jobs.schedule_text import describe_schedule
 from jobs.selectors import schedule_fire_times
 from jobs.validators import validate_timezone

@@ -41,20 +41,20 @@ from jobportal.api.responses import (
     UNSUPPORTED,
 )
 from jobportal.api.serializers import StrictModelSerializer
-from jobs.admin.script_display import (
+from jobs.api.access import require
+from jobs.api.filters import StableOrderingFilter, StrictBooleanFilter, TextFilter
+from jobs.models import Script, ScriptReview
+from jobs.permissions import can_approve_scripts, can_view_scripts
+from jobs.presentation import (
     MAX_SHOWN_LINES,
     MSG_CUT,
     MSG_DIFF_LABEL_APPROVED,
     MSG_DIFF_LABEL_CURRENT,
     MSG_NEVER_APPROVED,
     MSG_SAME_AS_APPROVED,
-    read_current,
 )
-from jobs.api.access import require
-from jobs.api.filters import StableOrderingFilter, StrictBooleanFilter, TextFilter
-from jobs.models import Script, ScriptReview
-from jobs.permissions import can_approve_scripts, can_view_scripts
 from jobs.script_content import ScriptFile, decode_text, numbered_lines, unified_diff
+from jobs.selectors import script_current_file
 from jobs.services.approval import ScriptChangedError, script_approve, script_reject
 
 ID_PARAMETER = id_path_parameter()
@@ -268,7 +268,7 @@ class ScriptDetailOutput(ScriptOutput):
         # all be the same bytes, or an approver could approve unseen ones.
         current = getattr(script, "current_file", None)
         if current is None:
-            current = read_current(script)
+            current = script_current_file(script)
             script.current_file = current  # type: ignore[attr-defined]
         return current
 

@@ -45,21 +45,18 @@ from jobportal.api.responses import (
     READ_ERRORS,
     UNSUPPORTED,
 )
-from jobs.admin.versions import (
+from jobs.api.access import require
+from jobs.api.filters import InstantFilter, StableOrderingFilter
+from jobs.models import JobVersion
+from jobs.permissions import can_restore_job_version, jobs_visible_to
+from jobs.presentation import (
     MSG_FIRST_VERSION,
     MSG_RESTORED,
     MSG_RESTORED_UNCHANGED,
     author_name,
 )
-from jobs.api.access import require
-from jobs.api.filters import InstantFilter, StableOrderingFilter
-from jobs.models import JobVersion
-from jobs.permissions import can_restore_job_version, jobs_visible_to
-from jobs.services.versions import (
-    job_version_diff,
-    job_version_restore,
-    snapshot_ordered,
-)
+from jobs.services.jobs import job_version_restore
+from jobs.services.versions import job_version_diff, snapshot_ordered
 from jobs.version_diff import MISSING, MSG_NO_CHANGES, Change
 
 ID_PARAMETER = id_path_parameter()
