@@ -17,7 +17,7 @@ from accounts.models import AuditEvent
 from accounts.services.audit import audit_record, audit_target
 from jobs import schedule as engine
 from jobs.errors import JobsError
-from jobs.models import Job, JobRun, Schedule, Secret
+from jobs.models import Job, JobRun, JobVersion, Schedule, Secret
 from jobs.permissions import can_change_job_owner
 from jobs.services.grants import object_permissions_clear
 from jobs.services.scripts import ScriptUnavailableError, script_sync_path
@@ -27,6 +27,8 @@ from jobs.services.versions import (
     job_stored_snapshot,
     job_version_baseline,
     job_version_record,
+    snapshot_apply,
+    snapshot_secrets,
 )
 from jobs.version_diff import diff_as_changes
 from jobs.wakeup import wakeup_notify
@@ -42,6 +44,7 @@ MSG_OWNER_PERMISSION = (
 MSG_NO_SCHEDULES = "A job needs at least one schedule (use type 'manual' for none)."
 MSG_ACTIVATED = "Activated."
 MSG_DEACTIVATED = "Deactivated."
+MSG_RESTORED = "Restored version {number}."
 
 
 class JobOwnerPermissionError(JobsError, PermissionError):
@@ -293,3 +296,32 @@ def _check_may_choose_secrets(
         return
     if not actor.has_perm("jobs.change_secret"):
         raise ValidationError({"secrets": [MSG_SECRETS_PERMISSION]})
+
+
+def job_version_restore(
+    *,
+    version: JobVersion,
+    actor: AbstractBaseUser | None,
+    now: datetime,
+    ip: str | None = None,
+) -> Job:
+    """Save `version`'s definition as the job's current one and return the job.
+
+    Goes through `job_save`, so the result is validated, stored as a new
+    version and audited as a "restore". The script's content and the
+    secrets' values are not part of a version and stay as they are. Raise
+    `ValidationError` if the old definition is no longer valid (a secret
+    deleted since, a name taken by another job).
+    """
+    job = Job.objects.get(pk=version.job_id)
+    schedules = snapshot_apply(job, version.snapshot)
+    return job_save(
+        job=job,
+        schedules=schedules,
+        secrets=snapshot_secrets(version.snapshot),
+        now=now,
+        actor=actor,
+        ip=ip,
+        note=MSG_RESTORED.format(number=version.number),
+        audit_action=AuditEvent.Action.RESTORE,
+    )

@@ -1,13 +1,13 @@
-"""Job versions: snapshots of a job's definition, their history and rollback.
+"""Job versions: snapshots of a job's definition, their history and diffs.
 
 A snapshot is the job document (`jobs.documents.job_to_document`, which
 names the job's secrets but never holds their values) plus `script_sha256`,
 the script's content hash when the version was stored: the scripts
 registry's hash when the script is registered, else the file's (None if the
 file is unusable). `job_save` stores a version whenever the
-snapshot differs from the latest one; `job_version_restore` saves an old
-snapshot through `job_save` again, so a rollback is itself a new version
-and an audited "restore".
+snapshot differs from the latest one; `jobs.services.jobs.job_version_restore`
+saves an old snapshot through `job_save` again, so a rollback is itself a
+new version and an audited "restore".
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts.models import AuditEvent
 from jobs.documents import FLAT_FIELDS, GROUPS, SECRETS_KEY, job_to_document
 from jobs.models import Job, JobVersion, Schedule, Script, Secret
 from jobs.script_paths import ScriptPathError, resolve_script
@@ -32,7 +31,6 @@ from jobs.version_diff import Change, ordered, version_diff
 logger = logging.getLogger(__name__)
 
 MSG_BASELINE = "State before its first recorded change."
-MSG_RESTORED = "Restored version {number}."
 MSG_SECRETS_GONE = "Secrets of this version no longer exist: {names}."
 SCRIPT_HASH_KEY = "script_sha256"
 
@@ -186,35 +184,3 @@ def snapshot_secrets(snapshot: dict[str, Any]) -> list[Secret]:
             {SECRETS_KEY: [MSG_SECRETS_GONE.format(names=", ".join(sorted(missing)))]}
         )
     return secrets
-
-
-def job_version_restore(
-    *,
-    version: JobVersion,
-    actor: AbstractBaseUser | None,
-    now: datetime,
-    ip: str | None = None,
-) -> Job:
-    """Save `version`'s definition as the job's current one and return the job.
-
-    Goes through `job_save`, so the result is validated, stored as a new
-    version and audited as a "restore". The script's content and the
-    secrets' values are not part of a version and stay as they are. Raise
-    `ValidationError` if the old definition is no longer valid (a secret
-    deleted since, a name taken by another job).
-    """
-    # Imported here: jobs.services.jobs imports this module.
-    from jobs.services.jobs import job_save
-
-    job = Job.objects.get(pk=version.job_id)
-    schedules = snapshot_apply(job, version.snapshot)
-    return job_save(
-        job=job,
-        schedules=schedules,
-        secrets=snapshot_secrets(version.snapshot),
-        now=now,
-        actor=actor,
-        ip=ip,
-        note=MSG_RESTORED.format(number=version.number),
-        audit_action=AuditEvent.Action.RESTORE,
-    )

@@ -14,15 +14,18 @@ from django.core.exceptions import ValidationError
 from accounts.models import AuditEvent
 from jobs.documents import job_to_document
 from jobs.models import Job, JobVersion, Script, Secret
-from jobs.services.jobs import job_save, job_set_active
+from jobs.services.jobs import (
+    MSG_RESTORED,
+    job_save,
+    job_set_active,
+    job_version_restore,
+)
 from jobs.services.secrets import secret_delete, secret_save
 from jobs.services.versions import (
     MSG_BASELINE,
-    MSG_RESTORED,
     MSG_SECRETS_GONE,
     job_snapshot,
     job_version_diff,
-    job_version_restore,
     script_sha256,
 )
 
