@@ -12,7 +12,7 @@ A job document is flat except for three policy groups::
 
 Pure Python: this module maps a job's attributes to a document and reads or
 writes files of documents; it never touches the database itself. Validation
-of a document is `jobs.api.serializers.JobDocumentSerializer`'s job.
+of a document is `jobs.document_schema`'s job.
 "secrets" lists the names of the job's secrets, never their values.
 """
 

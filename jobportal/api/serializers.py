@@ -6,20 +6,33 @@ PostgreSQL cannot store or a process cannot take is refused with a message.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-MSG_UNKNOWN_FIELDS = "Unknown field(s): {unknown}. Known fields: {known}."
-MSG_NO_FIELDS = "This request takes no fields; got: {unknown}."
-MSG_UNSTORABLE_TEXT = "Text may not contain NUL characters or unpaired surrogates."
+from jobportal.text import (
+    MSG_NO_FIELDS,
+    MSG_UNKNOWN_FIELDS,
+    MSG_UNSTORABLE_TEXT,
+    has_unstorable_text,
+    unknown_fields_message,
+)
 
-# NUL and lone surrogates: PostgreSQL cannot store them in JSON (nor can a
-# process take them in its arguments or environment).
-_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+__all__ = [
+    "MSG_NO_FIELDS",
+    "MSG_UNKNOWN_FIELDS",
+    "MSG_UNSTORABLE_TEXT",
+    "TEXT_PATTERN",
+    "ShapedJSONField",
+    "StorableCharField",
+    "StorableSlugRelatedField",
+    "StrictFieldsMixin",
+    "StrictModelSerializer",
+    "StrictSerializer",
+    "storable_json",
+]
 # The OpenAPI pattern of text the API accepts: no NUL. Lone surrogates are
 # refused too, which a pattern cannot say portably (JSON carries them, but
 # a client's text rarely holds one).
@@ -38,14 +51,8 @@ class StrictFieldsMixin:
     def to_internal_value(self, data: Any) -> Any:
         """Refuse unknown keys, then validate as usual."""
         if isinstance(data, Mapping):
-            unknown = sorted(str(key) for key in data if key not in self.fields)
-            if unknown:
-                if self.fields:
-                    message = MSG_UNKNOWN_FIELDS.format(
-                        unknown=", ".join(unknown), known=", ".join(self.fields)
-                    )
-                else:
-                    message = MSG_NO_FIELDS.format(unknown=", ".join(unknown))
+            message = unknown_fields_message(data, self.fields)
+            if message is not None:
                 raise serializers.ValidationError(
                     {api_settings.NON_FIELD_ERRORS_KEY: [message]}
                 )
@@ -75,16 +82,8 @@ class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
 
 def storable_json(value: Any) -> Any:
     """Return `value`, refusing text in it that cannot be stored or passed on."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, Mapping):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list | tuple):
-            pending.extend(item)
-        elif isinstance(item, str) and _UNSTORABLE.search(item):
-            raise serializers.ValidationError(MSG_UNSTORABLE_TEXT)
+    if has_unstorable_text(value):
+        raise serializers.ValidationError(MSG_UNSTORABLE_TEXT)
     return value
 
 

@@ -27,10 +27,10 @@ from jobportal.api.serializers import (
     storable_json,
 )
 from jobs import documents
+from jobs.document_schema import MSG_NOT_IN_SECRETS
 from jobs.models import Job, JobRun, Secret, default_timezone
 from jobs.services.jobs import schedules_validate
 
-MSG_NOT_IN_SECRETS = "No secret is named {value!r}; create it first (admin: Secrets)."
 MSG_NO_USER = "No user is named {value!r}."
 
 # The OpenAPI schemas of the document's JSON values, as their validators

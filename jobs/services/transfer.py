@@ -17,9 +17,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from rest_framework.settings import api_settings
 
-from jobs.api.serializers import JobDocumentSerializer
+from jobs.document_schema import (
+    NON_FIELD_ERRORS_KEY,
+    DocumentInvalidError,
+    document_validate,
+)
 from jobs.documents import MODEL_FIELDS, SECRETS_KEY, document_path, job_to_document
 from jobs.errors import JobsError
 from jobs.models import Job, Secret
@@ -76,7 +79,7 @@ def jobs_import(
 ) -> ImportResult:
     """Create or update one job per document, matched by name, all or nothing.
 
-    Each document is validated like an API request (`JobDocumentSerializer`)
+    Each document is validated like an API request (`document_validate`)
     and saved with `job_save`, so `next_run_at` is recomputed. An existing
     job is updated in place (same pk, runs kept); one whose document equals
     its current state is not written at all. New jobs get `owner`.
@@ -122,11 +125,12 @@ def _plan(
     plans = []
     for label, name, item in zip(labels, names, items, strict=True):
         instance = existing.get(name) if name else None
-        serializer = JobDocumentSerializer(instance=instance, data=item)
-        if not serializer.is_valid():
-            errors.extend(_in_job(label, _flatten(serializer.errors)))
+        try:
+            validated = document_validate(item, instance=instance)
+        except DocumentInvalidError as exc:
+            errors.extend(_in_job(label, _flatten(exc.errors)))
             continue
-        plans.append((label, _apply(serializer.validated_data, instance, owner)))
+        plans.append((label, _apply(validated, instance, owner)))
     if errors:
         raise JobImportError(errors)
     return plans
@@ -210,11 +214,11 @@ def _duplicates(names: list[str | None], labels: list[str]) -> list[str]:
 
 
 def _flatten(errors: Any, path: str = "") -> list[str]:
-    """Return DRF-shaped errors as "field.sub: message" lines."""
+    """Return errors shaped as the API's as "field.sub: message" lines."""
     if isinstance(errors, Mapping):
         lines = []
         for key, value in errors.items():
-            whole = key in (NON_FIELD_ERRORS, api_settings.NON_FIELD_ERRORS_KEY)
+            whole = key in (NON_FIELD_ERRORS, NON_FIELD_ERRORS_KEY)
             inner = "" if whole else str(key)
             lines.extend(_flatten(value, ".".join(p for p in (path, inner) if p)))
         return lines
