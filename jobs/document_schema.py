@@ -337,7 +337,7 @@ def _json_converter(field: models.Field) -> Callable[[Any], Any]:
 
     def convert(value: Any) -> Any:
         try:
-            json.dumps(value)
+            json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):
             raise _Invalid([MSG_NOT_JSON]) from None
         return _run(value, checks)
@@ -359,7 +359,7 @@ def _schedules_check(value: Any) -> dict[str, Any]:
             errors[index] = [MSG_NULL]
             continue
         try:
-            json.dumps(item)
+            json.dumps(item, allow_nan=False)
         except (TypeError, ValueError):
             errors[index] = [MSG_NOT_JSON]
         items.append(item)

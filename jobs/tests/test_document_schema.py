@@ -68,6 +68,8 @@ DOCUMENTS: list[Any] = [
     {**BASE, "args": "a b"},
     {**BASE, "args": None},
     {**BASE, "args": ["nul\x00"]},
+    {**BASE, "args": [float("inf")]},
+    {**BASE, "schedules": [{"type": "interval", "seconds": float("nan")}]},
     {**BASE, "env": {"A": "1"}},
     {**BASE, "env": {"A": 1}},
     {**BASE, "env": {"A\ud800": "1"}},
