@@ -1,7 +1,10 @@
 """Serializers of the jobs API: they validate and shape data, nothing more.
 
 `JobDocumentSerializer` reads and writes a job document (see
-`jobs.documents`). Field checks come from the model fields' own validators
+`jobs.documents`); it states for DRF the keys and rules of
+`jobs.document_schema`, which `importjobs` uses, and
+`jobs/tests/test_document_schema.py` holds the two to the same answers.
+Field checks come from the model fields' own validators
 (ModelSerializer copies them) and schedule documents go through
 `jobs.services.jobs.schedules_validate`, so the admin, the API and
 `importjobs` refuse the same input with the same messages. `JobSerializer`
@@ -27,7 +30,7 @@ from jobportal.api.serializers import (
     storable_json,
 )
 from jobs import documents
-from jobs.document_schema import MSG_NOT_IN_SECRETS
+from jobs.document_schema import DOCUMENT_KEYS, MSG_NOT_IN_SECRETS
 from jobs.models import Job, JobRun, Secret, default_timezone
 from jobs.services.jobs import schedules_validate
 
@@ -124,12 +127,7 @@ class JobDocumentSerializer(DocumentPartSerializer):
 
     class Meta:
         model = Job
-        fields = (
-            *documents.FLAT_FIELDS,
-            documents.SECRETS_KEY,
-            "schedules",
-            *documents.GROUPS,
-        )
+        fields = DOCUMENT_KEYS
         extra_kwargs = _renamed(documents.FLAT_FIELDS)
 
     def validate_args(self, value: Any) -> Any:
