@@ -7,7 +7,9 @@ Once the script exits, whatever it left behind in its group is killed too.
 
 Output (stdout and stderr on one pipe, so they stay interleaved) is read in
 chunks into a buffer that keeps only a head and a tail, so memory stays
-bounded however much a script writes.
+bounded however much a script writes. The buffer masks the spec's secret
+values whenever it renders text, so no unmasked output leaves this module:
+neither through `on_output` nor in `ProcessResult.output`.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class ProcessSpec:
     env: dict[str, str]
     timeout_seconds: float | None
     kill_grace_seconds: float = 5.0
+    # Values (the job's secrets) written as MASK wherever output is rendered.
+    mask: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,27 +90,68 @@ def interpreter_argv(
     return [str(script), *args]
 
 
+def secrets_pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    """Return a pattern matching any non-empty secret, longest first, or None.
+
+    Longest first, so that where secrets overlap the longer one wins; a
+    single pass, so that a mask already written is never masked again.
+    """
+    values = sorted({value for value in secrets if value}, key=len, reverse=True)
+    if not values:
+        return None
+    return re.compile("|".join(re.escape(value) for value in values))
+
+
 def mask_secrets(text: str, secrets: Iterable[str]) -> str:
     """Return `text` with every occurrence of each non-empty secret as ``***``.
 
     Longer secrets win where secrets overlap, and a mask already written is
     never masked again.
     """
-    values = sorted({value for value in secrets if value}, key=len, reverse=True)
-    if not values:
-        return text
-    pattern = re.compile("|".join(re.escape(value) for value in values))
-    return pattern.sub(MASK, text)
+    pattern = secrets_pattern(secrets)
+    return text if pattern is None else pattern.sub(MASK, text)
+
+
+def mask_open_end(text: str, secrets: Iterable[str]) -> str:
+    """Return `text` with a trailing start of any secret written as ``***``.
+
+    For output that is still being written: its end may be the first part
+    of a secret whose rest has not arrived yet. The longest such piece is
+    masked; a later render, with more output, shows it if it was not one.
+    """
+    size = max((_open_end(text, value) for value in secrets if value), default=0)
+    return text[:-size] + MASK if size else text
+
+
+def _open_end(text: str, secret: str) -> int:
+    """Return the length of the longest proper prefix of `secret` ending `text`."""
+    for size in range(min(len(secret) - 1, len(text)), 0, -1):
+        if text.endswith(secret[:size]):
+            return size
+    return 0
 
 
 class OutputBuffer:
-    """Keep the first `head_bytes` and the last `tail_bytes` of a byte stream."""
+    """Keep the first `head_bytes` and the last `tail_bytes` of a byte stream.
 
-    def __init__(self, head_bytes: int, tail_bytes: int) -> None:
-        """Start empty."""
+    `render()` masks every value of `mask` in the text it returns. It masks
+    the rendered text as a whole, so a secret split across chunks, or across
+    head and tail while nothing was dropped, is still masked; while the
+    stream is open, the text's end is also masked if it may be a secret's
+    first part. A secret cut by the dropped middle is not masked: what is
+    left of it on either side of the marker is only a fragment, which
+    cannot be told from ordinary output, so such fragments stay as written.
+    """
+
+    def __init__(
+        self, head_bytes: int, tail_bytes: int, *, mask: Iterable[str] = ()
+    ) -> None:
+        """Start empty; compile the secrets to mask once."""
         self.head_bytes = head_bytes
         self.tail_bytes = tail_bytes
         self.total_bytes = 0
+        self._mask_values = tuple(value for value in mask if value)
+        self._mask = secrets_pattern(self._mask_values)
         self._head = bytearray()
         self._tail: deque[bytes] = deque()
         self._tail_size = 0
@@ -128,8 +173,18 @@ class OutputBuffer:
             self._tail_size += len(data)
             self._trim_tail()
 
-    def render(self) -> str:
-        """Return the text kept, with a marker line where bytes were dropped."""
+    def render(self, *, is_open: bool = False) -> str:
+        """Return the text kept, masked, with a marker where bytes were dropped.
+
+        `is_open`: more output may follow (see `mask_open_end`).
+        """
+        text = self._text()
+        if self._mask is None:
+            return text
+        text = self._mask.sub(MASK, text)
+        return mask_open_end(text, self._mask_values) if is_open else text
+
+    def _text(self) -> str:
         tail = b"".join(self._tail)
         dropped = self.dropped_bytes
         if not dropped:
@@ -271,7 +326,8 @@ class _Supervisor:
             return
         self._flushed_at = now
         self._flushed_total = self.buffer.total_bytes
-        self._on_output(self.buffer.render(), self.buffer.dropped_bytes)
+        output = self.buffer.render(is_open=not self.is_eof)
+        self._on_output(output, self.buffer.dropped_bytes)
 
 
 def _widen_pipe(fd: int) -> None:
@@ -328,7 +384,8 @@ def run_process(
     """Run `spec` to its end, its timeout or `cancel`, and return the result.
 
     `on_output(output, dropped_bytes)` is called at most every
-    `output_interval_seconds`, and only when new output arrived. After a
+    `output_interval_seconds`, and only when new output arrived. Output,
+    streamed or final, comes with `spec.mask`'s values masked. After a
     normal exit, output is read until EOF for at most `drain_seconds` (a
     background process may hold the pipe), then the rest of the group is
     killed.
@@ -345,9 +402,10 @@ def run_process(
             output="",
             dropped_bytes=0,
             duration_seconds=clock() - start,
-            error=MSG_START_ERROR.format(error=exc),
+            # No text leaves the runner unmasked, this one included.
+            error=mask_secrets(MSG_START_ERROR.format(error=exc), spec.mask),
         )
-    buffer = OutputBuffer(head_bytes, tail_bytes)
+    buffer = OutputBuffer(head_bytes, tail_bytes, mask=spec.mask)
     sup = _Supervisor(
         proc,
         buffer,

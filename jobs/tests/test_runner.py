@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from jobs.runner import (
     ProcessResult,
     ProcessSpec,
     interpreter_argv,
+    mask_open_end,
     mask_secrets,
     run_process,
 )
@@ -50,6 +52,19 @@ for _ in range(1024):
     sys.stdout.buffer.write(block)
 """
 GIB = 1024**3
+SECRET = "pa55-Word-7c1b"
+# Prints the start of SECRET, waits for the flag file, then prints its rest
+# and SECRET whole: a secret split across two writes and so two reads.
+SPLIT_SECRET_SCRIPT = f"""\
+import pathlib, sys, time
+secret = {SECRET!r}
+print("token=" + secret[:4], end="", flush=True)
+flag = pathlib.Path(sys.argv[1])
+deadline = time.monotonic() + 10
+while not flag.exists() and time.monotonic() < deadline:
+    time.sleep(0.01)
+print(secret[4:] + " and " + secret)
+"""
 
 
 def _write(tmp_path: Path, name: str, text: str, *, mode: int = 0o644) -> Path:
@@ -65,6 +80,7 @@ def _run(
     *args: str,
     timeout: float | None = 30,
     grace: float = 5.0,
+    mask: tuple[str, ...] = (),
     **kwargs: Any,
 ) -> ProcessResult:
     spec = ProcessSpec(
@@ -73,6 +89,7 @@ def _run(
         env=BASE_ENV,
         timeout_seconds=timeout,
         kill_grace_seconds=grace,
+        mask=mask,
     )
     return run_process(spec, **kwargs)
 
@@ -386,3 +403,124 @@ def test_mask_secrets(secrets: list[str], expected: str) -> None:
 def test_mask_secrets_does_not_mask_the_mask() -> None:
     """A secret made of asterisks does not eat into masks already written."""
     assert mask_secrets("ab *", ["ab", "*"]) == "*** ***"
+
+
+# --- masking: no secret leaves the runner -----------------------------------------
+
+
+def _record_and_flag(
+    flag: Path, calls: list[tuple[str, int]]
+) -> Callable[[str, int], None]:
+    """Return an on_output that records its calls and then touches `flag`."""
+
+    def on_output(output: str, dropped: int) -> None:
+        calls.append((output, dropped))
+        flag.touch()
+
+    return on_output
+
+
+def test_streamed_and_final_output_mask_the_specs_secrets(tmp_path: Path) -> None:
+    """A script printing its secret: on_output and the result show *** only."""
+    flag = tmp_path / "go"
+    calls: list[tuple[str, int]] = []
+    script = _write(
+        tmp_path,
+        "leak.py",
+        WAITING_SCRIPT.replace('"first"', repr("token " + SECRET)).replace(
+            '"second"', repr("again:" + SECRET + "!")
+        ),
+    )
+    result = _run(
+        tmp_path,
+        script,
+        str(flag),
+        mask=(SECRET,),
+        on_output=_record_and_flag(flag, calls),
+        output_interval_seconds=0.05,
+    )
+    assert calls[0] == ("token ***\n", 0)
+    assert [SECRET in output for output, _ in calls] == [False] * len(calls)
+    assert (result.exit_code, result.output) == (0, "token ***\nagain:***!\n")
+
+
+def test_a_secret_split_across_reads_is_masked_streamed_and_final(
+    tmp_path: Path,
+) -> None:
+    """Its first part is masked while its rest may follow, then all of it."""
+    flag = tmp_path / "go"
+    calls: list[tuple[str, int]] = []
+    script = _write(tmp_path, "split.py", SPLIT_SECRET_SCRIPT)
+    result = _run(
+        tmp_path,
+        script,
+        str(flag),
+        mask=(SECRET,),
+        on_output=_record_and_flag(flag, calls),
+        output_interval_seconds=0.05,
+    )
+    assert calls[0] == ("token=***", 0)
+    assert [SECRET[:4] in output for output, _ in calls] == [False] * len(calls)
+    assert (result.exit_code, result.output) == (0, "token=*** and ***\n")
+
+
+def test_a_start_error_masks_the_specs_secrets(tmp_path: Path) -> None:
+    """The start error quotes the missing program; a secret in it is masked."""
+    spec = ProcessSpec(
+        argv=[str(tmp_path / SECRET)],
+        cwd=str(tmp_path),
+        env=BASE_ENV,
+        timeout_seconds=5,
+        mask=(SECRET,),
+    )
+    result = run_process(spec)
+    assert result.exit_code is None
+    assert result.error.startswith("could not start: ")
+    assert SECRET not in result.error
+    assert str(tmp_path / "***") in result.error
+
+
+def test_output_buffer_masks_a_secret_split_across_chunks() -> None:
+    """The rendered text is masked as a whole, whatever the chunks were."""
+    buffer = OutputBuffer(100, 100, mask=["s3cret"])
+    for chunk in (b"token=s3", b"cr", b"et\n"):
+        buffer.write(chunk)
+    assert buffer.render() == "token=***\n"
+
+
+def test_output_buffer_masks_a_secret_across_head_and_tail() -> None:
+    """Nothing dropped: head and tail join, and the secret between is masked."""
+    buffer = OutputBuffer(8, 8, mask=["s3cret"])
+    buffer.write(b"token=s3cret")
+    assert (buffer.render(), buffer.dropped_bytes) == ("token=***", 0)
+
+
+def test_output_buffer_cannot_mask_a_secret_cut_by_the_dropped_middle() -> None:
+    """The documented limit: fragments either side of the marker stay."""
+    buffer = OutputBuffer(4, 4, mask=["s3cret"])
+    buffer.write(b"..s3cret..")
+    assert buffer.render() == "..s3" + MSG_DROPPED.format(dropped=2) + "et.."
+
+
+def test_output_buffer_masks_a_trailing_start_of_a_secret_while_open() -> None:
+    """Open: the end may be a secret's first part. Closed: it was not."""
+    buffer = OutputBuffer(100, 100, mask=["s3cret"])
+    buffer.write(b"s3cret token=s3c")
+    assert buffer.render(is_open=True) == "*** token=***"
+    assert buffer.render() == "*** token=s3c"
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets", "expected"),
+    [
+        ("token=s3c", ["s3cret"], "token=***"),
+        ("token=ab", ["abc", "bcd"], "token=***"),
+        ("token=b", ["abc", "bcd"], "token=***"),
+        ("token=s3cret", ["s3cret"], "token=s3cret"),
+        ("token=x", ["s3cret", ""], "token=x"),
+        ("", ["s3cret"], ""),
+    ],
+)
+def test_mask_open_end(text: str, secrets: list[str], expected: str) -> None:
+    """The longest proper start of a secret that ends the text is masked."""
+    assert mask_open_end(text, secrets) == expected
