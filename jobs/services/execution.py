@@ -1,5 +1,9 @@
 """Prepare a claimed run for the process runner: checks, argv, cwd, environment.
 
+`run_prepare` decides once whether a claimed run may start and, if so,
+builds everything the runner needs; it reads but never writes the run.
+`run_begin` is the write that follows when the run starts.
+
 Paths are resolved again right before each run (inside the scripts
 directory), because the file system may have changed since the job was
 saved. The script's environment is the worker's own minus the portal's
@@ -13,13 +17,13 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from jobs import reasons
 from jobs.crypto import EncryptionKeyError
@@ -41,75 +45,90 @@ HIDDEN_NAMES = frozenset({"DATABASE_URL"})
 _PARAM_NAME = re.compile(r"[^A-Z0-9_]")
 
 
-def run_preflight(*, run: JobRun, now: datetime | None = None) -> str | None:
-    """Return why `run` may not start now (a `CodedReason`), or None if it may.
+@dataclass(frozen=True)
+class Blocked:
+    """A claimed run that may not start: why in words, and as a code.
 
-    The one place that decides whether a claimed run starts: path safety,
-    then script approval (the file is hashed now and compared with the
-    approved hash, DESIGN.md "Scripts and approval"), then the run's
-    parameters (declared defaults are filled in and stored on the run), then
-    the job's secrets (each must decrypt).
+    `code` is one of `jobs.reasons`' blocked codes (`PATH_REFUSED`, ...).
     """
-    try:
-        script = _script(run)
-        _working_dir(run, script)
-    except ScriptPathError as exc:
-        return reasons.CodedReason(
-            MSG_BLOCKED_PATH.format(error=exc), code=reasons.PATH_REFUSED
-        )
-    reason = script_block_reason(script_path=run.job.script, now=now or timezone.now())
-    if reason is not None:
-        return reason
-    try:
-        parameters = _effective_parameters(run)
-    except ValidationError as exc:
-        return reasons.CodedReason(
-            MSG_BLOCKED_PARAMETERS.format(errors=parameters_error_text(exc)),
-            code=reasons.PARAMETERS_INVALID,
-        )
-    if parameters != run.parameters:
-        JobRun.objects.filter(pk=run.pk).update(parameters=parameters)
-        run.parameters = parameters
-    try:
-        run_secret_values(run=run)
-    except (SecretUnreadableError, EncryptionKeyError) as exc:
-        return reasons.CodedReason(
-            MSG_BLOCKED_SECRETS.format(error=exc), code=reasons.SECRETS_UNREADABLE
-        )
-    return None
+
+    reason: str
+    code: str
 
 
-def run_process_spec(
+@dataclass(frozen=True)
+class Prepared:
+    """A claimed run ready to start: its process and its effective parameters."""
+
+    spec: ProcessSpec
+    parameters: dict[str, Any]
+
+
+def run_prepare(
     *,
     run: JobRun,
+    now: datetime,
     python: str = sys.executable,
     kill_grace_seconds: float = 5.0,
     environ: Mapping[str, str] | None = None,
-    secrets: Mapping[str, str] | None = None,
-) -> ProcessSpec:
-    """Return what to execute for `run`; create its artifacts folder.
+) -> Blocked | Prepared:
+    """Return why `run` may not start at `now`, or what to execute for it.
 
-    `secrets` are the job's decrypted secrets if the caller has them
-    already (read here otherwise). Raise `ScriptPathError` if the script or
-    working directory no longer resolves inside the scripts directory.
+    The one place that decides whether a claimed run starts, each check
+    done once: path safety, then script approval (the file is hashed now
+    and compared with the approved hash, DESIGN.md "Scripts and approval"),
+    then the run's parameters (declared defaults filled in), then the job's
+    secrets (decrypted once: for the script's environment and as the
+    values the runner masks). The run is not changed: `run_begin` stores
+    the effective parameters when the run starts.
     """
-    job = run.job
-    script = _script(run)
-    artifacts = run_artifacts_dir(run=run)
-    artifacts.mkdir(parents=True, exist_ok=True)
-    timeout = job.timeout_seconds or settings.JOB_PORTAL_WORKER_JOB_TIMEOUT
-    return ProcessSpec(
-        argv=interpreter_argv(script, [str(arg) for arg in job.args], python=python),
-        cwd=str(_working_dir(run, script)),
-        env=run_environment(
-            run=run,
-            base=os.environ if environ is None else environ,
-            artifacts_dir=artifacts,
-            secrets=secrets,
-        ),
-        timeout_seconds=float(timeout) if timeout else None,
+    try:
+        script = _script(run)
+        cwd = _working_dir(run, script)
+    except ScriptPathError as exc:
+        return Blocked(MSG_BLOCKED_PATH.format(error=exc), reasons.PATH_REFUSED)
+    reason = script_block_reason(script_path=run.job.script, now=now)
+    if reason is not None:
+        code = reasons.code_of(reason, default=reasons.SCRIPT_BLOCKED)
+        return Blocked(str(reason), code)
+    try:
+        parameters = _effective_parameters(run)
+    except ValidationError as exc:
+        text = parameters_error_text(exc)
+        return Blocked(
+            MSG_BLOCKED_PARAMETERS.format(errors=text), reasons.PARAMETERS_INVALID
+        )
+    try:
+        secrets = run_secret_values(run=run)
+    except (SecretUnreadableError, EncryptionKeyError) as exc:
+        return Blocked(
+            MSG_BLOCKED_SECRETS.format(error=exc), reasons.SECRETS_UNREADABLE
+        )
+    spec = _spec(
+        run,
+        script=script,
+        cwd=cwd,
+        parameters=parameters,
+        secrets=secrets,
+        python=python,
         kill_grace_seconds=kill_grace_seconds,
+        environ=os.environ if environ is None else environ,
     )
+    return Prepared(spec=spec, parameters=parameters)
+
+
+def run_begin(*, run: JobRun, prepared: Prepared) -> JobRun:
+    """Store `prepared`'s effective parameters on `run`; create its artifacts folder.
+
+    Called once `run_prepare` allowed the run, right before its process
+    starts: the run's history then shows the parameters the script got,
+    declared defaults included.
+    """
+    if prepared.parameters != run.parameters:
+        JobRun.objects.filter(pk=run.pk).update(parameters=prepared.parameters)
+        run.parameters = prepared.parameters
+    run_artifacts_dir(run=run).mkdir(parents=True, exist_ok=True)
+    return run
 
 
 def run_environment(
@@ -117,13 +136,14 @@ def run_environment(
     run: JobRun,
     base: Mapping[str, str],
     artifacts_dir: Path,
-    secrets: Mapping[str, str] | None = None,
+    parameters: Mapping[str, Any],
+    secrets: Mapping[str, str],
 ) -> dict[str, str]:
     """Return the script's environment for `run`.
 
     `base` (the worker's environment) without the portal's own variables,
-    then the job's variables, then its secrets under their names, then the
-    run's context, which always wins.
+    then the job's variables, then its decrypted `secrets` under their
+    names, then the run's context and `parameters`, which always win.
     """
     env = {
         name: value
@@ -131,8 +151,7 @@ def run_environment(
         if not name.startswith(HIDDEN_PREFIXES) and name not in HIDDEN_NAMES
     }
     env.update({str(name): str(value) for name, value in run.job.env.items()})
-    # Decrypted only here, for the script; the stored output masks them.
-    env.update(run_secret_values(run=run) if secrets is None else secrets)
+    env.update(secrets)
     env.update(
         {
             "JOB_RUN_ID": str(run.pk),
@@ -142,7 +161,7 @@ def run_environment(
             "JOB_ARTIFACTS_DIR": str(artifacts_dir),
         }
     )
-    for name, value in (run.parameters or {}).items():
+    for name, value in parameters.items():
         text = value if isinstance(value, str) else json.dumps(value)
         env["JOB_PARAM_" + _PARAM_NAME.sub("_", str(name).upper())] = text
     return env
@@ -185,4 +204,34 @@ def _working_dir(run: JobRun, script: Path) -> Path:
         return script.parent
     return resolve_script(
         settings.JOB_PORTAL_SCRIPTS_DIR, run.job.working_dir, directory=True
+    )
+
+
+def _spec(
+    run: JobRun,
+    *,
+    script: Path,
+    cwd: Path,
+    parameters: dict[str, Any],
+    secrets: dict[str, str],
+    python: str,
+    kill_grace_seconds: float,
+    environ: Mapping[str, str],
+) -> ProcessSpec:
+    """Return the process for `run`; the runner masks the secrets' values."""
+    timeout = run.job.timeout_seconds or settings.JOB_PORTAL_WORKER_JOB_TIMEOUT
+    args = [str(arg) for arg in run.job.args]
+    return ProcessSpec(
+        argv=interpreter_argv(script, args, python=python),
+        cwd=str(cwd),
+        env=run_environment(
+            run=run,
+            base=environ,
+            artifacts_dir=run_artifacts_dir(run=run),
+            parameters=parameters,
+            secrets=secrets,
+        ),
+        timeout_seconds=float(timeout) if timeout else None,
+        kill_grace_seconds=kill_grace_seconds,
+        mask=tuple(secrets.values()),
     )

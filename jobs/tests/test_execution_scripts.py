@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
-from jobs import script_paths
+from jobs import reasons, script_paths
 from jobs.models import Job, JobRun, Script
 from jobs.services import execution
 from jobs.services.approval import (
@@ -194,12 +194,13 @@ def test_an_approved_script_edited_on_disk_is_blocked_until_re_approved(
 def test_preflight_hashes_the_file_at_run_time_not_at_the_last_sync(
     make_job: Callable[..., Job], now: datetime, scripts_dir: Path
 ) -> None:
-    """No sync between the edit and the run: still caught by run_preflight."""
+    """No sync between the edit and the run: still caught by run_prepare."""
     job = make_job()
     approved_script("ok.py", by=make_user("alice", approver=True), now=now)
     run = job_run_now(job=job, requested_by=None, now=now)
-    assert execution.run_preflight(run=run, now=now) is None
+    assert isinstance(execution.run_prepare(run=run, now=now), execution.Prepared)
     (scripts_dir / "ok.py").write_text("print('edited')\n")
-    assert execution.run_preflight(run=run, now=now) == MSG_BLOCK_CHANGED.format(
-        path="ok.py", date="2026-03-01", user="alice"
+    assert execution.run_prepare(run=run, now=now) == execution.Blocked(
+        MSG_BLOCK_CHANGED.format(path="ok.py", date="2026-03-01", user="alice"),
+        reasons.SCRIPT_UNAPPROVED,
     )

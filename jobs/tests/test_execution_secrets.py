@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
+from jobs import reasons
 from jobs.models import Job, JobParameter, JobRun
 from jobs.services import execution
 from jobs.services.parameters import MSG_REQUIRED, parameters_validate
 from jobs.services.runs import job_run_now
-from jobs.services.secrets import MSG_UNREADABLE
+from jobs.services.secrets import MSG_UNREADABLE, job_secret_values
 from jobs.tests.security_helpers import database_text_holding, make_secret
 from jobs.worker import WorkerLoop
 
@@ -160,9 +161,84 @@ def test_preparing_a_run_without_parameters_or_secrets_needs_only_probes(
     """Most jobs have neither: three indexed probes, no ORM reads."""
     run = job_run_now(job=make_job(), requested_by=None, now=now)
     (run,) = loop.claim_runs(1)
-    with django_assert_num_queries(3) as queries:
-        assert execution.run_preflight(run=run, now=now) is None
-        secrets = execution.run_secret_values(run=run)
-        execution.run_process_spec(run=run, secrets=secrets)
-    assert secrets == {}
+    with django_assert_num_queries(2) as queries:
+        prepared = execution.run_prepare(run=run, now=now)
+    assert isinstance(prepared, execution.Prepared)
+    assert (prepared.parameters, prepared.spec.mask) == ({}, ())
     assert all(q["sql"].startswith("SELECT 1 FROM") for q in queries.captured_queries)
+
+
+# --- run_prepare: every check once, nothing written --------------------------------
+
+
+def claimed(loop: WorkerLoop, job: Job, now: datetime) -> JobRun:
+    """Queue a run of `job` without parameters and claim it."""
+    run = job_run_now(job=job, requested_by=None, now=now)
+    assert loop.claim_runs(1) == [run]
+    return run
+
+
+def test_prepare_builds_the_spec_with_the_secrets_to_mask_and_writes_nothing(
+    make_job: Callable[..., Job], loop: WorkerLoop, now: datetime, leaky: str
+) -> None:
+    """Prepared: the secret in the environment and in `mask`; the run unchanged."""
+    job = make_job(script=leaky)
+    job.secrets.set([make_secret("API_TOKEN", VALUE, now=now)])
+    JobParameter.objects.create(job=job, name="region", type="string", default="apac")
+    run = claimed(loop, job, now)
+    prepared = execution.run_prepare(run=run, now=now)
+    assert isinstance(prepared, execution.Prepared)
+    assert prepared.parameters == {"region": "apac"}
+    assert prepared.spec.mask == (VALUE,)
+    assert prepared.spec.env["API_TOKEN"] == VALUE
+    assert prepared.spec.env["JOB_PARAM_REGION"] == "apac"
+    assert (run.parameters, JobRun.objects.get(pk=run.pk).parameters) == ({}, {})
+
+
+def test_a_run_decrypts_its_secrets_once(
+    make_job: Callable[..., Job],
+    loop: WorkerLoop,
+    now: datetime,
+    leaky: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Checked, given to the script and masked from one decryption."""
+    calls: list[Job] = []
+
+    def counted(*, job: Job) -> dict[str, str]:
+        calls.append(job)
+        return job_secret_values(job=job)
+
+    monkeypatch.setattr(execution, "job_secret_values", counted)
+    job = make_job(script=leaky)
+    job.secrets.set([make_secret("API_TOKEN", VALUE, now=now)])
+    run = run_once(loop, job, now)
+    assert (run.output, calls) == ("token is ***\nagain:***!\n", [job])
+
+
+def test_prepare_blocks_with_a_reason_and_a_code(
+    make_job: Callable[..., Job],
+    loop: WorkerLoop,
+    now: datetime,
+    leaky: str,
+    settings: Any,
+) -> None:
+    """Unreadable secrets, then invalid parameters, then a refused path."""
+    job = make_job(script=leaky)
+    job.secrets.set([make_secret("API_TOKEN", VALUE, now=now)])
+    run = claimed(loop, job, now)
+    settings.JOB_PORTAL_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    blocked = execution.run_prepare(run=run, now=now)
+    assert isinstance(blocked, execution.Blocked)
+    assert blocked.code == reasons.SECRETS_UNREADABLE
+    declare(job)
+    assert execution.run_prepare(run=run, now=now) == execution.Blocked(
+        execution.MSG_BLOCKED_PARAMETERS.format(errors=f"batch: {MSG_REQUIRED}"),
+        reasons.PARAMETERS_INVALID,
+    )
+    Job.objects.filter(pk=job.pk).update(script="../outside.py")
+    run.job.refresh_from_db()
+    blocked = execution.run_prepare(run=run, now=now)
+    assert isinstance(blocked, execution.Blocked)
+    assert blocked.code == reasons.PATH_REFUSED
+    assert blocked.reason.startswith(execution.MSG_BLOCKED_PATH.format(error=""))

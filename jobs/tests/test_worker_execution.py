@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
+from jobs import reasons
 from jobs.models import Job, JobRun
 from jobs.policies import MSG_EXIT_CODE, MSG_TIMED_OUT, MSG_WORKER_ERROR
 from jobs.runner import ProcessResult
@@ -149,12 +150,14 @@ def test_preflight_is_the_one_hook_that_can_block_a_run(
     now: datetime,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A reason from run_preflight (e.g. script approval) blocks the run."""
-    monkeypatch.setattr(execution, "run_preflight", lambda **_: "Not approved.")
+    """A Blocked from run_prepare (e.g. script approval) blocks the run."""
+    blocked = execution.Blocked("Not approved.", reasons.SCRIPT_UNAPPROVED)
+    monkeypatch.setattr(execution, "run_prepare", lambda **_: blocked)
     run = claim_one(loop, make_job(), now)
     loop.execute_run(run)
     run.refresh_from_db()
     assert (run.status, run.reason) == (JobRun.Status.BLOCKED, "Not approved.")
+    assert run.reason_code == reasons.SCRIPT_UNAPPROVED
 
 
 def test_a_timeout_ends_the_whole_process_group(

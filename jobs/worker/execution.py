@@ -12,7 +12,7 @@ import contextlib
 import logging
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -30,8 +30,7 @@ from django.db import (
 from jobs import reasons
 from jobs.models import JobRun, Worker
 from jobs.policies import MSG_WORKER_ERROR, Outcome, RetryMode, outcome_for
-from jobs.runner import ProcessResult, mask_secrets, run_process
-from jobs.script_paths import ScriptPathError
+from jobs.runner import ProcessResult, run_process
 from jobs.services import execution, runs
 
 logger = logging.getLogger(__name__)
@@ -113,19 +112,13 @@ class RunExecutor:
         worker: Worker,
         cause: str = "",
         timeout_seconds: float | None = None,
-        secrets: Iterable[str] = (),
     ) -> JobRun | None:
-        """Record the result of `run`'s process; return the retry, if any."""
+        """Record the result of `run`'s process; return the retry, if any.
+
+        The result's output is stored as it is: the runner masked it.
+        """
         outcome, mode = outcome_for(
             result, cause=cause, worker=worker.name, timeout_seconds=timeout_seconds
-        )
-        outcome = Outcome(
-            outcome.status,
-            exit_code=outcome.exit_code,
-            output=mask_secrets(outcome.output, secrets),
-            dropped_bytes=outcome.dropped_bytes,
-            reason=outcome.reason,
-            reason_code=outcome.reason_code,
         )
         retry = self.record(
             runs.run_finish,
@@ -165,36 +158,16 @@ class RunExecutor:
                 self.abandon.wait(delay)
 
     def _execute(self, run: JobRun, *, worker: Worker, flight: InFlight) -> None:
-        reason = execution.run_preflight(run=run, now=self.clock())
-        spec = None
-        secrets: dict[str, str] = {}
-        if reason is None:
-            try:
-                # Read once: for the script's environment and for masking.
-                secrets = execution.run_secret_values(run=run)
-                spec = execution.run_process_spec(
-                    run=run,
-                    python=self.python,
-                    kill_grace_seconds=self.kill_grace_seconds,
-                    secrets=secrets,
-                )
-            except ScriptPathError as exc:
-                reason = reasons.CodedReason(
-                    execution.MSG_BLOCKED_PATH.format(error=exc),
-                    code=reasons.PATH_REFUSED,
-                )
-        if spec is None:
-            blocked = self.record(
-                runs.run_block,
-                run=run,
-                worker=worker,
-                reason=reason or "",
-                now=self.clock(),
-            )
-            if blocked:
-                logger.info("Run %s of job %s blocked: %s", run.pk, run.job, reason)
+        prepared = execution.run_prepare(
+            run=run,
+            now=self.clock(),
+            python=self.python,
+            kill_grace_seconds=self.kill_grace_seconds,
+        )
+        if isinstance(prepared, execution.Blocked):
+            self._block(run, worker=worker, blocked=prepared)
             return
-        masked = list(secrets.values())
+        self.record(execution.run_begin, run=run, prepared=prepared)
         logger.info(
             "Run %s of job %s started, %.3f s late (slot %s, attempt %s)",
             run.pk,
@@ -204,9 +177,9 @@ class RunExecutor:
             run.attempt,
         )
         result = run_process(
-            spec,
+            prepared.spec,
             cancel=flight.cancel,
-            on_output=partial(self._flush_output, run, worker, masked),
+            on_output=partial(self._flush_output, run, worker),
             output_interval_seconds=self.output_interval_seconds,
         )
         self.finish(
@@ -214,19 +187,29 @@ class RunExecutor:
             result,
             worker=worker,
             cause=flight.cause,
-            timeout_seconds=spec.timeout_seconds,
-            secrets=masked,
+            timeout_seconds=prepared.spec.timeout_seconds,
         )
 
-    def _flush_output(
-        self, run: JobRun, worker: Worker, secrets: list[str], output: str, dropped: int
+    def _block(
+        self, run: JobRun, *, worker: Worker, blocked: execution.Blocked
     ) -> None:
+        done = self.record(
+            runs.run_block,
+            run=run,
+            worker=worker,
+            reason=reasons.CodedReason(blocked.reason, code=blocked.code),
+            now=self.clock(),
+        )
+        if done:
+            logger.info("Run %s of job %s blocked: %s", run.pk, run.job, blocked.reason)
+
+    def _flush_output(
+        self, run: JobRun, worker: Worker, output: str, dropped: int
+    ) -> None:
+        # `output` comes masked from the runner.
         try:
             runs.run_flush_output(
-                run=run,
-                worker=worker,
-                output=mask_secrets(output, secrets),
-                dropped_bytes=dropped,
+                run=run, worker=worker, output=output, dropped_bytes=dropped
             )
         except DB_ERRORS as exc:
             # Partial output only; the final result is recorded with retries.
