@@ -191,7 +191,7 @@ def test_an_approved_script_edited_on_disk_is_blocked_until_re_approved(
 
 
 @pytest.mark.usefixtures("require_approval")
-def test_preflight_hashes_the_file_at_run_time_not_at_the_last_sync(
+def test_prepare_hashes_the_file_at_run_time_not_at_the_last_sync(
     make_job: Callable[..., Job], now: datetime, scripts_dir: Path
 ) -> None:
     """No sync between the edit and the run: still caught by run_prepare."""

@@ -144,7 +144,7 @@ def test_a_script_gone_since_the_job_was_saved_blocks_the_run(
     assert run.started_at is None
 
 
-def test_preflight_is_the_one_hook_that_can_block_a_run(
+def test_prepare_is_the_one_hook_that_can_block_a_run(
     make_job: Callable[..., Job],
     loop: WorkerLoop,
     now: datetime,
