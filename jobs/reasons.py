@@ -14,7 +14,7 @@ MISFIRE_SKIPPED = "misfire_skipped"
 MISFIRE_CAP = "misfire_cap"
 CONCURRENCY_FORBID = "concurrency_forbid"
 SCHEDULE_ERROR = "schedule_error"
-# Blocked right before starting (the run's preflight).
+# Blocked right before starting (`services.execution.run_prepare`).
 PATH_REFUSED = "path_refused"
 SCRIPT_UNAPPROVED = "script_unapproved"
 SCRIPT_REJECTED = "script_rejected"
