@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from accounts.actors import signed_in_user
 from accounts.client import request_ip
 from accounts.models import APIKey, AuditEvent
 from accounts.permissions import (
@@ -342,7 +343,7 @@ class APIKeyAdmin(RecordAdmin):
         self, request: HttpRequest, obj: APIKey, form: APIKeyForm, change: bool
     ) -> None:
         """Create the key for the signed-in user and show the full key once."""
-        obj.owner = request.user
+        obj.owner = signed_in_user(request.user)
         _, raw_key = api_key_create(
             api_key=obj, actor=request.user, ip=request_ip(request), now=clock()
         )

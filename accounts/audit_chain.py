@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 # The `prev_hash` of the first event.
 GENESIS_HASH = "0" * 64
@@ -53,6 +53,29 @@ class ChainEvent:
     ip: str | None
     prev_hash: str
     hash: str
+
+
+class ChainContent(Protocol):
+    """What the digest covers: a `ChainEvent` or a stored audit event."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def actor_repr(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def target_type(self) -> str: ...
+    @property
+    def target_id(self) -> str: ...
+    @property
+    def target_repr(self) -> str: ...
+    @property
+    def changes(self) -> Any: ...
+    @property
+    def ip(self) -> str | None: ...
+    @property
+    def prev_hash(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -109,7 +132,7 @@ def event_digest(
     return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
 
 
-def event_digest_of(event: ChainEvent) -> str:
+def event_digest_of(event: ChainContent) -> str:
     """Return the digest `event`'s stored content should have."""
     return event_digest(
         at=event.at,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -15,7 +15,7 @@ from accounts.services.audit import AuditTarget, audit_record, audit_target
 
 
 def on_user_logged_in(
-    sender: Any, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: Any
+    sender: Any, request: HttpRequest | None, user: User, **kwargs: Any
 ) -> None:
     """Record a successful sign-in."""
     audit_record(
@@ -30,7 +30,7 @@ def on_user_logged_in(
 def on_user_logged_out(
     sender: Any,
     request: HttpRequest | None,
-    user: AbstractBaseUser | None,
+    user: User | None,
     **kwargs: Any,
 ) -> None:
     """Record a sign-out (of a signed-in user)."""

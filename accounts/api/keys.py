@@ -34,6 +34,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.actors import signed_in_user
 from accounts.client import request_ip
 from accounts.models import APIKey
 from accounts.services.api_keys import (
@@ -89,7 +90,8 @@ class APIKeyOutput(serializers.ModelSerializer):
 
     class Meta:
         model = APIKey
-        fields = (
+        # Annotated so that subclasses may add fields.
+        fields: tuple[str, ...] = (
             "id",
             "name",
             "prefix",
@@ -178,7 +180,7 @@ class APIKeyViewSet(viewsets.GenericViewSet):
         """Return the caller's own keys, newest first."""
         if getattr(self, "swagger_fake_view", False):
             return APIKey.objects.none()
-        return APIKey.objects.filter(owner=self.request.user)
+        return APIKey.objects.filter(owner=signed_in_user(self.request.user))
 
     def get_object(self) -> APIKey:
         """Return the caller's key named in the path; 404 for any other id."""
@@ -208,7 +210,7 @@ class APIKeyViewSet(viewsets.GenericViewSet):
         expires_at = now + timedelta(days=days) if days is not None else None
         api_key, raw_key = api_key_create(
             api_key=APIKey(
-                owner=request.user,
+                owner=signed_in_user(request.user),
                 name=form.validated_data["name"],
                 expires_at=expires_at,
             ),

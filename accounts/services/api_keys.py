@@ -22,11 +22,11 @@ import secrets
 import string
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
+from accounts.actors import Actor, actor_user
 from accounts.models import APIKey, AuditEvent
 from accounts.services.audit import audit_record
 
@@ -50,8 +50,6 @@ MSG_REVOKED = "API key revoked."
 MSG_EXPIRED = "API key expired."
 MSG_OWNER_INACTIVE = "The API key's owner is inactive."
 MSG_EXPIRES_IN_PAST = "Choose an expiry time in the future."
-
-Actor = AbstractBaseUser | AnonymousUser | None
 
 
 class APIKeyError(Exception):
@@ -131,7 +129,7 @@ def api_key_revoke(
 
     The key stays as a record. Audited as a revoke, once.
     """
-    revoked_by = actor if actor is not None and actor.pk else None
+    revoked_by = actor_user(actor)
     with transaction.atomic():
         # Conditional: of two revokes at once, only one records an event.
         changed = APIKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 
+from accounts.actors import Actor, actor_user
 from accounts.audit_chain import GENESIS_HASH, event_digest_of
 from accounts.models import AuditEvent
 from accounts.redaction import redact_changes
@@ -59,7 +59,7 @@ def audit_target(obj: Model) -> AuditTarget:
 
 def audit_record(
     *,
-    actor: AbstractBaseUser | AnonymousUser | None,
+    actor: Actor,
     action: str,
     target: Model | AuditTarget | None,
     changes: Changes | None = None,
@@ -77,7 +77,7 @@ def audit_record(
     is_secret = target is not None and target.type in SECRET_TARGET_TYPES
     keep = SECRET_VISIBLE_FIELDS if is_secret else None
     safe_changes = json_safe(redact_changes(changes or {}, keep=keep))
-    user = actor if actor is not None and actor.pk else None
+    user = actor_user(actor)
     event = AuditEvent(
         at=now,
         actor=user,
@@ -162,7 +162,7 @@ def changed_values(
 
 def audit_state_change(
     *,
-    actor: AbstractBaseUser | AnonymousUser | None,
+    actor: Actor,
     target: Model | AuditTarget,
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,

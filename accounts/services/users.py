@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser, Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 
 # User fields the audit log follows (the password only as "changed").
@@ -24,7 +24,7 @@ USER_FIELDS = (
 
 
 @transaction.atomic
-def admin_ensure(*, username: str, login_file: Path) -> tuple[AbstractUser, str]:
+def admin_ensure(*, username: str, login_file: Path) -> tuple[User, str]:
     """Return the superuser `username` and its first password, creating both once.
 
     The generated password is kept in `login_file` (mode 0600) so that later
@@ -55,7 +55,7 @@ def permission_labels(permissions: Any) -> list[str]:
     )
 
 
-def user_state(user: AbstractUser) -> dict[str, Any]:
+def user_state(user: User) -> dict[str, Any]:
     """Return what the audit log compares of a user, read from the database.
 
     The password hash is included only to notice a change; the audit log

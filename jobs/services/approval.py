@@ -13,7 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from accounts.models import AuditEvent
@@ -122,7 +122,7 @@ def script_block_message(script: Script) -> str:
 def script_approve(
     *,
     script: Script,
-    actor: AbstractBaseUser,
+    actor: User,
     note: str = "",
     now: datetime,
     expected_sha256: str | None = None,
@@ -147,7 +147,7 @@ def script_approve(
 def script_reject(
     *,
     script: Script,
-    actor: AbstractBaseUser,
+    actor: User,
     note: str = "",
     now: datetime,
     expected_sha256: str | None = None,
@@ -173,7 +173,7 @@ def script_reject(
 def _review(
     *,
     script: Script,
-    actor: AbstractBaseUser,
+    actor: User,
     action: str,
     note: str,
     now: datetime,
@@ -221,7 +221,7 @@ def _review(
             at=now,
         )
         after = {"status": script.status, "approved_sha256": script.approved_sha256}
-        changes = {
+        changes: dict[str, list[str | None]] = {
             key: [before[key], after[key]]
             for key in before
             if before[key] != after[key]

@@ -6,14 +6,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser, AbstractUser, Group
+from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm, remove_perm
 
+from accounts.actors import Actor
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
 from jobs.models import Job
@@ -31,19 +32,20 @@ class GrantChange:
     revoked: list[str]
 
 
-def grantee_label(grantee: AbstractUser | Group) -> str:
+def grantee_label(grantee: User | Group) -> str:
     """Return "user alice" or "group Operators"."""
     if isinstance(grantee, Group):
         return f"group {grantee.name}"
     return f"user {grantee.get_username()}"
 
 
-def job_rights_of(grantee: AbstractUser | Group, job: Job) -> set[str]:
+def job_rights_of(grantee: User | Group, job: Job) -> set[str]:
     """Return the per-job rights granted directly to `grantee` on `job`."""
     filters = {
         "content_type": ContentType.objects.get_for_model(Job),
         "object_pk": str(job.pk),
     }
+    rows: QuerySet[UserObjectPermission] | QuerySet[GroupObjectPermission]
     if isinstance(grantee, Group):
         rows = GroupObjectPermission.objects.filter(group=grantee, **filters)
     else:
@@ -56,9 +58,9 @@ def job_rights_of(grantee: AbstractUser | Group, job: Job) -> set[str]:
 def job_rights_set(
     *,
     job: Job,
-    grantee: AbstractUser | Group,
+    grantee: User | Group,
     rights: Iterable[str],
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     ip: str | None = None,
     now: datetime,
 ) -> GrantChange:

@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.actors import Actor, actor_user
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record, audit_target
 from jobs import schedule as engine
@@ -108,7 +108,7 @@ def job_save(
     job: Job,
     schedules: Sequence[dict[str, Any]] | None,
     now: datetime,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     ip: str | None = None,
     note: str = "",
     audit_action: str | None = None,
@@ -129,8 +129,9 @@ def job_save(
     a save that changes nothing stores and records nothing.
     """
     creating = job.pk is None
-    if creating and job.owner_id is None and actor is not None and actor.pk:
-        job.owner = actor
+    creator = actor_user(actor)
+    if creating and job.owner_id is None and creator is not None:
+        job.owner = creator
     _check_may_change_owner(job, actor=actor, creating=creating)
     before = None if creating else job_stored_snapshot(job.pk)
     before_owner = None if creating else _stored_owner_name(job.pk)
@@ -186,7 +187,7 @@ def job_set_active(
     job: Job,
     is_active: bool,
     now: datetime,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> Job:
     """Activate or deactivate a job and recompute its next run.
@@ -225,7 +226,7 @@ def job_delete(
     *,
     job: Job,
     now: datetime,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> None:
     """Delete a job with its schedules, runs, versions and per-job rights.
@@ -259,7 +260,7 @@ def _stored_owner_name(job_id: int) -> str | None:
 
 
 def _check_may_change_owner(
-    job: Job, *, actor: AbstractBaseUser | None, creating: bool
+    job: Job, *, actor: Actor, creating: bool
 ) -> None:
     """Refuse a change of a job's owner by someone who may not grant rights.
 
@@ -282,7 +283,7 @@ def _check_may_choose_secrets(
     job: Job,
     secrets: list[Secret],
     *,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     creating: bool,
 ) -> None:
     """Refuse a change of a job's secrets by someone who may not manage secrets.

@@ -13,9 +13,10 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
+from accounts.actors import Actor, actor_user
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
 from jobs import policies, reasons
@@ -50,7 +51,7 @@ class RunStateError(JobsError):
 def job_run_now(
     *,
     job: Job,
-    requested_by: AbstractBaseUser | None,
+    requested_by: Actor,
     now: datetime,
     parameters: dict[str, Any] | None = None,
     trigger: str = JobRun.Trigger.MANUAL,
@@ -89,9 +90,7 @@ def job_run_now(
     return run
 
 
-def run_request_cancel(
-    *, run: JobRun, requested_by: AbstractBaseUser | None, now: datetime
-) -> JobRun:
+def run_request_cancel(*, run: JobRun, requested_by: Actor, now: datetime) -> JobRun:
     """Cancel a queued run at once, or ask the worker of a running one to stop.
 
     The worker running it notices within a second, ends the process group
@@ -131,9 +130,7 @@ def run_request_cancel(
     return run
 
 
-def run_mark_failed(
-    *, run: JobRun, requested_by: AbstractBaseUser | None, now: datetime
-) -> JobRun:
+def run_mark_failed(*, run: JobRun, requested_by: Actor, now: datetime) -> JobRun:
     """Mark a running run failed at once, e.g. when its worker is dead.
 
     No retry follows. Should its worker be alive after all, it stops the
@@ -346,7 +343,7 @@ def _past_retry_window(run: JobRun, *, not_before: datetime) -> bool:
 
 
 def _audit_run_control(
-    run: JobRun, actor: AbstractBaseUser | None, action: str, *, now: datetime
+    run: JobRun, actor: Actor, action: str, *, now: datetime
 ) -> None:
     """Record an operator's cancel or mark-failed of a run on its job."""
     audit_record(
@@ -362,11 +359,10 @@ def _audit_run_control(
     )
 
 
-def _user(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
-    return user if user is not None and user.pk else None
+def _user(user: Actor) -> User | None:
+    return actor_user(user)
 
 
-def _user_name(user: AbstractBaseUser | None) -> str:
-    if user is None or not user.pk:
-        return UNKNOWN_USER
-    return user.get_username()
+def _user_name(user: Actor) -> str:
+    saved = actor_user(user)
+    return UNKNOWN_USER if saved is None else saved.get_username()

@@ -15,9 +15,9 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 
+from accounts.actors import Actor
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
 from jobs.errors import JobsError
@@ -46,9 +46,7 @@ class SyncResult:
     unchanged: int = 0
 
 
-def scripts_sync(
-    *, now: datetime, actor: AbstractBaseUser | AnonymousUser | None = None
-) -> SyncResult:
+def scripts_sync(*, now: datetime, actor: Actor = None) -> SyncResult:
     """Register new script files, update changed ones, flag missing ones.
 
     A file counts if it resolves inside the scripts directory (symlinks
@@ -92,7 +90,7 @@ def script_sync_path(
     *,
     path: str,
     now: datetime,
-    actor: AbstractBaseUser | AnonymousUser | None = None,
+    actor: Actor = None,
 ) -> Script:
     """Register or update the one script `path` from the file as it is now.
 
@@ -168,7 +166,7 @@ def _record_stat(
     stat: ScriptStat,
     *,
     now: datetime,
-    actor: AbstractBaseUser | AnonymousUser | None,
+    actor: Actor,
 ) -> str:
     """Store what the file `path` holds now; return what kind of change it was."""
     try:
@@ -184,7 +182,7 @@ def _record_stat_once(
     stat: ScriptStat,
     *,
     now: datetime,
-    actor: AbstractBaseUser | AnonymousUser | None,
+    actor: Actor,
 ) -> str:
     """Do one attempt of `_record_stat` in its own transaction."""
     with transaction.atomic():
@@ -249,9 +247,7 @@ def _record_stat_once(
     return _CHANGED
 
 
-def _mark_missing(
-    path: str, *, now: datetime, actor: AbstractBaseUser | AnonymousUser | None
-) -> bool:
+def _mark_missing(path: str, *, now: datetime, actor: Actor) -> bool:
     """Flag registered script `path` missing; return True if that is news."""
     with transaction.atomic():
         updated = Script.objects.filter(path=path, is_missing=False).update(
@@ -267,7 +263,7 @@ def _mark_missing(
 
 
 def _audit(
-    actor: AbstractBaseUser | AnonymousUser | None,
+    actor: Actor,
     action: str,
     script: Script,
     changes: dict[str, list[object]],

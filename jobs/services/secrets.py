@@ -12,10 +12,10 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.actors import Actor
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record, audit_target
 from jobs import crypto
@@ -29,8 +29,6 @@ MSG_IN_USE = "Secret {name!r} is used by job(s) {jobs}; remove it from them firs
 MSG_UNREADABLE = "Secret {name!r} cannot be decrypted: {error}"
 # What the audit log says about a value: that it was set, never what.
 VALUE_SET = "set"
-
-Actor = AbstractBaseUser | AnonymousUser | None
 
 
 class SecretInUseError(JobsError, ValueError):

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
+from accounts.actors import Actor, actor_user
 from jobs.document_schema import (
     NON_FIELD_ERRORS_KEY,
     DocumentInvalidError,
@@ -74,7 +74,7 @@ def jobs_import(
     *,
     documents: Sequence[Any],
     now: datetime,
-    owner: AbstractBaseUser | None = None,
+    owner: Actor = None,
     dry_run: bool,
 ) -> ImportResult:
     """Create or update one job per document, matched by name, all or nothing.
@@ -109,9 +109,7 @@ def jobs_import(
     return result
 
 
-def _plan(
-    items: Sequence[Any], *, owner: AbstractBaseUser | None
-) -> list[tuple[str, _Plan]]:
+def _plan(items: Sequence[Any], *, owner: Actor) -> list[tuple[str, _Plan]]:
     """Validate every document and decide what to do with each, or raise."""
     labels = [_label(item, position) for position, item in enumerate(items, 1)]
     names = [_name(item) for item in items]
@@ -136,9 +134,7 @@ def _plan(
     return plans
 
 
-def _apply(
-    validated: Mapping[str, Any], instance: Job | None, owner: AbstractBaseUser | None
-) -> _Plan:
+def _apply(validated: Mapping[str, Any], instance: Job | None, owner: Actor) -> _Plan:
     """Set the document's values (defaults for the missing) on the job."""
     values = {name: Job._meta.get_field(name).get_default() for name in MODEL_FIELDS}
     values.update(
@@ -147,7 +143,7 @@ def _apply(
     schedules = list(validated["schedules"])
     secrets = list(validated.get(SECRETS_KEY, []))
     if instance is None:
-        job = Job(owner=owner if owner and owner.pk else None, **values)
+        job = Job(owner=actor_user(owner), **values)
         return _Plan(job=job, schedules=schedules, action="created", secrets=secrets)
     before = job_to_document(instance)
     for name, value in values.items():

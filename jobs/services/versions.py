@@ -19,10 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.actors import Actor, actor_user
 from jobs.documents import FLAT_FIELDS, GROUPS, SECRETS_KEY, job_to_document
 from jobs.models import Job, JobVersion, Schedule, Script, Secret
 from jobs.script_paths import ScriptPathError, resolve_script
@@ -102,7 +102,7 @@ def job_stored_snapshot(job_id: int) -> dict[str, Any] | None:
 def job_version_record(
     *,
     job: Job,
-    author: AbstractBaseUser | None,
+    author: Actor,
     note: str = "",
     now: datetime,
     snapshot: dict[str, Any] | None = None,
@@ -125,7 +125,7 @@ def job_version_record(
             job=job,
             number=latest.number + 1 if latest is not None else 1,
             snapshot=snapshot,
-            author=author if author is not None and author.pk else None,
+            author=actor_user(author),
             note=note[:500],
             created_at=now,
         )

@@ -136,7 +136,8 @@ class ScriptOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Script
-        fields = (
+        # Annotated so that subclasses may add fields.
+        fields: tuple[str, ...] = (
             "id",
             "path",
             "status",

@@ -104,7 +104,16 @@ class VersionOutput(serializers.ModelSerializer):
 
     class Meta:
         model = JobVersion
-        fields = ("id", "job", "job_name", "number", "author", "note", "created_at")
+        # Annotated so that subclasses may add fields.
+        fields: tuple[str, ...] = (
+            "id",
+            "job",
+            "job_name",
+            "number",
+            "author",
+            "note",
+            "created_at",
+        )
         read_only_fields = fields
 
     def get_author(self, version: JobVersion) -> str:
