@@ -532,12 +532,13 @@ def _croniter_values(index: int, text: str, field: str) -> list[int]:
         ) from None
     if values == ["*"]:
         return list(_CRON_RANGES[index])
-    if not all(isinstance(v, int) for v in values):
+    numbers = [v for v in values if isinstance(v, int)]
+    if len(numbers) != len(values):
         raise ScheduleError(
             "expression",
             MSG_CRON_FIELD.format(field=name, value=field, reason="not understood"),
         )
-    return sorted(values)
+    return sorted(numbers)
 
 
 # --- schedule kinds -----------------------------------------------------------

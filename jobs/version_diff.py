@@ -150,5 +150,5 @@ def _diff(old: Any, new: Any, path: str, rank: Mapping[str, int]) -> list[Change
 def _same(old: Any, new: Any) -> bool:
     """Compare like JSON: True is not 1, and 1 equals 1.0."""
     if isinstance(old, bool) or isinstance(new, bool):
-        return type(old) is type(new) and old == new
-    return old == new
+        return type(old) is type(new) and bool(old == new)
+    return bool(old == new)

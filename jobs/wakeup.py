@@ -69,7 +69,9 @@ class Waiter(Protocol):
     activity on `fileno()`; None when the descriptor alone wakes it.
     """
 
-    tick_seconds: float | None
+    # Read-only: waiters compute it or keep it as a class constant.
+    @property
+    def tick_seconds(self) -> float | None: ...
 
     def poll(self) -> bool:
         """Return True if a wakeup arrived since the last poll; never block."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 MSG_PAGE_SIZE = "Must be a whole number from 1 to {maximum}."
 
@@ -32,7 +35,7 @@ class PortalPagination(PageNumberPagination):
             raise ValidationError({self.page_size_query_param: [self._message()]})
         return size
 
-    def get_schema_operation_parameters(self, view: object) -> list[dict[str, object]]:
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         """Document the parameters with their ranges."""
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:

@@ -54,7 +54,7 @@ class InFlight:
 
 def backoff_seconds(failures: int) -> float:
     """Return the pause after `failures` failed attempts in a row (bounded)."""
-    return min(BACKOFF_FIRST_SECONDS * 2 ** max(failures - 1, 0), BACKOFF_MAX_SECONDS)
+    return min(BACKOFF_FIRST_SECONDS * 2.0 ** max(failures - 1, 0), BACKOFF_MAX_SECONDS)
 
 
 class RunExecutor:

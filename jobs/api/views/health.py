@@ -17,7 +17,7 @@ database outage must give a 503, never a 500.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -113,7 +113,9 @@ class HealthView(APIView):
         """Check now, with the lost-worker limit read at call time."""
         report = health_report(
             now=timezone.now(),
-            lost_after_seconds=settings.JOB_PORTAL_WORKER_LOST_AFTER,
+            # None only for a value that is not a number, which the system
+            # checks refuse at start-up (jobs.checks).
+            lost_after_seconds=cast(float, settings.JOB_PORTAL_WORKER_LOST_AFTER),
         )
         status = 200 if report["status"] == STATUS_OK else 503
         return Response(HealthSerializer(report).data, status=status)
