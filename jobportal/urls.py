@@ -1,7 +1,7 @@
 """URL routes: the admin is the UI; the API lives under /api/."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -13,7 +13,7 @@ admin.site.site_header = "Job Trigger Portal"
 admin.site.site_title = "Job Trigger Portal"
 admin.site.index_title = "Jobs, runs and scripts"
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -101,7 +101,7 @@ def document_from_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     kind = values["type"]
     document: dict[str, Any] = {"type": kind}
     for name in (*SCHEDULE_FIELDS.get(kind, ()), "timezone"):
-        value = values.get(name)
+        value: Any = values.get(name)
         if isinstance(value, str):
             value = value.strip()
         if value not in (None, "", [], ()):
@@ -156,7 +156,8 @@ class JobForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         """Turn empty JSON boxes into their empty value."""
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for name, empty in self.JSON_EMPTY.items():
             if name in cleaned and cleaned[name] is None:
                 cleaned[name] = empty()
@@ -236,7 +237,8 @@ class ScheduleForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         """Build the document from the chosen type's fields and validate it."""
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.errors:
             return cleaned
         raw = cleaned.get("raw", "").strip()
@@ -277,7 +279,8 @@ class ScheduleFormSet(BaseInlineFormSet):
             form
             for form in self.forms
             if form.cleaned_data.get("document") is not None
-            and not (self.can_delete and self._should_delete_form(form))
+            # `_should_delete_form` is Django's own test, missing from the stubs.
+            and not (self.can_delete and self._should_delete_form(form))  # type: ignore[attr-defined]
         ]
 
     def schedule_documents(self) -> list[dict[str, Any]]:

@@ -127,7 +127,8 @@ class JobAccessMixin:
         verb: str,
     ) -> list[T]:
         """Return the objects `check` allows; name the refused ones in a message."""
-        allowed, refused = [], []
+        allowed: list[T] = []
+        refused: list[T] = []
         for obj in objects:
             (allowed if check(request.user, obj) else refused).append(obj)
         if refused:

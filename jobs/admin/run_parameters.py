@@ -83,7 +83,8 @@ class RunParametersForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         """Validate the values as the API does; errors go next to their boxes."""
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         values = {name: value for name, value in cleaned.items() if value != ""}
         try:
             self.validated = parameters_validate(job=self.job, values=values)

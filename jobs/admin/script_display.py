@@ -26,7 +26,7 @@ MSG_SCRIPT_HELP = (
     "while its content is the approved content (see Scripts)."
 )
 
-STATUS_CLASSES = {
+STATUS_CLASSES: dict[str, str] = {
     Script.Status.PENDING: "pending",
     Script.Status.APPROVED: "approved",
     Script.Status.REJECTED: "rejected",

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from accounts.actors import signed_in_user
 from jobportal.admin import RecordAdmin
 from jobs.admin.script_display import (
     content_table,
@@ -327,7 +328,8 @@ class ScriptAdmin(RecordAdmin):
         form = ReviewForm(request.POST)
         if not form.is_valid():
             errors = "; ".join(
-                f"{field}: {' '.join(errs)}" for field, errs in form.errors.items()
+                f"{field}: {' '.join(str(err) for err in errs)}"
+                for field, errs in form.errors.items()
             )
             self.message_user(request, errors, messages.ERROR)
             return HttpResponseRedirect(change_url)
@@ -337,7 +339,7 @@ class ScriptAdmin(RecordAdmin):
         try:
             script = review(
                 script=script,
-                actor=request.user,
+                actor=signed_in_user(request.user),
                 note=data["note"],
                 now=clock(),
                 expected_sha256=data["sha256"],

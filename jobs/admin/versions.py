@@ -241,7 +241,7 @@ def _version_url(job: Job, number: int, *, against: int | None = None) -> str:
 
 
 def _audit_url(job: Job) -> str:
-    query = urlencode({"target_type": "jobs.job", "target_id": job.pk})
+    query = urlencode({"target_type": "jobs.job", "target_id": str(job.pk)})
     return f"{reverse('admin:accounts_auditevent_changelist')}?{query}"
 
 

@@ -113,7 +113,10 @@ def _candidates(
         f"JOIN {JOBS} j ON j.id = r.job_id "
         "WHERE r.status = %s AND r.not_before <= %s"
     )
-    params: list[object] = [QUEUED, connection.ops.adapt_datetimefield_value(now)]
+    params: list[int | str | None] = [
+        QUEUED,
+        connection.ops.adapt_datetimefield_value(now),
+    ]
     if skip_runs:
         sql += f" AND r.id NOT IN ({_marks(skip_runs)})"
         params += skip_runs

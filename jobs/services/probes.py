@@ -71,13 +71,16 @@ def job_has_secrets(*, job_id: int) -> bool:
     return _fetch(sql, [job_id]) is not None
 
 
-def _fetch(sql: str, params: list[object]) -> tuple[object, ...] | None:
+def _fetch(
+    sql: str, params: list[bool | int | str | datetime]
+) -> tuple[object, ...] | None:
     # Datetimes as the ORM writes them (SQLite: naive UTC text).
     adapt = connection.ops.adapt_datetimefield_value
-    params = [adapt(p) if isinstance(p, datetime) else p for p in params]
+    values = [adapt(p) if isinstance(p, datetime) else p for p in params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+        cursor.execute(sql, values)
+        row: tuple[object, ...] | None = cursor.fetchone()
+        return row
 
 
 def _datetime(value: object) -> datetime | None:

@@ -229,7 +229,7 @@ def _record_stat_once(
         script.is_missing = False
         script.updated_at = now
         script.save()
-        changes = {}
+        changes: dict[str, list[object]] = {}
         if old_sha256 != stat.sha256:
             changes["sha256"] = [old_sha256, stat.sha256]
         if old_status != script.status:

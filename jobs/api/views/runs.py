@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -33,7 +34,7 @@ from jobportal.api.responses import ERROR_DETAIL, LIST_ERRORS, READ_ERRORS
 from jobs import permissions as perms
 from jobs.api.access import require
 from jobs.api.filters_runs import JobRunFilter, RunFilter
-from jobs.models import Job, JobRun
+from jobs.models import Job, JobRun, Worker
 from jobs.services.runs import run_mark_failed, run_request_cancel
 
 ACTION_CANCEL = "cancel this run"
@@ -66,10 +67,10 @@ class RunLogSerializer(serializers.ModelSerializer):
         help_text="Seconds from when the run could start (its slot, or the "
         "end of a retry delay) to when it started; null until it starts."
     )
-    worker = serializers.SlugRelatedField(
+    worker: serializers.SlugRelatedField[Worker] = serializers.SlugRelatedField(
         slug_field="name", read_only=True, allow_null=True
     )
-    triggered_by = serializers.SlugRelatedField(
+    triggered_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
 
@@ -103,8 +104,10 @@ class RunLogSerializer(serializers.ModelSerializer):
 class RunLogDetailSerializer(RunLogSerializer):
     """A run with everything the admin shows, its output included."""
 
-    cancel_requested_by = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True
+    cancel_requested_by: serializers.SlugRelatedField[User] = (
+        serializers.SlugRelatedField(
+            slug_field="username", read_only=True, allow_null=True
+        )
     )
 
     class Meta:

@@ -18,7 +18,7 @@ live preview) and the schedule in words; an invalid document is a 400 whose
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.utils import timezone
@@ -44,6 +44,9 @@ from jobs.schedule_text import describe_schedule
 from jobs.selectors import schedule_fire_times
 from jobs.validators import validate_timezone
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 MAX_COUNT = 50
 DEFAULT_COUNT = 5
 MSG_AFTER_OFFSET = (
@@ -67,7 +70,9 @@ class IsActiveUser(BasePermission):
 class InstantField(serializers.DateTimeField):
     """An ISO 8601 instant with its UTC offset: a naive one is ambiguous."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {"naive": MSG_AFTER_OFFSET}
+    default_error_messages: ClassVar[dict[str, StrOrPromise]] = {
+        "naive": MSG_AFTER_OFFSET
+    }
 
     def enforce_timezone(self, value: datetime) -> datetime:
         """Refuse a value without an offset, then convert it as usual."""
