@@ -43,7 +43,7 @@ def key(erin: User) -> tuple[APIKey, str]:
     return create_key(erin)
 
 
-def get(**headers: str) -> Any:
+def get(**headers: Any) -> Any:
     """GET the keys list with these headers (META names)."""
     return APIClient().get(URL, **headers)
 

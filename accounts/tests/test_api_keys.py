@@ -117,6 +117,7 @@ def test_create_with_expiry_in_days(signed_in: APIClient) -> None:
     )
     assert response.status_code == 201
     expires_at = APIKey.objects.get().expires_at
+    assert expires_at is not None
     assert (
         before + timedelta(days=30) <= expires_at <= timezone.now() + timedelta(days=30)
     )

@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from accounts.audit_chain import (
     GENESIS_HASH,
@@ -42,7 +43,7 @@ def make_chain(count: int) -> list[ChainEvent]:
 
 def test_digest_is_the_same_in_any_timezone_and_key_order() -> None:
     """The digest covers the instant in UTC and JSON with sorted keys."""
-    common = {
+    common: dict[str, Any] = {
         "actor_repr": "alice",
         "action": "update",
         "target_type": "jobs.job",
@@ -61,6 +62,7 @@ def test_digest_is_the_same_in_any_timezone_and_key_order() -> None:
 def test_digest_changes_with_any_field() -> None:
     """Each covered field changes the digest."""
     event = make_chain(1)[0]
+    change: dict[str, Any]
     for change in (
         {"actor_repr": "mallory"},
         {"action": "delete"},

@@ -1,5 +1,7 @@
 """Secret-looking values are hidden from audit changes (pure)."""
 
+from typing import Any
+
 import pytest
 
 from accounts.redaction import (
@@ -51,7 +53,7 @@ def test_redact_hides_nested_secret_keys_only() -> None:
 
 def test_redact_changes_hides_values_but_shows_added_and_removed() -> None:
     """None stays visible so an added or removed secret shows as such."""
-    changes = {
+    changes: dict[str, list[Any]] = {
         "env.API_TOKEN": [None, "new"],
         "password": ["old-hash", "new-hash"],
         "env": [{"KEY": "a"}, {"KEY": "b", "REGION": "eu"}],

@@ -220,12 +220,14 @@ class WorkerProcesses:
     def __init__(self, env: dict[str, str], logs: Path) -> None:
         """Remember the environment and where logs go."""
         self.env = env
-        self.logs = logs
+        # Not `self.logs`: that would hide the `logs()` method that failure
+        # messages call.
+        self.log_dir = logs
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self, *args: str, **env: str) -> subprocess.Popen[bytes]:
         """Start a worker with `args`; its output goes to a log file."""
-        log = self.logs / f"worker-{len(self.procs)}.log"
+        log = self.log_dir / f"worker-{len(self.procs)}.log"
         proc = subprocess.Popen(
             [sys.executable, "manage.py", "runworker", *args],
             cwd=settings.BASE_DIR,

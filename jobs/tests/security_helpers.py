@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser, Permission
+from django.contrib.auth.models import Permission, User
 from django.db import connection
 
 from jobs.models import Script, Secret
@@ -16,7 +16,7 @@ from jobs.services.secrets import secret_save
 
 def make_user(
     username: str, *, approver: bool = False, superuser: bool = False
-) -> AbstractUser:
+) -> User:
     """Create a staff user; `approver` grants jobs.approve_script."""
     model = get_user_model()
     if superuser:
@@ -35,7 +35,7 @@ def make_user(
     return model.objects.get(pk=user.pk)
 
 
-def approved_script(path: str, *, by: AbstractUser, now: datetime) -> Script:
+def approved_script(path: str, *, by: User, now: datetime) -> Script:
     """Register `path` and approve its current content."""
     script = script_sync_path(path=path, now=now)
     return script_approve(script=script, actor=by, now=now)

@@ -99,6 +99,7 @@ def test_add_a_weekly_job_by_clicking_and_see_it_listed(
         {"type": "weekly", "weekdays": ["mon", "wed"], "time": "05:00"}
     ]
     hong_kong = ZoneInfo("Asia/Hong_Kong")
+    assert job.next_run_at is not None
     local = job.next_run_at.astimezone(hong_kong)
     assert (local.strftime("%a"), f"{local:%H:%M}") in {
         ("Mon", "05:00"),
@@ -118,6 +119,7 @@ def test_add_a_weekly_job_by_clicking_and_see_it_listed(
     page.get_by_role("button", name="Run now").click()
     expect(page.locator(".messagelist")).to_contain_text("Queued manual run #")
     run = job.runs.get()
+    assert run.triggered_by is not None
     assert (run.trigger, run.status, run.triggered_by.username) == (
         "manual",
         "queued",

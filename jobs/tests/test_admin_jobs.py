@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,7 @@ def make_run(job: Job, at: datetime, status: str, **fields: Any) -> JobRun:
     )
 
 
-def job_form_data(**overrides: str | list[str]) -> dict[str, Any]:
+def job_form_data(**overrides: str | Sequence[str]) -> dict[str, Any]:
     """Return the add form's POST data: one daily 09:00 row built from fields."""
     data: dict[str, Any] = {
         "name": "report",

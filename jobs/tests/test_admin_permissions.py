@@ -281,6 +281,7 @@ def test_an_editor_cannot_hand_a_job_to_someone_else(
     url = reverse("admin:jobs_job_change", args=[mine.pk])
     client.post(url, form_data(mine, description="x", owner=str(other.pk)))
     mine.refresh_from_db()
+    assert mine.owner is not None
     assert (mine.description, mine.owner.username) == ("x", "eddie")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import AbstractUser, Permission
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
@@ -38,7 +38,7 @@ def pinned_clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
     return now
 
 
-def viewer(username: str = "vera") -> AbstractUser:
+def viewer(username: str = "vera") -> User:
     """Return a staff user who may only look at scripts."""
     user = make_user(username)
     user.user_permissions.add(
@@ -47,7 +47,7 @@ def viewer(username: str = "vera") -> AbstractUser:
     return type(user).objects.get(pk=user.pk)
 
 
-def approver(username: str = "alice") -> AbstractUser:
+def approver(username: str = "alice") -> User:
     """Return a staff user who may look at and approve scripts."""
     user = viewer(username)
     user.user_permissions.add(
@@ -58,7 +58,7 @@ def approver(username: str = "alice") -> AbstractUser:
     return type(user).objects.get(pk=user.pk)
 
 
-def client_for(user: AbstractUser) -> Client:
+def client_for(user: User) -> Client:
     """Return a client signed in as `user`."""
     client = Client()
     client.force_login(user)

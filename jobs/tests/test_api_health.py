@@ -43,8 +43,10 @@ def make_worker(name: str, *, seen_ago: float, **fields: Any) -> Worker:
     )
 
 
-def iso(moment: datetime) -> str:
-    """Return `moment` as the API renders it (UTC, "Z")."""
+def iso(moment: datetime | None) -> str | None:
+    """Return `moment` as the API renders it (UTC, "Z"; None as null)."""
+    if moment is None:
+        return None
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -128,7 +128,7 @@ def test_a_list_row_names_the_job_the_author_and_the_note(
 ) -> None:
     """Each row: id, job, number, who stored it, note and when."""
     response = as_user(api_client, eddie).get(
-        reverse("api:version-list"), {"job": job.pk, "ordering": "number"}
+        reverse("api:version-list"), {"job": str(job.pk), "ordering": "number"}
     )
     first = version(job, 1)
     assert response.data["results"][0] == {

@@ -17,7 +17,7 @@ KEY = "u7Vnd0dBiCVXTuQ2f1lr0u_9sAcpl7Wg6kQ3X1mNnZw="
 
 def messages(
     settings: Any, value: str, *, debug: bool = False
-) -> list[tuple[str, str]]:
+) -> list[tuple[str | None, str]]:
     """Return (id, message) of the check's findings for `value`."""
     settings.JOB_PORTAL_ENCRYPTION_KEY = value
     settings.DEBUG = debug

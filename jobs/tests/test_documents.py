@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,7 +58,7 @@ def make_job(now: datetime, **fields: object) -> Job:
         "misfire_grace_seconds": 300,
     }
     values.update(fields)
-    schedules = [
+    schedules: list[dict[str, Any]] = [
         {"type": "weekly", "weekdays": ["fri", "mon"], "time": "9:30"},
         {"type": "cron", "expression": "0 2 * * *", "timezone": "UTC"},
     ]

@@ -21,7 +21,7 @@ from jobs.services.jobs import job_save
 from jobs.services.transfer import jobs_export
 
 DAILY_0900 = {"type": "daily", "time": "09:00"}
-DOCUMENTS = [
+DOCUMENTS: list[dict[str, Any]] = [
     {"name": "alpha", "script": "ok.py", "schedules": [DAILY_0900]},
     {
         "name": "beta",

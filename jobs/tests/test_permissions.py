@@ -172,7 +172,7 @@ def test_an_owner_demoted_to_viewer_loses_the_owners_rights(
     people: None, roles: dict[str, Group]
 ) -> None:
     """Ownership gives rights only while the owner may create jobs."""
-    owner = user("editor_owner")
+    owner = User.objects.get(username="editor_owner")
     owner.groups.set([roles[VIEWER]])
     job = Job.objects.get(name="editors_job")
     demoted = user("editor_owner")

@@ -92,6 +92,7 @@ def test_once_processes_what_is_due_and_exits(
         ("scheduled", JobRun.Status.SUCCEEDED),
     ]
     scheduled.refresh_from_db()
+    assert scheduled.next_run_at is not None
     assert scheduled.next_run_at > now
 
 

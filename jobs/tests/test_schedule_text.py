@@ -213,7 +213,7 @@ def test_invalid_default_timezone_is_described() -> None:
 
 def test_describe_schedules_joins_with_semicolons() -> None:
     """Several schedules are joined with "; " in their given order."""
-    documents = [
+    documents: list[dict[str, Any]] = [
         {"type": "daily", "time": "09:00"},
         {"type": "interval", "seconds": 5400},
         {"type": "manual"},
@@ -230,7 +230,10 @@ def test_describe_schedules_of_nothing_is_empty() -> None:
 
 def test_describe_schedules_keeps_going_past_an_invalid_one() -> None:
     """One invalid document does not hide the others."""
-    documents = [{"type": "bogus"}, {"type": "hourly", "minute": 0}]
+    documents: list[dict[str, Any]] = [
+        {"type": "bogus"},
+        {"type": "hourly", "minute": 0},
+    ]
     assert describe_schedules(documents, timezone="UTC").endswith(
         "; Every hour at :00 (UTC)"
     )

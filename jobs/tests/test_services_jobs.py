@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.django_db
 DAILY_0900 = {"type": "daily", "time": "09:00"}
 
 
-def make_job(now: datetime, schedules: list[dict], **fields: object) -> Job:
+def make_job(now: datetime, schedules: list[dict[str, Any]], **fields: Any) -> Job:
     """Save a job through the service with sensible defaults."""
     job = Job(name=fields.pop("name", "report"), script="ok.py", **fields)
     return job_save(job=job, schedules=schedules, now=now)

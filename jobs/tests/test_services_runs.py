@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from jobs.models import Job, JobRun, Worker
 from jobs.services.runs import (
@@ -37,7 +37,7 @@ def worker(now: datetime) -> Worker:
 
 
 @pytest.fixture
-def alice() -> AbstractBaseUser:
+def alice() -> User:
     """Return a user."""
     return get_user_model().objects.create_user("alice")
 
@@ -219,7 +219,7 @@ def test_a_result_for_a_run_taken_away_is_dropped(
 
 
 def test_cancelling_a_queued_run_cancels_it_at_once(
-    make_job: Callable[..., Job], alice: AbstractBaseUser, now: datetime
+    make_job: Callable[..., Job], alice: User, now: datetime
 ) -> None:
     """Queued -> cancelled, with who asked."""
     run = job_run_now(job=make_job(), requested_by=None, now=now)
@@ -235,7 +235,7 @@ def test_cancelling_a_queued_run_cancels_it_at_once(
 def test_cancelling_a_running_run_flags_it_for_its_worker(
     make_job: Callable[..., Job],
     worker: Worker,
-    alice: AbstractBaseUser,
+    alice: User,
     now: datetime,
 ) -> None:
     """Running stays running until its worker stops it; asking twice is fine."""
@@ -250,7 +250,7 @@ def test_cancelling_a_running_run_flags_it_for_its_worker(
 
 
 def test_a_finished_run_cannot_be_cancelled(
-    make_job: Callable[..., Job], worker: Worker, alice: AbstractBaseUser, now: datetime
+    make_job: Callable[..., Job], worker: Worker, alice: User, now: datetime
 ) -> None:
     """RunStateError with the status."""
     run = running(make_job(), worker, now)
@@ -264,7 +264,7 @@ def test_a_finished_run_cannot_be_cancelled(
 def test_mark_failed_ends_a_run_stuck_on_a_dead_worker_at_once(
     make_job: Callable[..., Job],
     worker: Worker,
-    alice: AbstractBaseUser,
+    alice: User,
     now: datetime,
 ) -> None:
     """No waiting for the heartbeat limit, no retry, the reason names both."""
@@ -282,7 +282,7 @@ def test_mark_failed_ends_a_run_stuck_on_a_dead_worker_at_once(
 
 
 def test_only_a_running_run_can_be_marked_failed(
-    make_job: Callable[..., Job], alice: AbstractBaseUser, now: datetime
+    make_job: Callable[..., Job], alice: User, now: datetime
 ) -> None:
     """RunStateError for a queued run."""
     run = job_run_now(job=make_job(), requested_by=None, now=now)

@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -293,7 +294,7 @@ def test_registering_a_script_another_worker_just_registered_updates_it(
     real = service._record_stat_once
     calls = []
 
-    def lose_the_race(path: str, stat: object, **kwargs: object) -> str:
+    def lose_the_race(path: str, stat: Any, **kwargs: Any) -> str:
         calls.append(path)
         if len(calls) == 1:
             # The other worker's insert lands between our read and our write.

@@ -293,6 +293,7 @@ def test_a_run_that_ends_hands_its_slot_to_the_next_queued_run(
     started = sorted(
         JobRun.objects.filter(pk__in=[r.pk for r in runs]), key=lambda r: r.pk
     )
+    assert loop.worker is not None
     assert [run.worker_id for run in started] == [loop.worker.pk] * 3
     loop.stop.set()
     loop.shutdown()

@@ -7,6 +7,7 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import OperationalError
@@ -205,7 +206,7 @@ def test_recording_a_result_survives_a_short_outage(
     real_finish = runs.run_finish
     failures = [OperationalError("gone")]
 
-    def flaky_finish(**kwargs: object) -> object:
+    def flaky_finish(**kwargs: Any) -> object:
         if failures:
             raise failures.pop()
         return real_finish(**kwargs)
