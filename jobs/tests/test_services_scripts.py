@@ -1,5 +1,6 @@
 """The script registry: sync with the folder, content-pinned approval."""
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -152,13 +153,13 @@ def test_approving_pins_the_current_content_and_records_who(
 
 @pytest.mark.parametrize("action", [script_approve, script_reject])
 def test_only_approvers_can_approve_or_reject(
-    scripts_dir: Path, now: datetime, action: object
+    scripts_dir: Path, now: datetime, action: Callable[..., Script]
 ) -> None:
     """A user without jobs.approve_script is refused; nothing is written."""
     bob = make_user("bob")
     script = script_sync_path(path="ok.py", now=now)
     with pytest.raises(ScriptPermissionError) as caught:
-        action(script=script, actor=bob, now=now)  # type: ignore[operator]
+        action(script=script, actor=bob, now=now)
     assert str(caught.value) == approval.MSG_NOT_APPROVER
     script.refresh_from_db()
     assert script.status == Script.Status.PENDING

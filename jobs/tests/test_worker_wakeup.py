@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from pytest_django import DjangoCaptureOnCommitCallbacks
 
 from jobs.models import Job
 from jobs.services.runs import job_run_now
@@ -203,9 +204,9 @@ def test_saving_a_job_or_queueing_a_run_wakes_workers(
 
 def test_nothing_is_sent_before_commit(
     make_job: Callable[..., Job],
-    django_capture_on_commit_callbacks: Callable[..., object],
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
     """The wakeup waits for the transaction, so workers see the new rows."""
-    with django_capture_on_commit_callbacks() as callbacks:  # type: ignore[attr-defined]
+    with django_capture_on_commit_callbacks() as callbacks:
         make_job()
     assert len(callbacks) == 1
