@@ -8,6 +8,7 @@ the timezone or `is_active` change.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -182,6 +183,17 @@ class Job(models.Model):
     def schedule_documents(self) -> list[dict[str, Any]]:
         """Return the job's schedule documents in order."""
         return [s.document for s in self.schedules.all()]
+
+    @classmethod
+    def field_defaults(cls, names: Iterable[str]) -> dict[str, Any]:
+        """Return the default of each named field, as a new job gets it."""
+        defaults = {}
+        for name in names:
+            field = cls._meta.get_field(name)
+            if not isinstance(field, models.Field):
+                raise TypeError(f"Job.{name} is a relation's other side, not a field")
+            defaults[name] = field.get_default()
+        return defaults
 
 
 class Schedule(models.Model):

@@ -164,12 +164,7 @@ class JobDocumentSerializer(DocumentPartSerializer):
         model's default (as `importjobs` does); a partial one (PATCH) sets
         only the keys it has. Schedules and secrets are not fields.
         """
-        values = {}
-        if not self.partial:
-            values = {
-                name: Job._meta.get_field(name).get_default()
-                for name in documents.MODEL_FIELDS
-            }
+        values = {} if self.partial else Job.field_defaults(documents.MODEL_FIELDS)
         values.update(
             (name, value)
             for name, value in self.validated_data.items()

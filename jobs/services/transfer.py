@@ -136,7 +136,7 @@ def _plan(items: Sequence[Any], *, owner: Actor) -> list[tuple[str, _Plan]]:
 
 def _apply(validated: Mapping[str, Any], instance: Job | None, owner: Actor) -> _Plan:
     """Set the document's values (defaults for the missing) on the job."""
-    values = {name: Job._meta.get_field(name).get_default() for name in MODEL_FIELDS}
+    values = Job.field_defaults(MODEL_FIELDS)
     values.update(
         (k, v) for k, v in validated.items() if k not in ("schedules", SECRETS_KEY)
     )

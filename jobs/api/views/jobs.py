@@ -17,7 +17,7 @@ user may not see is a 404; a refused right on a visible job is a 403.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
@@ -173,7 +173,8 @@ class JobViewSet(viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         """Create a job from a document; the user owns it (as in the admin)."""
         require(perms.can_add_job(request.user), ACTION_CREATE)
-        serializer = self.get_serializer(data=request.data)
+        # `serializer_class`; the stubs only know it as a BaseSerializer.
+        serializer = cast(JobSerializer, self.get_serializer(data=request.data))
         serializer.is_valid(raise_exception=True)
         job = Job(**serializer.model_values())
         self._set_owner(job, serializer.validated_data)
@@ -279,7 +280,10 @@ class JobViewSet(viewsets.GenericViewSet):
         """Validate a whole or partial document and save it on the job."""
         job = self._visible(pk)
         require(perms.can_change_job(request.user, job), ACTION_CHANGE)
-        serializer = self.get_serializer(job, data=request.data, partial=partial)
+        serializer = cast(
+            JobSerializer,
+            self.get_serializer(job, data=request.data, partial=partial),
+        )
         serializer.is_valid(raise_exception=True)
         for name, value in serializer.model_values().items():
             setattr(job, name, value)
