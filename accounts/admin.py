@@ -15,7 +15,7 @@ its hash never shows. Keys are revoked, never edited or deleted.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -59,7 +59,15 @@ def clock() -> datetime:
     return timezone.now()
 
 
-class AuditedAdminMixin:
+if TYPE_CHECKING:
+    # The mixin is only ever mixed into a ModelAdmin; telling mypy so types
+    # its `super()` calls.
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = object
+
+
+class AuditedAdminMixin(_ModelAdmin):
     """Record an audit event for each save and delete made through the admin.
 
     The state before a change is read in `save_model` (before the row is
@@ -76,7 +84,7 @@ class AuditedAdminMixin:
     ) -> None:
         """Remember the state before the change, then save."""
         form.audit_before = self.audit_state(obj) if change else None  # type: ignore[attr-defined]
-        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        super().save_model(request, obj, form, change)
 
     def save_related(
         self,
@@ -86,7 +94,7 @@ class AuditedAdminMixin:
         change: bool,
     ) -> None:
         """Save the relations, then record what the whole save changed."""
-        super().save_related(request, form, formsets, change)  # type: ignore[misc]
+        super().save_related(request, form, formsets, change)
         audit_state_change(
             actor=request.user,
             target=form.instance,
@@ -99,7 +107,7 @@ class AuditedAdminMixin:
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
         """Delete and record the object's last state."""
         before, target = self.audit_state(obj), audit_target(obj)
-        super().delete_model(request, obj)  # type: ignore[misc]
+        super().delete_model(request, obj)
         audit_state_change(
             actor=request.user,
             target=target,
