@@ -34,14 +34,15 @@ ONE_SECOND = timedelta(seconds=1)
 SETTINGS = settings(deadline=None, database=None)
 
 
-def utc(*args: int) -> datetime:
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """Return an aware UTC datetime."""
-    return datetime(*args, tzinfo=UTC)
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def wall(*args: int) -> datetime:
+def wall(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """Return a naive wall-clock datetime."""
-    return datetime(*args)  # noqa: DTZ001 - wall times are naive by design
+    # Wall times are naive by design.
+    return datetime(year, month, day, hour, minute)  # noqa: DTZ001
 
 
 def parse(document: dict[str, Any], timezone: str = "UTC") -> Schedule:

@@ -58,7 +58,7 @@ _REFERENCE_ALIASES = {
     "@hourly": "0 * * * *",
 }
 # (low, high, names) per cron field; day-of-week allows 7 for Sunday.
-_CRON_BOUNDS = (
+_CRON_BOUNDS: tuple[tuple[int, int, list[str]], ...] = (
     (0, 59, []),
     (0, 23, []),
     (1, 31, []),
@@ -253,7 +253,7 @@ def near_values(
     draw: st.DrawFn, anything: st.SearchStrategy[int], near: list[int]
 ) -> int:
     """Draw a value, often one of `near` (close to a DST change)."""
-    if near and draw(st.booleans()):
+    if bool(near) and draw(st.booleans()):
         return draw(st.sampled_from(near))
     return draw(anything)
 
@@ -338,7 +338,7 @@ def wall_documents(
         month = draw(near_values(st.integers(1, 12), months))
         longest = 29 if month == 2 else _last_day(2001, month)
         day = draw(near_values(st.integers(1, longest), days) | st.just("last"))
-        if day != "last" and day > longest:
+        if isinstance(day, int) and day > longest:
             day = longest
         return {"type": "yearly", "month": month, "day": day, "time": at}
     dow_near = [(w.isoweekday() % 7) for w in walls]
