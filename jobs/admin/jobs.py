@@ -96,7 +96,7 @@ class ScheduleInline(ScheduleAccessMixin, admin.StackedInline):
     formset = ScheduleFormSet
     min_num = 1
     extra = 0
-    fields = ("type", *DOCUMENT_FIELDS, "raw", "preview")
+    fields: ClassVar[tuple[str, ...]] = ("type", *DOCUMENT_FIELDS, "raw", "preview")
     readonly_fields = ("preview",)
     template = "admin/jobs/job/schedule_inline.html"
     view_only_fields = ("summary", "preview")
@@ -113,7 +113,7 @@ class ScheduleInline(ScheduleAccessMixin, admin.StackedInline):
         self, request: HttpRequest, obj: Model | None = None
     ) -> tuple[str, ...]:
         """Show a summary instead of the editing fields to view-only users."""
-        if obj is not None and not self.has_change_permission(request, obj):
+        if isinstance(obj, Job) and not self.has_change_permission(request, obj):
             return self.view_only_fields
         return self.fields
 
@@ -121,7 +121,7 @@ class ScheduleInline(ScheduleAccessMixin, admin.StackedInline):
         self, request: HttpRequest, obj: Model | None = None
     ) -> tuple[str, ...]:
         """Mark the computed fields read-only."""
-        if obj is not None and not self.has_change_permission(request, obj):
+        if isinstance(obj, Job) and not self.has_change_permission(request, obj):
             return self.view_only_fields
         return self.readonly_fields
 
@@ -333,7 +333,9 @@ class JobAdmin(
         status = getattr(job, "last_run_status", None)
         if status is None:
             return "-"
-        url = reverse("admin:jobs_jobrun_change", args=[job.last_run_id])
+        # Annotated with the status (`jobs_with_last_run`).
+        run_id = getattr(job, "last_run_id", None)
+        url = reverse("admin:jobs_jobrun_change", args=[run_id])
         label = (
             JobRun.Status(status).label if status in JobRun.Status.values else status
         )
