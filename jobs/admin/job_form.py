@@ -11,9 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from django import forms
+
+if TYPE_CHECKING:
+    # The admin's own types for one fieldset's options and a list of them.
+    from django.contrib.admin.options import _FieldOpts
+    from django_stubs_ext import StrOrPromise
 
 NOTE_FIELD = "change_note"
 NOTE_HELP = "Optional: why you changed the job (shown in its version history)."
@@ -31,7 +36,8 @@ class JobFormRights:
 
 
 Rule = Callable[[JobFormRights], bool]
-Fieldsets = list[tuple[str | None, dict[str, Any]]]
+# The list form of the admin's fieldsets type (titles may be lazy text).
+Fieldsets = list[tuple["StrOrPromise | None", "_FieldOpts"]]
 
 
 def always(rights: JobFormRights) -> bool:
@@ -144,7 +150,7 @@ def job_fieldsets(rights: JobFormRights) -> Fieldsets:
         fields = tuple(
             name for name in section.fields if FIELD_SHOWN.get(name, always)(rights)
         )
-        options: dict[str, Any] = {"fields": fields}
+        options: _FieldOpts = {"fields": fields}
         if section.collapsed:
             options = {"classes": ("collapse",), **options}
         fieldsets.append((section.title, options))

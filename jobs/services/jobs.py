@@ -259,9 +259,7 @@ def _stored_owner_name(job_id: int) -> str | None:
     )
 
 
-def _check_may_change_owner(
-    job: Job, *, actor: Actor, creating: bool
-) -> None:
+def _check_may_change_owner(job: Job, *, actor: Actor, creating: bool) -> None:
     """Refuse a change of a job's owner by someone who may not grant rights.
 
     The owner holds every right on the job, so handing it over is granting

@@ -7,8 +7,10 @@ job admin, so the rights it reads from `accounts.permissions` are covered.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib import admin
@@ -28,12 +30,8 @@ from jobs.admin.job_form import (
 from jobs.models import Job
 from jobs.services.jobs import job_save
 
-MAIN, WHEN, RETRIES, LIMITS = (
-    None,
-    "When",
-    "Retries",
-    "Limits, concurrency and missed runs",
-)
+MAIN: str | None = None
+WHEN, RETRIES, LIMITS = ("When", "Retries", "Limits, concurrency and missed runs")
 COMPUTED = ("upcoming", "permission_grants", "version_history")
 NOBODY = JobFormRights(
     is_saved=True,
@@ -44,12 +42,12 @@ NOBODY = JobFormRights(
 )
 
 
-def titles(fieldsets: list[tuple[str | None, dict]]) -> list[str | None]:
+def titles(fieldsets: Sequence[tuple[Any, Any]]) -> list[str | None]:
     """Return the sections' titles, in order."""
     return [title for title, _ in fieldsets]
 
 
-def fields_of(fieldsets: list[tuple[str | None, dict]], title: str | None) -> tuple:
+def fields_of(fieldsets: Sequence[tuple[Any, Any]], title: str | None) -> tuple:
     """Return the fields of the section titled `title`."""
     return next(options["fields"] for name, options in fieldsets if name == title)
 
