@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.client import request_ip
 from jobs import permissions as perms
+from jobs.admin.bases import ModelAdminMixin
 from jobs.models import Job, JobRun
 from jobs.services.jobs import job_delete
 
@@ -45,7 +46,7 @@ def names_of(objects: Iterable[Model]) -> str:
     return f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-class JobAccessMixin:
+class JobAccessMixin(ModelAdminMixin):
     """Job admin permissions from `jobs.permissions`, object by object."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -84,7 +85,7 @@ class JobAccessMixin:
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         """List only the jobs the user may see."""
-        queryset = super().get_queryset(request)  # type: ignore[misc]
+        queryset = super().get_queryset(request)
         if perms.can_view_all_jobs(request.user):
             return queryset
         visible = perms.jobs_visible_to(request.user).values("pk")
@@ -108,9 +109,7 @@ class JobAccessMixin:
         the job is the right to delete them, whatever their own admins say.
         """
         objs = list(objs)
-        deleted, counts, _, protected = super().get_deleted_objects(  # type: ignore[misc]
-            objs, request
-        )
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
         refused = {
             str(Job._meta.verbose_name)
             for job in objs
@@ -132,7 +131,7 @@ class JobAccessMixin:
         for obj in objects:
             (allowed if check(request.user, obj) else refused).append(obj)
         if refused:
-            self.message_user(  # type: ignore[attr-defined]
+            self.message_user(
                 request,
                 MSG_REFUSED.format(verb=verb, names=names_of(refused)),
                 messages.WARNING,
@@ -170,7 +169,7 @@ class ScheduleAccessMixin:
         return self.has_change_permission(request, obj)
 
 
-class RunAccessMixin:
+class RunAccessMixin(ModelAdminMixin):
     """Runs are seen with their job; cancelling takes the right to run it."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -191,7 +190,7 @@ class RunAccessMixin:
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[JobRun]:
         """List only the runs the user may see."""
-        queryset = super().get_queryset(request)  # type: ignore[misc]
+        queryset = super().get_queryset(request)
         if perms.can_view_all_runs(request.user) or perms.can_view_all_jobs(
             request.user
         ):

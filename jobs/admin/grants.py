@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -26,6 +26,7 @@ from django.utils.safestring import SafeString
 
 from accounts.client import request_ip
 from jobs import permissions as perms
+from jobs.admin.bases import ModelAdminMixin
 from jobs.models import Job
 from jobs.selectors import job_grants
 from jobs.services.grants import grantee_label, job_rights_set
@@ -80,21 +81,22 @@ class JobRightsForm(forms.Form):
         return data
 
 
-class JobGrantsMixin:
+class JobGrantsMixin(ModelAdminMixin):
     """The "Permissions" section and page of a job, for those who may grant."""
 
     def get_urls(self) -> list[URLPattern]:
         """Add the permissions page."""
-        wrap = self.admin_site.admin_view  # type: ignore[attr-defined]
+        wrap = self.admin_site.admin_view
         return [
             path(
                 "<path:object_id>/permissions/",
                 wrap(self.permissions_view),
                 name="jobs_job_permissions",
             ),
-            *super().get_urls(),  # type: ignore[misc]
+            *super().get_urls(),
         ]
 
+    @admin.display(description="per-job rights")
     def permission_grants(self, job: Job) -> SafeString:
         """List the owner and the grants, linking to the permissions page."""
         owner = (
@@ -121,11 +123,9 @@ class JobGrantsMixin:
             reverse("admin:jobs_job_permissions", args=[job.pk]),
         )
 
-    permission_grants.short_description = "per-job rights"  # type: ignore[attr-defined]
-
     def permissions_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Show the job's grants; set a user's or group's rights (POST)."""
-        job = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+        job = self.get_object(request, unquote(object_id))
         if job is None:
             raise Http404
         if not perms.can_manage_job_permissions(request.user):
@@ -142,7 +142,7 @@ class JobGrantsMixin:
                 ip=request_ip(request),
                 now=clock(),
             )
-            self.message_user(  # type: ignore[attr-defined]
+            self.message_user(
                 request,
                 MSG_RIGHTS_SET.format(
                     grantee=_first_upper(grantee_label(grantee)),
@@ -154,7 +154,7 @@ class JobGrantsMixin:
                 reverse("admin:jobs_job_permissions", args=[job.pk])
             )
         context = {
-            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            **self.admin_site.each_context(request),
             "opts": Job._meta,
             "original": job,
             "title": f"Permissions on {job}",

@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import (
@@ -35,6 +35,7 @@ from django.utils.safestring import SafeString
 from accounts.client import request_ip
 from accounts.permissions import can_view_audit_log
 from jobs import permissions as perms
+from jobs.admin.bases import ModelAdminMixin
 from jobs.models import Job, JobVersion
 from jobs.presentation import (
     MSG_FIRST_VERSION,
@@ -57,12 +58,12 @@ def clock() -> datetime:
     return timezone.now()
 
 
-class JobVersionsMixin:
+class JobVersionsMixin(ModelAdminMixin):
     """Version history pages and the change page's "History" section."""
 
     def get_urls(self) -> list[URLPattern]:
         """Add the version pages."""
-        wrap = self.admin_site.admin_view  # type: ignore[attr-defined]
+        wrap = self.admin_site.admin_view
         return [
             path(
                 "<path:object_id>/versions/",
@@ -84,11 +85,12 @@ class JobVersionsMixin:
                 wrap(self.version_restore_view),
                 name="jobs_job_version_restore",
             ),
-            *super().get_urls(),  # type: ignore[misc]
+            *super().get_urls(),
         ]
 
     # --- the change page's section ----------------------------------------
 
+    @admin.display(description="versions")
     def version_history(self, job: Job) -> SafeString:
         """List the latest versions, linking to each and to the full history."""
         if job.pk is None:
@@ -119,13 +121,11 @@ class JobVersionsMixin:
             reverse("admin:jobs_job_versions", args=[job.pk]),
         )
 
-    version_history.short_description = "versions"  # type: ignore[attr-defined]
-
     # --- pages ------------------------------------------------------------
 
     def _viewable_job(self, request: HttpRequest, object_id: str) -> Job:
         """Return the job if the user may see it; else 404 or 403."""
-        job = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+        job = self.get_object(request, unquote(object_id))
         if job is None:
             raise Http404
         if not perms.can_view_job(request.user, job):
@@ -134,7 +134,7 @@ class JobVersionsMixin:
 
     def _context(self, request: HttpRequest, job: Job, **extra: Any) -> dict[str, Any]:
         return {
-            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            **self.admin_site.each_context(request),
             "opts": Job._meta,
             "original": job,
             "can_restore": perms.can_change_job(request.user, job),
@@ -218,7 +218,7 @@ class JobVersionsMixin:
             )
         except ValidationError as exc:
             errors = "; ".join(exc.messages)
-            self.message_user(  # type: ignore[attr-defined]
+            self.message_user(
                 request,
                 MSG_RESTORE_FAILED.format(old=version.number, errors=errors),
                 messages.ERROR,
@@ -231,7 +231,7 @@ class JobVersionsMixin:
             )
         else:
             message = MSG_RESTORED_UNCHANGED.format(old=version.number, job=job)
-        self.message_user(request, message, messages.SUCCESS)  # type: ignore[attr-defined]
+        self.message_user(request, message, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
 
 
