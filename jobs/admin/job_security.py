@@ -12,6 +12,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from jobs.admin.bases import ModelAdminMixin
 from jobs.admin.run_parameters import SUBMITTED, RunParametersForm
 from jobs.models import Job
 
@@ -19,7 +20,7 @@ RUN_NOW_TEMPLATE = "admin/jobs/job/run_now.html"
 MSG_RUN_TITLE = "Run {job} now"
 
 
-class JobRunParametersMixin:
+class JobRunParametersMixin(ModelAdminMixin):
     """Add the page that asks for a run's parameters before "Run now"."""
 
     def run_parameters_or_form(
@@ -40,7 +41,7 @@ class JobRunParametersMixin:
             if form.is_valid():
                 return form.validated
         context = {
-            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            **self.admin_site.each_context(request),
             "title": MSG_RUN_TITLE.format(job=job.name),
             "opts": Job._meta,
             "original": job,
