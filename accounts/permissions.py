@@ -6,7 +6,7 @@ Inactive and anonymous users may do nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser, AnonymousUser
@@ -17,7 +17,7 @@ VIEW_AUDIT = "accounts.view_auditevent"
 MANAGE_ALL_API_KEYS = "accounts.change_apikey"
 
 
-def is_active_user(user: User | None) -> bool:
+def is_active_user(user: User | None) -> TypeGuard[AbstractUser]:
     """Return True for a signed-in, active user."""
     return bool(user is not None and user.is_authenticated and user.is_active)
 

@@ -128,9 +128,9 @@ def _fields(data: Any, checks: Mapping[str, Check]) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         message = MSG_NOT_MAPPING.format(datatype=type(data).__name__)
         raise _Invalid({NON_FIELD_ERRORS_KEY: [message]})
-    message = unknown_fields_message(data, checks)
-    if message is not None:
-        raise _Invalid({NON_FIELD_ERRORS_KEY: [message]})
+    unknown = unknown_fields_message(data, checks)
+    if unknown is not None:
+        raise _Invalid({NON_FIELD_ERRORS_KEY: [unknown]})
     values: dict[str, Any] = {}
     errors: dict[str, Any] = {}
     for key, check in checks.items():

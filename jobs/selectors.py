@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser, Group
+from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError
 from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Subquery
@@ -231,7 +231,7 @@ def script_current_file(script: Script) -> ScriptFile | str:
 class JobGrant:
     """The per-job rights granted to one user or group on one job."""
 
-    grantee: AbstractUser | Group
+    grantee: User | Group
     rights: tuple[str, ...]
 
     @property
@@ -255,11 +255,11 @@ def job_grants(job: Job) -> list[JobGrant]:
             row.permission.codename
         )
     by_group: dict[int, tuple[Any, set[str]]] = {}
-    for row in GroupObjectPermission.objects.filter(**filters).select_related(
+    for group_row in GroupObjectPermission.objects.filter(**filters).select_related(
         "group", "permission"
     ):
-        by_group.setdefault(row.group_id, (row.group, set()))[1].add(
-            row.permission.codename
+        by_group.setdefault(group_row.group_id, (group_row.group, set()))[1].add(
+            group_row.permission.codename
         )
     order = {codename: i for i, codename in enumerate(JOB_OBJECT_PERMISSIONS)}
     users = sorted(by_user.values(), key=lambda item: item[0].get_username())

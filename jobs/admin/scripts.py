@@ -234,7 +234,7 @@ class ScriptAdmin(RecordAdmin):
         """
         script = super().get_object(request, object_id, from_field)
         if script is not None:
-            script.current_file = script_current_file(script)  # type: ignore[attr-defined]
+            script.current_file = script_current_file(script)
         return script
 
     def _current(self, script: Script) -> ScriptFile | str:

@@ -300,7 +300,7 @@ def _check_may_choose_secrets(
 def job_version_restore(
     *,
     version: JobVersion,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     now: datetime,
     ip: str | None = None,
 ) -> Job:
