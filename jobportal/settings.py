@@ -275,20 +275,48 @@ JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL = _bool(
 # decrypt (rotation: put the new key first, run `rotatekey`, drop the old).
 # No built-in value; checks jobs.E010/E011 report a missing or bad key.
 JOB_PORTAL_ENCRYPTION_KEY = env.str("JOB_PORTAL_ENCRYPTION_KEY", default="")
+# The numbers' defaults, stated once: the variables below start from them,
+# and jobs.conf falls back to them when a value is bad (None, reported by
+# the system checks) so that a misconfigured worker still runs.
+JOB_PORTAL_DEFAULTS: dict[str, float] = {
+    "JOB_PORTAL_WORKER_POLL_INTERVAL": 5.0,
+    "JOB_PORTAL_WORKER_JOB_TIMEOUT": 3600,
+    "JOB_PORTAL_WORKER_MAX_CONCURRENT": 4,
+    "JOB_PORTAL_WORKER_LOST_AFTER": 60.0,
+    "JOB_PORTAL_WORKER_SHUTDOWN_GRACE": 30.0,
+    "JOB_PORTAL_RUN_EVENT_RETENTION_DAYS": 7,
+}
 JOB_PORTAL_WORKER_POLL_INTERVAL = _number(
-    "JOB_PORTAL_WORKER_POLL_INTERVAL", 5.0, cast=float
+    "JOB_PORTAL_WORKER_POLL_INTERVAL",
+    JOB_PORTAL_DEFAULTS["JOB_PORTAL_WORKER_POLL_INTERVAL"],
+    cast=float,
 )
-JOB_PORTAL_WORKER_JOB_TIMEOUT = _number("JOB_PORTAL_WORKER_JOB_TIMEOUT", 3600)
-JOB_PORTAL_WORKER_MAX_CONCURRENT = _number("JOB_PORTAL_WORKER_MAX_CONCURRENT", 4)
+JOB_PORTAL_WORKER_JOB_TIMEOUT = _number(
+    "JOB_PORTAL_WORKER_JOB_TIMEOUT",
+    JOB_PORTAL_DEFAULTS["JOB_PORTAL_WORKER_JOB_TIMEOUT"],
+)
+JOB_PORTAL_WORKER_MAX_CONCURRENT = _number(
+    "JOB_PORTAL_WORKER_MAX_CONCURRENT",
+    JOB_PORTAL_DEFAULTS["JOB_PORTAL_WORKER_MAX_CONCURRENT"],
+)
 # A worker silent this long is dead: any live worker marks its runs lost.
-JOB_PORTAL_WORKER_LOST_AFTER = _number("JOB_PORTAL_WORKER_LOST_AFTER", 60.0, cast=float)
+JOB_PORTAL_WORKER_LOST_AFTER = _number(
+    "JOB_PORTAL_WORKER_LOST_AFTER",
+    JOB_PORTAL_DEFAULTS["JOB_PORTAL_WORKER_LOST_AFTER"],
+    cast=float,
+)
 # On SIGTERM, running jobs get this long to finish before they are stopped.
 JOB_PORTAL_WORKER_SHUTDOWN_GRACE = _number(
-    "JOB_PORTAL_WORKER_SHUTDOWN_GRACE", 30.0, cast=float
+    "JOB_PORTAL_WORKER_SHUTDOWN_GRACE",
+    JOB_PORTAL_DEFAULTS["JOB_PORTAL_WORKER_SHUTDOWN_GRACE"],
+    cast=float,
 )
 # Run events (jobs.services.events) are deleted once every registered consumer
 # has acked them, and in any case this many days after the run ended.
-JOB_PORTAL_RUN_EVENT_RETENTION_DAYS = _number("JOB_PORTAL_RUN_EVENT_RETENTION_DAYS", 7)
+JOB_PORTAL_RUN_EVENT_RETENTION_DAYS = _number(
+    "JOB_PORTAL_RUN_EVENT_RETENTION_DAYS",
+    JOB_PORTAL_DEFAULTS["JOB_PORTAL_RUN_EVENT_RETENTION_DAYS"],
+)
 # Each run gets its own folder here (JOB_ARTIFACTS_DIR in its environment).
 JOB_PORTAL_ARTIFACTS_DIR = BASE_DIR / env.str(
     "JOB_PORTAL_ARTIFACTS_DIR", default="var/artifacts"

@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
+from jobs import conf
 from jobs import schedule as engine
 from jobs.documents import MODEL_FIELDS
 from jobs.models import Job, Schedule
@@ -89,7 +89,7 @@ def valid_timezone_or_default(name: str | None) -> str:
     try:
         engine.parse_timezone(name)
     except engine.ScheduleError:
-        return settings.JOB_PORTAL_TIMEZONE
+        return conf.default_timezone()
     return str(name)
 
 
@@ -226,7 +226,7 @@ class ScheduleForm(forms.ModelForm):
     ) -> None:
         """Take the job's zone, which schedules without their own zone use."""
         super().__init__(*args, **kwargs)
-        self.job_timezone = job_timezone or settings.JOB_PORTAL_TIMEZONE
+        self.job_timezone = job_timezone or conf.default_timezone()
         if self.instance.pk and isinstance(self.instance.document, Mapping):
             self.initial.update(fields_from_document(self.instance.document))
 
@@ -306,4 +306,4 @@ class SchedulePreviewForm(forms.Form):
 
     def clean_timezone(self) -> str:
         """Return the job's zone, the portal's default when left blank."""
-        return self.cleaned_data["timezone"].strip() or settings.JOB_PORTAL_TIMEZONE
+        return self.cleaned_data["timezone"].strip() or conf.default_timezone()

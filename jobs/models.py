@@ -17,8 +17,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from jobs import conf, reasons
 from jobs import parameters as params
-from jobs import reasons
 from jobs import schedule as engine
 from jobs.validators import (
     validate_args,
@@ -41,7 +41,7 @@ MSG_CHOICES_ONLY_FOR_CHOICE = "Only a parameter of type choice has choices."
 
 def default_timezone() -> str:
     """Return the portal's default timezone, read at call time."""
-    return settings.JOB_PORTAL_TIMEZONE
+    return conf.default_timezone()
 
 
 class Job(models.Model):

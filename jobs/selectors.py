@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError
@@ -19,7 +18,8 @@ from jobs import schedule as engine
 from jobs.models import Job, JobRun, Schedule, Script, Worker
 from jobs.permissions import JOB_OBJECT_PERMISSIONS
 from jobs.script_content import ScriptFile, read_script
-from jobs.script_paths import ScriptPathError, resolve_script
+from jobs.script_files import script_resolve
+from jobs.script_paths import ScriptPathError
 from jobs.services import probes
 
 logger = logging.getLogger(__name__)
@@ -217,12 +217,7 @@ def runs_active(*, jobs: Sequence[Job]) -> dict[int, list[JobRun]]:
 def script_current_file(script: Script) -> ScriptFile | str:
     """Return the script's file as it is now, or why it cannot be read."""
     try:
-        path = resolve_script(
-            settings.JOB_PORTAL_SCRIPTS_DIR,
-            script.path,
-            allowed_extensions=settings.JOB_PORTAL_ALLOWED_EXTENSIONS,
-        )
-        return read_script(path)
+        return read_script(script_resolve(script.path))
     except (ScriptPathError, OSError) as exc:
         return MSG_UNREADABLE.format(error=getattr(exc, "strerror", None) or exc)
 

@@ -3,11 +3,12 @@
 import re
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from jobs import conf
 from jobs.schedule import ScheduleError, parse_schedule, parse_timezone
-from jobs.script_paths import ScriptPathError, resolve_script
+from jobs.script_files import script_dir_resolve, script_resolve
+from jobs.script_paths import ScriptPathError
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -28,7 +29,7 @@ def validate_timezone(value: str) -> None:
 def validate_schedule_document(value: Any) -> None:
     """Refuse a schedule document the engine cannot parse, naming the field."""
     try:
-        parse_schedule(value, default_timezone=settings.JOB_PORTAL_TIMEZONE)
+        parse_schedule(value, default_timezone=conf.default_timezone())
     except ScheduleError as exc:
         raise ValidationError(str(exc), code="schedule") from None
 
@@ -61,11 +62,7 @@ def validate_exit_codes(value: Any) -> None:
 def validate_script_path(value: str) -> None:
     """Refuse a script path outside the scripts directory or of a bad kind."""
     try:
-        resolve_script(
-            settings.JOB_PORTAL_SCRIPTS_DIR,
-            value,
-            allowed_extensions=settings.JOB_PORTAL_ALLOWED_EXTENSIONS,
-        )
+        script_resolve(value)
     except ScriptPathError as exc:
         raise ValidationError(str(exc), code="script") from None
 
@@ -75,7 +72,7 @@ def validate_working_dir(value: str) -> None:
     if not value:
         return
     try:
-        resolve_script(settings.JOB_PORTAL_SCRIPTS_DIR, value, directory=True)
+        script_dir_resolve(value)
     except ScriptPathError as exc:
         raise ValidationError(str(exc), code="working_dir") from None
 

@@ -12,13 +12,12 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
-from jobs import reasons
+from jobs import conf, reasons
 from jobs.errors import JobsError
 from jobs.models import Script, ScriptReview
 from jobs.permissions import can_approve_scripts
@@ -75,7 +74,7 @@ def script_block_reason(*, script_path: str, now: datetime) -> str | None:
     changed approved script goes back to pending review. Without required
     approval nothing is checked here: the caller checks path safety.
     """
-    if not settings.JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL:
+    if not conf.require_script_approval():
         # Without approval the caller's path check is all there is to do;
         # hashing and a registry write on every run would only cost time.
         return None
@@ -243,4 +242,4 @@ def _review(
 
 def _date(at: datetime) -> str:
     """Return `at` as a date in the portal's timezone, e.g. 2026-12-01."""
-    return at.astimezone(ZoneInfo(settings.JOB_PORTAL_TIMEZONE)).date().isoformat()
+    return at.astimezone(ZoneInfo(conf.default_timezone())).date().isoformat()

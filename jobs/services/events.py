@@ -34,10 +34,10 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
 
+from jobs import conf
 from jobs.models import RunEvent, RunEventConsumer, RunEventReceipt
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def run_events_prune(*, now: datetime, retention_days: int | None = None) -> int
     many events were deleted. With no consumer registered, events wait for
     the retention period.
     """
-    days = retention_days or settings.JOB_PORTAL_RUN_EVENT_RETENTION_DAYS or 7
+    days = retention_days or conf.run_event_retention_days()
     cutoff = now - timedelta(days=days)
     readers = RunEventConsumer.objects.count()
     deleted = 0

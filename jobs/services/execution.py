@@ -22,14 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from jobs import reasons
+from jobs import conf, reasons
 from jobs.crypto import EncryptionKeyError
 from jobs.models import JobRun
 from jobs.runner import ProcessSpec, interpreter_argv
-from jobs.script_paths import ScriptPathError, resolve_script
+from jobs.script_files import script_dir_resolve, script_resolve
+from jobs.script_paths import ScriptPathError
 from jobs.services import probes
 from jobs.services.approval import script_block_reason
 from jobs.services.parameters import parameters_effective, parameters_error_text
@@ -188,23 +188,17 @@ def _effective_parameters(run: JobRun) -> dict[str, Any]:
 
 def run_artifacts_dir(*, run: JobRun) -> Path:
     """Return the folder where `run` may leave files."""
-    return Path(settings.JOB_PORTAL_ARTIFACTS_DIR) / str(run.pk)
+    return conf.artifacts_dir() / str(run.pk)
 
 
 def _script(run: JobRun) -> Path:
-    return resolve_script(
-        settings.JOB_PORTAL_SCRIPTS_DIR,
-        run.job.script,
-        allowed_extensions=settings.JOB_PORTAL_ALLOWED_EXTENSIONS,
-    )
+    return script_resolve(run.job.script)
 
 
 def _working_dir(run: JobRun, script: Path) -> Path:
     if not run.job.working_dir:
         return script.parent
-    return resolve_script(
-        settings.JOB_PORTAL_SCRIPTS_DIR, run.job.working_dir, directory=True
-    )
+    return script_dir_resolve(run.job.working_dir)
 
 
 def _spec(
@@ -219,7 +213,7 @@ def _spec(
     environ: Mapping[str, str],
 ) -> ProcessSpec:
     """Return the process for `run`; the runner masks the secrets' values."""
-    timeout = run.job.timeout_seconds or settings.JOB_PORTAL_WORKER_JOB_TIMEOUT
+    timeout = run.job.timeout_seconds or conf.worker_job_timeout_seconds()
     args = [str(arg) for arg in run.job.args]
     return ProcessSpec(
         argv=interpreter_argv(script, args, python=python),

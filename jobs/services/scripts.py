@@ -14,16 +14,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from django.conf import settings
+
 from django.db import IntegrityError, transaction
 
 from accounts.actors import Actor
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
+from jobs import conf
 from jobs.errors import JobsError
 from jobs.models import Script
 from jobs.script_content import ScriptStat, stat_script
-from jobs.script_paths import ScriptPathError, resolve_script
+from jobs.script_files import script_resolve
+from jobs.script_paths import ScriptPathError
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +114,8 @@ def script_files() -> list[str]:
     Relative paths; hidden folders and ``__pycache__`` are skipped. Whether
     each one resolves safely is checked by whoever uses it.
     """
-    root = Path(settings.JOB_PORTAL_SCRIPTS_DIR)
-    allowed = tuple(ext.lower() for ext in settings.JOB_PORTAL_ALLOWED_EXTENSIONS)
+    root = conf.scripts_dir()
+    allowed = tuple(ext.lower() for ext in conf.allowed_extensions())
     found = []
     # followlinks=False: a symlinked folder could lead anywhere; files that
     # are symlinks are still listed and resolved (and refused if outside).
@@ -126,14 +128,6 @@ def script_files() -> list[str]:
                 continue
             found.append((Path(folder) / name).relative_to(root).as_posix())
     return sorted(found)
-
-
-def script_resolve(relative: str) -> Path:
-    return resolve_script(
-        settings.JOB_PORTAL_SCRIPTS_DIR,
-        relative,
-        allowed_extensions=settings.JOB_PORTAL_ALLOWED_EXTENSIONS,
-    )
 
 
 def unavailable_message(path: str, exc: Exception) -> str:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.conf import settings
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.actors import Actor
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record, audit_target
-from jobs import crypto
+from jobs import conf, crypto
 from jobs.errors import JobsError
 from jobs.models import Job, Secret
 
@@ -44,7 +44,7 @@ def encryption_keys() -> list[bytes]:
 
     Raise `crypto.EncryptionKeyError` if the setting is missing or malformed.
     """
-    return crypto.parse_keys(settings.JOB_PORTAL_ENCRYPTION_KEY)
+    return crypto.parse_keys(conf.encryption_keys())
 
 
 @transaction.atomic

@@ -13,19 +13,20 @@ new version and an audited "restore".
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.actors import Actor, actor_user
 from jobs.documents import FLAT_FIELDS, GROUPS, SECRETS_KEY, job_to_document
 from jobs.models import Job, JobVersion, Schedule, Script, Secret
-from jobs.script_paths import ScriptPathError, resolve_script
+from jobs.script_content import stat_script
+from jobs.script_files import script_resolve
+from jobs.script_paths import ScriptPathError
 from jobs.version_diff import Change, ordered, version_diff
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,6 @@ def _snapshot_key_order() -> tuple[str, ...]:
 
 # How diffs and pages order a snapshot's keys (the database may not keep it).
 SNAPSHOT_KEY_ORDER = _snapshot_key_order()
-_CHUNK = 1 << 16
 
 
 def script_sha256(script: str) -> str | None:
@@ -62,18 +62,9 @@ def script_sha256(script: str) -> str | None:
     if registered:
         return registered
     try:
-        path = resolve_script(
-            settings.JOB_PORTAL_SCRIPTS_DIR,
-            script,
-            allowed_extensions=settings.JOB_PORTAL_ALLOWED_EXTENSIONS,
-        )
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
+        return stat_script(script_resolve(script)).sha256
     except (ScriptPathError, OSError):
         return None
-    return digest.hexdigest()
 
 
 def job_snapshot(job: Job) -> dict[str, Any]:

@@ -1,0 +1,89 @@
+"""The portal's settings, read at call time: one typed accessor per setting.
+
+Code outside ``jobportal/settings.py`` reads a ``JOB_PORTAL_*`` setting
+through these functions, never ``settings.JOB_PORTAL_*`` directly (a test
+holds that; ``jobs/checks.py`` is the exception: it validates the raw
+values). Each call reads Django's settings afresh, so pytest-django's
+``settings`` fixture and ``override_settings`` work as before. A number left
+as None by ``settings.py`` (a bad value, reported by the system checks)
+falls back to its default in ``JOB_PORTAL_DEFAULTS``, stated once there.
+"""
+
+from pathlib import Path
+
+from django.conf import settings
+
+
+def _default(name: str) -> float:
+    return settings.JOB_PORTAL_DEFAULTS[name]
+
+
+def _positive_or_default(name: str) -> float:
+    """Return the setting `name`, or its default when unset, bad or zero."""
+    return getattr(settings, name) or _default(name)
+
+
+def scripts_dir() -> Path:
+    """Return the folder scripts are resolved in (JOB_PORTAL_SCRIPTS_DIR)."""
+    return Path(settings.JOB_PORTAL_SCRIPTS_DIR)
+
+
+def allowed_extensions() -> tuple[str, ...]:
+    """Return the script extensions allowed, as configured (not lowered)."""
+    return tuple(settings.JOB_PORTAL_ALLOWED_EXTENSIONS)
+
+
+def artifacts_dir() -> Path:
+    """Return the folder that holds each run's artifacts folder."""
+    return Path(settings.JOB_PORTAL_ARTIFACTS_DIR)
+
+
+def default_timezone() -> str:
+    """Return the IANA timezone of jobs and schedules that name none."""
+    return str(settings.JOB_PORTAL_TIMEZONE)
+
+
+def require_script_approval() -> bool:
+    """Return whether a script must be approved before it runs."""
+    return bool(settings.JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL)
+
+
+def encryption_keys() -> str:
+    """Return the raw, comma-separated Fernet keys for secrets at rest."""
+    return str(settings.JOB_PORTAL_ENCRYPTION_KEY)
+
+
+def worker_poll_seconds() -> float:
+    """Return the longest a worker waits between cycles."""
+    return float(_positive_or_default("JOB_PORTAL_WORKER_POLL_INTERVAL"))
+
+
+def worker_max_concurrent() -> int:
+    """Return how many runs one worker executes at once."""
+    return int(_positive_or_default("JOB_PORTAL_WORKER_MAX_CONCURRENT"))
+
+
+def worker_job_timeout_seconds() -> float | None:
+    """Return the time limit of a job that sets none; None: no limit.
+
+    A bad value reads as None (reported by the system checks), as before.
+    """
+    value: float | None = settings.JOB_PORTAL_WORKER_JOB_TIMEOUT
+    return value
+
+
+def worker_lost_after_seconds() -> float:
+    """Return how long a silent worker lives before it counts as lost."""
+    return float(_positive_or_default("JOB_PORTAL_WORKER_LOST_AFTER"))
+
+
+def worker_shutdown_grace_seconds() -> float:
+    """Return how long running jobs may finish on shutdown (0 is allowed)."""
+    value = settings.JOB_PORTAL_WORKER_SHUTDOWN_GRACE
+    name = "JOB_PORTAL_WORKER_SHUTDOWN_GRACE"
+    return float(_default(name) if value is None else value)
+
+
+def run_event_retention_days() -> int:
+    """Return how many days run events are kept at most."""
+    return int(_positive_or_default("JOB_PORTAL_RUN_EVENT_RETENTION_DAYS"))
