@@ -13,6 +13,8 @@ from hypothesis import settings as hypothesis_settings
 from accounts.roles import ROLES
 from accounts.services.roles import roles_sync
 from accounts.tests.users import PASSWORD
+from jobportal import clock
+from jobportal.tests.clocks import FrozenClock
 
 # CI replays the same examples every run, so that a red build is
 # reproducible; local runs keep exploring new ones.
@@ -43,6 +45,19 @@ def scripts_dir(tmp_path: Path, settings: Any) -> Path:
 def now() -> datetime:
     """Return a fixed instant: 2026-03-01 00:00 UTC."""
     return datetime(2026, 3, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> FrozenClock:
+    """Stop the portal's clock (`jobportal.clock.now`) at `now`; move it by hand.
+
+    The one way tests pin "now" for the admin, the API and the commands:
+    ``frozen_clock.set(at)``, ``frozen_clock.advance(seconds)``. The worker
+    tests hand the same object to `WorkerLoop(clock=...)`.
+    """
+    frozen = FrozenClock(now)
+    monkeypatch.setattr(clock, "now", frozen)
+    return frozen
 
 
 # A fixed Fernet key for tests that run without JOB_PORTAL_ENCRYPTION_KEY set.

@@ -25,7 +25,6 @@ from django.db.models import Model, QuerySet
 from django.forms import BaseFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -44,6 +43,7 @@ from accounts.services.api_keys import (
 )
 from accounts.services.audit import audit_state_change, audit_target
 from accounts.services.users import group_state, user_state
+from jobportal import clock
 from jobportal.admin import RecordAdmin
 
 SYSTEM_ACTOR = "system"
@@ -52,11 +52,6 @@ MSG_KEY_CREATED = (
     "<code>{key}</code>"
 )
 MSG_KEYS_REVOKED = "Revoked {count} API key(s)."
-
-
-def clock() -> datetime:
-    """Return the current instant; tests replace it to pin the admin's "now"."""
-    return timezone.now()
 
 
 if TYPE_CHECKING:
@@ -101,7 +96,7 @@ class AuditedAdminMixin(_ModelAdmin):
             before=getattr(form, "audit_before", None),
             after=self.audit_state(form.instance),
             ip=request_ip(request),
-            now=timezone.now(),
+            now=clock.now(),
         )
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
@@ -114,7 +109,7 @@ class AuditedAdminMixin(_ModelAdmin):
             before=before,
             after=None,
             ip=request_ip(request),
-            now=timezone.now(),
+            now=clock.now(),
         )
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -149,7 +144,7 @@ class AuditedUserAdmin(AuditedAdminMixin, UserAdmin):
                 before=before,
                 after=user_state(user),
                 ip=request_ip(request),
-                now=timezone.now(),
+                now=clock.now(),
             )
         return response
 
@@ -275,7 +270,7 @@ class APIKeyForm(forms.ModelForm):
     def clean_expires_at(self) -> datetime | None:
         """Refuse an expiry time that has already passed."""
         expires_at = self.cleaned_data.get("expires_at")
-        if expires_at is not None and expires_at <= clock():
+        if expires_at is not None and expires_at <= clock.now():
             raise forms.ValidationError(MSG_EXPIRES_IN_PAST)
         return expires_at
 
@@ -353,7 +348,7 @@ class APIKeyAdmin(RecordAdmin):
         """Create the key for the signed-in user and show the full key once."""
         obj.owner = signed_in_user(request.user)
         _, raw_key = api_key_create(
-            api_key=obj, actor=request.user, ip=request_ip(request), now=clock()
+            api_key=obj, actor=request.user, ip=request_ip(request), now=clock.now()
         )
         self.message_user(
             request,
@@ -367,7 +362,10 @@ class APIKeyAdmin(RecordAdmin):
         count = 0
         for api_key in queryset.filter(revoked_at__isnull=True):
             api_key_revoke(
-                api_key=api_key, actor=request.user, ip=request_ip(request), now=clock()
+                api_key=api_key,
+                actor=request.user,
+                ip=request_ip(request),
+                now=clock.now(),
             )
             count += 1
         self.message_user(request, MSG_KEYS_REVOKED.format(count=count))
@@ -375,4 +373,4 @@ class APIKeyAdmin(RecordAdmin):
     @admin.display(description="status")
     def key_status(self, api_key: APIKey) -> str:
         """Show whether the key is active, expired or revoked."""
-        return APIKey.Status(api_key.status(now=clock())).label
+        return APIKey.Status(api_key.status(now=clock.now())).label

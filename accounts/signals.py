@@ -7,11 +7,11 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.http import HttpRequest
-from django.utils import timezone
 
 from accounts.client import request_ip
 from accounts.models import AuditEvent
 from accounts.services.audit import AuditTarget, audit_record, audit_target
+from jobportal import clock
 
 
 def on_user_logged_in(
@@ -23,7 +23,7 @@ def on_user_logged_in(
         action=AuditEvent.Action.SIGN_IN,
         target=user,
         ip=request_ip(request),
-        now=timezone.now(),
+        now=clock.now(),
     )
 
 
@@ -41,7 +41,7 @@ def on_user_logged_out(
         action=AuditEvent.Action.SIGN_OUT,
         target=user,
         ip=request_ip(request),
-        now=timezone.now(),
+        now=clock.now(),
     )
 
 
@@ -68,5 +68,5 @@ def on_user_login_failed(
         target=target,
         changes={"username": [None, tried]},
         ip=request_ip(request),
-        now=timezone.now(),
+        now=clock.now(),
     )

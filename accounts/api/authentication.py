@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -22,6 +21,7 @@ from rest_framework.request import Request
 
 from accounts.models import APIKey
 from accounts.services.api_keys import MSG_INVALID, APIKeyError, api_key_authenticate
+from jobportal import clock
 
 KEYWORD = "Api-Key"
 HEADER = "X-API-Key"
@@ -44,7 +44,7 @@ class APIKeyAuthentication(BaseAuthentication):
         if len(raw_key) > MAX_KEY_LENGTH:
             raise exceptions.AuthenticationFailed(MSG_INVALID)
         try:
-            api_key = api_key_authenticate(raw_key=raw_key, now=timezone.now())
+            api_key = api_key_authenticate(raw_key=raw_key, now=clock.now())
         except APIKeyError as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from None
         return api_key.owner, api_key

@@ -20,7 +20,6 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -42,6 +41,7 @@ from accounts.services.api_keys import (
     api_key_create,
     api_key_revoke,
 )
+from jobportal import clock
 from jobportal.api.ids import id_path_parameter, parse_id
 from jobportal.api.responses import (
     BAD_FILTER,
@@ -192,7 +192,7 @@ class APIKeyViewSet(viewsets.GenericViewSet):
 
     def get_serializer_context(self) -> dict[str, Any]:
         """Give serializers the instant that decides whether a key has expired."""
-        return {**super().get_serializer_context(), "now": timezone.now()}
+        return {**super().get_serializer_context(), "now": clock.now()}
 
     def list(self, request: Request) -> Response:
         """List the caller's keys, a page at a time."""
@@ -205,7 +205,7 @@ class APIKeyViewSet(viewsets.GenericViewSet):
             raise PermissionDenied(MSG_KEY_CANNOT_CREATE)
         form = APIKeyInput(data=request.data)
         form.is_valid(raise_exception=True)
-        now = timezone.now()
+        now = clock.now()
         days = form.validated_data.get("expires_in_days")
         expires_at = now + timedelta(days=days) if days is not None else None
         api_key, raw_key = api_key_create(
@@ -232,6 +232,6 @@ class APIKeyViewSet(viewsets.GenericViewSet):
             api_key=self.get_object(),
             actor=request.user,
             ip=request_ip(request),
-            now=timezone.now(),
+            now=clock.now(),
         )
         return Response(self.get_serializer(api_key).data)

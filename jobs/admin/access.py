@@ -9,15 +9,14 @@ selection act on the allowed objects and name the refused ones.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from accounts.client import request_ip
+from jobportal import clock
 from jobs import permissions as perms
 from jobs.admin.bases import ModelAdminMixin
 from jobs.models import Job, JobRun
@@ -26,11 +25,6 @@ from jobs.services.jobs import job_delete
 MSG_REFUSED = "Not allowed to {verb} {names}; left unchanged."
 
 T = TypeVar("T", bound=Model)
-
-
-def clock() -> datetime:
-    """Return the current instant; tests replace it to pin "now"."""
-    return timezone.now()
 
 
 def actor_ip(request: HttpRequest) -> str | None:
@@ -93,7 +87,7 @@ class JobAccessMixin(ModelAdminMixin):
 
     def delete_model(self, request: HttpRequest, obj: Job) -> None:
         """Delete through the service: rights cleared, deletion audited."""
-        job_delete(job=obj, now=clock(), actor=request.user, ip=actor_ip(request))
+        job_delete(job=obj, now=clock.now(), actor=request.user, ip=actor_ip(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         """Delete each job through the service (each deletion is audited)."""

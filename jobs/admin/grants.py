@@ -8,7 +8,6 @@ each grant and revoke.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -20,11 +19,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.client import request_ip
+from jobportal import clock
 from jobs import permissions as perms
 from jobs.admin.bases import ModelAdminMixin
 from jobs.models import Job
@@ -43,11 +42,6 @@ MSG_OWNER = "Owner: {owner} (view, change, delete and run while in the Editor ro
 MSG_NO_OWNER = "No owner."
 MSG_RIGHTS_SET = "{grantee} now has: {rights}."
 MSG_RIGHTS_NONE = "nothing on this job"
-
-
-def clock() -> datetime:
-    """Return the current instant; tests replace it to pin "now"."""
-    return timezone.now()
 
 
 def rights_text(rights: Any) -> str:
@@ -140,7 +134,7 @@ class JobGrantsMixin(ModelAdminMixin):
                 rights=rights,
                 actor=request.user,
                 ip=request_ip(request),
-                now=clock(),
+                now=clock.now(),
             )
             self.message_user(
                 request,

@@ -7,7 +7,6 @@ queued through `jobs.services.runs.job_run_now`.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, ClassVar
 
 from django.contrib import admin, messages
@@ -24,10 +23,10 @@ from django.http import (
     JsonResponse,
 )
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from jobportal import clock
 from jobs import permissions as perms
 from jobs import schedule as engine
 from jobs.admin.access import JobAccessMixin, ScheduleAccessMixin, actor_ip
@@ -81,11 +80,6 @@ MSG_RUNS_QUEUED = "Queued a manual run of {jobs}."
 MSG_RUN_QUEUED = "Queued manual run {run} of {job}."
 MSG_INACTIVE = "The job is inactive: these times will not run until it is activated."
 MSG_PREVIEW_PLACEHOLDER = "Fill in the schedule to preview its next fire times."
-
-
-def clock() -> datetime:
-    """Return the current instant; tests replace it to pin the admin's "now"."""
-    return timezone.now()
 
 
 class ScheduleInline(ScheduleAccessMixin, admin.StackedInline):
@@ -143,7 +137,7 @@ class ScheduleInline(ScheduleAccessMixin, admin.StackedInline):
                 fires = schedule_fire_times(
                     documents=[schedule.document],
                     timezone=schedule.job.timezone,
-                    after=clock(),
+                    after=clock.now(),
                     count=UPCOMING_COUNT,
                 )
             except engine.ScheduleError as exc:
@@ -300,7 +294,7 @@ class JobAdmin(
         job_save(
             job=form.instance,
             schedules=schedules,
-            now=clock(),
+            now=clock.now(),
             secrets=form.cleaned_data.get("secrets"),
             actor=request.user,
             ip=actor_ip(request),
@@ -347,7 +341,7 @@ class JobAdmin(
         zone = zone_or_utc(job.timezone)
         try:
             fires = job_upcoming_fire_times(
-                job=job, after=clock(), count=UPCOMING_COUNT
+                job=job, after=clock.now(), count=UPCOMING_COUNT
             )
         except engine.ScheduleError as exc:
             return format_html('<p class="jobs-error">{}</p>', str(exc))
@@ -373,7 +367,7 @@ class JobAdmin(
     def _set_active(
         self, request: HttpRequest, queryset: QuerySet[Job], *, is_active: bool
     ) -> None:
-        now = clock()
+        now = clock.now()
         jobs = self.permitted(
             request, queryset, check=perms.can_activate_job, verb="change"
         )
@@ -395,7 +389,7 @@ class JobAdmin(
     @admin.action(description="Run selected jobs now", permissions=["run"])
     def run_now(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         """Queue a manual run of each job, recorded as asked for by the user."""
-        now = clock()
+        now = clock.now()
         jobs = self.permitted(request, queryset, check=perms.can_run_job, verb="run")
         if not jobs:
             return
@@ -443,7 +437,7 @@ class JobAdmin(
         run = job_run_now(
             job=job,
             requested_by=request.user,
-            now=clock(),
+            now=clock.now(),
             parameters=parameters,
             ip=actor_ip(request),
         )
@@ -471,7 +465,7 @@ class JobAdmin(
             fires = schedule_fire_times(
                 documents=[form.cleaned_data["schedule"]],
                 timezone=form.cleaned_data["timezone"],
-                after=clock(),
+                after=clock.now(),
                 count=UPCOMING_COUNT,
             )
         except engine.ScheduleError as exc:

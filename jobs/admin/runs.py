@@ -9,10 +9,10 @@ from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from jobportal import clock
 from jobportal.admin import RecordAdmin
 from jobs import permissions as perms
 from jobs.admin.access import MSG_REFUSED, RunAccessMixin, names_of
@@ -121,7 +121,7 @@ class JobRunAdmin(RunAccessMixin, ReadOnlyAdmin):
         done: str,
     ) -> None:
         """Call `service` on each run; report successes and refusals."""
-        now = timezone.now()
+        now = clock.now()
         changed = 0
         runs = list(queryset.select_related("worker", "job"))
         refused = [run for run in runs if not perms.can_cancel_run(request.user, run)]

@@ -9,7 +9,6 @@ approved; approvers (`jobs.approve_script`) approve or reject it there.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, ClassVar
 
 from django import forms
@@ -25,11 +24,11 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.actors import signed_in_user
+from jobportal import clock
 from jobportal.admin import RecordAdmin
 from jobs.admin.script_display import (
     content_table,
@@ -61,11 +60,6 @@ MSG_SYNCED = "Scripts synced: {registered} new, {changed} changed, {missing} mis
 MSG_BACK_TO_REVIEW = "Changed since approval, pending review again: {paths}."
 MSG_APPROVED = "Approved {path} ({sha})."
 MSG_REJECTED = "Rejected {path} ({sha})."
-
-
-def clock() -> datetime:
-    """Return the current instant; tests replace it to pin the admin's "now"."""
-    return timezone.now()
 
 
 class ReviewForm(forms.Form):
@@ -297,7 +291,7 @@ class ScriptAdmin(RecordAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.can_sync(request):
             raise PermissionDenied
-        result = scripts_sync(now=clock(), actor=request.user)
+        result = scripts_sync(now=clock.now(), actor=request.user)
         self.message_user(
             request,
             MSG_SYNCED.format(
@@ -341,7 +335,7 @@ class ScriptAdmin(RecordAdmin):
                 script=script,
                 actor=signed_in_user(request.user),
                 note=data["note"],
-                now=clock(),
+                now=clock.now(),
                 expected_sha256=data["sha256"],
             )
         except JobsError as exc:

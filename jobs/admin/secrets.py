@@ -8,17 +8,16 @@ encrypts the value and refuses to delete a secret that jobs still use.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
+from jobportal import clock
 from jobs import crypto
 from jobs.models import Secret
 from jobs.services.secrets import (
@@ -36,11 +35,6 @@ MSG_VALUE_HELP_CHANGE = (
 MSG_VALUE_REQUIRED = "Enter the secret's value."
 MSG_VALUE_SET = "set"
 MSG_VALUE_NOT_SET = "not set"
-
-
-def clock() -> datetime:
-    """Return the current instant; tests replace it to pin the admin's "now"."""
-    return timezone.now()
 
 
 class SecretForm(forms.ModelForm):
@@ -129,18 +123,18 @@ class SecretAdmin(admin.ModelAdmin):
             secret=obj,
             value=form.cleaned_data.get("value"),
             actor=request.user,
-            now=clock(),
+            now=clock.now(),
         )
 
     def delete_model(self, request: HttpRequest, obj: Secret) -> None:
         """Delete through the service, which refuses a secret in use."""
-        secret_delete(secret=obj, actor=request.user, now=clock())
+        secret_delete(secret=obj, actor=request.user, now=clock.now())
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Secret]) -> None:
         """Delete each unused secret; say which are kept because jobs use them."""
         for secret in queryset:
             try:
-                secret_delete(secret=secret, actor=request.user, now=clock())
+                secret_delete(secret=secret, actor=request.user, now=clock.now())
             except SecretInUseError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
 

@@ -11,7 +11,6 @@ stores a new version and an audit event.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from django.contrib import admin, messages
@@ -27,13 +26,13 @@ from django.http import (
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
 from accounts.client import request_ip
 from accounts.permissions import can_view_audit_log
+from jobportal import clock
 from jobs import permissions as perms
 from jobs.admin.bases import ModelAdminMixin
 from jobs.models import Job, JobVersion
@@ -51,11 +50,6 @@ RECENT_VERSIONS = 5
 
 MSG_RESTORE_FAILED = "Version {old} cannot be restored: {errors}"
 MSG_NO_VERSIONS = "No versions yet."
-
-
-def clock() -> datetime:
-    """Return the current instant; tests replace it to pin "now"."""
-    return timezone.now()
 
 
 class JobVersionsMixin(ModelAdminMixin):
@@ -214,7 +208,10 @@ class JobVersionsMixin(ModelAdminMixin):
         latest_before = job.versions.order_by("-number").first()
         try:
             job = job_version_restore(
-                version=version, actor=request.user, now=clock(), ip=request_ip(request)
+                version=version,
+                actor=request.user,
+                now=clock.now(),
+                ip=request_ip(request),
             )
         except ValidationError as exc:
             errors = "; ".join(exc.messages)

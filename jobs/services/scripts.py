@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-
 from django.db import IntegrityError, transaction
 
 from accounts.actors import Actor

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 

@@ -17,7 +17,6 @@ import logging
 from datetime import datetime
 from typing import Any
 
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 

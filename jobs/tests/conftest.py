@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +21,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 
+from jobportal.tests.clocks import FrozenClock
 from jobs.models import Job, JobRun
 from jobs.services.jobs import job_save
 from jobs.wakeup import NullWaiter, wakeup_file
@@ -69,21 +70,8 @@ def _remove_wakeup_file() -> Iterator[None]:
         path.unlink(missing_ok=True)
 
 
-class FakeClock:
-    """A settable clock for `WorkerLoop(clock=...)`."""
-
-    def __init__(self, start: datetime) -> None:
-        """Start at `start`."""
-        self.now = start
-
-    def __call__(self) -> datetime:
-        """Return the current fake instant."""
-        return self.now
-
-    def advance(self, seconds: float) -> datetime:
-        """Move on by `seconds` and return the new instant."""
-        self.now += timedelta(seconds=seconds)
-        return self.now
+# The worker tests' name for the one test clock (the root conftest's).
+FakeClock = FrozenClock
 
 
 @pytest.fixture
@@ -105,9 +93,9 @@ def artifacts_dir(tmp_path: Path, settings: Any) -> Path:
 
 
 @pytest.fixture
-def clock(now: datetime) -> FakeClock:
-    """Return a fake clock at the root conftest's `now`."""
-    return FakeClock(now)
+def clock(frozen_clock: FrozenClock) -> FrozenClock:
+    """Return the frozen portal clock, for `WorkerLoop(clock=...)`."""
+    return frozen_clock
 
 
 @pytest.fixture

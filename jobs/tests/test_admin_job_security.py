@@ -15,7 +15,6 @@ from django.utils.html import escape
 from accounts.roles import EDITOR
 from accounts.services.roles import roles_sync
 from jobs import parameters as params
-from jobs.admin import jobs as jobs_admin
 from jobs.admin.run_parameters import SUBMITTED
 from jobs.admin.script_display import MSG_CHOICE_NEW
 from jobs.models import (
@@ -31,16 +30,10 @@ from jobs.services.parameters import MSG_REQUIRED
 from jobs.tests.security_helpers import approved_script, make_secret, make_user
 from jobs.tests.test_admin_jobs import change_form_data, job_form_data
 
-pytestmark = pytest.mark.django_db
+# "now" is pinned to 2026-03-01 00:00 UTC for every test here.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 VALUE = "hunter2-xyz-secret"
-
-
-@pytest.fixture(autouse=True)
-def pinned_clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    """Pin the job admin's "now"."""
-    monkeypatch.setattr(jobs_admin, "clock", lambda: now)
-    return now
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape, strip_tags
 
-from jobs.admin import jobs as jobs_admin
+from jobportal.tests.clocks import FrozenClock
 from jobs.admin.display import count_jobs
 from jobs.admin.jobs import MSG_ACTIVATED, MSG_DEACTIVATED, MSG_RUNS_QUEUED
 from jobs.forms import MSG_BAD_JSON
@@ -31,7 +31,8 @@ from jobs.schedule_text import describe_schedules
 from jobs.services.jobs import MSG_NO_SCHEDULES, job_save
 from jobs.validators import MSG_ENV
 
-pytestmark = pytest.mark.django_db
+# "now" is pinned to 2026-03-01 00:00 UTC for every test here.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 CHANGELIST = "admin:jobs_job_changelist"
 ADD = "admin:jobs_job_add"
@@ -43,13 +44,6 @@ DAILY_0900 = {"type": "daily", "time": "09:00"}
 def fast_password_hashing(settings: Any) -> None:
     """Hash the test users' passwords cheaply (PBKDF2 costs ~0.5 s a user)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def pinned_clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    """Pin the admin's "now" to 2026-03-01 00:00 UTC (08:00 in Hong Kong)."""
-    monkeypatch.setattr(jobs_admin, "clock", lambda: now)
-    return now
 
 
 @pytest.fixture
@@ -542,11 +536,10 @@ def test_adding_a_second_schedule_row(admin_user_client: Client, now: datetime) 
 
 
 def test_change_page_lists_the_next_five_fire_times_marking_a_dst_gap(
-    admin_user_client: Client, monkeypatch: pytest.MonkeyPatch
+    admin_user_client: Client, frozen_clock: FrozenClock
 ) -> None:
     """New York's 02:30 on 2026-03-08 does not exist: it fires at 03:00 EDT."""
-    friday = datetime(2026, 3, 6, 12, tzinfo=UTC)
-    monkeypatch.setattr(jobs_admin, "clock", lambda: friday)
+    friday = frozen_clock.set(datetime(2026, 3, 6, 12, tzinfo=UTC))
     job = make_job(
         friday,
         schedules=[{"type": "daily", "time": "02:30"}],

@@ -20,7 +20,6 @@ from django.urls import reverse
 
 from accounts.roles import ADMIN, EDITOR, ROLES, VIEWER
 from accounts.services.roles import roles_sync
-from jobs.admin import jobs as jobs_admin
 from jobs.admin.access import MSG_REFUSED
 from jobs.admin.jobs import MSG_DEACTIVATED, MSG_RUNS_QUEUED
 from jobs.models import Job, JobRun, Script
@@ -29,7 +28,8 @@ from jobs.services.jobs import job_save
 from jobs.services.scripts import script_sync_path
 from jobs.tests.test_admin_jobs import change_form_data, job_form_data
 
-pytestmark = pytest.mark.django_db
+# "now" is pinned to 2026-03-01 00:00 UTC for every test here.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 CHANGELIST = "admin:jobs_job_changelist"
 DAILY_9 = {"type": "daily", "time": "09:00"}
@@ -44,13 +44,6 @@ MATRIX: dict[tuple[str, bool], set[str]] = {
     (VIEWER, True): {"view"},
     (VIEWER, False): {"view"},
 }
-
-
-@pytest.fixture(autouse=True)
-def pinned_clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    """Pin the job admin's "now"."""
-    monkeypatch.setattr(jobs_admin, "clock", lambda: now)
-    return now
 
 
 @pytest.fixture

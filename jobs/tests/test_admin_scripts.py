@@ -19,7 +19,8 @@ from jobs.services.approval import MSG_CHANGED_DURING_REVIEW
 from jobs.services.scripts import script_sync_path
 from jobs.tests.security_helpers import approved_script, make_user
 
-pytestmark = pytest.mark.django_db
+# "now" is pinned to 2026-03-01 00:00 UTC for every test here.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 CHANGELIST = "admin:jobs_script_changelist"
 HOSTILE = 'print("<script>alert(1)</script> & done")\nprint(2)\n'
@@ -29,13 +30,6 @@ HOSTILE = 'print("<script>alert(1)</script> & done")\nprint(2)\n'
 def fast_password_hashing(settings: Any) -> None:
     """Hash the test users' passwords cheaply."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def pinned_clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    """Pin the script admin's "now"."""
-    monkeypatch.setattr(scripts_admin, "clock", lambda: now)
-    return now
 
 
 def viewer(username: str = "vera") -> User:

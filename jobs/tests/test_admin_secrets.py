@@ -17,17 +17,11 @@ from jobs.services.jobs import job_save
 from jobs.services.secrets import secret_value
 from jobs.tests.security_helpers import make_secret, make_user
 
-pytestmark = pytest.mark.django_db
+# "now" is pinned to 2026-03-01 00:00 UTC for every test here.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 VALUE = "Tr0ub4dor&3-<value>"
 CHANGED_AT = "value_changed_at"
-
-
-@pytest.fixture(autouse=True)
-def pinned_clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    """Pin the secret admin's "now"."""
-    monkeypatch.setattr(secrets_admin, "clock", lambda: now)
-    return now
 
 
 @pytest.fixture

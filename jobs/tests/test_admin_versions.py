@@ -16,9 +16,6 @@ from django.utils.html import escape
 from accounts.models import AuditEvent
 from accounts.roles import ADMIN, EDITOR, ROLES, VIEWER
 from accounts.services.roles import roles_sync
-from jobs.admin import grants as grants_admin
-from jobs.admin import jobs as jobs_admin
-from jobs.admin import versions as versions_admin
 from jobs.admin.grants import MSG_ONE_GRANTEE, MSG_RIGHTS_SET
 from jobs.admin.versions import MSG_RESTORE_FAILED
 from jobs.models import Job, Secret
@@ -28,18 +25,11 @@ from jobs.services.jobs import job_save
 from jobs.services.secrets import secret_delete, secret_save
 from jobs.services.versions import MSG_SECRETS_GONE
 
-pytestmark = pytest.mark.django_db
+# "now" is pinned to 2026-03-01 00:00 UTC for every test here.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 DAILY_9 = {"type": "daily", "time": "09:00"}
 CLIENT_IP = "203.0.113.77"
-
-
-@pytest.fixture(autouse=True)
-def pinned_clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    """Pin "now" in the job admin and its history and permissions pages."""
-    for module in (jobs_admin, versions_admin, grants_admin):
-        monkeypatch.setattr(module, "clock", lambda: now)
-    return now
 
 
 @pytest.fixture

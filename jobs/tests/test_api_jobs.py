@@ -38,7 +38,8 @@ from jobs.services.jobs import MSG_SECRETS_PERMISSION, job_save
 from jobs.services.parameters import MSG_REQUIRED, MSG_UNKNOWN
 from jobs.services.secrets import secret_save
 
-pytestmark = pytest.mark.django_db
+# "now" is pinned to 2026-03-01 00:00 UTC for every test here.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 LIST = "/api/jobs"
 DAILY_9 = {"type": "daily", "time": "09:00"}
@@ -60,13 +61,6 @@ def detail(job: Job | int) -> str:
 def forbidden(action: str) -> dict[str, str]:
     """Return the body of a 403 refusing `action`."""
     return {"detail": MSG_FORBIDDEN.format(action=action)}
-
-
-@pytest.fixture(autouse=True)
-def pinned_clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    """Pin the API's "now" (2026-03-01 00:00 UTC)."""
-    monkeypatch.setattr(jobs_api, "clock", lambda: now)
-    return now
 
 
 @pytest.fixture

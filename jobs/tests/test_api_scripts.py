@@ -17,7 +17,6 @@ from accounts.models import AuditEvent
 from accounts.roles import ADMIN, EDITOR, VIEWER
 from jobportal.api.serializers import MSG_UNKNOWN_FIELDS
 from jobs.api.access import MSG_FORBIDDEN
-from jobs.api.views import scripts as scripts_api
 from jobs.api.views.scripts import ACTION_REVIEW, ACTION_VIEW, MSG_SHA256
 from jobs.models import Job, Script, ScriptReview
 from jobs.presentation import (
@@ -37,18 +36,12 @@ from jobs.services.approval import (
 from jobs.services.jobs import job_save
 from jobs.services.scripts import script_sync_path
 
-pytestmark = pytest.mark.django_db
+# "now" is pinned to 2026-03-01 00:00 UTC for every test here.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 HOSTILE = 'print("<script>alert(1)</script> & done")\nprint(2)\n'
 OK_TEXT = "print('ok')\n"
 OK_SHA = sha256_bytes(OK_TEXT.encode())
-
-
-@pytest.fixture(autouse=True)
-def pinned_clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    """Pin the scripts API's "now"."""
-    monkeypatch.setattr(scripts_api, "clock", lambda: now)
-    return now
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from rest_framework.test import APIClient
 from accounts.models import AuditEvent
 from accounts.roles import ADMIN, EDITOR, VIEWER
 from jobs.api.access import MSG_FORBIDDEN
-from jobs.api.views import versions as versions_api
 from jobs.api.views.versions import MSG_AGAINST_OTHER_JOB, MSG_NO_BODY
 from jobs.models import Job, JobVersion, Secret
 from jobs.presentation import (
@@ -30,18 +29,12 @@ from jobs.services.secrets import secret_delete, secret_save
 from jobs.services.versions import MSG_SECRETS_GONE, snapshot_ordered
 from jobs.version_diff import MSG_NO_CHANGES
 
-pytestmark = pytest.mark.django_db
+# "now" is pinned to 2026-03-01 00:00 UTC for every test here.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 DAILY_9 = {"type": "daily", "time": "09:00"}
 SECRET_VALUE = "hunter2-not-for-eyes"
 RESTORE_ACTION = "restore this version"
-
-
-@pytest.fixture(autouse=True)
-def pinned_clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
-    """Pin the versions API's "now"."""
-    monkeypatch.setattr(versions_api, "clock", lambda: now)
-    return now
 
 
 @pytest.fixture

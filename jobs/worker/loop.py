@@ -31,11 +31,10 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
-from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
 
-from jobs import selectors
+from jobportal import clock as portal_clock
+from jobs import conf, selectors
 from jobs.models import JobRun, Worker
 from jobs.policies import CAUSE_CANCEL, CAUSE_SHUTDOWN
 from jobs.services import claims, due, events, workers
@@ -78,7 +77,7 @@ class WorkerLoop:
         self,
         *,
         stop: threading.Event,
-        clock: Callable[[], datetime] = timezone.now,
+        clock: Callable[[], datetime] = portal_clock.now,
         poll_seconds: float | None = None,
         concurrency: int | None = None,
         name: str | None = None,
@@ -93,20 +92,15 @@ class WorkerLoop:
         """Configure the loop; settings fill in what is not given."""
         self.stop = stop
         self.clock = clock
-        self.poll_seconds = float(
-            poll_seconds or settings.JOB_PORTAL_WORKER_POLL_INTERVAL or 5.0
-        )
-        self.concurrency = int(
-            concurrency or settings.JOB_PORTAL_WORKER_MAX_CONCURRENT or 4
-        )
+        self.poll_seconds = float(poll_seconds or conf.worker_poll_seconds())
+        self.concurrency = int(concurrency or conf.worker_max_concurrent())
         self.name = name or default_worker_name()
         self.prepare = timedelta(seconds=prepare_seconds)
         if grace_seconds is None:
-            grace_seconds = settings.JOB_PORTAL_WORKER_SHUTDOWN_GRACE
-        # A bad value reads as None (reported by the system checks).
-        self.grace_seconds = float(30.0 if grace_seconds is None else grace_seconds)
+            grace_seconds = conf.worker_shutdown_grace_seconds()
+        self.grace_seconds = float(grace_seconds)
         self.lost_after_seconds = float(
-            lost_after_seconds or settings.JOB_PORTAL_WORKER_LOST_AFTER or 60.0
+            lost_after_seconds or conf.worker_lost_after_seconds()
         )
         # Several heartbeats fit in the limit, so one late beat is no death.
         self.heartbeat_seconds = min(self.lost_after_seconds / 4, 10.0)

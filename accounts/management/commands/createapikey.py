@@ -6,10 +6,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from accounts.models import APIKey
 from accounts.services.api_keys import MAX_EXPIRES_IN_DAYS, api_key_create
+from jobportal import clock
 
 MSG_NO_USER = "No user is named {username!r}."
 MSG_INACTIVE = "User {username!r} is inactive; their keys would not work."
@@ -52,7 +52,7 @@ class Command(BaseCommand):
             1 <= expires_in_days <= MAX_EXPIRES_IN_DAYS
         ):
             raise CommandError(MSG_BAD_DAYS.format(most=MAX_EXPIRES_IN_DAYS))
-        now = timezone.now()
+        now = clock.now()
         expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
         try:
             api_key, raw_key = api_key_create(

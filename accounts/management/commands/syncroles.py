@@ -3,9 +3,9 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.utils import timezone
 
 from accounts.services.roles import roles_sync
+from jobportal import clock
 
 MSG_UNCHANGED = "{role}: up to date"
 MSG_CHANGED = "{role}: {created}added {added}, removed {removed}"
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, prune: bool, **options: Any) -> None:
-        for result in roles_sync(now=timezone.now(), prune=prune):
+        for result in roles_sync(now=clock.now(), prune=prune):
             if not result.changed:
                 self.stdout.write(MSG_UNCHANGED.format(role=result.role))
                 continue

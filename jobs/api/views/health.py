@@ -17,11 +17,9 @@ database outage must give a 503, never a 500.
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
+from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -29,7 +27,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jobportal import clock
 from jobportal.api.throttling import ClientRateThrottle
+from jobs import conf
 from jobs.selectors import STATUS_OK, STATUS_UNHEALTHY, health_report
 
 logger = logging.getLogger(__name__)
@@ -112,10 +112,8 @@ class HealthView(APIView):
     def get(self, request: Request) -> Response:
         """Check now, with the lost-worker limit read at call time."""
         report = health_report(
-            now=timezone.now(),
-            # None only for a value that is not a number, which the system
-            # checks refuse at start-up (jobs.checks).
-            lost_after_seconds=cast(float, settings.JOB_PORTAL_WORKER_LOST_AFTER),
+            now=clock.now(),
+            lost_after_seconds=conf.worker_lost_after_seconds(),
         )
         status = 200 if report["status"] == STATUS_OK else 503
         return Response(HealthSerializer(report).data, status=status)

@@ -16,14 +16,12 @@ user may not see is a 404; a refused right on a visible job is a 403.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -33,6 +31,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.client import request_ip
+from jobportal import clock
 from jobportal.api.ids import id_or_404, id_path_parameter
 from jobportal.api.responses import (
     FIELD_ERRORS,
@@ -68,11 +67,6 @@ ACTION_RUN = "run this job"
 ACTION_ACTIVATE = "activate or deactivate this job"
 
 JOB_ID = id_path_parameter()
-
-
-def clock() -> datetime:
-    """Return the current instant; tests replace it to pin "now"."""
-    return timezone.now()
 
 
 class RunInputSerializer(StrictSerializer):
@@ -196,7 +190,7 @@ class JobViewSet(viewsets.GenericViewSet):
         """Delete the job through the service (rights cleared, audited)."""
         job = self._visible(pk)
         require(perms.can_delete_job(request.user, job), ACTION_DELETE)
-        job_delete(job=job, now=clock(), actor=request.user, ip=_ip(request))
+        job_delete(job=job, now=clock.now(), actor=request.user, ip=_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -223,7 +217,7 @@ class JobViewSet(viewsets.GenericViewSet):
         run = job_run_now(
             job=job,
             requested_by=request.user,
-            now=clock(),
+            now=clock.now(),
             parameters=parameters,
             trigger=JobRun.Trigger.API,
             ip=_ip(request),
@@ -311,7 +305,7 @@ class JobViewSet(viewsets.GenericViewSet):
             return job_save(
                 job=job,
                 schedules=schedules,
-                now=clock(),
+                now=clock.now(),
                 actor=self.request.user,
                 ip=_ip(self.request),
                 secrets=secrets,
@@ -332,7 +326,7 @@ class JobViewSet(viewsets.GenericViewSet):
         job_set_active(
             job=job,
             is_active=is_active,
-            now=clock(),
+            now=clock.now(),
             actor=request.user,
             ip=_ip(request),
         )

@@ -20,7 +20,6 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, serializers, viewsets
@@ -29,6 +28,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from jobportal import clock
 from jobportal.api.ids import id_or_404, id_path_parameter
 from jobportal.api.responses import ERROR_DETAIL, LIST_ERRORS, READ_ERRORS
 from jobs import permissions as perms
@@ -232,7 +232,7 @@ class RunViewSet(
         """Apply a run action's service, with the right to cancel runs."""
         run = self.get_object()
         require(perms.can_cancel_run(request.user, run), action)
-        service(run=run, requested_by=request.user, now=timezone.now())
+        service(run=run, requested_by=request.user, now=clock.now())
         return Response(self.get_serializer(self.get_object()).data)
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -35,8 +34,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jobportal import clock
 from jobportal.api.responses import FORBIDDEN, NOT_SIGNED_IN, UNSUPPORTED
 from jobportal.api.serializers import StrictSerializer
+from jobs import conf
 from jobs import permissions as perms
 from jobs import schedule as engine
 from jobs.presentation import fire_time_json
@@ -180,12 +181,12 @@ class SchedulePreviewView(APIView):
         form = PreviewInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        zone = data.get("timezone") or settings.JOB_PORTAL_TIMEZONE
+        zone = data.get("timezone") or conf.default_timezone()
         try:
             fires = schedule_fire_times(
                 documents=[data["schedule"]],
                 timezone=zone,
-                after=data.get("after") or timezone.now(),
+                after=data.get("after") or clock.now(),
                 count=data["count"],
             )
         except engine.ScheduleError as exc:

@@ -12,12 +12,10 @@ review history and the audit event.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -33,6 +31,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jobportal import clock
 from jobportal.api.ids import ObjectByIdMixin, id_path_parameter
 from jobportal.api.responses import (
     ERROR_DETAIL,
@@ -64,11 +63,6 @@ SHA256_PATTERN = r"\A[0-9a-fA-F]{64}\Z"
 MSG_SHA256 = "Give the SHA-256 shown with the script's content (64 hexadecimal digits)."
 ACTION_VIEW = "view scripts"
 ACTION_REVIEW = "approve or reject scripts"
-
-
-def clock() -> datetime:
-    """Return the current instant; tests replace it to pin "now"."""
-    return timezone.now()
 
 
 class ScriptChanged(APIException):
@@ -401,7 +395,7 @@ class ScriptViewSet(
                 script=script,
                 actor=request.user,
                 note=data.validated_data["note"],
-                now=clock(),
+                now=clock.now(),
                 expected_sha256=data.validated_data["sha256"].lower(),
             )
         except ScriptChangedError as exc:

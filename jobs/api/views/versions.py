@@ -10,12 +10,10 @@ stores a new version and audits a "restore".
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -32,6 +30,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.client import request_ip
+from jobportal import clock
 from jobportal.api.ids import (
     ID_SCHEMA,
     IdField,
@@ -63,11 +62,6 @@ ID_PARAMETER = id_path_parameter()
 
 MSG_AGAINST_OTHER_JOB = "Version {against} is not a version of this job."
 MSG_NO_BODY = "Restoring takes no request body."
-
-
-def clock() -> datetime:
-    """Return the current instant; tests replace it to pin "now"."""
-    return timezone.now()
 
 
 # --- filters -------------------------------------------------------------------
@@ -301,7 +295,7 @@ class VersionViewSet(
         job = version.job
         latest_before = job.versions.order_by("-number").first()
         job = job_version_restore(
-            version=version, actor=request.user, now=clock(), ip=request_ip(request)
+            version=version, actor=request.user, now=clock.now(), ip=request_ip(request)
         )
         latest = self.get_queryset().filter(job=job).order_by("-number").first()
         is_changed = latest is not None and latest != latest_before

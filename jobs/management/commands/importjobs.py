@@ -6,8 +6,8 @@ import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
+from jobportal import clock
 from jobs.documents import FORMATS, DocumentError, documents_load, format_for_path
 from jobs.services.transfer import ImportResult, JobImportError, jobs_import
 
@@ -53,7 +53,7 @@ class Command(BaseCommand):
             raise CommandError(MSG_FILE.format(path=path, problem=exc)) from None
         try:
             result = jobs_import(
-                documents=documents, now=timezone.now(), dry_run=options["dry_run"]
+                documents=documents, now=clock.now(), dry_run=options["dry_run"]
             )
         except JobImportError as exc:
             errors = "\n".join(f"  {message}" for message in exc.messages)

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
+from jobportal import clock
+from jobs import conf
 from jobs.schedule import FireTime, ScheduleError, parse_schedule
 from jobs.schedule_text import describe_schedule
 
@@ -70,7 +70,7 @@ class Command(BaseCommand):
         document = _load_document(options["schedule"])
         try:
             schedule = parse_schedule(
-                document, default_timezone=settings.JOB_PORTAL_TIMEZONE
+                document, default_timezone=conf.default_timezone()
             )
         except ScheduleError as exc:
             raise CommandError(MSG_SCHEDULE.format(error=exc)) from None
@@ -89,7 +89,7 @@ class Command(BaseCommand):
             self.stdout.write(MSG_MANUAL)
             return
         self.stdout.write(
-            describe_schedule(schedule.document, timezone=settings.JOB_PORTAL_TIMEZONE)
+            describe_schedule(schedule.document, timezone=conf.default_timezone())
         )
         with_seconds = any(fire.at.second for fire in fires)
         for fire in fires:
@@ -120,7 +120,7 @@ def _count(value: Any) -> int:
 def _after(value: str | datetime | None, *, zone: ZoneInfo) -> datetime:
     """Return --after as an aware datetime; a naive one is in `zone`."""
     if value is None:
-        return timezone.now()
+        return clock.now()
     if isinstance(value, datetime):
         moment = value
     else:
@@ -135,11 +135,11 @@ def _after(value: str | datetime | None, *, zone: ZoneInfo) -> datetime:
 
 def _line(fire: FireTime, *, with_seconds: bool) -> str:
     """Return one instant as "local (offset)  =  UTC   note"."""
-    clock = "%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M"
+    pattern = "%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M"
     local = fire.local
     text = (
-        f"{local.strftime(clock)} {local.tzname()} ({_offset(local)})"
-        f"  =  {fire.at.strftime(clock)} UTC"
+        f"{local.strftime(pattern)} {local.tzname()} ({_offset(local)})"
+        f"  =  {fire.at.strftime(pattern)} UTC"
     )
     note = _note(fire)
     return f"{text}   {note}" if note else text

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
+from jobportal import clock
 from jobs.crypto import EncryptionKeyError
 from jobs.services.secrets import SecretUnreadableError, secrets_rotate
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """Rotate and report how many secrets were re-encrypted."""
         try:
-            count = secrets_rotate(now=timezone.now())
+            count = secrets_rotate(now=clock.now())
         except (EncryptionKeyError, SecretUnreadableError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(MSG_DONE.format(count=count))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
+from jobportal import clock
 from jobs.services.scripts import scripts_sync
 
 MSG_SUMMARY = (
@@ -26,7 +26,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Sync and report by path."""
-        result = scripts_sync(now=timezone.now())
+        result = scripts_sync(now=clock.now())
         for message, paths in (
             (MSG_NEW, result.registered),
             (MSG_BACK_TO_REVIEW, result.back_to_review),
