@@ -14,8 +14,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from accounts.models import AuditEvent
-from accounts.roles import ADMIN, EDITOR, ROLES, VIEWER
-from accounts.services.roles import roles_sync
+from accounts.roles import ADMIN, EDITOR, VIEWER
 from jobs.admin import grants as grants_admin
 from jobs.admin import jobs as jobs_admin
 from jobs.admin import versions as versions_admin
@@ -27,6 +26,7 @@ from jobs.selectors import job_grants
 from jobs.services.jobs import job_save
 from jobs.services.secrets import secret_delete, secret_save
 from jobs.services.versions import MSG_SECRETS_GONE
+from jobs.tests.factories import JobFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,21 +43,6 @@ def pinned_clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
 
 
 @pytest.fixture
-def make_user(db: None, now: datetime) -> Callable[..., User]:
-    """Return a function creating a staff user in a role."""
-    roles_sync(now=now)
-    groups = {group.name: group for group in Group.objects.filter(name__in=ROLES)}
-
-    def make(username: str, role: str | None = None) -> User:
-        user = User.objects.create_user(username=username, is_staff=True)
-        if role is not None:
-            user.groups.add(groups[role])
-        return user
-
-    return make
-
-
-@pytest.fixture
 def editor(make_user: Callable[..., User], client: Client) -> User:
     """Sign in an Editor."""
     user = make_user("eddie", EDITOR)
@@ -68,20 +53,7 @@ def editor(make_user: Callable[..., User], client: Client) -> User:
 @pytest.fixture
 def job(scripts_dir: Path, editor: User, now: datetime) -> Job:
     """Return the Editor's job with three versions: 09:00, 10:00, 11:00."""
-    job = job_save(
-        job=Job(name="nightly", script="ok.py"),
-        schedules=[DAILY_9],
-        now=now,
-        actor=editor,
-    )
-    for time in ("10:00", "11:00"):
-        job_save(
-            job=Job.objects.get(pk=job.pk),
-            schedules=[{"type": "daily", "time": time}],
-            now=now,
-            actor=editor,
-        )
-    return job
+    return JobFactory.with_versions(name="nightly", now=now, actor=editor)
 
 
 def page(client: Client, name: str, *args: Any, **query: Any) -> str:
