@@ -44,7 +44,7 @@ def test_a_page_size_given_twice_is_refused(client: Any) -> None:
 
 def test_the_page_size_limits_the_page(client: Any, scripts_dir: Any, now: Any) -> None:
     """page_size 2 of 3 runs: two on the first page, one on the next."""
-    job = JobFactory(
+    job = JobFactory.create(
         name="nightly", schedules=[{"type": "daily", "time": "09:00"}], now=now
     )
     for hours in range(3):

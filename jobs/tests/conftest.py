@@ -123,7 +123,7 @@ def make_job(
         actor: User | None = None,
         **fields: Any,
     ) -> Job:
-        return JobFactory(
+        return JobFactory.create(
             name=name,
             schedules=schedules or [EVERY_MINUTE],
             now=at or now,

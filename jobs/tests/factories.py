@@ -3,12 +3,13 @@
 `JobFactory` saves through `job_save`, as the admin and the API do, so a
 built job has its schedules, its next run and version 1; the other
 factories create rows directly with the smallest valid set of fields.
-Users come from `accounts.tests.factories.UserFactory`.
+Users come from `accounts.tests.factories.UserFactory`. Call `.create()`
+(typed: it returns the model) rather than the factory class itself.
 
-    JobFactory(name="nightly", schedules=[DAILY_9], now=now, actor=alice)
+    JobFactory.create(name="nightly", schedules=[DAILY_9], now=now, actor=alice)
     JobFactory.with_versions(times=("09:00", "10:00", "11:00"), now=now)
-    JobRunFactory(job=job, status=JobRun.Status.FAILED)
-    WorkerFactory(name="w1")
+    JobRunFactory.create(job=job, status=JobRun.Status.FAILED)
+    WorkerFactory.create(name="w1")
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import factory
-from django.contrib.auth.base_user import AbstractBaseUser
 
+from accounts.actors import Actor
 from jobs.models import Job, JobRun, Secret, Worker
 from jobs.services.jobs import job_save
 
@@ -30,7 +31,7 @@ SLOT = datetime(2026, 2, 28, 1, tzinfo=UTC)
 EVERY_MINUTE: dict[str, Any] = {"type": "interval", "seconds": 60}
 
 
-class JobFactory(factory.django.DjangoModelFactory):
+class JobFactory(factory.django.DjangoModelFactory[Job]):
     """A job saved through the service: `ok.py` every minute by default.
 
     Besides the model's fields it takes `job_save`'s: `schedules` (None:
@@ -74,12 +75,12 @@ class JobFactory(factory.django.DjangoModelFactory):
         *,
         times: Sequence[str] = ("09:00", "10:00", "11:00"),
         now: datetime = NOW,
-        actor: AbstractBaseUser | None = None,
+        actor: Actor = None,
         **fields: Any,
     ) -> Job:
         """Return a job saved once per daily time: version N runs at times[N-1]."""
         first, *later = times
-        job = cls(
+        job = cls.create(
             schedules=[{"type": "daily", "time": first}],
             now=now,
             actor=actor,
@@ -95,7 +96,7 @@ class JobFactory(factory.django.DjangoModelFactory):
         return job
 
 
-class WorkerFactory(factory.django.DjangoModelFactory):
+class WorkerFactory(factory.django.DjangoModelFactory[Worker]):
     """A live worker on host-a that started an hour before `SLOT`."""
 
     class Meta:
@@ -108,7 +109,7 @@ class WorkerFactory(factory.django.DjangoModelFactory):
     last_heartbeat_at = SLOT
 
 
-class JobRunFactory(factory.django.DjangoModelFactory):
+class JobRunFactory(factory.django.DjangoModelFactory[JobRun]):
     """A recorded scheduled run of `SLOT`: it succeeded after 83 s, 1 s late.
 
     `job` is required (a run without its job tells a test nothing); pass

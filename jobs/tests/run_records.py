@@ -15,9 +15,9 @@ __all__ = ["SLOT", "make_run", "make_worker"]
 
 def make_worker(name: str) -> Worker:
     """Return a live worker on host-a that started an hour before SLOT."""
-    return WorkerFactory(name=name)
+    return WorkerFactory.create(name=name)
 
 
 def make_run(job: Job, **fields: Any) -> JobRun:
     """Record a run of `job`: by default it succeeded after 83 s, 1 s late."""
-    return JobRunFactory(job=job, **fields)
+    return JobRunFactory.create(job=job, **fields)

@@ -154,7 +154,7 @@ def users(db: None, now: datetime) -> dict[str, User]:
 @pytest.fixture
 def job(scripts_dir: Path, users: dict[str, User], now: datetime) -> Job:
     """Return a saved job owned by the Editor "owner"."""
-    return JobFactory(
+    return JobFactory.create(
         name="nightly",
         owner=users["owner"],
         schedules=[{"type": "daily", "time": "09:00"}],

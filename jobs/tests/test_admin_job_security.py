@@ -56,7 +56,9 @@ def client(settings: Any, scripts_dir: Path) -> Client:
 def make_job(now: datetime, **fields: Any) -> Job:
     """Save a manual job through the service."""
     fields.setdefault("name", "report")
-    return JobFactory(schedules=[{"type": "daily", "time": "09:00"}], now=now, **fields)
+    return JobFactory.create(
+        schedules=[{"type": "daily", "time": "09:00"}], now=now, **fields
+    )
 
 
 def parameter_rows(*rows: dict[str, str]) -> dict[str, str]:

@@ -70,14 +70,16 @@ def make_job(
 ) -> Job:
     """Save a job through the service (Hong Kong, daily 09:00 by default)."""
     fields.setdefault("timezone", "Asia/Hong_Kong")
-    return JobFactory(name=name, schedules=schedules or [DAILY_0900], now=now, **fields)
+    return JobFactory.create(
+        name=name, schedules=schedules or [DAILY_0900], now=now, **fields
+    )
 
 
 def make_run(job: Job, at: datetime, status: str, **fields: Any) -> JobRun:
     """Record a run of `job` for slot `at`."""
     # Not started unless told: the factory's default run has finished.
     unstarted = {"started_at": None, "finished_at": None, "exit_code": None}
-    return JobRunFactory(
+    return JobRunFactory.create(
         job=job,
         scheduled_for=at,
         status=status,
@@ -804,7 +806,7 @@ def test_preview_refuses_get(admin_user_client: Client) -> None:
 
 def test_preview_is_for_staff_only(client: Client, db: None) -> None:
     """A non-staff user is sent to the admin login page."""
-    user = UserFactory(username="someone", password="x")
+    user = UserFactory.create(username="someone", password="x")
     client.force_login(user)
 
     response = preview(client, DAILY_0900)

@@ -54,7 +54,7 @@ def pinned_clock(monkeypatch: pytest.MonkeyPatch, now: datetime) -> datetime:
 
 def save_job(name: str, now: datetime, **fields: Any) -> Job:
     """Save a daily job through the service."""
-    return JobFactory(
+    return JobFactory.create(
         name=name, timezone="Asia/Hong_Kong", schedules=[DAILY_9], now=now, **fields
     )
 

@@ -34,7 +34,7 @@ def fast_password_hashing(settings: Any) -> None:
 @pytest.fixture
 def job(scripts_dir: Path, now: datetime) -> Job:
     """Return a saved daily job."""
-    return JobFactory(
+    return JobFactory.create(
         name="nightly-report",
         timezone="Asia/Hong_Kong",
         schedules=[{"type": "daily", "time": "09:00"}],

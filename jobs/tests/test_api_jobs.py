@@ -88,7 +88,7 @@ def save_job(scripts_dir: Any, now: datetime) -> Callable[..., Job]:
 
     def save(name: str, *, schedules: Any = None, **fields: Any) -> Job:
         fields.setdefault("timezone", "Asia/Hong_Kong")
-        return JobFactory(
+        return JobFactory.create(
             name=name, schedules=schedules or [DAILY_9], now=now, **fields
         )
 

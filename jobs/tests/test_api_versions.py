@@ -60,7 +60,9 @@ def job(scripts_dir: Path, eddie: User, now: datetime) -> Job:
 @pytest.fixture
 def other_job(scripts_dir: Path, now: datetime) -> Job:
     """Return a job of nobody's, with one version."""
-    return JobFactory(name="other", script="fail.py", schedules=[DAILY_9], now=now)
+    return JobFactory.create(
+        name="other", script="fail.py", schedules=[DAILY_9], now=now
+    )
 
 
 @pytest.fixture

@@ -120,7 +120,7 @@ DOCUMENTS: list[Any] = [
 def existing(scripts_dir: Path, now: datetime) -> Job:
     """Save a job named "taken" and a secret named API_TOKEN."""
     secret_save(secret=Secret(name="API_TOKEN"), value="s3cret", now=now)
-    return JobFactory(name="taken", schedules=[DAILY], now=now)
+    return JobFactory.create(name="taken", schedules=[DAILY], now=now)
 
 
 def api_answer(data: Any, instance: Job | None = None) -> tuple[str, Any]:

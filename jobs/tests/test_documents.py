@@ -62,7 +62,7 @@ def make_job(now: datetime, **fields: object) -> Job:
         {"type": "weekly", "weekdays": ["fri", "mon"], "time": "9:30"},
         {"type": "cron", "expression": "0 2 * * *", "timezone": "UTC"},
     ]
-    return JobFactory(schedules=schedules, now=now, **values)
+    return JobFactory.create(schedules=schedules, now=now, **values)
 
 
 EXPECTED = {

@@ -30,7 +30,7 @@ DAILY_0900 = {"type": "daily", "time": "09:00"}
 def make_job(now: datetime, schedules: list[dict[str, Any]], **fields: Any) -> Job:
     """Save a job through the service with sensible defaults."""
     fields.setdefault("name", "report")
-    return JobFactory(schedules=schedules, now=now, **fields)
+    return JobFactory.create(schedules=schedules, now=now, **fields)
 
 
 def test_daily_0900_hong_kong_is_stored_as_wall_time_and_fires_at_0100_utc(

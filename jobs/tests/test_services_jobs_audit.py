@@ -28,13 +28,13 @@ IP = "192.0.2.10"
 @pytest.fixture
 def alice(db: None) -> User:
     """Return the user who acts."""
-    return UserFactory(username="alice")
+    return UserFactory.create(username="alice")
 
 
 @pytest.fixture
 def job(scripts_dir: Path, alice: User, now: datetime) -> Job:
     """Return a job alice created."""
-    return JobFactory(
+    return JobFactory.create(
         name="nightly",
         env={"REGION": "apac"},
         schedules=[DAILY_9],
@@ -117,7 +117,7 @@ def test_a_save_that_changes_nothing_records_nothing(
 
 def test_changing_the_owner_is_recorded(job: Job, alice: User, now: datetime) -> None:
     """The owner is no document field but its change is audited."""
-    bob = UserFactory(username="bob")
+    bob = UserFactory.create(username="bob")
     # Handing a job over takes the right to grant rights (`job_save`).
     User.objects.filter(pk=alice.pk).update(is_superuser=True)
     alice.is_superuser = True
@@ -179,7 +179,7 @@ def test_deleting_a_job_records_its_last_state_and_clears_its_grants(
     )
     job_rights_set(
         job=job,
-        grantee=UserFactory(username="bob"),
+        grantee=UserFactory.create(username="bob"),
         rights=["change_job"],
         actor=alice,
         now=now,

@@ -137,7 +137,7 @@ def test_marking_failed_emits_marked_failed(
     make_job: Callable[..., Job], worker: Worker, now: datetime
 ) -> None:
     """An operator's mark-failed: one failed event, marked_failed."""
-    user = UserFactory(username="alice")
+    user = UserFactory.create(username="alice")
     run = running(make_job(), worker, now)
     run_mark_failed(run=run, requested_by=user, now=now)
     assert events() == [(run.pk, ENDED, "failed", "marked_failed", 1)]

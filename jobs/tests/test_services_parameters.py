@@ -33,7 +33,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def job(scripts_dir: Path, now: datetime) -> Job:
     """A manual job with region (choice, default apac), batch (int, required)."""
-    saved = JobFactory(name="export", schedules=[{"type": "manual"}], now=now)
+    saved = JobFactory.create(name="export", schedules=[{"type": "manual"}], now=now)
     JobParameter.objects.create(
         job=saved,
         name="region",

@@ -39,7 +39,7 @@ def worker(now: datetime) -> Worker:
 @pytest.fixture
 def alice() -> User:
     """Return a user."""
-    return UserFactory(username="alice")
+    return UserFactory.create(username="alice")
 
 
 def running(job: Job, worker: Worker, at: datetime, **fields: object) -> JobRun:

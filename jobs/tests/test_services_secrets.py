@@ -51,7 +51,7 @@ def old_key(settings: Any) -> None:
 
 def make_job(now: datetime, *secrets: Secret, name: str = "deploy") -> Job:
     """Save a manual job using `secrets`."""
-    return JobFactory(name=name, schedules=MANUAL, now=now, secrets=secrets)
+    return JobFactory.create(name=name, schedules=MANUAL, now=now, secrets=secrets)
 
 
 def test_a_value_is_stored_encrypted_and_reads_back(now: datetime) -> None:

@@ -34,7 +34,7 @@ def document(name: str, **fields: Any) -> dict[str, Any]:
 def make_job(now: datetime, name: str, **fields: Any) -> Job:
     """Save a job through the service."""
     fields.setdefault("schedules", [DAILY_0900])
-    return JobFactory(name=name, now=now, **fields)
+    return JobFactory.create(name=name, now=now, **fields)
 
 
 def row_counts() -> tuple[int, int]:
@@ -164,7 +164,7 @@ def test_missing_timezone_means_the_portal_default(
 def test_new_jobs_get_the_owner(scripts_dir: Path, now: datetime) -> None:
     """`owner` is set on the jobs the import creates, not on updated ones."""
     make_job(now, "old")
-    user = UserFactory(username="ada")
+    user = UserFactory.create(username="ada")
     documents = [document("old", priority=1), document("new")]
     jobs_import(documents=documents, now=now, owner=user, dry_run=False)
     owners = dict(Job.objects.values_list("name", "owner__username"))

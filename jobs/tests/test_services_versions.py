@@ -40,13 +40,13 @@ WEEKLY = {"type": "weekly", "weekdays": ["mon", "fri"], "time": "07:30"}
 @pytest.fixture
 def alice(db: None) -> User:
     """Return a user who edits jobs."""
-    return UserFactory(username="alice")
+    return UserFactory.create(username="alice")
 
 
 @pytest.fixture
 def job(scripts_dir: Path, alice: User, now: datetime) -> Job:
     """Return a daily job created by alice (version 1)."""
-    return JobFactory(
+    return JobFactory.create(
         name="nightly", schedules=[DAILY_9], now=now, actor=alice, note="First cut"
     )
 

@@ -234,7 +234,7 @@ def test_cancel_from_the_admin_stops_a_running_run_within_a_second(
     """run_request_cancel -> the worker's next check ends the process group."""
     loop = make_loop(output_interval_seconds=0.05)
     loop.register()
-    alice = UserFactory(username="alice")
+    alice = UserFactory.create(username="alice")
     run = claim_one(loop, make_job(script="nap.py"), now)
     loop.start_runs([run])
     # Wait for the whole line: unbuffered, print() writes it in pieces.
