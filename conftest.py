@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 
 from accounts.roles import ROLES
 from accounts.services.roles import roles_sync
-from accounts.tests.users import PASSWORD
+from accounts.tests.factories import UserFactory
 from jobportal import clock
 from jobportal.tests.clocks import FrozenClock
 
@@ -109,11 +109,7 @@ def make_user(roles: dict[str, Group]) -> Callable[..., User]:
     """Return a function creating a staff user, in a role if given."""
 
     def make(username: str, role: str | None = None, **fields: Any) -> User:
-        fields.setdefault("is_staff", True)
-        user = User.objects.create_user(username=username, password=PASSWORD, **fields)
-        if role is not None:
-            user.groups.add(roles[role])
-        return user
+        return UserFactory.staff(username, role, **fields)
 
     return make
 

@@ -10,8 +10,7 @@ from django.contrib.auth.models import User
 
 from accounts.roles import ADMIN
 from jobportal.api.pagination import MSG_PAGE_SIZE
-from jobs.models import Job
-from jobs.services.jobs import job_save
+from jobs.tests.factories import JobFactory
 from jobs.tests.run_records import SLOT, make_run
 
 pytestmark = pytest.mark.django_db
@@ -45,10 +44,8 @@ def test_a_page_size_given_twice_is_refused(client: Any) -> None:
 
 def test_the_page_size_limits_the_page(client: Any, scripts_dir: Any, now: Any) -> None:
     """page_size 2 of 3 runs: two on the first page, one on the next."""
-    job = job_save(
-        job=Job(name="nightly", script="ok.py"),
-        schedules=[{"type": "daily", "time": "09:00"}],
-        now=now,
+    job = JobFactory.create(
+        name="nightly", schedules=[{"type": "daily", "time": "09:00"}], now=now
     )
     for hours in range(3):
         make_run(job, scheduled_for=SLOT - timedelta(hours=hours))

@@ -5,7 +5,7 @@ failed, timed_out, cancelled, lost, skipped, blocked) to a run, and it
 inserts one `RunEvent` per run that ended in the same transaction, so that
 a consumer (`jobs.services.events`) never misses an end nor sees one that
 was rolled back. `run_retry_announce` is the only writer of "retry
-scheduled" events. `jobs/tests/test_run_outcomes_writer.py` holds the code
+scheduled" events. `jobs/tests/test_services_outcomes_writer.py` holds the code
 base to that.
 """
 

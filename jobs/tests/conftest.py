@@ -23,11 +23,10 @@ from django.db import connection
 
 from jobportal.tests.clocks import FrozenClock
 from jobs.models import Job, JobRun
-from jobs.services.jobs import job_save
+from jobs.tests.factories import EVERY_MINUTE, JobFactory
 from jobs.wakeup import NullWaiter, wakeup_file
 from jobs.worker import WorkerLoop
 
-EVERY_MINUTE = {"type": "interval", "seconds": 60}
 # Tiny scripts the worker tests run, on top of the root conftest's ones.
 WORKER_SCRIPTS = {
     # Sleeps for $NAP seconds (default 30) after saying so; the group dies
@@ -102,7 +101,7 @@ def clock(frozen_clock: FrozenClock) -> FrozenClock:
 def make_job(
     worker_scripts: Path, artifacts_dir: Path, now: datetime
 ) -> Callable[..., Job]:
-    """Return a function that saves a job through the service."""
+    """Return a function that saves a job through `JobFactory` (every minute)."""
 
     def make(
         name: str = "job",
@@ -112,10 +111,12 @@ def make_job(
         actor: User | None = None,
         **fields: Any,
     ) -> Job:
-        fields.setdefault("script", "ok.py")
-        job = Job(name=name, **fields)
-        return job_save(
-            job=job, schedules=schedules or [EVERY_MINUTE], now=at or now, actor=actor
+        return JobFactory.create(
+            name=name,
+            schedules=schedules or [EVERY_MINUTE],
+            now=at or now,
+            actor=actor,
+            **fields,
         )
 
     return make

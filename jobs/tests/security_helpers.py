@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission, User
 from django.db import connection
 
+from accounts.tests.factories import UserFactory
 from jobs.models import Script, Secret
 from jobs.services.approval import script_approve
 from jobs.services.scripts import script_sync_path
@@ -19,12 +20,7 @@ def make_user(
 ) -> User:
     """Create a staff user; `approver` grants jobs.approve_script."""
     model = get_user_model()
-    if superuser:
-        user = model.objects.create_superuser(username=username, password="pw")
-    else:
-        user = model.objects.create_user(
-            username=username, password="pw", is_staff=True
-        )
+    user = UserFactory.staff(username, password="pw", is_superuser=superuser)
     if approver:
         user.user_permissions.add(
             Permission.objects.get(

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from accounts.tests.factories import UserFactory
 from jobs.models import Job
 from jobs.presentation import format_instant
 from jobs.schedule_text import describe_schedules
@@ -64,12 +65,13 @@ def test_add_a_weekly_job_by_clicking_and_see_it_listed(
     live_server: Any,
     transactional_db: None,
     scripts_dir: Path,
-    django_user_model: Any,
 ) -> None:
     """Weekly, Mon and Wed at 05:00: the list shows it in words and its next run."""
     from playwright.sync_api import expect
 
-    django_user_model.objects.create_superuser("admin", "admin@example.com", PASSWORD)
+    UserFactory.staff(
+        "admin", email="admin@example.com", is_superuser=True, password=PASSWORD
+    )
     page.goto(f"{live_server.url}/admin/login/?next=/admin/jobs/job/add/")
     page.fill("#id_username", "admin")
     page.fill("#id_password", PASSWORD)

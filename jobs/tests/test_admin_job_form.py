@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import RequestFactory
 
-from accounts.roles import ADMIN, EDITOR, ROLES, VIEWER
+from accounts.roles import ADMIN, EDITOR, VIEWER
 from accounts.services.roles import roles_sync
+from accounts.tests.factories import UserFactory
 from jobs.admin.job_form import (
     JOB_SECTIONS,
     NOTE_FIELD,
@@ -28,7 +29,7 @@ from jobs.admin.job_form import (
     job_readonly_fields,
 )
 from jobs.models import Job
-from jobs.services.jobs import job_save
+from jobs.tests.factories import JobFactory
 
 MAIN: str | None = None
 WHEN, RETRIES, LIMITS = ("When", "Retries", "Limits, concurrency and missed runs")
@@ -139,7 +140,6 @@ def test_every_field_in_the_table_is_a_job_field_or_an_admin_column() -> None:
 def users(db: None, now: datetime) -> dict[str, User]:
     """Return one staff user per role; the Editor "owner" owns the job."""
     roles_sync(now=now)
-    groups = {group.name: group for group in Group.objects.filter(name__in=ROLES)}
     users = {}
     for username, role in [
         ("admin", ADMIN),
@@ -147,17 +147,16 @@ def users(db: None, now: datetime) -> dict[str, User]:
         ("editor", EDITOR),
         ("viewer", VIEWER),
     ]:
-        user = User.objects.create_user(username=username, is_staff=True)
-        user.groups.add(groups[role])
-        users[username] = user
+        users[username] = UserFactory.staff(username, role)
     return users
 
 
 @pytest.fixture
 def job(scripts_dir: Path, users: dict[str, User], now: datetime) -> Job:
     """Return a saved job owned by the Editor "owner"."""
-    return job_save(
-        job=Job(name="nightly", script="ok.py", owner=users["owner"]),
+    return JobFactory.create(
+        name="nightly",
+        owner=users["owner"],
         schedules=[{"type": "daily", "time": "09:00"}],
         now=now,
     )

@@ -27,6 +27,7 @@ from jobs.models import (
 )
 from jobs.services.jobs import job_save
 from jobs.services.parameters import MSG_REQUIRED
+from jobs.tests.factories import JobFactory
 from jobs.tests.security_helpers import approved_script, make_secret, make_user
 from jobs.tests.test_admin_jobs import change_form_data, job_form_data
 
@@ -47,8 +48,10 @@ def client(settings: Any, scripts_dir: Path) -> Client:
 
 def make_job(now: datetime, **fields: Any) -> Job:
     """Save a manual job through the service."""
-    job = Job(name=fields.pop("name", "report"), script="ok.py", **fields)
-    return job_save(job=job, schedules=[{"type": "daily", "time": "09:00"}], now=now)
+    fields.setdefault("name", "report")
+    return JobFactory.create(
+        schedules=[{"type": "daily", "time": "09:00"}], now=now, **fields
+    )
 
 
 def parameter_rows(*rows: dict[str, str]) -> dict[str, str]:
@@ -295,7 +298,7 @@ def test_the_service_refuses_secrets_chosen_by_someone_without_the_right(
     """The same rule holds outside the admin (API, future callers)."""
     from django.core.exceptions import ValidationError
 
-    from jobs.services.jobs import MSG_SECRETS_PERMISSION, job_save
+    from jobs.services.jobs import MSG_SECRETS_PERMISSION
 
     secret = make_secret("API_TOKEN", VALUE, now=now)
     editor = make_user("eddie")

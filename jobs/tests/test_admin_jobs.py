@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape, strip_tags
 
+from accounts.tests.factories import UserFactory
 from jobportal.tests.clocks import FrozenClock
 from jobs.admin.display import count_jobs
 from jobs.admin.jobs import MSG_ACTIVATED, MSG_DEACTIVATED, MSG_RUNS_QUEUED
@@ -28,7 +29,8 @@ from jobs.schedule import (
     MSG_TIMEZONE,
 )
 from jobs.schedule_text import describe_schedules
-from jobs.services.jobs import MSG_NO_SCHEDULES, job_save
+from jobs.services.jobs import MSG_NO_SCHEDULES
+from jobs.tests.factories import JobFactory, JobRunFactory
 from jobs.validators import MSG_ENV
 
 # "now" is pinned to 2026-03-01 00:00 UTC for every test here.
@@ -62,20 +64,22 @@ def make_job(
 ) -> Job:
     """Save a job through the service (Hong Kong, daily 09:00 by default)."""
     fields.setdefault("timezone", "Asia/Hong_Kong")
-    job = Job(name=name, script="ok.py", **fields)
-    return job_save(job=job, schedules=schedules or [DAILY_0900], now=now)
+    return JobFactory.create(
+        name=name, schedules=schedules or [DAILY_0900], now=now, **fields
+    )
 
 
 def make_run(job: Job, at: datetime, status: str, **fields: Any) -> JobRun:
     """Record a run of `job` for slot `at`."""
-    return JobRun.objects.create(
+    # Not started unless told: the factory's default run has finished.
+    unstarted = {"started_at": None, "finished_at": None, "exit_code": None}
+    return JobRunFactory.create(
         job=job,
         scheduled_for=at,
-        trigger=JobRun.Trigger.SCHEDULE,
         status=status,
         queued_at=at,
         not_before=at,
-        **fields,
+        **{**unstarted, **fields},
     )
 
 
@@ -566,7 +570,7 @@ def test_view_only_staff_sees_schedules_in_words(
 ) -> None:
     """A user with only the view permission gets a read-only page."""
     job = make_job(now)
-    viewer = User.objects.create_user("viewer", password="x", is_staff=True)
+    viewer = UserFactory.staff("viewer", password="x")
     viewer.user_permissions.add(
         Permission.objects.get(codename="view_job"),
         Permission.objects.get(codename="view_schedule"),
@@ -683,7 +687,7 @@ def test_run_now_button_needs_change_permission(
 ) -> None:
     """A staff user who may only view the job cannot run it."""
     job = make_job(now)
-    viewer = User.objects.create_user("viewer", password="x", is_staff=True)
+    viewer = UserFactory.staff("viewer", password="x")
     viewer.user_permissions.add(Permission.objects.get(codename="view_job"))
     client.force_login(viewer)
 
@@ -795,7 +799,7 @@ def test_preview_refuses_get(admin_user_client: Client) -> None:
 
 def test_preview_is_for_staff_only(client: Client, db: None) -> None:
     """A non-staff user is sent to the admin login page."""
-    user = User.objects.create_user("someone", password="x")
+    user = UserFactory.create(username="someone", password="x")
     client.force_login(user)
 
     response = preview(client, DAILY_0900)

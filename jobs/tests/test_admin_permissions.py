@@ -14,18 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from accounts.roles import ADMIN, EDITOR, ROLES, VIEWER
-from accounts.services.roles import roles_sync
+from accounts.roles import ADMIN, EDITOR, VIEWER
 from jobs.admin.access import MSG_REFUSED
 from jobs.admin.jobs import MSG_DEACTIVATED, MSG_RUNS_QUEUED
 from jobs.models import Job, JobRun, Script
 from jobs.services.grants import job_rights_set
-from jobs.services.jobs import job_save
 from jobs.services.scripts import script_sync_path
+from jobs.tests.factories import JobFactory
 from jobs.tests.test_admin_jobs import change_form_data, job_form_data
 
 # "now" is pinned to 2026-03-01 00:00 UTC for every test here.
@@ -46,32 +45,10 @@ MATRIX: dict[tuple[str, bool], set[str]] = {
 }
 
 
-@pytest.fixture
-def roles(db: None, now: datetime) -> dict[str, Group]:
-    """Return the role groups (synced: a flushed database lost them)."""
-    roles_sync(now=now)
-    return {group.name: group for group in Group.objects.filter(name__in=ROLES)}
-
-
-@pytest.fixture
-def make_user(roles: dict[str, Group]) -> Callable[..., User]:
-    """Return a function creating a staff user in a role."""
-
-    def make(username: str, role: str | None = None) -> User:
-        user = User.objects.create_user(username=username, is_staff=True)
-        if role is not None:
-            user.groups.add(roles[role])
-        return user
-
-    return make
-
-
 def save_job(name: str, now: datetime, **fields: Any) -> Job:
     """Save a daily job through the service."""
-    return job_save(
-        job=Job(name=name, script="ok.py", timezone="Asia/Hong_Kong", **fields),
-        schedules=[DAILY_9],
-        now=now,
+    return JobFactory.create(
+        name=name, timezone="Asia/Hong_Kong", schedules=[DAILY_9], now=now, **fields
     )
 
 

@@ -14,8 +14,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.tests.factories import UserFactory
 from jobs.models import Job, JobRun, Worker
 from jobs.services.jobs import job_save
+from jobs.tests.factories import JobFactory
 from jobs.tests.run_records import SLOT, make_run, make_worker
 
 pytestmark = pytest.mark.django_db
@@ -32,8 +34,12 @@ def fast_password_hashing(settings: Any) -> None:
 @pytest.fixture
 def job(scripts_dir: Path, now: datetime) -> Job:
     """Return a saved daily job."""
-    job = Job(name="nightly-report", script="ok.py", timezone="Asia/Hong_Kong")
-    return job_save(job=job, schedules=[{"type": "daily", "time": "09:00"}], now=now)
+    return JobFactory.create(
+        name="nightly-report",
+        timezone="Asia/Hong_Kong",
+        schedules=[{"type": "daily", "time": "09:00"}],
+        now=now,
+    )
 
 
 @pytest.fixture
@@ -44,7 +50,7 @@ def worker() -> Worker:
 
 def staff_with_all_run_permissions(client: Client) -> User:
     """Log in a non-superuser staff member holding every run permission."""
-    user = User.objects.create_user("operator", password="x", is_staff=True)
+    user = UserFactory.staff("operator", password="x")
     user.user_permissions.add(
         *Permission.objects.filter(content_type__model__in=["jobrun", "worker"])
     )

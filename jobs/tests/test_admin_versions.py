@@ -14,8 +14,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from accounts.models import AuditEvent
-from accounts.roles import ADMIN, EDITOR, ROLES, VIEWER
-from accounts.services.roles import roles_sync
+from accounts.roles import ADMIN, EDITOR, VIEWER
 from jobs.admin.grants import MSG_ONE_GRANTEE, MSG_RIGHTS_SET
 from jobs.admin.versions import MSG_RESTORE_FAILED
 from jobs.models import Job, Secret
@@ -24,27 +23,13 @@ from jobs.selectors import job_grants
 from jobs.services.jobs import job_save
 from jobs.services.secrets import secret_delete, secret_save
 from jobs.services.versions import MSG_SECRETS_GONE
+from jobs.tests.factories import JobFactory
 
 # "now" is pinned to 2026-03-01 00:00 UTC for every test here.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 DAILY_9 = {"type": "daily", "time": "09:00"}
 CLIENT_IP = "203.0.113.77"
-
-
-@pytest.fixture
-def make_user(db: None, now: datetime) -> Callable[..., User]:
-    """Return a function creating a staff user in a role."""
-    roles_sync(now=now)
-    groups = {group.name: group for group in Group.objects.filter(name__in=ROLES)}
-
-    def make(username: str, role: str | None = None) -> User:
-        user = User.objects.create_user(username=username, is_staff=True)
-        if role is not None:
-            user.groups.add(groups[role])
-        return user
-
-    return make
 
 
 @pytest.fixture
@@ -58,20 +43,7 @@ def editor(make_user: Callable[..., User], client: Client) -> User:
 @pytest.fixture
 def job(scripts_dir: Path, editor: User, now: datetime) -> Job:
     """Return the Editor's job with three versions: 09:00, 10:00, 11:00."""
-    job = job_save(
-        job=Job(name="nightly", script="ok.py"),
-        schedules=[DAILY_9],
-        now=now,
-        actor=editor,
-    )
-    for time in ("10:00", "11:00"):
-        job_save(
-            job=Job.objects.get(pk=job.pk),
-            schedules=[{"type": "daily", "time": time}],
-            now=now,
-            actor=editor,
-        )
-    return job
+    return JobFactory.with_versions(name="nightly", now=now, actor=editor)
 
 
 def page(client: Client, name: str, *args: Any, **query: Any) -> str:

@@ -34,9 +34,10 @@ from jobs.api.views import jobs as jobs_api
 from jobs.documents import job_to_document
 from jobs.models import Job, JobParameter, JobRun, JobVersion, Secret
 from jobs.services.grants import job_rights_set
-from jobs.services.jobs import MSG_SECRETS_PERMISSION, job_save
+from jobs.services.jobs import MSG_SECRETS_PERMISSION
 from jobs.services.parameters import MSG_REQUIRED, MSG_UNKNOWN
 from jobs.services.secrets import secret_save
+from jobs.tests.factories import JobFactory
 
 # "now" is pinned to 2026-03-01 00:00 UTC for every test here.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
@@ -80,10 +81,9 @@ def save_job(scripts_dir: Any, now: datetime) -> Callable[..., Job]:
     """Return a function saving a daily job through the service."""
 
     def save(name: str, *, schedules: Any = None, **fields: Any) -> Job:
-        fields.setdefault("script", "ok.py")
         fields.setdefault("timezone", "Asia/Hong_Kong")
-        return job_save(
-            job=Job(name=name, **fields), schedules=schedules or [DAILY_9], now=now
+        return JobFactory.create(
+            name=name, schedules=schedules or [DAILY_9], now=now, **fields
         )
 
     return save

@@ -27,6 +27,7 @@ from jobs.presentation import (
 from jobs.services.jobs import job_save
 from jobs.services.secrets import secret_delete, secret_save
 from jobs.services.versions import MSG_SECRETS_GONE, snapshot_ordered
+from jobs.tests.factories import JobFactory
 from jobs.version_diff import MSG_NO_CHANGES
 
 # "now" is pinned to 2026-03-01 00:00 UTC for every test here.
@@ -46,27 +47,14 @@ def eddie(make_user: Callable[..., User]) -> User:
 @pytest.fixture
 def job(scripts_dir: Path, eddie: User, now: datetime) -> Job:
     """Return eddie's job with three versions: 09:00, 10:00, 11:00."""
-    job = job_save(
-        job=Job(name="nightly", script="ok.py"),
-        schedules=[DAILY_9],
-        now=now,
-        actor=eddie,
-    )
-    for time in ("10:00", "11:00"):
-        job_save(
-            job=Job.objects.get(pk=job.pk),
-            schedules=[{"type": "daily", "time": time}],
-            now=now,
-            actor=eddie,
-        )
-    return job
+    return JobFactory.with_versions(name="nightly", now=now, actor=eddie)
 
 
 @pytest.fixture
 def other_job(scripts_dir: Path, now: datetime) -> Job:
     """Return a job of nobody's, with one version."""
-    return job_save(
-        job=Job(name="other", script="fail.py"), schedules=[DAILY_9], now=now
+    return JobFactory.create(
+        name="other", script="fail.py", schedules=[DAILY_9], now=now
     )
 
 

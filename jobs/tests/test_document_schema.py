@@ -31,8 +31,8 @@ from jobs.document_schema import (
     document_validate,
 )
 from jobs.models import Job, Secret
-from jobs.services.jobs import job_save
 from jobs.services.secrets import secret_save
+from jobs.tests.factories import JobFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -120,7 +120,7 @@ DOCUMENTS: list[Any] = [
 def existing(scripts_dir: Path, now: datetime) -> Job:
     """Save a job named "taken" and a secret named API_TOKEN."""
     secret_save(secret=Secret(name="API_TOKEN"), value="s3cret", now=now)
-    return job_save(job=Job(name="taken", script="ok.py"), schedules=[DAILY], now=now)
+    return JobFactory.create(name="taken", schedules=[DAILY], now=now)
 
 
 def api_answer(data: Any, instance: Job | None = None) -> tuple[str, Any]:

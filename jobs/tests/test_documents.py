@@ -22,7 +22,7 @@ from jobs.documents import (
     schedule_document,
 )
 from jobs.models import Job
-from jobs.services.jobs import job_save
+from jobs.tests.factories import JobFactory
 
 DAILY_0900 = {"type": "daily", "time": "09:00"}
 KNOWN_FIELDS = (
@@ -62,7 +62,7 @@ def make_job(now: datetime, **fields: object) -> Job:
         {"type": "weekly", "weekdays": ["fri", "mon"], "time": "9:30"},
         {"type": "cron", "expression": "0 2 * * *", "timezone": "UTC"},
     ]
-    return job_save(job=Job(**values), schedules=schedules, now=now)
+    return JobFactory.create(schedules=schedules, now=now, **values)
 
 
 EXPECTED = {

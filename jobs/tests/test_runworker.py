@@ -12,10 +12,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from jobs import schedule as engine
 from jobs.models import Job, JobRun, Schedule, Worker
 from jobs.policies import MSG_SHUTDOWN
@@ -136,7 +136,7 @@ def test_cancel_from_the_admin_ends_a_running_script_within_a_second(
     worker_processes: WorkerProcesses, make_job: Callable[..., Job]
 ) -> None:
     """run_request_cancel: the worker wakes, stops the group, records who asked."""
-    alice = get_user_model().objects.create_user("alice")
+    alice = UserFactory.create(username="alice")
     job = make_job(script="nap.py", schedules=[{"type": "manual"}])
     run = job_run_now(job=job, requested_by=None, now=timezone.now())
     proc = worker_processes.start("--name", "canceller", "--poll-interval", "30")

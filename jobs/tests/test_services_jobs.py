@@ -5,11 +5,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
-from accounts.roles import ADMIN, EDITOR, ROLES
+from accounts.roles import ADMIN, EDITOR
 from accounts.services.roles import roles_sync
+from accounts.tests.factories import UserFactory
 from jobs.models import Job, Schedule
 from jobs.services.jobs import (
     MSG_NO_SCHEDULES,
@@ -19,6 +20,7 @@ from jobs.services.jobs import (
     job_schedule_refresh,
     job_set_active,
 )
+from jobs.tests.factories import JobFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +29,8 @@ DAILY_0900 = {"type": "daily", "time": "09:00"}
 
 def make_job(now: datetime, schedules: list[dict[str, Any]], **fields: Any) -> Job:
     """Save a job through the service with sensible defaults."""
-    job = Job(name=fields.pop("name", "report"), script="ok.py", **fields)
-    return job_save(job=job, schedules=schedules, now=now)
+    fields.setdefault("name", "report")
+    return JobFactory.create(schedules=schedules, now=now, **fields)
 
 
 def test_daily_0900_hong_kong_is_stored_as_wall_time_and_fires_at_0100_utc(
@@ -178,11 +180,9 @@ def test_unusable_stored_schedule_is_recorded_not_raised(
 def people(db: None, now: datetime) -> dict[str, User]:
     """Return an Admin "adam" and the Editors "olive" and "ed"."""
     roles_sync(now=now)
-    groups = {group.name: group for group in Group.objects.filter(name__in=ROLES)}
     people = {}
     for username, role in [("adam", ADMIN), ("olive", EDITOR), ("ed", EDITOR)]:
-        user = User.objects.create_user(username=username, is_staff=True)
-        user.groups.add(groups[role])
+        user = UserFactory.staff(username, role)
         # A fresh instance: Django caches permissions per user object.
         people[username] = User.objects.get(pk=user.pk)
     return people

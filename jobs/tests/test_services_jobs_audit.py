@@ -12,10 +12,12 @@ from guardian.models import UserObjectPermission
 from accounts.models import AuditEvent
 from accounts.redaction import REDACTED
 from accounts.selectors import audit_chain_report
+from accounts.tests.factories import UserFactory
 from jobs.models import Job, JobRun
 from jobs.services.grants import job_rights_set
 from jobs.services.jobs import job_delete, job_save, job_set_active
 from jobs.services.runs import job_run_now
+from jobs.tests.factories import JobFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,14 +28,15 @@ IP = "192.0.2.10"
 @pytest.fixture
 def alice(db: None) -> User:
     """Return the user who acts."""
-    return User.objects.create_user("alice")
+    return UserFactory.create(username="alice")
 
 
 @pytest.fixture
 def job(scripts_dir: Path, alice: User, now: datetime) -> Job:
     """Return a job alice created."""
-    return job_save(
-        job=Job(name="nightly", script="ok.py", env={"REGION": "apac"}),
+    return JobFactory.create(
+        name="nightly",
+        env={"REGION": "apac"},
         schedules=[DAILY_9],
         now=now,
         actor=alice,
@@ -114,7 +117,7 @@ def test_a_save_that_changes_nothing_records_nothing(
 
 def test_changing_the_owner_is_recorded(job: Job, alice: User, now: datetime) -> None:
     """The owner is no document field but its change is audited."""
-    bob = User.objects.create_user("bob")
+    bob = UserFactory.create(username="bob")
     # Handing a job over takes the right to grant rights (`job_save`).
     User.objects.filter(pk=alice.pk).update(is_superuser=True)
     alice.is_superuser = True
@@ -176,7 +179,7 @@ def test_deleting_a_job_records_its_last_state_and_clears_its_grants(
     )
     job_rights_set(
         job=job,
-        grantee=User.objects.create_user("bob"),
+        grantee=UserFactory.create(username="bob"),
         rights=["change_job"],
         actor=alice,
         now=now,

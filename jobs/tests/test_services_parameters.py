@@ -24,6 +24,7 @@ from jobs.services.parameters import (
     parameters_effective,
     parameters_validate,
 )
+from jobs.tests.factories import JobFactory
 from jobs.validators import MSG_CHOICES, MSG_PARAMETER_NAME
 
 pytestmark = pytest.mark.django_db
@@ -32,9 +33,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def job(scripts_dir: Path, now: datetime) -> Job:
     """A manual job with region (choice, default apac), batch (int, required)."""
-    saved = job_save(
-        job=Job(name="export", script="ok.py"), schedules=[{"type": "manual"}], now=now
-    )
+    saved = JobFactory.create(name="export", schedules=[{"type": "manual"}], now=now)
     JobParameter.objects.create(
         job=saved,
         name="region",

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 
+from accounts.tests.factories import UserFactory
 from jobs.models import Job, JobRun, Worker
 from jobs.services.runs import (
     MSG_CANCELLED_BY,
@@ -39,7 +39,7 @@ def worker(now: datetime) -> Worker:
 @pytest.fixture
 def alice() -> User:
     """Return a user."""
-    return get_user_model().objects.create_user("alice")
+    return UserFactory.create(username="alice")
 
 
 def running(job: Job, worker: Worker, at: datetime, **fields: object) -> JobRun:

@@ -31,6 +31,7 @@ from jobs.services.secrets import (
     secrets_rotate,
 )
 from jobs.services.transfer import JobImportError, jobs_export, jobs_import
+from jobs.tests.factories import JobFactory
 from jobs.tests.security_helpers import database_text_holding, make_secret
 from jobs.validators import MSG_ENV_VARIABLE_NAME, MSG_RESERVED_NAME
 
@@ -50,9 +51,7 @@ def old_key(settings: Any) -> None:
 
 def make_job(now: datetime, *secrets: Secret, name: str = "deploy") -> Job:
     """Save a manual job using `secrets`."""
-    return job_save(
-        job=Job(name=name, script="ok.py"), schedules=MANUAL, now=now, secrets=secrets
-    )
+    return JobFactory.create(name=name, schedules=MANUAL, now=now, secrets=secrets)
 
 
 def test_a_value_is_stored_encrypted_and_reads_back(now: datetime) -> None:

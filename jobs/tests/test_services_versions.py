@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from accounts.models import AuditEvent
+from accounts.tests.factories import UserFactory
 from jobs.documents import job_to_document
 from jobs.models import Job, JobVersion, Script, Secret
 from jobs.services.jobs import (
@@ -28,6 +29,7 @@ from jobs.services.versions import (
     job_version_diff,
     script_sha256,
 )
+from jobs.tests.factories import JobFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,18 +40,14 @@ WEEKLY = {"type": "weekly", "weekdays": ["mon", "fri"], "time": "07:30"}
 @pytest.fixture
 def alice(db: None) -> User:
     """Return a user who edits jobs."""
-    return User.objects.create_user("alice")
+    return UserFactory.create(username="alice")
 
 
 @pytest.fixture
 def job(scripts_dir: Path, alice: User, now: datetime) -> Job:
     """Return a daily job created by alice (version 1)."""
-    return job_save(
-        job=Job(name="nightly", script="ok.py"),
-        schedules=[DAILY_9],
-        now=now,
-        actor=alice,
-        note="First cut",
+    return JobFactory.create(
+        name="nightly", schedules=[DAILY_9], now=now, actor=alice, note="First cut"
     )
 
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
 
+from accounts.tests.factories import UserFactory
 from jobs import reasons
 from jobs.models import Job, JobRun
 from jobs.policies import MSG_EXIT_CODE, MSG_TIMED_OUT, MSG_WORKER_ERROR
@@ -234,7 +234,7 @@ def test_cancel_from_the_admin_stops_a_running_run_within_a_second(
     """run_request_cancel -> the worker's next check ends the process group."""
     loop = make_loop(output_interval_seconds=0.05)
     loop.register()
-    alice = get_user_model().objects.create_user("alice")
+    alice = UserFactory.create(username="alice")
     run = claim_one(loop, make_job(script="nap.py"), now)
     loop.start_runs([run])
     # Wait for the whole line: unbuffered, print() writes it in pieces.

@@ -6,9 +6,9 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from accounts.tests.factories import UserFactory
 from jobs.models import Job, JobRun, Schedule
 from jobs.services.jobs import job_save
 from jobs.services.transfer import (
@@ -18,6 +18,7 @@ from jobs.services.transfer import (
     jobs_export,
     jobs_import,
 )
+from jobs.tests.factories import JobFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,9 +33,8 @@ def document(name: str, **fields: Any) -> dict[str, Any]:
 
 def make_job(now: datetime, name: str, **fields: Any) -> Job:
     """Save a job through the service."""
-    schedules = fields.pop("schedules", [DAILY_0900])
-    job = Job(name=name, script="ok.py", **fields)
-    return job_save(job=job, schedules=schedules, now=now)
+    fields.setdefault("schedules", [DAILY_0900])
+    return JobFactory.create(name=name, now=now, **fields)
 
 
 def row_counts() -> tuple[int, int]:
@@ -164,7 +164,7 @@ def test_missing_timezone_means_the_portal_default(
 def test_new_jobs_get_the_owner(scripts_dir: Path, now: datetime) -> None:
     """`owner` is set on the jobs the import creates, not on updated ones."""
     make_job(now, "old")
-    user = get_user_model().objects.create_user("ada")
+    user = UserFactory.create(username="ada")
     documents = [document("old", priority=1), document("new")]
     jobs_import(documents=documents, now=now, owner=user, dry_run=False)
     owners = dict(Job.objects.values_list("name", "owner__username"))

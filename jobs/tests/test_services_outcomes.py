@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.apps import apps
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.tests.factories import UserFactory
 from jobs import policies, reasons
 from jobs.models import Job, JobRun, RunEvent, Worker
 from jobs.policies import Outcome
@@ -137,7 +137,7 @@ def test_marking_failed_emits_marked_failed(
     make_job: Callable[..., Job], worker: Worker, now: datetime
 ) -> None:
     """An operator's mark-failed: one failed event, marked_failed."""
-    user = get_user_model().objects.create_user("alice")
+    user = UserFactory.create(username="alice")
     run = running(make_job(), worker, now)
     run_mark_failed(run=run, requested_by=user, now=now)
     assert events() == [(run.pk, ENDED, "failed", "marked_failed", 1)]

@@ -1,0 +1,35 @@
+"""The jobs app's models, one module per area, re-exported here.
+
+`from jobs.models import Job` keeps working everywhere, and the migrations'
+`jobs.models.default_timezone` stays importable.
+"""
+
+from jobs.models.events import RunEvent, RunEventConsumer, RunEventReceipt
+from jobs.models.jobs import Job, Schedule, default_timezone
+from jobs.models.parameters import (
+    MSG_CHOICES_ONLY_FOR_CHOICE,
+    MSG_PARAMETER_DUPLICATE,
+    JobParameter,
+)
+from jobs.models.runs import JobRun, Worker
+from jobs.models.scripts import Script, ScriptReview
+from jobs.models.secrets import Secret
+from jobs.models.versions import JobVersion
+
+__all__ = [
+    "MSG_CHOICES_ONLY_FOR_CHOICE",
+    "MSG_PARAMETER_DUPLICATE",
+    "Job",
+    "JobParameter",
+    "JobRun",
+    "JobVersion",
+    "RunEvent",
+    "RunEventConsumer",
+    "RunEventReceipt",
+    "Schedule",
+    "Script",
+    "ScriptReview",
+    "Secret",
+    "Worker",
+    "default_timezone",
+]

@@ -1,0 +1,43 @@
+"""Job versions: snapshots of a job's definition (versions, diff and rollback)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from jobs.models.jobs import Job
+
+
+class JobVersion(models.Model):
+    """A snapshot of a job's definition, stored at every change.
+
+    `snapshot` is the job document (`jobs.documents.job_to_document`) plus the
+    script's content hash and the names (never the values) of its secrets;
+    see `jobs.services.versions`. Versions are never edited: a rollback
+    saves the old snapshot as a new version.
+    """
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="job_versions",
+    )
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("job", "-number")
+        default_permissions = ("view",)
+        constraints = (
+            models.UniqueConstraint(
+                fields=["job", "number"], name="jobversion_unique_number"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.job} v{self.number}"
