@@ -34,6 +34,8 @@ EXIT_CODE = "exit_code"
 SIGNAL = "signal"
 START_FAILED = "start_failed"
 WORKER_ERROR = "worker_error"
+# The run's lease was not renewed in time: its supervisor ended the script.
+LEASE_EXPIRED = "lease_expired"
 
 LABELS = {
     MISFIRE_FOLDED: "Missed slot folded into a later run",
@@ -58,6 +60,7 @@ LABELS = {
     SIGNAL: "Killed by a signal",
     START_FAILED: "Process could not start",
     WORKER_ERROR: "Worker error",
+    LEASE_EXPIRED: "Lease expired",
 }
 
 

@@ -35,6 +35,7 @@ from jobs.supervisor import CMD_HEARTBEAT, CMD_KILL, CMD_TERMINATE, Supervised, 
 logger = logging.getLogger(__name__)
 
 MSG_START_ERROR = "could not start: {error}"
+MSG_LEASE_LOST = "not started: the run's lease ran out before its start"
 MSG_DROPPED = "\n... [{dropped} bytes of output dropped] ...\n"
 MASK = "***"
 READ_CHUNK_BYTES = 64 * 1024
@@ -380,17 +381,25 @@ def _watch(
     return False, False
 
 
-def _start(
+def _fence_left(
     spec: ProcessSpec, lease: Lease | None, clock: Callable[[], float]
-) -> Supervised:
-    """Start `spec` under a supervisor, output on one pipe.
+) -> float | None:
+    """Return how long the script may run unrenewed from now (None: no limit).
 
-    With a lease, the supervisor's first fence runs out `fence_seconds`
-    after the lease's last renewal, not after the start.
+    With a lease, the fence runs out `fence_seconds` after the lease's last
+    renewal, not after the start.
     """
     fence = spec.fence_seconds
     if fence is not None and lease is not None:
         fence = max(fence - (clock() - lease.renewed_at), 0.0)
+    return fence
+
+
+def _start(
+    spec: ProcessSpec, lease: Lease | None, clock: Callable[[], float]
+) -> Supervised:
+    """Start `spec` under a supervisor, output on one pipe."""
+    fence = _fence_left(spec, lease, clock)
     return spawn(spec.argv, cwd=spec.cwd, env=spec.env, fence_seconds=fence)
 
 
@@ -419,6 +428,19 @@ def run_process(
     that often, or the supervisor ends the script (`lease_expired`).
     """
     start = clock()
+    if _fence_left(spec, lease, clock) == 0.0:
+        # Stalled (SIGSTOP, a long pause) since the claim: the run may have
+        # been taken over already, so the script must not start.
+        return ProcessResult(
+            exit_code=None,
+            timed_out=False,
+            cancelled=False,
+            output="",
+            dropped_bytes=0,
+            duration_seconds=0.0,
+            error=MSG_LEASE_LOST,
+            lease_expired=True,
+        )
     try:
         handle = _start(spec, lease, clock)
     except (OSError, ValueError) as exc:
