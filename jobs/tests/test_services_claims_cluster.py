@@ -94,7 +94,8 @@ def test_three_workers_of_concurrency_3_claim_only_up_to_the_cap(
     assert claimed == [3, 1, 0]
     running = JobRun.objects.filter(status=JobRun.Status.RUNNING)
     assert running.count() == 4
-    running.filter(pk=running.first().pk).update(status=JobRun.Status.SUCCEEDED)
+    done = running.order_by("pk")[0]
+    JobRun.objects.filter(pk=done.pk).update(status=JobRun.Status.SUCCEEDED)
     assert [len(loop.claim_runs(3)) for loop in reversed(loops)] == [1, 0, 0]
 
 
