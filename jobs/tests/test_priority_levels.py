@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from accounts.roles import ADMIN, EDITOR
+from accounts.roles import ADMIN, EDITOR, VIEWER
 from jobs.models import Job
 from jobs.priorities import MSG_PRIORITY
 from jobs.tests.factories import JobFactory
@@ -171,3 +171,18 @@ def test_names_round_trip_through_import_and_export(
     assert by_name == {"cleanup": -10, "nightly": 10}
     assert again.getvalue() == "Created 0, updated 0, unchanged 2\n"
     assert dict(Job.objects.values_list("name", "priority")) == by_name
+
+
+def test_a_viewer_reads_the_level_name_on_the_job_page(
+    make_user: Callable[..., User], scripts_dir: Path, now: datetime
+) -> None:
+    """The read-only page shows "low", not -10."""
+    job = save_job(now, priority=-10)
+    client = Client()
+    client.force_login(make_user("vic", VIEWER))
+
+    page = client.get(reverse("admin:jobs_job_change", args=[job.pk]))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<div class="readonly">low</div>' in html
