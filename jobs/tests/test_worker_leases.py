@@ -118,6 +118,7 @@ def test_a_claim_whose_read_back_fails_is_handed_back_at_the_next_heartbeat(
         with pytest.raises(OperationalError):
             loop.claim_runs(1)
     run.refresh_from_db()
+    assert loop.worker is not None
     assert (run.status, run.worker_id) == (JobRun.Status.RUNNING, loop.worker.pk)
     loop.heartbeat()
     _assert_queued_again(run)
