@@ -37,6 +37,7 @@ import os
 import select
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -65,6 +66,24 @@ START_TIMEOUT_SECONDS = 30.0
 EXIT_INTERNAL_ERROR = 70
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+MSG_UNSUPPORTED = (
+    "Runs need Linux: the run supervisor uses prctl(PR_SET_CHILD_SUBREAPER, "
+    "PR_SET_PDEATHSIG) and /proc, which this system ({platform}) lacks."
+)
+
+
+def unsupported_reason(platform: str | None = None) -> str | None:
+    """Return why runs cannot be supervised here, or None where they can."""
+    platform = sys.platform if platform is None else platform
+    if (
+        platform.startswith("linux")
+        and hasattr(_libc, "prctl")
+        and os.path.exists("/proc/self/stat")
+    ):
+        return None
+    return MSG_UNSUPPORTED.format(platform=platform)
 
 
 class SupervisorError(OSError):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs import process_tree
+from jobs import checks, process_tree, supervisor
 from jobs.runner import Lease, ProcessSpec, interpreter_argv, run_process
 
 BASE_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
@@ -281,3 +281,19 @@ def test_the_script_does_not_inherit_ignored_sigpipe(tmp_path: Path) -> None:
     result = run_process(spec)
     ignored = int(result.output.split()[1], 16)
     assert ignored & (1 << (signal.SIGPIPE - 1)) == 0
+
+
+def test_this_system_can_supervise_runs() -> None:
+    """Linux with prctl and /proc: no reason to refuse."""
+    assert supervisor.unsupported_reason() is None
+
+
+def test_another_system_is_refused_by_a_system_check_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Elsewhere `manage.py check` says why runs cannot start (jobs.E110)."""
+    monkeypatch.setattr(sys, "platform", "darwin")
+    errors = checks.check_run_supervisor(None)
+    assert [(e.id, e.msg) for e in errors] == [
+        ("jobs.E110", supervisor.MSG_UNSUPPORTED.format(platform="darwin"))
+    ]
