@@ -148,6 +148,15 @@ class Job(models.Model):
     misfire_grace_seconds = models.PositiveIntegerField(
         default=60, help_text="A slot this late or less still simply runs."
     )
+    template_version = models.ForeignKey(
+        "jobs.JobTemplateVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        editable=False,
+        help_text="The template version this job was made from, if any.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
