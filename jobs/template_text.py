@@ -161,10 +161,11 @@ def _render(value: Any, values: Mapping[str, Scalar]) -> Any:
     whole = PLACEHOLDER.fullmatch(value.strip())
     if whole is not None:
         return values[whole.group(1)]
-    return PLACEHOLDER.sub(lambda match: _text(values[match.group(1)]), value)
+    return PLACEHOLDER.sub(lambda match: value_text(values[match.group(1)]), value)
 
 
-def _text(value: Scalar) -> str:
+def value_text(value: Scalar) -> str:
+    """Return a value as it reads inside text (true/false, empty for None)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
@@ -180,3 +181,27 @@ def _strings(value: Any) -> list[str]:
 
 def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
+
+
+def value_from_text(text: str, default: Scalar) -> Scalar:
+    """Return form text as a value of the default's type, when it reads as one.
+
+    A form sends text: "40" for a parameter whose default is the number 0
+    becomes 40, "true" for a boolean default True; anything else stays text.
+    """
+    text = text.strip()
+    if isinstance(default, bool):
+        lowered = text.lower()
+        if lowered in ("true", "yes", "on", "1"):
+            return True
+        if lowered in ("false", "no", "off", "0"):
+            return False
+        return text
+    if isinstance(default, int) and re.fullmatch(r"[+-]?\d{1,18}", text):
+        return int(text)
+    if isinstance(default, float):
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    return text

@@ -23,14 +23,8 @@ from pytest_httpserver import HTTPServer
 
 from jobs.services.approval import script_approve, script_block_reason
 from jobs.services.scripts import script_sync_path
+from jobs.tests.template_helpers import LIBRARY_SCRIPTS, SCRIPTS
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-LIBRARY_SCRIPTS = (
-    "db_backup.py",
-    "api_fetch.py",
-    "report_generate.py",
-    "file_cleanup.py",
-)
 RECORDS = [{"city": "HK", "sales": 3, "units": 1.5}, {"city": "SG", "sales": 4}]
 
 

@@ -88,3 +88,21 @@ def test_parameters_check_normalises_and_refuses_bad_declarations() -> None:
         tt.MSG_PARAMETER_KEYS.format(position=2, keys="x"),
         tt.MSG_PARAMETER_DUPLICATE.format(name="b"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "value"),
+    [
+        ("40", 0, 40),
+        ("forty", 0, "forty"),
+        ("yes", False, True),
+        ("2.5", 1.0, 2.5),
+        (" 7 ", "3", "7"),
+        ("x", None, "x"),
+    ],
+)
+def test_value_from_text_reads_form_text_as_the_default_type(
+    text: str, default: tt.Scalar, value: tt.Scalar
+) -> None:
+    """Text reads as the default's type when it can; else it stays text."""
+    assert tt.value_from_text(text, default) == value
