@@ -43,6 +43,8 @@ FLAT_FIELDS: dict[str, str] = {
     "active": "is_active",
     "priority": "priority",
     "timeout_seconds": "timeout_seconds",
+    "pre_hook": "pre_hook",
+    "post_hook": "post_hook",
 }
 RETRY_FIELDS: dict[str, str] = {
     "max_attempts": "retry_max_attempts",
