@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from pathlib import Path
 
@@ -23,3 +24,16 @@ def library_scripts(scripts_dir: Path) -> Path:
     for name in LIBRARY_SCRIPTS:
         shutil.copy(SCRIPTS / name, scripts_dir / name)
     return scripts_dir
+
+
+@pytest.fixture
+def template_library(db: None) -> None:
+    """Make sure the shipped library is there (its data migration, again).
+
+    A transactional test elsewhere flushes the database, data migrations'
+    rows included; shipping again skips templates that exist.
+    """
+    from django.apps import apps
+
+    migration = importlib.import_module("jobs.migrations.0010_template_library")
+    migration.ship(apps, None)

@@ -13,11 +13,14 @@ from django.urls import reverse
 from accounts.roles import ADMIN, EDITOR, VIEWER
 from jobs.models import Job, JobTemplate
 from jobs.services.templates import template_save
-from jobs.tests.template_helpers import library_scripts
+from jobs.tests.template_helpers import library_scripts, template_library
 
-__all__ = ["library_scripts"]
+__all__ = ["library_scripts", "template_library"]
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("frozen_clock", "template_library"),
+]
 
 
 @pytest.fixture

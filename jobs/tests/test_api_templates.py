@@ -15,8 +15,14 @@ from accounts.roles import ADMIN, EDITOR, VIEWER
 from jobs.api.access import MSG_FORBIDDEN
 from jobs.models import Job, JobTemplate
 from jobs.template_text import MSG_MISSING_VALUE, MSG_UNKNOWN_PLACEHOLDER
+from jobs.tests.template_helpers import template_library
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
+__all__ = ["template_library"]
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("frozen_clock", "template_library"),
+]
 
 DOCUMENT: dict[str, Any] = {
     "name": "greeter",

@@ -23,8 +23,11 @@ from jobs.services.templates import (
     template_version_restore,
 )
 from jobs.template_text import MSG_MISSING_VALUE, MSG_UNKNOWN_PLACEHOLDER
+from jobs.tests.template_helpers import template_library
 
-pytestmark = pytest.mark.django_db
+__all__ = ["template_library"]
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("template_library")]
 
 SHIPPED = ("API data fetch", "Database backup", "File cleanup", "Report generation")
 

@@ -19,11 +19,11 @@ from rest_framework.test import APIClient
 
 from accounts.roles import EDITOR
 from jobs.models import Job, JobRun, JobTemplate
-from jobs.tests.template_helpers import library_scripts
+from jobs.tests.template_helpers import library_scripts, template_library
 from jobs.worker import WorkerLoop
 
-pytestmark = pytest.mark.django_db
-__all__ = ["library_scripts"]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("template_library")]
+__all__ = ["library_scripts", "template_library"]
 
 SALES = [{"region": "apac", "amount": 120}, {"region": "emea", "amount": 80}]
 

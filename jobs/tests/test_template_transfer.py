@@ -16,8 +16,14 @@ from jobs.models import JobTemplate
 from jobs.services.template_transfer import templates_import
 from jobs.services.templates import template_document
 from jobs.services.transfer import JobImportError
+from jobs.tests.template_helpers import template_library
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
+__all__ = ["template_library"]
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("frozen_clock", "template_library"),
+]
 
 
 def export(*args: str) -> str:
