@@ -18,6 +18,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -40,6 +41,7 @@ from jobs.models import Job, JobTemplate, JobTemplateVersion
 from jobs.presentation import MSG_FIRST_VERSION, author_name
 from jobs.services.templates import (
     job_template_update,
+    template_delete,
     template_instantiate,
     template_latest_version,
     template_save,
@@ -166,6 +168,19 @@ class JobTemplateAdmin(admin.ModelAdmin):
         template_save(
             template=obj, now=clock.now(), actor=request.user, ip=actor_ip(request)
         )
+
+    def delete_model(self, request: HttpRequest, obj: JobTemplate) -> None:
+        """Delete through the service: audited."""
+        template_delete(
+            template=obj, now=clock.now(), actor=request.user, ip=actor_ip(request)
+        )
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[JobTemplate]
+    ) -> None:
+        """Delete each template through the service: each audited."""
+        for template in queryset:
+            self.delete_model(request, template)
 
     @admin.display(description="version")
     def version(self, template: JobTemplate) -> int | None:

@@ -24,7 +24,7 @@ from django.db import transaction
 
 from accounts.actors import Actor, actor_user
 from accounts.models import AuditEvent
-from accounts.services.audit import audit_record
+from accounts.services.audit import audit_record, audit_target
 from jobs import template_text
 from jobs.document_schema import DocumentInvalidError, document_validate
 from jobs.documents import MODEL_FIELDS, SECRETS_KEY
@@ -113,6 +113,27 @@ def template_save(
         now=now,
     )
     return template
+
+
+@transaction.atomic
+def template_delete(
+    *, template: JobTemplate, now: datetime, actor: Actor = None, ip: str | None = None
+) -> None:
+    """Delete a template with its versions, audited with its last document.
+
+    Jobs made from it stay; they only forget where they came from.
+    """
+    before = template_document(template)
+    target = audit_target(template)
+    template.delete()
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.DELETE,
+        target=target,
+        changes=diff_as_changes(old=before, new={}, key_order=TEMPLATE_KEY_ORDER),
+        ip=ip,
+        now=now,
+    )
 
 
 def template_version_record(

@@ -151,3 +151,18 @@ def test_an_undeclared_placeholder_is_a_form_error(
     )
     assert page.status_code == 200
     assert "Placeholder {{ x }} names no declared parameter." in page.content.decode()
+
+
+def test_deleting_a_template_in_the_admin_is_audited(
+    signed_in: Callable[[str], Client],
+) -> None:
+    """The admin's delete goes through the service."""
+    from accounts.models import AuditEvent
+
+    template = JobTemplate.objects.get(name="File cleanup")
+    url = reverse("admin:jobs_jobtemplate_delete", args=[template.pk])
+    assert signed_in(ADMIN).post(url, {"post": "yes"}).status_code == 302
+    assert not JobTemplate.objects.filter(name="File cleanup").exists()
+    assert AuditEvent.objects.filter(
+        action="delete", target_type="jobs.jobtemplate", target_repr="File cleanup"
+    ).exists()

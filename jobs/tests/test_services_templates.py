@@ -17,6 +17,7 @@ from jobs.models import JobTemplate
 from jobs.services.templates import (
     ACTION_INSTANTIATE,
     job_template_update,
+    template_delete,
     template_instantiate,
     template_save,
     template_version_diff,
@@ -164,3 +165,16 @@ def test_job_shows_a_newer_template_version_and_what_changed(
     assert update is not None
     assert (update.current.number, update.latest.number) == (1, 2)
     assert [str(c) for c in update.changes] == ["description: '' → 'New'"]
+
+
+def test_deleting_a_template_is_audited_and_its_jobs_stay(
+    now: datetime, scripts_dir: Path
+) -> None:
+    """The jobs made from it forget their origin; the delete is an audit event."""
+    template = make_template(now)
+    job = template_instantiate(template=template, values={"who": "x"}, now=now)
+    template_delete(template=template, now=now)
+    job.refresh_from_db()
+    assert job.template_version is None
+    event = AuditEvent.objects.filter(target_type="jobs.jobtemplate").latest("pk")
+    assert (event.action, event.target_repr) == ("delete", "hello-template")
