@@ -41,5 +41,10 @@ urlpatterns = [
         runs.JobLogsView.as_view(),
         name="job-logs",
     ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/template/?$",
+        templates.JobOriginView.as_view(),
+        name="job-template",
+    ),
     *router.urls,
 ]

@@ -158,3 +158,46 @@ def test_an_editor_may_not_restore_without_the_right(
     version = JobTemplate.objects.get(name="File cleanup").versions.get()
     refused = client_as(VIEWER).post(f"/api/template-versions/{version.pk}/restore")
     assert refused.status_code == 403
+
+
+def test_a_jobs_template_origin_and_the_templates_newer_changes(
+    client_as: Callable[[str], APIClient], scripts_dir: Path
+) -> None:
+    """After the template changes, the job's origin lists what changed."""
+    client = client_as(ADMIN)
+    pk = create(client).data["id"]
+    job_id = client.post(
+        f"/api/templates/{pk}/instantiate", {"name": "g"}, format="json"
+    ).data["id"]
+    fresh = client.get(f"/api/jobs/{job_id}/template").data
+    assert (fresh["version"], fresh["is_outdated"], fresh["changes"]) == (1, False, [])
+    client.patch(f"/api/templates/{pk}", {"description": "New"}, format="json")
+    origin = client.get(f"/api/jobs/{job_id}/template").data
+    assert (origin["template_name"], origin["version"], origin["latest_version"]) == (
+        "greeter",
+        1,
+        2,
+    )
+    assert origin["is_outdated"] is True
+    assert [c["text"] for c in origin["changes"]] == [
+        "description: 'Say hello' → 'New'"
+    ]
+
+
+def test_a_job_not_made_from_a_template_has_no_origin(
+    client_as: Callable[[str], APIClient], scripts_dir: Path
+) -> None:
+    """Nulls and no changes; an unknown job is a 404."""
+    client = client_as(ADMIN)
+    job = client.post(
+        "/api/jobs",
+        {"name": "plain", "script": "ok.py", "schedules": [{"type": "manual"}]},
+        format="json",
+    ).data
+    origin = client.get(f"/api/jobs/{job['id']}/template").data
+    assert (origin["template"], origin["version"], origin["is_outdated"]) == (
+        None,
+        None,
+        False,
+    )
+    assert client.get("/api/jobs/999999/template").status_code == 404

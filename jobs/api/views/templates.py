@@ -6,6 +6,8 @@
 - `POST /api/templates/{id}/instantiate` `{"name": ..., "values": {...}}`:
   create a job from the template (the right to create jobs), through
   `template_instantiate`, the admin's service;
+- `GET /api/jobs/{id}/template`: the template version a job came from and
+  the template's changes since (as the job page shows them);
 - `GET /api/template-versions?template={id}`, `GET .../{id}`,
   `GET .../{id}/diff?against={id}`, `POST .../{id}/restore`.
 
@@ -20,6 +22,7 @@ from typing import Any
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -28,10 +31,17 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.client import request_ip
 from jobportal import clock
-from jobportal.api.ids import IdField, IdFilter, ObjectByIdMixin, id_path_parameter
+from jobportal.api.ids import (
+    IdField,
+    IdFilter,
+    ObjectByIdMixin,
+    id_or_404,
+    id_path_parameter,
+)
 from jobportal.api.responses import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS
 from jobportal.api.serializers import (
     StorableCharField,
@@ -45,6 +55,7 @@ from jobs.document_schema import DocumentInvalidError
 from jobs.models import JobTemplate, JobTemplateVersion
 from jobs.presentation import MSG_FIRST_VERSION, author_name
 from jobs.services.templates import (
+    job_template_update,
     template_apply,
     template_instantiate,
     template_latest_version,
@@ -422,3 +433,55 @@ class TemplateVersionViewSet(
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from None
         return Response(TemplateOutput(template).data)
+
+
+class JobOriginOutput(serializers.Serializer):
+    """The template a job was made from, and what changed in it since."""
+
+    job = serializers.IntegerField()
+    template = serializers.IntegerField(
+        allow_null=True, help_text="Null when the job was not made from a template."
+    )
+    template_name = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField(
+        allow_null=True, help_text="The template version the job was made from."
+    )
+    latest_version = serializers.IntegerField(allow_null=True)
+    is_outdated = serializers.BooleanField(
+        help_text="True when the template has a newer version."
+    )
+    changes = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="The template's changes since the job's version "
+        "(field, kind, old, new, text).",
+    )
+
+
+class JobOriginView(APIView):
+    """GET /api/jobs/{id}/template: the job's template and its newer changes."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        summary="The template a job came from, and what changed in it since",
+        parameters=[id_path_parameter("job_pk")],
+        responses={200: JobOriginOutput, **READ_ERRORS},
+    )
+    def get(self, request: Request, job_pk: str) -> Response:
+        """Return the job's template origin; 404 unless the user may see the job."""
+        job = get_object_or_404(
+            perms.jobs_visible_to(request.user), pk=id_or_404(job_pk)
+        )
+        version = job.template_version
+        update = job_template_update(job)
+        latest = update.latest if update is not None else version
+        data = {
+            "job": job.pk,
+            "template": version.template_id if version else None,
+            "template_name": version.template.name if version else None,
+            "version": version.number if version else None,
+            "latest_version": latest.number if latest else None,
+            "is_outdated": update is not None,
+            "changes": [change_data(c) for c in update.changes] if update else [],
+        }
+        return Response(JobOriginOutput(data).data)
