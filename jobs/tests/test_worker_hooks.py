@@ -14,8 +14,9 @@ from accounts.roles import ADMIN
 from jobs import hooks, reasons
 from jobs.models import Job, JobRun, RunEvent
 from jobs.services.approval import script_approve
-from jobs.services.runs import job_run_now
+from jobs.services.runs import job_run_now, run_request_cancel
 from jobs.services.scripts import script_sync_path
+from jobs.tests.conftest import eventually
 from jobs.tests.factories import JobFactory
 from jobs.worker import WorkerLoop
 
@@ -134,3 +135,34 @@ def test_a_hook_outside_the_scripts_folder_is_refused_on_save(
     with pytest.raises(ValidationError) as caught:
         JobFactory.create(pre_hook="../evil.py", now=now)
     assert list(caught.value.message_dict) == ["pre_hook"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("hook_scripts")
+def test_the_post_hook_runs_after_a_users_cancel(
+    make_job: Callable[..., Job],
+    make_loop: Callable[..., WorkerLoop],
+    now: datetime,
+    artifacts_dir: Path,
+) -> None:
+    """A cancelled run still gets its clean-up, told JOB_STATUS=cancelled."""
+    loop = make_loop(output_interval_seconds=0.05)
+    loop.register()
+    run = job_run_now(
+        job=make_job(script="nap.py", post_hook="post.py"), now=now, requested_by=None
+    )
+    assert loop.claim_runs(1) == [run]
+    loop.start_runs([run])
+    eventually(lambda: "napping" in JobRun.objects.get(pk=run.pk).output, timeout=10)
+    run_request_cancel(run=run, requested_by=None, now=now)
+    assert loop.check_cancellations() == 1
+    eventually(
+        lambda: JobRun.objects.get(pk=run.pk).status == JobRun.Status.CANCELLED,
+        timeout=10,
+    )
+    written = artifacts_dir / str(run.pk) / "post.txt"
+    # Its exit code is the signal that ended it (SIGTERM), as the run records.
+    assert written.read_text() == "cancelled -15"
+    assert "----- post-hook post.py: exited with 0 -----" in (
+        JobRun.objects.get(pk=run.pk).output
+    )

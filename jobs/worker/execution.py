@@ -30,7 +30,13 @@ from django.db import (
 
 from jobs import hooks, reasons
 from jobs.models import JobRun, Worker
-from jobs.policies import MSG_WORKER_ERROR, Outcome, RetryMode, outcome_for
+from jobs.policies import (
+    CAUSE_SHUTDOWN,
+    MSG_WORKER_ERROR,
+    Outcome,
+    RetryMode,
+    outcome_for,
+)
 from jobs.runner import ProcessResult, run_process
 from jobs.services import execution, runs
 
@@ -243,8 +249,11 @@ class RunExecutor:
         after = ""
         hook = prepared.post_hook
         if hook is not None:
-            # It runs even after a cancel (clean-up), bounded by its timeout.
-            cancel = threading.Event() if flight.cancel.is_set() else flight.cancel
+            # It runs even after a user's cancel (clean-up), bounded by its
+            # timeout; a shutting-down worker does not wait for it.
+            cancel = flight.cancel
+            if cancel.is_set() and flight.cause != CAUSE_SHUTDOWN:
+                cancel = threading.Event()
             result = run_process(
                 hooks.post_hook_spec(hook.spec, outcome), cancel=cancel
             )
