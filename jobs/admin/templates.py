@@ -18,7 +18,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -182,11 +182,15 @@ class JobTemplateAdmin(admin.ModelAdmin):
         for template in queryset:
             self.delete_model(request, template)
 
-    @admin.display(description="version")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[JobTemplate]:
+        """Annotate the latest version's number: no query per row."""
+        return super().get_queryset(request).annotate(latest=Max("versions__number"))
+
+    @admin.display(description="version", ordering="latest")
     def version(self, template: JobTemplate) -> int | None:
         """Return the latest version's number."""
-        latest = template_latest_version(template)
-        return latest.number if latest is not None else None
+        latest: int | None = getattr(template, "latest", None)
+        return latest
 
     @admin.display(description="")
     def create_job(self, template: JobTemplate) -> SafeString:

@@ -21,7 +21,7 @@ from typing import Any
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -118,6 +118,9 @@ class TemplateOutput(serializers.ModelSerializer):
 
     def get_version(self, template: JobTemplate) -> int | None:
         """Return the number of the template's latest version."""
+        annotated: int | None = getattr(template, "latest", None)
+        if annotated is not None:
+            return annotated
         latest = template_latest_version(template)
         return latest.number if latest is not None else None
 
@@ -204,7 +207,11 @@ class TemplateViewSet(
         """Return every template to those who may see templates."""
         if not perms.can_view_templates(self.request.user):
             return JobTemplate.objects.none()
-        return JobTemplate.objects.order_by("category", "name", "pk")
+        templates = JobTemplate.objects.order_by("category", "name", "pk")
+        if self.action == "list":
+            # One query for the page; a write answers with its fresh version.
+            templates = templates.annotate(latest=Max("versions__number"))
+        return templates
 
     def create(self, request: Request) -> Response:
         """Create a template from a document (version 1)."""
