@@ -35,7 +35,7 @@ from jobs.crypto import DecryptionError, EncryptionKeyError
 from notifications import decisions, noise
 from notifications.channels.base import ChannelError, Message
 from notifications.models import Channel, DeliveryAttempt, Notification
-from notifications.services.channels import channel_sender
+from notifications.services.channels import SEND_TIMEOUT_SECONDS, channel_sender
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,9 @@ def notifications_lease(
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
         ids = list(candidates.values_list("pk", flat=True)[:limit])
+        if not ids:
+            # No write when idle: on SQLite an UPDATE takes the write lock.
+            return []
         token = uuid.uuid4().hex[:16]
         # The conditions again: another sender may have leased some meanwhile.
         due.filter(pk__in=ids).update(lease_until=until, lease_token=token)
@@ -68,7 +71,10 @@ def notifications_lease(
 
 
 def notification_deliver(
-    notification: Notification, *, clock: Callable[[], datetime]
+    notification: Notification,
+    *,
+    clock: Callable[[], datetime],
+    timeout_seconds: float = SEND_TIMEOUT_SECONDS,
 ) -> DeliveryAttempt | None:
     """Send one leased row, record the attempt; None: held by the rate limit."""
     channel = notification.channel
@@ -81,7 +87,8 @@ def notification_deliver(
     code: int | None = None
     error: ChannelError | None = None
     try:
-        code = channel_sender(channel).send(_message(notification))
+        sender = channel_sender(channel, timeout_seconds=timeout_seconds)
+        code = sender.send(_message(notification))
     except ChannelError as exc:
         error = exc
     except (DecryptionError, EncryptionKeyError) as exc:
