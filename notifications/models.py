@@ -155,8 +155,9 @@ class Notification(models.Model):
     )
     event = models.CharField(max_length=32)
     idempotency_key = models.CharField(max_length=64, unique=True)
-    subject = models.TextField()
-    body = models.TextField()
+    # Rendered from `facts` with the channel's templates when first sent.
+    subject = models.TextField(blank=True)
+    body = models.TextField(blank=True)
     facts = models.JSONField(default=dict)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING

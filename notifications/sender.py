@@ -24,7 +24,8 @@ from notifications.services import channels, delivery, outbox
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
-BATCH = 10
+BATCH = 50
+BUSY_PAUSE_SECONDS = 0.05
 # After a database error, the sender waits this long before trying again.
 ERROR_PAUSE_SECONDS = 5.0
 
@@ -54,10 +55,8 @@ class NotificationSender:
         found = outbox.notifications_consume(now=now)
         found += delivery.digests_queue(now=now)
         leased = delivery.notifications_lease(now=self.clock(), limit=self.batch)
-        for notification in leased:
-            if self.stop.is_set():
-                break
-            delivery.notification_deliver(notification, clock=self.clock)
+        if leased:
+            delivery.notifications_deliver(leased, clock=self.clock, stop=self.stop)
         return found + len(leased)
 
     def run_forever(self) -> None:
@@ -73,8 +72,9 @@ class NotificationSender:
                     connection.close()
                     self.stop.wait(ERROR_PAUSE_SECONDS)
                     continue
-                if not busy:
-                    self.stop.wait(self.poll_seconds)
+                # Even when busy, pause a little: the scheduler's writes get
+                # the database between two batches (SQLite has one writer).
+                self.stop.wait(BUSY_PAUSE_SECONDS if busy else self.poll_seconds)
         finally:
             connection.close()
             logger.info("Notification sender stopped")

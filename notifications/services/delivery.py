@@ -23,9 +23,11 @@ roll into one digest message once the bucket has a token again.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -33,9 +35,11 @@ from django.db.models import Q
 
 from jobs.crypto import DecryptionError, EncryptionKeyError
 from notifications import decisions, noise
+from notifications.channels.base import Channel as ChannelSender
 from notifications.channels.base import ChannelError, Message
 from notifications.models import Channel, DeliveryAttempt, Notification
 from notifications.services.channels import SEND_TIMEOUT_SECONDS, channel_sender
+from notifications.services.outbox import notification_render
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +81,62 @@ def notification_deliver(
     timeout_seconds: float = SEND_TIMEOUT_SECONDS,
 ) -> DeliveryAttempt | None:
     """Send one leased row, record the attempt; None: held by the rate limit."""
+    (attempt,) = notifications_deliver(
+        [notification], clock=clock, timeout_seconds=timeout_seconds
+    )
+    return attempt
+
+
+def notifications_deliver(
+    notifications: Sequence[Notification],
+    *,
+    clock: Callable[[], datetime],
+    timeout_seconds: float = SEND_TIMEOUT_SECONDS,
+    stop: threading.Event | None = None,
+) -> list[DeliveryAttempt | None]:
+    """Send leased rows one by one, then record every attempt at once.
+
+    Sends happen outside any transaction; the records share one, so that
+    a batch takes the database's write lock once (on SQLite, a writer
+    holding it back to back would starve the scheduler). A row held back
+    by the rate limit gives None. Rows left when `stop` is set stay leased
+    and go out after their lease.
+    """
+    senders: dict[int, ChannelSender] = {}
+    sent: list[_Sent | None] = []
+    for notification in notifications:
+        if stop is not None and stop.is_set():
+            break
+        sent.append(
+            _send(
+                notification,
+                clock=clock,
+                senders=senders,
+                timeout_seconds=timeout_seconds,
+            )
+        )
+    with transaction.atomic():
+        return [_record(item) if item is not None else None for item in sent]
+
+
+@dataclass(frozen=True)
+class _Sent:
+    notification: Notification
+    message: Message
+    code: int | None
+    error: ChannelError | None
+    ms: int
+    at: datetime
+
+
+def _send(
+    notification: Notification,
+    *,
+    clock: Callable[[], datetime],
+    senders: dict[int, ChannelSender],
+    timeout_seconds: float,
+) -> _Sent | None:
+    """Send one row (bounded by the timeout); None: held by the rate limit."""
     channel = notification.channel
     if not _take_token(channel, now=clock()):
         Notification.objects.filter(pk=notification.pk).update(
@@ -86,36 +146,35 @@ def notification_deliver(
     started = time.monotonic()
     code: int | None = None
     error: ChannelError | None = None
+    message = _message(notification)
     try:
-        sender = channel_sender(channel, timeout_seconds=timeout_seconds)
-        code = sender.send(_message(notification))
+        if channel.pk not in senders:
+            senders[channel.pk] = channel_sender(
+                channel, timeout_seconds=timeout_seconds
+            )
+        code = senders[channel.pk].send(message)
     except ChannelError as exc:
         error = exc
     except (DecryptionError, EncryptionKeyError) as exc:
         error = ChannelError(str(exc), permanent=True)
-    duration_ms = int((time.monotonic() - started) * 1000)
-    return _record(notification, code=code, error=error, ms=duration_ms, now=clock())
+    ms = int((time.monotonic() - started) * 1000)
+    return _Sent(notification, message, code=code, error=error, ms=ms, at=clock())
 
 
 def _message(notification: Notification) -> Message:
+    subject, body = notification_render(notification)
     return Message(
-        subject=notification.subject,
-        body=notification.body,
+        subject=subject,
+        body=body,
         idempotency_key=notification.idempotency_key,
         event=notification.event,
         facts=notification.facts,
     )
 
 
-def _record(
-    notification: Notification,
-    *,
-    code: int | None,
-    error: ChannelError | None,
-    ms: int,
-    now: datetime,
-) -> DeliveryAttempt:
-    """Write the attempt and the row's new state in one transaction."""
+def _record(sent: _Sent) -> DeliveryAttempt:
+    """Write the attempt and the row's new state (in the caller's transaction)."""
+    notification, error, now = sent.notification, sent.error, sent.at
     attempts = notification.attempts + 1
     status = Notification.Status.PENDING
     if error is None:
@@ -127,29 +186,31 @@ def _record(
         outcome, status = DeliveryAttempt.Outcome.PERMANENT, Notification.Status.FAILED
     else:
         outcome = DeliveryAttempt.Outcome.TRANSIENT
-    code = error.response_code if error is not None else code
+    code = error.response_code if error is not None else sent.code
+    subject, body = sent.message.subject, sent.message.body
     text = str(error) if error is not None else ""
-    with transaction.atomic():
-        attempt = DeliveryAttempt.objects.create(
-            notification=notification,
-            at=now,
-            outcome=outcome,
-            response_code=code,
-            error=text,
-            duration_ms=ms,
+    attempt = DeliveryAttempt.objects.create(
+        notification=notification,
+        at=now,
+        outcome=outcome,
+        response_code=code,
+        error=text,
+        duration_ms=sent.ms,
+    )
+    Notification.objects.filter(pk=notification.pk).update(
+        status=status,
+        attempts=attempts,
+        lease_until=None,
+        last_error=text,
+        delivered_at=now if error is None else None,
+        next_attempt_at=now + timedelta(seconds=noise.backoff_seconds(attempts)),
+        subject=subject,
+        body=body,
+    )
+    if outcome == DeliveryAttempt.Outcome.PERMANENT:
+        Channel.objects.filter(pk=notification.channel_id).update(
+            last_error=text, last_error_at=now
         )
-        Notification.objects.filter(pk=notification.pk).update(
-            status=status,
-            attempts=attempts,
-            lease_until=None,
-            last_error=text,
-            delivered_at=now if error is None else None,
-            next_attempt_at=now + timedelta(seconds=noise.backoff_seconds(attempts)),
-        )
-        if outcome == DeliveryAttempt.Outcome.PERMANENT:
-            Channel.objects.filter(pk=notification.channel_id).update(
-                last_error=text, last_error_at=now
-            )
     if error is not None:
         logger.warning(
             "Notification %s to channel %s failed (%s): %s",
@@ -209,12 +270,13 @@ def _bucket_has_token(channel: Channel, *, now: datetime) -> bool:
 def _digest(channel: Channel, *, now: datetime) -> int:
     held = list(
         Notification.objects.select_for_update()
+        .select_related("channel")
         .filter(channel=channel, status=Notification.Status.SUPPRESSED)
         .order_by("pk")
     )
     if not held:
         return 0
-    lines = [f"- {row.subject}" for row in held[:DIGEST_LINES]]
+    lines = [f"- {notification_render(row)[0]}" for row in held[:DIGEST_LINES]]
     if len(held) > DIGEST_LINES:
         lines.append(f"... and {len(held) - DIGEST_LINES} more")
     Notification.objects.create(

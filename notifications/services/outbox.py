@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from jobs import conf
-from jobs.models import Job, JobRun, RunEvent
+from jobs.models import JobRun, RunEvent
 from jobs.services.events import run_events_ack, run_events_claim
 from notifications import decisions, templating
 from notifications.models import Channel, JobState, Notification, Rule
@@ -32,55 +32,115 @@ logger = logging.getLogger(__name__)
 CONSUMER = "notifications"
 # Characters of a run's (already masked) output a message carries.
 OUTPUT_TAIL_CHARS = 1500
-CLAIM_LIMIT = 100
+CLAIM_LIMIT = 50
 
 
 def notifications_consume(*, now: datetime, limit: int = CLAIM_LIMIT) -> int:
-    """Claim run events and write their notifications; return events handled."""
+    """Claim run events and write their notifications; return events handled.
+
+    Rules and runs are read before the transaction, messages are rendered
+    when sent: the transaction that acks the batch and writes its rows is a
+    handful of statements, so it holds the database's write lock (SQLite)
+    only briefly and the scheduler is not kept waiting.
+    """
     claimed = run_events_claim(consumer=CONSUMER, limit=limit, now=now)
-    for event in claimed:
+    if not claimed:
+        return 0
+    job_ids = {event.job_id for event in claimed}
+    rules = list(rules_for_jobs(job_ids))
+    runs = JobRun.objects.select_related("job").in_bulk({e.run_id for e in claimed})
+    try:
         with transaction.atomic():
-            if run_events_ack(consumer=CONSUMER, event_ids=[event.pk], now=now):
-                _handle(event, now=now)
+            ids = [event.pk for event in claimed]
+            if run_events_ack(consumer=CONSUMER, event_ids=ids, now=now) != len(ids):
+                raise _PartlyAckedError
+            _handle(claimed, rules=rules, runs=runs, now=now)
+    except _PartlyAckedError:
+        # Another process acked some of them first: one by one, each kept
+        # only if its own ack counts.
+        for event in claimed:
+            with transaction.atomic():
+                if run_events_ack(consumer=CONSUMER, event_ids=[event.pk], now=now):
+                    _handle([event], rules=rules, runs=runs, now=now)
     return len(claimed)
 
 
-def _handle(event: RunEvent, *, now: datetime) -> list[Notification]:
-    """Update the job's streak and write the notifications `event` causes."""
-    state, _ = JobState.objects.select_for_update().get_or_create(job_id=event.job_id)
-    trigger = decisions.trigger_of(
-        kind=event.kind, status=event.status, reason_code=event.reason_code
-    )
-    rules = {rule.pk: rule for rule in rules_for_job(event.job_id)}
-    outcome = decisions.decide(
-        trigger=trigger,
-        streak=state.failing_streak,
-        rules=[_spec(rule) for rule in rules.values()],
-    )
-    if outcome.streak != state.failing_streak:
-        state.failing_streak = outcome.streak
-        state.save(update_fields=["failing_streak"])
-    if not outcome.fired or (state.muted_until and state.muted_until > now):
-        return []
-    run = JobRun.objects.select_related("job").get(pk=event.run_id)
+class _PartlyAckedError(Exception):
+    """Some events of a batch were acked by another process meanwhile."""
+
+
+def _handle(
+    events: Sequence[RunEvent],
+    *,
+    rules: Sequence[Rule],
+    runs: Mapping[int, JobRun],
+    now: datetime,
+) -> list[Notification]:
+    """Update the jobs' streaks and write the notifications `events` cause."""
+    states = _states_locked({event.job_id for event in events})
+    changed: set[int] = set()
     made: list[Notification] = []
+    for event in events:
+        state = states[event.job_id]
+        job_rules = [r for r in rules if r.job_id in (None, event.job_id)]
+        trigger = decisions.trigger_of(
+            kind=event.kind, status=event.status, reason_code=event.reason_code
+        )
+        outcome = decisions.decide(
+            trigger=trigger,
+            streak=state.failing_streak,
+            rules=[_spec(rule) for rule in job_rules],
+        )
+        if outcome.streak != state.failing_streak:
+            state.failing_streak = outcome.streak
+            changed.add(state.pk)
+        muted = state.muted_until is not None and state.muted_until > now
+        run = runs.get(event.run_id)
+        if outcome.fired and not muted and run is not None:
+            made += _rows(event, outcome, rules=job_rules, run=run, now=now)
+    JobState.objects.bulk_update([states[pk] for pk in changed], ["failing_streak"])
+    return Notification.objects.bulk_create(made)
+
+
+def _states_locked(job_ids: set[int]) -> dict[int, JobState]:
+    """Return the jobs' notification states, created if missing, locked."""
+    JobState.objects.bulk_create(
+        [JobState(job_id=pk) for pk in job_ids], ignore_conflicts=True
+    )
+    locked = JobState.objects.select_for_update().filter(job_id__in=job_ids)
+    return {state.pk: state for state in locked}
+
+
+def _rows(
+    event: RunEvent,
+    outcome: decisions.Outcome,
+    *,
+    rules: Sequence[Rule],
+    run: JobRun,
+    now: datetime,
+) -> list[Notification]:
+    """Return one unsaved notification per channel the fired rules name."""
+    by_id = {rule.pk: rule for rule in rules}
+    rows: list[Notification] = []
     seen: set[int] = set()
     for rule_id, fired in outcome.fired:
-        channel = rules[rule_id].channel
+        channel = by_id[rule_id].channel
         if channel.pk in seen:
             continue
         seen.add(channel.pk)
         facts = run_facts(
             run, event=fired, attempt=event.attempt, streak=outcome.streak
         )
-        made.append(notification_add(channel=channel, facts=facts, now=now, run=run))
-    return made
+        rows.append(_notification(channel=channel, facts=facts, now=now, run=run))
+    return rows
 
 
-def rules_for_job(job_id: int) -> Iterable[Rule]:
-    """Return the active rules for a job: its own and the global ones."""
+def rules_for_jobs(job_ids: Iterable[int]) -> Iterable[Rule]:
+    """Return the active rules for jobs: their own and the global ones."""
     return (
-        Rule.objects.filter(Q(job_id=job_id) | Q(job__isnull=True), is_active=True)
+        Rule.objects.filter(
+            Q(job_id__in=list(job_ids)) | Q(job__isnull=True), is_active=True
+        )
         .filter(channel__is_active=True)
         .select_related("channel")
         .order_by("pk")
@@ -124,28 +184,38 @@ def run_facts(run: JobRun, *, event: str, attempt: int, streak: int) -> dict[str
     }
 
 
-def notification_add(
-    *,
-    channel: Channel,
-    facts: Mapping[str, Any],
-    now: datetime,
-    run: JobRun | None = None,
-    job: Job | None = None,
+def _notification(
+    *, channel: Channel, facts: Mapping[str, Any], now: datetime, run: JobRun | None
 ) -> Notification:
-    """Render `facts` with the channel's templates and queue the message."""
-    subject = templating.render(
-        channel.subject_template or templating.DEFAULT_SUBJECT, facts
-    )
-    body = templating.render(channel.body_template or templating.DEFAULT_BODY, facts)
-    return Notification.objects.create(
+    """Return an unsaved outbox row; its text is rendered when it is sent."""
+    return Notification(
         channel=channel,
-        job=job or (run.job if run else None),
+        job=run.job if run else None,
         run=run,
         event=str(facts.get("event", "")),
         idempotency_key=uuid.uuid4().hex,
-        subject=subject,
-        body=body,
         facts=dict(facts),
         created_at=now,
         next_attempt_at=now,
     )
+
+
+def notification_add(
+    *, channel: Channel, facts: Mapping[str, Any], now: datetime, run: JobRun | None
+) -> Notification:
+    """Queue a message with `facts` for `channel` (rendered when sent)."""
+    row = _notification(channel=channel, facts=facts, now=now, run=run)
+    row.save()
+    return row
+
+
+def notification_render(notification: Notification) -> tuple[str, str]:
+    """Return (subject, body): stored ones, or the channel's templates rendered."""
+    if notification.subject or notification.body:
+        return notification.subject, notification.body
+    channel, facts = notification.channel, notification.facts
+    subject = templating.render(
+        channel.subject_template or templating.DEFAULT_SUBJECT, facts
+    )
+    body = templating.render(channel.body_template or templating.DEFAULT_BODY, facts)
+    return subject, body

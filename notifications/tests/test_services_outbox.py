@@ -11,14 +11,18 @@ from jobs.models import Job, JobRun
 from jobs.services.events import run_events_claim
 from jobs.tests.factories import JobFactory
 from notifications.models import Channel, JobState, Notification
-from notifications.services.outbox import CONSUMER, notifications_consume
+from notifications.services.outbox import (
+    CONSUMER,
+    notification_render,
+    notifications_consume,
+)
 
 pytestmark = pytest.mark.django_db
 
 URL = {"url": "http://127.0.0.1:9/hook"}
 
 
-def test_a_failure_queues_one_rendered_notification(
+def test_a_failure_queues_one_notification_rendered_with_the_run(
     end_run: Callable[..., JobRun], make_channel: Callable[..., Channel], now: datetime
 ) -> None:
     """The row carries the rendered subject, body and the facts."""
@@ -32,9 +36,10 @@ def test_a_failure_queues_one_rendered_notification(
         "failure",
         "pending",
     )
-    assert row.subject == "[Failed] nightly-report"
-    assert f"Run {run.pk} (attempt 1) ended failed: Exit code 2." in row.body
-    assert "Traceback: boom" in row.body
+    subject, body = notification_render(row)
+    assert subject == "[Failed] nightly-report"
+    assert f"Run {run.pk} (attempt 1) ended failed: Exit code 2." in body
+    assert "Traceback: boom" in body
     assert row.facts["exit_code"] == 2
     assert row.facts["duration_seconds"] == 2.0
     assert row.facts["admin_url"].endswith(f"/admin/jobs/jobrun/{run.pk}/change/")
