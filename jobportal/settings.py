@@ -331,6 +331,9 @@ JOB_PORTAL_SMTP_FROM = env.str("JOB_PORTAL_SMTP_FROM", default="jobportal@localh
 # When set, notifications create a "Default webhook" channel with a global
 # rule for failures and recoveries (see README "Notifications").
 JOB_PORTAL_WEBHOOK_URL = env.str("JOB_PORTAL_WEBHOOK_URL", default="")
+# Circuit breaker default: pause a job after this many failures in a row
+# (0: off; a job may set its own in its notification state).
+JOB_PORTAL_CIRCUIT_BREAKER_AFTER = _number("JOB_PORTAL_CIRCUIT_BREAKER_AFTER", 0)
 # Links in notifications point here (the admin's address as people see it).
 JOB_PORTAL_PUBLIC_URL = env.str(
     "JOB_PORTAL_PUBLIC_URL", default="http://127.0.0.1:8000"

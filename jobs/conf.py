@@ -110,3 +110,9 @@ def default_webhook_url() -> str:
 def public_url() -> str:
     """Return the portal's address as people reach it, without a final slash."""
     return str(settings.JOB_PORTAL_PUBLIC_URL).rstrip("/")
+
+
+def circuit_breaker_after() -> int:
+    """Return the failures in a row that pause a job by default (0: never)."""
+    value = settings.JOB_PORTAL_CIRCUIT_BREAKER_AFTER
+    return max(0, int(value or 0))

@@ -124,8 +124,17 @@ class JobState(models.Model):
     job = models.OneToOneField(
         Job, on_delete=models.CASCADE, primary_key=True, related_name="notify_state"
     )
-    failing_streak = models.PositiveIntegerField(default=0)
-    muted_until = models.DateTimeField(null=True, blank=True)
+    failing_streak = models.PositiveIntegerField(default=0, editable=False)
+    muted_until = models.DateTimeField(
+        null=True, blank=True, help_text="Send nothing about this job until then."
+    )
+    circuit_breaker_after = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Pause the job after this many failures in a row "
+        "(blank: JOB_PORTAL_CIRCUIT_BREAKER_AFTER; 0: never).",
+    )
+    circuit_opened_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         default_permissions = ("view", "change")

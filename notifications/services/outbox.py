@@ -26,6 +26,7 @@ from jobs.models import JobRun, RunEvent
 from jobs.services.events import run_events_ack, run_events_claim
 from notifications import decisions, templating
 from notifications.models import Channel, JobState, Notification, Rule
+from notifications.services import circuit
 
 logger = logging.getLogger(__name__)
 
@@ -91,13 +92,21 @@ def _handle(
             streak=state.failing_streak,
             rules=[_spec(rule) for rule in job_rules],
         )
-        if outcome.streak != state.failing_streak:
+        before = state.failing_streak
+        if outcome.streak != before:
             state.failing_streak = outcome.streak
             changed.add(state.pk)
         muted = state.muted_until is not None and state.muted_until > now
         run = runs.get(event.run_id)
         if outcome.fired and not muted and run is not None:
             made += _rows(event, outcome, rules=job_rules, run=run, now=now)
+        if run is not None and circuit.circuit_trips(state, before=before):
+            facts = run_facts(
+                run, event="", attempt=event.attempt, streak=state.failing_streak
+            )
+            made += circuit.circuit_open(
+                state=state, run=run, rules=job_rules, facts=facts, now=now
+            )
     JobState.objects.bulk_update([states[pk] for pk in changed], ["failing_streak"])
     return Notification.objects.bulk_create(made)
 
