@@ -145,6 +145,14 @@ def channel_delete(
         channel.delete()
 
 
+def check_channel(channel: Channel, secrets: Mapping[str, str]) -> None:
+    """Raise `ValidationError` if `channel` lacks what its kind requires."""
+    kind = CHANNELS[channel.kind]
+    stored = channel_secrets(channel) if channel.pk else {}
+    merged = _merged_secrets(kind, stored, secrets)
+    _check_required(kind, channel.config or {}, merged)
+
+
 def _merged_secrets(
     kind: type[ChannelSender], stored: dict[str, str], given: Mapping[str, str]
 ) -> dict[str, str]:
