@@ -24,8 +24,12 @@ from notifications.services import channels, delivery, outbox
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
-BATCH = 50
+BATCH = 20
 BUSY_PAUSE_SECONDS = 0.05
+# A batch starts only if no slot is due within this long; after a slot the
+# sender waits this much more, while the scheduler claims and starts the run.
+SLOT_GUARD_SECONDS = 0.3
+SLOT_AFTER_SECONDS = 0.15
 # After a database error, the sender waits this long before trying again.
 ERROR_PAUSE_SECONDS = 5.0
 
@@ -40,16 +44,39 @@ class NotificationSender:
         clock: Callable[[], datetime] = portal_clock.now,
         poll_seconds: float = POLL_SECONDS,
         batch: int = BATCH,
+        next_slot: Callable[[], float | None] | None = None,
     ) -> None:
-        """Keep the stop event, the clock and the batch size."""
+        """Keep the stop event, the clock, the batch size and the slot probe.
+
+        `next_slot` returns the seconds until the scheduler's next slot
+        (`WorkerLoop.seconds_to_next_slot`); the sender holds off around it.
+        """
+        self.next_slot = next_slot
         self.stop = stop
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.batch = batch
         self._thread: threading.Thread | None = None
 
+    def yield_seconds(self) -> float:
+        """Return how long to hold off so that a slot due soon starts on time.
+
+        Around a slot's instant the scheduler writes (records and claims the
+        run); a sender batch holding the database then (SQLite has one
+        writer) would make the run late.
+        """
+        if self.next_slot is None:
+            return 0.0
+        seconds = self.next_slot()
+        if seconds is None or seconds > SLOT_GUARD_SECONDS:
+            return 0.0
+        return max(0.0, seconds) + SLOT_AFTER_SECONDS
+
     def run_once(self) -> int:
         """Do one step; return how much work it found (0: idle)."""
+        hold = self.yield_seconds()
+        if hold:
+            self.stop.wait(hold)
         now = self.clock()
         channels.default_webhook_ensure(now=now)
         found = outbox.notifications_consume(now=now)

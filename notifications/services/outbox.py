@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 CONSUMER = "notifications"
 # Characters of a run's (already masked) output a message carries.
 OUTPUT_TAIL_CHARS = 1500
-CLAIM_LIMIT = 50
+CLAIM_LIMIT = 20
 
 
 def notifications_consume(*, now: datetime, limit: int = CLAIM_LIMIT) -> int:

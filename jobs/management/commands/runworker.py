@@ -90,7 +90,9 @@ class Command(BaseCommand):
         # database connection: a slow mail server never delays scheduling.
         sender = None
         if not options["no_notifications"] and not options["once"]:
-            sender = NotificationSender(stop=loop.stop)
+            sender = NotificationSender(
+                stop=loop.stop, next_slot=loop.seconds_to_next_slot
+            )
             sender.start()
         try:
             if options["once"]:
