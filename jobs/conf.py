@@ -116,3 +116,13 @@ def circuit_breaker_after() -> int:
     """Return the failures in a row that pause a job by default (0: never)."""
     value = settings.JOB_PORTAL_CIRCUIT_BREAKER_AFTER
     return max(0, int(value or 0))
+
+
+def max_concurrent_total() -> int | None:
+    """Return the cap on runs executing at once across all workers; None: none.
+
+    0 (the default) means no cap; a bad value, reported by check jobs.E120,
+    reads as no cap too, as before the setting existed.
+    """
+    value = settings.JOB_PORTAL_MAX_CONCURRENT_TOTAL
+    return int(value) if value and value > 0 else None
