@@ -30,6 +30,7 @@ from jobportal import clock
 from jobs import permissions as perms
 from jobs import schedule as engine
 from jobs.admin.access import JobAccessMixin, ScheduleAccessMixin, actor_ip
+from jobs.admin.dependencies import DependencyFormSet, JobDependencyInline
 from jobs.admin.display import (
     count_jobs,
     fire_times_or_note,
@@ -163,7 +164,7 @@ class JobAdmin(
     """
 
     form = JobForm
-    inlines = (ScheduleInline, JobParameterInline)
+    inlines = (ScheduleInline, JobDependencyInline, JobParameterInline)
     filter_horizontal = ("secrets",)
     list_display = (
         "name",
@@ -285,24 +286,28 @@ class JobAdmin(
         change: bool,
     ) -> None:
         """Save the job and its schedules through the service, then the rest."""
-        schedules = None
+        schedules = dependencies = None
         for formset in formsets:
-            if isinstance(formset, ScheduleFormSet):
+            if isinstance(formset, ScheduleFormSet | DependencyFormSet):
                 # Records what changed for the history message; writes nothing.
                 formset.save(commit=False)
+            if isinstance(formset, ScheduleFormSet):
                 schedules = formset.schedule_documents()
+            if isinstance(formset, DependencyFormSet):
+                dependencies = formset.dependency_documents()
         job_save(
             job=form.instance,
             schedules=schedules,
             now=clock.now(),
             secrets=form.cleaned_data.get("secrets"),
+            dependencies=dependencies,
             actor=request.user,
             ip=actor_ip(request),
             note=form.cleaned_data.get(NOTE_FIELD) or "",
         )
         form.save_m2m()
         for formset in formsets:
-            if not isinstance(formset, ScheduleFormSet):
+            if not isinstance(formset, ScheduleFormSet | DependencyFormSet):
                 self.save_formset(request, form, formset, change)
 
     # --- columns and read-only fields ---------------------------------------

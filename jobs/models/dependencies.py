@@ -10,11 +10,14 @@ decides each downstream job at most once (a unique key backs that up).
 
 from __future__ import annotations
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from jobs.models.jobs import Job
 from jobs.models.runs import JobRun
+
+# The longest window: a year and a day, for a yearly job after a daily one.
+MAX_WINDOW_HOURS = 8784
 
 
 class JobDependency(models.Model):
@@ -27,7 +30,7 @@ class JobDependency(models.Model):
     window_hours = models.PositiveIntegerField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_WINDOW_HOURS)],
         help_text="The upstream outcome counts only this many hours; empty: always.",
     )
 
