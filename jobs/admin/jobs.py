@@ -49,6 +49,7 @@ from jobs.admin.job_form import (
     with_change_note,
 )
 from jobs.admin.job_security import JobRunParametersMixin
+from jobs.admin.pipeline import JobPipelineMixin, pipeline_svg
 from jobs.admin.run_parameters import JobParameterInline
 from jobs.admin.script_display import with_script_dropdown
 from jobs.admin.versions import JobVersionsMixin
@@ -154,6 +155,7 @@ class JobAdmin(
     JobVersionsMixin,
     JobGrantsMixin,
     JobRunParametersMixin,
+    JobPipelineMixin,
     admin.ModelAdmin,
 ):
     """Jobs: list with schedules in words, next and last run; form with schedules.
@@ -264,6 +266,9 @@ class JobAdmin(
         job = self.get_object(request, unquote(object_id)) if object_id else None
         context = {
             "jobs_can_run": job is not None and perms.can_run_job(request.user, job),
+            "jobs_can_run_pipeline": job is not None
+            and perms.can_run_pipeline(request.user, job),
+            "jobs_pipeline_svg": pipeline_svg(request, job) if job else None,
             "jobs_schedule_config": {
                 "previewUrl": reverse("admin:jobs_job_preview_schedule"),
                 "fields": SCHEDULE_FIELDS,

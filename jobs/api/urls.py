@@ -7,7 +7,15 @@ slash is accepted too.
 from django.urls import re_path
 
 from jobportal.api.routers import OptionalSlashRouter
-from jobs.api.views import health, jobs, runs, schedules, scripts, versions
+from jobs.api.views import (
+    health,
+    jobs,
+    pipelines,
+    runs,
+    schedules,
+    scripts,
+    versions,
+)
 
 router = OptionalSlashRouter()
 router.register("jobs", jobs.JobViewSet, basename="job")
@@ -26,6 +34,16 @@ urlpatterns = [
         r"^jobs/(?P<job_pk>[0-9]+)/logs/?$",
         runs.JobLogsView.as_view(),
         name="job-logs",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/graph/?$",
+        pipelines.JobGraphView.as_view(),
+        name="job-graph",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/run-pipeline/?$",
+        pipelines.JobRunPipelineView.as_view(),
+        name="job-run-pipeline",
     ),
     *router.urls,
 ]

@@ -24,6 +24,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
+from accounts.actors import Actor
 from jobs import dependency_rules as rules
 from jobs import reasons
 from jobs.models import Job, JobDependency, JobRun, JobRunUpstream, RunEvent
@@ -126,6 +127,25 @@ def dependency_decide(*, job: Job, now: datetime) -> JobRun | None:
         JobRunUpstream(run=run, job=job, upstream_run_id=pk) for pk in decision.run_ids
     )
     return run
+
+
+def job_run_pipeline(
+    *,
+    job: Job,
+    requested_by: Actor,
+    now: datetime,
+    trigger: str = JobRun.Trigger.MANUAL,
+    ip: str | None = None,
+) -> JobRun:
+    """Queue a run of `job` now; its downstream jobs follow as it ends.
+
+    The downstream runs are the dependencies consumer's to queue, one round
+    at a time, so a pipeline started here behaves as one started by a
+    schedule. Audited as a run of `job` by `requested_by`.
+    """
+    return job_run_now(
+        job=job, requested_by=requested_by, now=now, trigger=trigger, ip=ip
+    )
 
 
 def _outcome(

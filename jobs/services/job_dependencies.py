@@ -117,11 +117,3 @@ def _upstream_ids(job_id: int) -> set[int]:
             "depends_on_id", flat=True
         )
     )
-
-
-def dependency_documents_of(upstreams: Sequence[Upstream]) -> list[dict[str, Any]]:
-    """Return resolved dependencies as documents (for a snapshot)."""
-    return [
-        {DEPENDENCY_JOB_KEY: u.job.name, DEPENDENCY_WINDOW_KEY: u.window_hours}
-        for u in upstreams
-    ]
