@@ -31,6 +31,7 @@ from jobs.models import Job
 from jobs.pipeline_layout import Node, render_svg
 from jobs.selectors import job_pipeline
 from jobs.services.dependencies import job_run_pipeline
+from jobs.services.runs import ScriptNotRunnableError
 
 MSG_PIPELINE_STARTED = (
     "Queued run {run} of {job}; the jobs after it follow as their dependencies are met."
@@ -82,12 +83,17 @@ class JobPipelineMixin(ModelAdminMixin):
             raise Http404
         if not perms.can_run_pipeline(request.user, job):
             raise PermissionDenied
-        run = job_run_pipeline(
-            job=job,
-            requested_by=request.user,
-            now=clock.now(),
-            ip=request_ip(request),
-        )
+        back = HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
+        try:
+            run = job_run_pipeline(
+                job=job,
+                requested_by=request.user,
+                now=clock.now(),
+                ip=request_ip(request),
+            )
+        except ScriptNotRunnableError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return back
         link = format_html(
             '<a href="{}">#{}</a>',
             reverse("admin:jobs_jobrun_change", args=[run.pk]),
@@ -98,4 +104,4 @@ class JobPipelineMixin(ModelAdminMixin):
             format_html(MSG_PIPELINE_STARTED, run=link, job=job.name),
             messages.SUCCESS,
         )
-        return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
+        return back
