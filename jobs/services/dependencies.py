@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from accounts.actors import Actor
 from jobs import dependency_rules as rules
@@ -79,10 +79,11 @@ def _handle_acked(event: RunEvent, *, now: datetime) -> bool:
                 return False  # Another process of the consumer took it over.
             if event.kind == RunEvent.Kind.ENDED:
                 dependency_run_ended(run=event.run, now=now)
-    except IntegrityError:
-        # A racing process recorded the same round first; the lease brings
-        # the event back, and by then its upstream run is used.
-        logger.warning("Event %s: round decided elsewhere; will look again", event.pk)
+    except (IntegrityError, OperationalError) as exc:
+        # A racing process recorded the same round first (the unique key),
+        # or held SQLite's write lock: nothing of ours was kept, and the
+        # lease brings the event back, when its upstream run is used.
+        logger.warning("Event %s: not decided now (%s); will look again", event.pk, exc)
         return False
     return True
 

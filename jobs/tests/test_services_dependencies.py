@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 
-from jobs import reasons
+from jobs import dependency_rules, reasons
 from jobs.models import Job, JobDependency, JobRun, RunEvent
 from jobs.policies import Outcome
 from jobs.services.dependencies import (
@@ -278,3 +281,47 @@ def test_the_worker_loop_queues_dependents_in_its_cycle(
     finish(jobs["a"], OK, clock)
     assert loop.queue_dependents() == 1
     assert len(dependency_runs(jobs["b"])) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_consumers_deciding_one_round_at_once_queue_it_once(
+    pipeline: Callable[..., dict[str, Job]],
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """B and C end; two workers each take one event and decide D together."""
+    jobs = pipeline({"b": [], "c": [], "d": ["b", "c"]})
+    finish(jobs["b"], OK, clock)
+    finish(jobs["c"], OK, clock)
+    both = threading.Barrier(2)
+    decide = dependency_rules.decide
+
+    def decide_together(**kwargs: Any) -> dependency_rules.Decision:
+        # Both would decide from the same outcomes if nothing serialised
+        # them; the second waits instead (PostgreSQL: on the job's row lock;
+        # SQLite: on the write lock its ack took), so the wait times out.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both.wait(timeout=2)
+        return decide(**kwargs)
+
+    monkeypatch.setattr(dependency_rules, "decide", decide_together)
+    at = clock.advance(1)
+    errors: list[BaseException] = []
+
+    def consumer() -> None:
+        try:
+            dependency_events_process(now=at, limit=1)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=consumer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    # An event left unacked by the loser comes back after its lease.
+    dependency_events_process(now=at + timedelta(seconds=61))
+    assert len(dependency_runs(jobs["d"])) == 1
