@@ -12,10 +12,13 @@ from django.test import Client
 from django.urls import reverse
 
 from jobs.admin.dependencies import MSG_INACTIVE_UPSTREAM
-from jobs.models import Job, JobDependency, JobVersion
+from jobs.models import Job, JobDependency, JobRun, JobVersion
+from jobs.services.dependencies import dependency_events_process
 from jobs.services.job_dependencies import MSG_CYCLE, MSG_SELF
+from jobs.tests.conftest import FakeClock
 from jobs.tests.factories import JobFactory
 from jobs.tests.test_admin_jobs import change_form_data
+from jobs.tests.test_services_dependencies import FAILED, finish
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
@@ -29,7 +32,8 @@ def client(scripts_dir: Path, admin_client: Client, admin_user: User) -> Client:
 
 def make(name: str, now: datetime, *upstreams: str, **fields: Any) -> Job:
     fields.setdefault("timezone", "Asia/Hong_Kong")
-    job = JobFactory.create(name=name, schedules=[DAILY], now=now, **fields)
+    fields.setdefault("schedules", [DAILY])
+    job = JobFactory.create(name=name, now=now, **fields)
     for up in upstreams:
         JobDependency.objects.create(job=job, depends_on=Job.objects.get(name=up))
     return job
@@ -85,3 +89,19 @@ def test_a_deactivated_upstream_is_allowed_and_shown(
     job = make("B", now, "off")
     response = client.get(reverse("admin:jobs_job_change", args=[job.pk]))
     assert MSG_INACTIVE_UPSTREAM in response.content.decode()
+
+
+def test_a_skipped_run_names_and_links_its_upstream_run(
+    client: Client, now: datetime, clock: FakeClock
+) -> None:
+    """Why did D not run? The skip's page gives the reason and the run."""
+    a = make("A", now, schedules=[{"type": "manual"}])
+    d = make("D", now, "A")
+    failed = finish(a, FAILED, clock)
+    dependency_events_process(now=clock.advance(1))
+    skip = JobRun.objects.get(job=d)
+    response = client.get(reverse("admin:jobs_jobrun_change", args=[skip.pk]))
+    page = response.content.decode()
+    assert f"Upstream run {failed.pk} of job &quot;A&quot; ended failed" in page
+    link = reverse("admin:jobs_jobrun_change", args=[failed.pk])
+    assert f'<a href="{link}">#{failed.pk} A (failed)</a>' in page
