@@ -60,6 +60,9 @@ class JobRunUpstream(models.Model):
     upstream_run = models.ForeignKey(
         JobRun, on_delete=models.CASCADE, related_name="downstream_uses"
     )
+    # The runs that started the upstream run's round (itself, if a schedule,
+    # a person or the API started it): how rounds are told apart.
+    roots = models.JSONField(default=list)
 
     class Meta:
         ordering = ("run", "upstream_run")

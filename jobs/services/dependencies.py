@@ -20,6 +20,7 @@ nothing, and the event comes back after its lease.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import IntegrityError, OperationalError, transaction
@@ -40,6 +41,9 @@ BATCH = 100
 LEASE_SECONDS = 60.0
 # Newest ended runs of an upstream job looked at for a final one.
 CANDIDATES = 5
+# Decisions a downstream job remembers the rounds of: an outcome of a round
+# one of its last ROUNDS dependency runs belongs to is no new round.
+ROUNDS = 20
 MSG_UPSTREAM_FAILED = (
     'Upstream run {run} of job "{job}" ended {status}: the dependencies '
     "({mode}) cannot be met this round."
@@ -113,7 +117,11 @@ def dependency_decide(*, job: Job, now: datetime) -> JobRun | None:
         .first()
     )
     deps = list(job.dependencies.select_related("depends_on").order_by("pk"))
-    outcomes = {dep.depends_on_id: _outcome(dep, after=last, now=now) for dep in deps}
+    decided = _decided_roots(job)
+    outcomes = {
+        dep.depends_on_id: _outcome(dep, after=last, decided=decided, now=now)
+        for dep in deps
+    }
     decision = rules.decide(mode=job.dependency_mode, outcomes=outcomes)
     if decision.action is rules.Action.RUN:
         run = job_run_now(
@@ -124,8 +132,10 @@ def dependency_decide(*, job: Job, now: datetime) -> JobRun | None:
         run = _skip(job, failed_run_id=decision.failed_run_id, now=now)
     else:
         return None  # The round is not decided yet.
+    roots = run_roots(decision.run_ids)
     JobRunUpstream.objects.bulk_create(
-        JobRunUpstream(run=run, job=job, upstream_run_id=pk) for pk in decision.run_ids
+        JobRunUpstream(run=run, job=job, upstream_run_id=pk, roots=sorted(roots[pk]))
+        for pk in decision.run_ids
     )
     return run
 
@@ -149,10 +159,57 @@ def job_run_pipeline(
     )
 
 
+def run_roots(run_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Return, for each run, the runs that started the round it belongs to.
+
+    A run its dependencies queued (or skipped) belongs to its upstream runs'
+    rounds (stored with them), a retry to its first attempt's; any other
+    run (a schedule's, a person's, the API's) starts a round. Three queries.
+    """
+    firsts: dict[int, int] = {}
+    runs = JobRun.objects.filter(pk__in=list(run_ids))
+    for pk, job_id, slot, attempt in runs.values_list(
+        "pk", "job_id", "scheduled_for", "attempt"
+    ):
+        firsts[pk] = pk
+        if attempt > 1:
+            first = JobRun.objects.filter(job_id=job_id, scheduled_for=slot, attempt=1)
+            firsts[pk] = first.values_list("pk", flat=True).first() or pk
+    stored: dict[int, set[int]] = {}
+    for run_id, roots in JobRunUpstream.objects.filter(
+        run_id__in=set(firsts.values())
+    ).values_list("run_id", "roots"):
+        stored.setdefault(run_id, set()).update(roots)
+    return {pk: stored.get(first, {first}) for pk, first in firsts.items()}
+
+
+def _decided_roots(job: Job) -> set[int]:
+    """Return the rounds (their root runs) `job`'s recent decisions were in."""
+    recent = list(
+        JobRun.objects.filter(job=job, trigger=JobRun.Trigger.DEPENDENCY)
+        .order_by("-queued_at")
+        .values_list("pk", flat=True)[:ROUNDS]
+    )
+    rows = JobRunUpstream.objects.filter(run_id__in=recent).values_list(
+        "roots", flat=True
+    )
+    return {root for roots in rows for root in roots}
+
+
 def _outcome(
-    dep: JobDependency, *, after: datetime | None, now: datetime
+    dep: JobDependency,
+    *,
+    after: datetime | None,
+    decided: set[int],
+    now: datetime,
 ) -> rules.Outcome | None:
-    """Return the newest final, unused outcome of `dep`'s upstream this round."""
+    """Return the newest final outcome of `dep`'s upstream of a new round.
+
+    Not used by `dep`'s job before, ended after its last dependency run,
+    within the window, and of a round none of its recent decisions was in
+    (in a diamond with `any_success`, the second branch's success is the
+    same round as the first's).
+    """
     ended = (
         JobRun.objects.filter(
             job_id=dep.depends_on_id,
@@ -168,8 +225,9 @@ def _outcome(
     if start is not None:
         ended = ended.filter(finished_at__gte=start)
     for run in ended.order_by("-finished_at", "-pk")[:CANDIDATES]:
-        if _is_final(run):
-            return rules.Outcome(run_id=run.pk, succeeded=rules.is_success(run.status))
+        if not _is_final(run) or run_roots([run.pk])[run.pk] <= decided:
+            continue
+        return rules.Outcome(run_id=run.pk, succeeded=rules.is_success(run.status))
     return None
 
 

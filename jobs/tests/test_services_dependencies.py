@@ -168,6 +168,53 @@ def test_a_diamond_runs_its_sink_once(
     assert upstream_ids(d_run) == sorted([b_run.pk, c_run.pk])
 
 
+def test_a_diamond_with_any_success_runs_its_sink_once(
+    pipeline: Callable[..., dict[str, Job]], clock: FakeClock
+) -> None:
+    """B's success queues D; C's, of the same round (A's run), does not again."""
+    jobs = pipeline({"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]})
+    Job.objects.filter(name="d").update(dependency_mode=Job.DependencyMode.ANY_SUCCESS)
+    finish(jobs["a"], OK, clock)
+    process(clock)
+    b_run, c_run = queued_run(jobs["b"]), queued_run(jobs["c"])
+    finish_run(b_run, OK, clock)
+    process(clock)
+    finish_run(c_run, OK, clock)
+    process(clock)
+    assert len(dependency_runs(jobs["d"])) == 1
+    # A new round (A runs again) queues D again.
+    finish(jobs["a"], OK, clock)
+    process(clock)
+    finish_run(queued_run(jobs["b"]), OK, clock)
+    process(clock)
+    assert len(dependency_runs(jobs["d"])) == 2
+
+
+def test_a_late_outcome_of_a_skipped_round_does_not_count_in_the_next(
+    pipeline: Callable[..., dict[str, Job]], clock: FakeClock
+) -> None:
+    """Round 1: B fails (D skipped), then C succeeds; round 2 needs a new C."""
+    jobs = pipeline({"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]})
+    finish(jobs["a"], OK, clock)
+    process(clock)
+    b_run, c_run = queued_run(jobs["b"]), queued_run(jobs["c"])
+    finish_run(b_run, FAILED, clock)
+    process(clock)
+    finish_run(c_run, OK, clock)
+    process(clock)
+    assert [r.status for r in dependency_runs(jobs["d"])] == ["skipped"]
+    finish(jobs["a"], OK, clock)
+    process(clock)
+    b_run = queued_run(jobs["b"])
+    finish_run(b_run, OK, clock)
+    process(clock)
+    assert [r.status for r in dependency_runs(jobs["d"])] == ["skipped"]
+    c_run = queued_run(jobs["c"])
+    finish_run(c_run, OK, clock)
+    process(clock)
+    assert [r.status for r in dependency_runs(jobs["d"])] == ["skipped", "queued"]
+
+
 def test_a_retried_upstream_triggers_downstream_once(
     pipeline: Callable[..., dict[str, Job]], clock: FakeClock
 ) -> None:
