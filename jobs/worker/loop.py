@@ -37,7 +37,7 @@ from jobportal import clock as portal_clock
 from jobs import conf, selectors
 from jobs.models import JobRun, Worker
 from jobs.policies import CAUSE_CANCEL, CAUSE_SHUTDOWN
-from jobs.services import claims, due, events, leases, workers
+from jobs.services import claims, dependencies, due, events, leases, workers
 from jobs.wakeup import Doorbell, Waiter, make_waiter
 from jobs.worker.execution import (
     DB_ERRORS,
@@ -134,6 +134,9 @@ class WorkerLoop:
         # When the last scheduling cycle finished (reported by heartbeats).
         self._cycle_at: datetime | None = None
         self._due_backlog = False
+        # The next due slot the loop waits for (read by the notification
+        # sender, which keeps the database free around it).
+        self._next_due_at: datetime | None = None
         self._failures = 0
 
     # --- steps ---------------------------------------------------------------
@@ -209,6 +212,14 @@ class WorkerLoop:
             return 0
         self._prune_due_at = now + timedelta(seconds=PRUNE_EVENTS_SECONDS)
         return events.run_events_prune(now=now)
+
+    def queue_dependents(self) -> int:
+        """Queue (or skip) the jobs that depend on runs that ended; return events.
+
+        Reads run events as the "dependencies" consumer, so that each
+        upstream end is handled once by one worker.
+        """
+        return dependencies.dependency_events_process(now=self.clock())
 
     def schedule_due_slots(self, *, max_batches: int | None = None) -> int:
         """Turn due slots into queued (or skipped) runs; return how many slots.
@@ -293,6 +304,7 @@ class WorkerLoop:
             self.check_cancellations()
         if self.stop.is_set():
             return 0.0
+        self.queue_dependents()
         self.schedule_due_slots(max_batches=1)
         self.start_runs(self.claim_runs(self.free_capacity()))
         self._cycle_at = self.clock()
@@ -309,6 +321,7 @@ class WorkerLoop:
         now = self.clock()
         waits = [self.poll_seconds]
         next_at = selectors.next_due_at(after=now, lead=self.prepare)
+        self._next_due_at = next_at
         if next_at is not None:
             waits.append((next_at - now).total_seconds())
         if self._beat_due_at is not None:
@@ -317,6 +330,17 @@ class WorkerLoop:
             if self._in_flight:
                 waits.append(CANCEL_CHECK_SECONDS)
         return max(0.0, min(waits))
+
+    def seconds_to_next_slot(self) -> float | None:
+        """Return how soon the next slot the loop knows of is due (None: none).
+
+        Negative once it is due and not yet taken. Other threads of the
+        worker (the notification sender) read it to stay out of the way.
+        """
+        next_at = self._next_due_at
+        if next_at is None:
+            return None
+        return (next_at - self.clock()).total_seconds()
 
     def request_stop(self) -> None:
         """Stop the loop: set the stop event and wake the loop at once.
@@ -458,6 +482,7 @@ class WorkerLoop:
         if self._beat_due_at is None or self.clock() >= self._beat_due_at:
             self.heartbeat()
         self.check_cancellations()
+        self.queue_dependents()
         started = self.start_runs(self.claim_runs(self.free_capacity()))
         with self._lock:
             return bool(started or self._in_flight)
