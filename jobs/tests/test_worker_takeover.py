@@ -16,7 +16,8 @@ from jobs.tests.conftest import WorkerProcesses, eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-EXIT_TIMEOUT = 20
+# Generous: a worker starting on a loaded 2-core machine takes a while.
+EXIT_TIMEOUT = 40
 FAST_LOSS = {"JOB_PORTAL_WORKER_LOST_AFTER": "2"}
 
 
