@@ -82,7 +82,7 @@ def test_bad_channel_input_is_a_400_naming_the_field(
 def test_editors_manage_channels_and_viewers_only_see_them(
     api_client: Any, make_user: Callable[..., User], hook: Channel, frozen_clock: object
 ) -> None:
-    """Editors write channels (DESIGN.md); Viewers read the list and get 403 on writes."""
+    """Editors write channels (DESIGN.md); Viewers read them and get 403 on writes."""
     new_channel = {"name": "x", "kind": "slack", "secrets": {"url": URL}}
     viewer = as_user(api_client, make_user("vi", VIEWER))
     assert viewer.get("/api/notifications/channels").status_code == 200
