@@ -34,6 +34,8 @@ EXIT_CODE = "exit_code"
 SIGNAL = "signal"
 START_FAILED = "start_failed"
 WORKER_ERROR = "worker_error"
+# History brought in by `import_legacy`.
+LEGACY_FAILED = "legacy_failed"
 
 LABELS = {
     MISFIRE_FOLDED: "Missed slot folded into a later run",
@@ -58,6 +60,7 @@ LABELS = {
     SIGNAL: "Killed by a signal",
     START_FAILED: "Process could not start",
     WORKER_ERROR: "Worker error",
+    LEGACY_FAILED: "Failed in the legacy portal",
 }
 
 
