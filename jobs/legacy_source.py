@@ -24,7 +24,7 @@ MSG_SCHEME = (
     "Cannot open {source}: only SQLite files and sqlite:// or postgres:// "
     "URLs are supported."
 )
-BATCH_SIZE = 200
+BATCH_SIZE = 50
 SELECT_JOBS = "SELECT * FROM scheduled_jobs ORDER BY id"
 SELECT_LOGS = "SELECT * FROM job_execution_logs ORDER BY id"
 COUNT_IN_FLIGHT = (

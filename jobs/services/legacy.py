@@ -168,7 +168,8 @@ def _jobs_import(
 
 def _job_name(item: rules.LegacyJob, taken: set[str]) -> str:
     suffix = f" [legacy {item.legacy_id}]"
-    name = item.name
+    # PostgreSQL text cannot hold U+0000; the name changes and is reported.
+    name = item.name.replace("\x00", "\ufffd")
     if not name.strip():
         item.warnings.append(W_NAME_EMPTY)
         name = f"legacy job {item.legacy_id}"

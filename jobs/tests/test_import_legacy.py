@@ -475,3 +475,95 @@ def test_a_sql_server_shaped_database_on_postgresql_imports(
     assert report["totals"]["runs"] == {"succeeded": 300, "failed": 150, "timed_out": 0}
     first = JobRun.objects.get(legacy_id=1)
     assert first.scheduled_for.isoformat() == "2025-12-13T08:01:00+00:00"
+
+
+# --- eras and fire times ----------------------------------------------------
+
+ERAS = [
+    # (era, stored row, new schedule): the stored value is what ran.
+    ("A: no offset, 09:00 typed", ("daily", "09:00", None), {"time": "17:00"}),
+    ("B: +07:37, 09:00 typed", ("daily", "01:23", None), {"time": "09:23"}),
+    ("C: +08:00, 09:00 typed", ("daily", "01:00", None), {"time": "09:00"}),
+    (
+        "D: +07:37, Monday 07:30 typed",
+        ("weekly", "23:53", 6),
+        {"weekdays": ["mon"], "time": "07:53"},
+    ),
+    (
+        "E: +08:00, day 15 00:30 typed",
+        ("monthly", "16:30", 14),
+        {"day": 15, "time": "00:30"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("era", "stored", "expected"), ERAS)
+def test_every_era_keeps_the_time_the_legacy_system_ran(
+    scripts_dir: Path,
+    tmp_path: Path,
+    era: str,
+    stored: tuple[str, str, int | None],
+    expected: dict[str, Any],
+) -> None:
+    kind, time, day = stored
+    row = job(1, era, schedule_type=kind, schedule_time=time, schedule_day=day)
+    path = legacy_db(tmp_path / "legacy.db", "v2", [row])
+
+    report = _import(path, tmp_path=tmp_path)
+
+    assert report["jobs"][0]["schedule"] == {"type": kind} | expected | {
+        "timezone": "Asia/Hong_Kong"
+    }
+
+
+@pytest.mark.parametrize(
+    ("stored", "next_run_at"),
+    [
+        # 2026-03-01 00:00 UTC is a Sunday, 08:00 in Hong Kong.
+        (("daily", "01:00", None), "2026-03-01T01:00:00+00:00"),
+        (("weekly", "19:00", 6), "2026-03-01T19:00:00+00:00"),
+        (("monthly", "21:00", 31), "2026-03-31T21:00:00+00:00"),
+        (("hourly", "00:45", None), "2026-03-01T00:45:00+00:00"),
+    ],
+)
+def test_activated_jobs_fire_when_the_legacy_executor_did(
+    scripts_dir: Path,
+    tmp_path: Path,
+    frozen_clock: Any,
+    stored: tuple[str, str, int | None],
+    next_run_at: str,
+) -> None:
+    kind, time, day = stored
+    row = job(1, "a", schedule_type=kind, schedule_time=time, schedule_day=day)
+    path = legacy_db(tmp_path / "legacy.db", "v2", [row])
+
+    _import(path, "--activate", tmp_path=tmp_path)
+
+    imported = Job.objects.get(legacy_id=1)
+    assert imported.next_run_at is not None
+    assert imported.next_run_at.isoformat() == next_run_at
+
+
+def test_messy_names_are_renamed_deterministically(
+    scripts_dir: Path, tmp_path: Path
+) -> None:
+    long_name = "n" * 300
+    jobs = [
+        job(1, "  spaced  ", interval_seconds=60),
+        job(2, long_name, interval_seconds=60),
+        job(3, "", interval_seconds=60),
+        job(4, "nul\x00name", interval_seconds=60),
+        job(5, "  spaced  ", interval_seconds=60),
+    ]
+    path = legacy_db(tmp_path / "legacy.db", "v1", jobs)
+
+    report = _import(path, tmp_path=tmp_path)
+
+    assert report["renamed"] == {
+        "2": "n" * 189 + " [legacy 2]",
+        "3": "legacy job 3",
+        "4": "nul\ufffdname",
+        "5": "  spaced   [legacy 5]",
+    }
+    assert _by_legacy(report)[1]["name"] == "  spaced  "
+    assert Job.objects.count() == 5
