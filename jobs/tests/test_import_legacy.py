@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from accounts.models import AuditEvent
 from jobs import legacy_mapping as rules
 from jobs.models import Job, JobRun, JobVersion, RunEvent, Script
 from jobs.services import legacy
+from jobs.services.approval import script_block_reason
 from jobs.tests.legacy_fixtures import SCRIPTS, job, legacy_db, log
 
 pytestmark = pytest.mark.django_db
@@ -218,7 +220,20 @@ def test_jobs_are_saved_as_versions_audited_by_import_legacy(
         target_type="jobs.job", target_id=str(imported.pk), action="create"
     )
     assert event.actor_repr == "import_legacy"
-    assert Script.objects.filter(path="ok.py").exists()
+
+
+@pytest.mark.usefixtures("require_approval")
+def test_imported_scripts_wait_for_review_and_block_runs(
+    scripts_dir: Path, tmp_path: Path, now: datetime
+) -> None:
+    _import(_messy(tmp_path / "legacy.db"), "--activate", tmp_path=tmp_path)
+
+    statuses = dict(Script.objects.values_list("path", "status"))
+    assert statuses == {"ok.py": "pending", "nested/report.sh": "pending"}
+    imported = Job.objects.get(legacy_id=1)
+    reason = script_block_reason(script_path=imported.script, now=now)
+    assert reason is not None
+    assert "pending review" in reason
 
 
 def test_a_second_import_brings_only_new_logs(
