@@ -14,6 +14,7 @@ from jobs.models.parameters import (
 from jobs.models.runs import JobRun, Worker
 from jobs.models.scripts import Script, ScriptReview
 from jobs.models.secrets import Secret
+from jobs.models.templates import JobTemplate, JobTemplateVersion
 from jobs.models.versions import JobVersion
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "Job",
     "JobParameter",
     "JobRun",
+    "JobTemplate",
+    "JobTemplateVersion",
     "JobVersion",
     "RunEvent",
     "RunEventConsumer",
