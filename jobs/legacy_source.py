@@ -24,6 +24,10 @@ MSG_SCHEME = (
     "Cannot open {source}: only SQLite files and sqlite:// or postgres:// "
     "URLs are supported."
 )
+MSG_NO_PSYCOPG = (
+    "Cannot open {source}: reading PostgreSQL needs psycopg "
+    "(pip install 'job-trigger-portal[postgres]')."
+)
 BATCH_SIZE = 50
 SELECT_JOBS = "SELECT * FROM scheduled_jobs ORDER BY id"
 SELECT_LOGS = "SELECT * FROM job_execution_logs ORDER BY id"
@@ -158,9 +162,11 @@ def _sqlite_open(path: str, *, label: str) -> LegacySource:
 
 
 def _postgres_open(url: str) -> LegacySource:
-    import psycopg  # optional dependency: only PostgreSQL sources need it
-
     label = _without_password(url)
+    try:
+        import psycopg  # optional dependency: only PostgreSQL sources need it
+    except ImportError:
+        raise LegacySourceError(MSG_NO_PSYCOPG.format(source=label)) from None
     try:
         connection = psycopg.connect(url)
         connection.read_only = True
