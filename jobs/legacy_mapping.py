@@ -19,6 +19,8 @@ from typing import Any
 
 HONG_KONG = "Asia/Hong_Kong"
 HK_OFFSET_MINUTES = 480
+# Eras B and D converted with Hong Kong's local mean time, rounded to +07:37.
+ERA_BD_OFFSET_MINUTES = 457
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 JOB_TABLE = "scheduled_jobs"
 LOG_TABLE = "job_execution_logs"
@@ -55,6 +57,11 @@ W_ERA = (
     "stored {stored} UTC runs at {local} Hong Kong time, as it did in the "
     "legacy system; if created in era B or D (+07:37) it was typed as "
     "{era_local}, in era A as {stored}"
+)
+W_ERA_BD = (
+    "stored {stored} UTC converted at +07:37 as asked (era B or D): "
+    "{local} Hong Kong time, the time its author typed; the legacy system "
+    "ran it at {actual}"
 )
 W_RUN_NOW = "a pending legacy 'Run now' was not re-triggered"
 W_STATUS = "{count} log(s) with unknown status {status!r} imported as failed"
@@ -200,8 +207,14 @@ def _flag(value: Any) -> bool:
     return bool(value)
 
 
-def _hk_time(stored: str | None) -> tuple[str, int, str] | None:
-    """Return (HH:MM in Hong Kong, day carry, HH:MM at +07:37) or None."""
+def _hk_time(
+    stored: str | None, offset_minutes: int = HK_OFFSET_MINUTES
+) -> tuple[str, int, str] | None:
+    """Return (HH:MM at the offset, day carry, HH:MM at the other one) or None.
+
+    The other offset is +07:37 when converting at +08:00, and +08:00 when
+    converting at +07:37 (eras B and D).
+    """
     text = (stored or "").strip()
     if not text:
         hours, minutes = 0, 0
@@ -212,8 +225,13 @@ def _hk_time(stored: str | None) -> tuple[str, int, str] | None:
         hours, minutes = int(match.group(1)), int(match.group(2))
         if hours > 23 or minutes > 59:
             return None
-    total = hours * 60 + minutes + HK_OFFSET_MINUTES
-    era = (hours * 60 + minutes + HK_OFFSET_MINUTES - 23) % 1440
+    other = (
+        ERA_BD_OFFSET_MINUTES
+        if offset_minutes == HK_OFFSET_MINUTES
+        else HK_OFFSET_MINUTES
+    )
+    total = hours * 60 + minutes + offset_minutes
+    era = (hours * 60 + minutes + other) % 1440
     local = total % 1440
     return (
         f"{local // 60:02d}:{local % 60:02d}",
@@ -241,10 +259,10 @@ def _hourly(stored: str | None) -> dict[str, Any] | None:
 
 
 def _fixed_time(
-    kind: str, row: Mapping[str, Any], warnings: list[str]
+    kind: str, row: Mapping[str, Any], warnings: list[str], offset_minutes: int
 ) -> dict[str, Any] | None:
     stored = _text(row, "schedule_time")
-    converted = _hk_time(stored)
+    converted = _hk_time(stored, offset_minutes)
     if converted is None:
         warnings.append(W_BAD_TIME.format(value=stored))
         return None
@@ -274,12 +292,28 @@ def _fixed_time(
             warnings.append(W_CARRY.format(day=new_day))
         document = {"type": kind, "day": new_day, "time": local, "timezone": HONG_KONG}
     stored_text = (stored or "").strip() or "00:00"
-    warnings.append(W_ERA.format(stored=stored_text, local=local, era_local=era_local))
+    if offset_minutes == HK_OFFSET_MINUTES:
+        warnings.append(
+            W_ERA.format(stored=stored_text, local=local, era_local=era_local)
+        )
+    else:
+        warnings.append(
+            W_ERA_BD.format(stored=stored_text, local=local, actual=era_local)
+        )
     return document
 
 
-def schedule_map(row: Mapping[str, Any], warnings: list[str]) -> dict[str, Any] | None:
-    """Return the new schedule document, or None (with a warning) if unusable."""
+def schedule_map(
+    row: Mapping[str, Any],
+    warnings: list[str],
+    *,
+    offset_minutes: int = HK_OFFSET_MINUTES,
+) -> dict[str, Any] | None:
+    """Return the new schedule document, or None (with a warning) if unusable.
+
+    Fixed times are shifted by `offset_minutes`: +08:00, what the legacy
+    system ran, unless the operator says the job was entered in era B or D.
+    """
     kind = (_text(row, "schedule_type") or "").strip().lower() or "interval"
     if kind == "interval":
         seconds = row.get("interval_seconds")
@@ -301,16 +335,26 @@ def schedule_map(row: Mapping[str, Any], warnings: list[str]) -> dict[str, Any] 
             warnings.append(W_BAD_TIME.format(value=row.get("schedule_time")))
         return document
     if kind in FIXED_TIME_TYPES:
-        return _fixed_time(kind, row, warnings)
+        return _fixed_time(kind, row, warnings, offset_minutes)
     warnings.append(W_UNKNOWN_TYPE.format(value=row.get("schedule_type")))
     return None
 
 
-def job_map(row: Mapping[str, Any], *, legacy_dir: str | None = None) -> LegacyJob:
-    """Return the legacy job `row` mapped by the rules, with its warnings."""
+def job_map(
+    row: Mapping[str, Any],
+    *,
+    legacy_dir: str | None = None,
+    era_bd_ids: frozenset[int] = frozenset(),
+) -> LegacyJob:
+    """Return the legacy job `row` mapped by the rules, with its warnings.
+
+    Jobs whose ids are in `era_bd_ids` (an explicit opt-in, never guessed)
+    have their fixed times converted at +07:37 instead of +08:00.
+    """
     warnings: list[str] = []
     legacy_id = whole(row.get("id"), table=JOB_TABLE)
-    schedule = schedule_map(row, warnings)
+    offset = ERA_BD_OFFSET_MINUTES if legacy_id in era_bd_ids else HK_OFFSET_MINUTES
+    schedule = schedule_map(row, warnings, offset_minutes=offset)
     is_allowed = schedule is not None
     legacy_script = _text(row, "script_path") or ""
     script, inside = script_map(legacy_script, legacy_dir=legacy_dir)

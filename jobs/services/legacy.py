@@ -87,11 +87,14 @@ def legacy_import(
     dry_run: bool,
     activate: bool,
     legacy_dir: str | None = None,
+    era_bd_ids: frozenset[int] = frozenset(),
 ) -> dict[str, Any]:
     """Import `source` all or nothing and return the report (see README).
 
     Without `activate` every imported job is inactive; with it a job takes
-    the legacy flag unless the rules import it inactive. With `dry_run`
+    the legacy flag unless the rules import it inactive. Jobs of
+    `era_bd_ids` get their fixed times converted at +07:37 (see
+    `legacy_mapping.job_map`). With `dry_run`
     everything is done and then rolled back, so the report is the real one.
     """
     try:
@@ -105,6 +108,7 @@ def legacy_import(
                 actor=actor,
                 activate=activate,
                 legacy_dir=legacy_dir,
+                era_bd_ids=era_bd_ids,
             )
             totals = _logs_import(source, entries, now=now)
             report = _report(schema, entries, totals, ignored, in_flight)
@@ -147,8 +151,11 @@ def _jobs_import(
     actor: User,
     activate: bool,
     legacy_dir: str | None,
+    era_bd_ids: frozenset[int],
 ) -> dict[int, _Entry]:
-    mapped = [rules.job_map(row, legacy_dir=legacy_dir) for row in rows]
+    mapped = [
+        rules.job_map(row, legacy_dir=legacy_dir, era_bd_ids=era_bd_ids) for row in rows
+    ]
     existing = {
         job.legacy_id: job
         for job in Job.objects.filter(legacy_id__in=[m.legacy_id for m in mapped])

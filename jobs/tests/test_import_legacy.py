@@ -582,3 +582,23 @@ def test_messy_names_are_renamed_deterministically(
     }
     assert _by_legacy(report)[1]["name"] == "  spaced  "
     assert Job.objects.count() == 5
+
+
+def test_era_bd_converts_the_named_jobs_at_0737(
+    scripts_dir: Path, tmp_path: Path
+) -> None:
+    jobs = [
+        job(1, "b", schedule_type="daily", schedule_time="01:23"),
+        job(2, "c", schedule_type="daily", schedule_time="01:23"),
+    ]
+    path = legacy_db(tmp_path / "legacy.db", "v2", jobs)
+
+    report = _import(path, "--era-bd", "1", tmp_path=tmp_path)
+
+    times = {e["legacy_id"]: e["schedule"]["time"] for e in report["jobs"]}
+    assert times == {1: "09:00", 2: "09:23"}
+
+
+def test_era_bd_refuses_what_is_not_a_list_of_ids(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="--era-bd takes legacy job ids"):
+        call_command("import_legacy", "x.db", "--era-bd", "1,two", stdout=StringIO())

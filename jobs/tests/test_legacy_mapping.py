@@ -255,3 +255,48 @@ def test_run_times_are_read_as_utc(value: Any, expected: datetime) -> None:
 def test_a_bad_run_time_names_the_log() -> None:
     with pytest.raises(rules.LegacyDataError, match="Log 7: run_time 'yesterday'"):
         rules.run_time_parse("yesterday", legacy_id=7)
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        # Era B: 09:00 typed, stored at +07:37 as 01:23.
+        (("daily", "01:23", None), {"type": "daily", "time": "09:00"}),
+        # Era D: Monday 07:30 typed, stored as Sunday 23:53.
+        (
+            ("weekly", "23:53", 6),
+            {"type": "weekly", "weekdays": ["mon"], "time": "07:30"},
+        ),
+        # Era D: day 1 07:00 typed, stored as day 31 23:23.
+        (("monthly", "23:23", 31), {"type": "monthly", "day": 1, "time": "07:00"}),
+    ],
+)
+def test_an_era_b_or_d_job_can_be_converted_at_0737_on_request(
+    stored: tuple[str, str, int | None], expected: dict[str, Any]
+) -> None:
+    kind, time, day = stored
+    row = {
+        "id": 9,
+        "name": "x",
+        "script_path": "/p/app/scripts/a.py",
+        "is_active": 1,
+        "schedule_type": kind,
+        "schedule_time": time,
+        "schedule_day": day,
+    }
+
+    plain = rules.job_map(row)
+    asked = rules.job_map(row, era_bd_ids=frozenset({9}))
+
+    assert asked.schedule == expected | {"timezone": "Asia/Hong_Kong"}
+    assert plain.schedule != asked.schedule
+    assert asked.warnings[-1].startswith("stored " + time + " UTC converted at +07:37")
+
+
+def test_a_pending_run_now_of_a_manual_job_is_reported() -> None:
+    warnings: list[str] = []
+    document = rules.schedule_map(
+        {"schedule_type": "manual", "next_run": "2025-12-19 10:00:00.000000"}, warnings
+    )
+    assert document == {"type": "manual"}
+    assert warnings == [rules.W_RUN_NOW]

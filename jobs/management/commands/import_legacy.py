@@ -19,6 +19,7 @@ MSG_SUMMARY = (
     "runs {runs} ({new} new); {orphans} orphan logs skipped"
 )
 MSG_DRY_RUN = "Dry run: nothing was written."
+MSG_IDS = "--era-bd takes legacy job ids separated by commas, not {value!r}."
 
 
 class Command(BaseCommand):
@@ -50,6 +51,16 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument(
+            "--era-bd",
+            metavar="ID[,ID...]",
+            default="",
+            help=(
+                "Legacy job ids known to be entered in era B or D (the +07:37 "
+                "bug): their times are converted at +07:37, giving the time "
+                "their authors typed, instead of the time the legacy system ran."
+            ),
+        )
+        parser.add_argument(
             "--activate",
             action="store_true",
             help="Give each job the legacy active flag (default: all inactive).",
@@ -57,6 +68,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Open the source, import it, write the report and the summary."""
+        era_bd_ids = _ids(options["era_bd"])
         try:
             with source_open(options["source"]) as source:
                 report = legacy_import(
@@ -65,6 +77,7 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                     activate=options["activate"],
                     legacy_dir=options["scripts_dir"],
+                    era_bd_ids=era_bd_ids,
                 )
         except (LegacySourceError, LegacyImportError) as exc:
             raise CommandError(MSG_FAILED.format(problem=exc)) from None
@@ -96,6 +109,14 @@ class Command(BaseCommand):
             self.stdout.write(f"  note: {note}")
         if dry_run:
             self.stdout.write(MSG_DRY_RUN)
+
+
+def _ids(value: str) -> frozenset[int]:
+    """Return the ids of a comma-separated list, or raise CommandError."""
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if not all(part.isdigit() for part in parts):
+        raise CommandError(MSG_IDS.format(value=value))
+    return frozenset(int(part) for part in parts)
 
 
 def _write(path: str, report: dict[str, Any]) -> None:
