@@ -21,7 +21,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from jobs import legacy_mapping as rules
@@ -40,6 +40,9 @@ STATUSES = (JobRun.Status.SUCCEEDED, JobRun.Status.FAILED, JobRun.Status.TIMED_O
 DESCRIPTION = "Imported from the legacy portal (job {id}). Legacy script path: {path}"
 DESCRIPTION_ARGS = "\nLegacy arguments: {raw}"
 REASON = "Legacy status {status}."
+MSG_CONCURRENT = (
+    "another import wrote the same legacy jobs or logs meanwhile; run it again"
+)
 W_KEPT = "already imported as job {job_id}; left as it is"
 W_NOT_IMPORTED = "not imported: {problem}; its {count} log(s) were left out"
 W_NAME_EMPTY = "the legacy name is empty"
@@ -116,6 +119,10 @@ def legacy_import(
                 transaction.set_rollback(True)
     except rules.LegacyDataError as exc:
         raise LegacyImportError(str(exc)) from None
+    except IntegrityError:
+        # Only another import writing the same legacy ids meanwhile can
+        # break the unique legacy ids or run slots.
+        raise LegacyImportError(MSG_CONCURRENT) from None
     if dry_run:
         for job in report["jobs"]:
             job["job_id"] = None

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError
 
 from accounts.models import AuditEvent
 from jobs import legacy_mapping as rules
@@ -602,3 +603,30 @@ def test_era_bd_converts_the_named_jobs_at_0737(
 def test_era_bd_refuses_what_is_not_a_list_of_ids(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="--era-bd takes legacy job ids"):
         call_command("import_legacy", "x.db", "--era-bd", "1,two", stdout=StringIO())
+
+
+def test_a_database_error_halfway_writes_nothing(
+    scripts_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+
+    def runs_end_then_clash(**kwargs: Any) -> list[JobRun]:
+        calls.append(1)
+        if len(calls) == 2:
+            raise IntegrityError("UNIQUE constraint failed: jobs_jobrun.legacy_id")
+        return real_runs_end(**kwargs)
+
+    real_runs_end = legacy.runs_end
+    monkeypatch.setattr(legacy, "runs_end", runs_end_then_clash)
+    path = legacy_db(
+        tmp_path / "legacy.db",
+        "v4",
+        [job(1, "a", schedule_type="interval", interval_seconds=60)],
+        [log(i, 1) for i in range(1, 120)],
+    )
+
+    with pytest.raises(CommandError, match=legacy.MSG_CONCURRENT):
+        call_command("import_legacy", str(path), stdout=StringIO())
+
+    assert len(calls) == 2
+    assert (Job.objects.count(), JobRun.objects.count()) == (0, 0)
