@@ -39,7 +39,8 @@ MSG_BAD_RUN_TIME = "Log {id}: run_time {value!r} is not a date and time."
 MSG_BAD_ID = "{table} row: id {value!r} is not a whole number."
 W_OUTSIDE = (
     "script path outside the legacy scripts directory: {path!r}; imported "
-    "inactive, put the script in the scripts directory and point the job at it"
+    "inactive with the file of the same name here: check it is the right "
+    "script before activating"
 )
 W_ARGS = (
     "arguments cannot be split shell-like ({problem}): {raw!r}; imported "
@@ -136,7 +137,7 @@ def schema_detect(columns: Sequence[str]) -> Schema:
             return Schema("v4", "created by v4")
         return Schema("v4", "script_args added by hand")
     if "last_dispatched_at" in has:
-        return Schema("v3", "v3 (or a v2 file upgraded to v3)")
+        return Schema("v3", "v3, or a v2 file upgraded to v3")
     if "schedule_type" in has:
         layout = "v1 with the v2 columns added by hand" if by_hand else "v2"
         return Schema("v2", layout)

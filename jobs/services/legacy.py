@@ -237,9 +237,9 @@ def _job_create(
 def _problem(exc: ValidationError) -> str:
     """Return a validation error as "field: message; ..." text."""
     if not hasattr(exc, "error_dict"):
-        return "; ".join(exc.messages)
+        return "; ".join(m.rstrip(".") for m in exc.messages)
     return "; ".join(
-        f"{name}: {message}"
+        f"{name}: {message.rstrip('.')}"
         for name, messages in exc.message_dict.items()
         for message in messages
     )

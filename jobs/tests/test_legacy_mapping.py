@@ -22,7 +22,7 @@ V4 = [*V2[:8], "script_args", "next_run"]
         (V1, "v1", "v1"),
         ([*V1, *V2_COLUMNS], "v2", "v1 with the v2 columns added by hand"),
         (V2, "v2", "v2"),
-        (V3, "v3", "v3 (or a v2 file upgraded to v3)"),
+        (V3, "v3", "v3, or a v2 file upgraded to v3"),
         ([*V3, "script_args"], "v4", "script_args added by hand"),
         (V4, "v4", "created by v4"),
         ([c.upper() for c in V4], "v4", "created by v4"),
