@@ -10,6 +10,7 @@ from jobportal.api.routers import OptionalSlashRouter
 from jobs.api.views import (
     health,
     jobs,
+    pipelines,
     runs,
     schedules,
     scripts,
@@ -45,6 +46,16 @@ urlpatterns = [
         r"^jobs/(?P<job_pk>[0-9]+)/template/?$",
         templates.JobOriginView.as_view(),
         name="job-template",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/graph/?$",
+        pipelines.JobGraphView.as_view(),
+        name="job-graph",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/run-pipeline/?$",
+        pipelines.JobRunPipelineView.as_view(),
+        name="job-run-pipeline",
     ),
     *router.urls,
 ]

@@ -4,6 +4,7 @@
 `jobs.models.default_timezone` stays importable.
 """
 
+from jobs.models.dependencies import JobDependency, JobRunUpstream
 from jobs.models.events import RunEvent, RunEventConsumer, RunEventReceipt
 from jobs.models.jobs import Job, Schedule, default_timezone
 from jobs.models.parameters import (
@@ -21,8 +22,10 @@ __all__ = [
     "MSG_CHOICES_ONLY_FOR_CHOICE",
     "MSG_PARAMETER_DUPLICATE",
     "Job",
+    "JobDependency",
     "JobParameter",
     "JobRun",
+    "JobRunUpstream",
     "JobTemplate",
     "JobTemplateVersion",
     "JobVersion",
