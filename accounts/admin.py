@@ -14,8 +14,9 @@ its hash never shows. Keys are revoked, never edited or deleted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -44,7 +45,8 @@ from accounts.services.api_keys import (
 from accounts.services.audit import audit_state_change, audit_target
 from accounts.services.users import group_state, user_state
 from jobportal import clock
-from jobportal.admin import RecordAdmin
+from jobportal.admin import InstantColumnsMixin, RecordAdmin
+from jobportal.times import instant_html
 
 SYSTEM_ACTOR = "system"
 MSG_KEY_CREATED = (
@@ -186,10 +188,12 @@ class ActorFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(RecordAdmin):
+class AuditEventAdmin(InstantColumnsMixin, RecordAdmin):
     """The audit log: read-only for everyone, superusers included."""
 
+    # "at" becomes a column naming its zone (`instant_columns`).
     list_display = ("at", "actor_name", "action", "target_type", "target_link", "ip")
+    instant_columns: ClassVar[dict[str, Any]] = {"at": ("at", None)}
     list_filter = (
         "action",
         ActorFilter,
@@ -200,7 +204,7 @@ class AuditEventAdmin(RecordAdmin):
     date_hierarchy = "at"
     actions = None
     fields = (
-        "at",
+        "at_shown",
         "actor_name",
         "action",
         "target_type",
@@ -218,6 +222,17 @@ class AuditEventAdmin(RecordAdmin):
     ) -> bool:
         """Allow those who may read the audit log."""
         return can_view_audit_log(request.user)
+
+    def get_list_display_links(
+        self, request: HttpRequest, list_display: Sequence[Any]
+    ) -> tuple[Any, ...]:
+        """Link the time column to the event."""
+        return (list_display[0],)
+
+    @admin.display(description="at")
+    def at_shown(self, event: AuditEvent) -> SafeString | str:
+        """Show the time in the display zone, UTC on hover."""
+        return instant_html(event.at)
 
     @admin.display(description="actor", ordering="actor_repr")
     def actor_name(self, event: AuditEvent) -> str:
@@ -374,3 +389,6 @@ class APIKeyAdmin(RecordAdmin):
     def key_status(self, api_key: APIKey) -> str:
         """Show whether the key is active, expired or revoked."""
         return APIKey.Status(api_key.status(now=clock.now())).label
+
+
+from accounts import admin_preferences  # noqa: E402, F401 - registers the page

@@ -30,6 +30,7 @@ from django.utils.safestring import SafeString
 from accounts.actors import signed_in_user
 from jobportal import clock
 from jobportal.admin import RecordAdmin
+from jobportal.times import display_zone, instant_text
 from jobs.admin.script_display import (
     content_table,
     diff_html,
@@ -203,7 +204,7 @@ class ScriptAdmin(RecordAdmin):
             return format_html('<p class="jobs-error">{}</p>', current)
         approved_at = script.approved_at
         label = MSG_DIFF_LABEL_APPROVED.format(
-            date=f"{approved_at:%Y-%m-%d %H:%M} UTC" if approved_at else "?",
+            date=instant_text(approved_at, display_zone()) if approved_at else "?",
             user=script.approved_by_name or "?",
         )
         lines = unified_diff(

@@ -133,7 +133,7 @@ def test_the_page_shows_the_diff_against_the_approved_content(
     script = approved_script("ok.py", by=alice, now=now)
     (scripts_dir / "ok.py").write_text("print('ok')\nprint('<b>new</b>')\n")
     html = client_for(alice).get(change_url(script)).content.decode()
-    assert "--- approved 2026-03-01 00:00 UTC by alice" in html
+    assert "--- approved 2026-03-01 08:00:00 HKT by alice" in html
     added = "+print(&#x27;&lt;b&gt;new&lt;/b&gt;&#x27;)"
     assert f'<span class="jobs-diff-added">{added}</span>' in html
 
