@@ -307,3 +307,25 @@ class SchedulePreviewForm(forms.Form):
     def clean_timezone(self) -> str:
         """Return the job's zone, the portal's default when left blank."""
         return self.cleaned_data["timezone"].strip() or conf.default_timezone()
+
+
+MAX_PREVIEW_COUNT = 100
+DEFAULT_PREVIEW_COUNT = 10
+
+
+class FireTimesPreviewForm(forms.Form):
+    """The job's schedule preview page: from which local date, how many."""
+
+    start = forms.DateField(
+        label="From",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="A date in the job's zone; empty: from now.",
+    )
+    count = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_PREVIEW_COUNT,
+        initial=DEFAULT_PREVIEW_COUNT,
+        required=False,
+        help_text=f"How many fire times, 1 to {MAX_PREVIEW_COUNT}.",
+    )

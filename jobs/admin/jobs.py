@@ -49,6 +49,7 @@ from jobs.admin.job_form import (
 )
 from jobs.admin.job_security import JobRunParametersMixin
 from jobs.admin.run_parameters import JobParameterInline
+from jobs.admin.schedule_preview import JobSchedulePreviewMixin
 from jobs.admin.script_blocks import (
     attach_script_blocks,
     block_badge,
@@ -161,6 +162,7 @@ class JobAdmin(
     JobVersionsMixin,
     JobGrantsMixin,
     JobRunParametersMixin,
+    JobSchedulePreviewMixin,
     admin.ModelAdmin,
 ):
     """Jobs: list with schedules in words, next and last run; form with schedules.
