@@ -178,11 +178,21 @@ class ScheduleForm(forms.ModelForm):
         required=False,
         widget=forms.NumberInput(attrs={"min": 0, "max": 59}),
     )
+    # A plain text box, not the browser's time widget: that one shows
+    # "09:00 AM" in some locales and silently empties a typed 25:00, which
+    # then reads as "required"; the engine's message says what is wrong.
     time = forms.CharField(
         required=False,
-        help_text="24-hour HH:MM, in the schedule's timezone.",
+        help_text="24-hour HH:MM (00:00 to 23:59), in the schedule's timezone.",
         widget=forms.TextInput(
-            attrs={"type": "time", "placeholder": "HH:MM", "class": "jobs-time"}
+            attrs={
+                "placeholder": "HH:MM",
+                "class": "jobs-time",
+                "inputmode": "numeric",
+                "maxlength": 5,
+                "size": 6,
+                "autocomplete": "off",
+            }
         ),
     )
     weekdays = forms.MultipleChoiceField(

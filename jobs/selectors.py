@@ -366,3 +366,15 @@ def job_fire_times_preview(
         after = midnight.astimezone(UTC) - timedelta(microseconds=1)
     fires = job_upcoming_fire_times(job=job, after=after, count=count)
     return FireTimesPreview(after=after, fire_times=fires, change=change)
+
+
+RECENT_RUNS = 20
+
+
+def job_recent_runs(*, job: Job, limit: int = RECENT_RUNS) -> list[JobRun]:
+    """Return `job`'s latest runs, newest slot and attempt first."""
+    return list(
+        JobRun.objects.filter(job=job)
+        .select_related("worker", "triggered_by")
+        .order_by("-scheduled_for", "-attempt", "-pk")[:limit]
+    )

@@ -33,6 +33,7 @@ from jobs.admin.access import JobAccessMixin, ScheduleAccessMixin, actor_ip
 from jobs.admin.display import (
     count_jobs,
     fire_times_or_note,
+    format_duration,
     instant_html,
     status_badge,
     zone_or_utc,
@@ -72,6 +73,7 @@ from jobs.models import Job, JobRun, Schedule
 from jobs.presentation import fire_time_json
 from jobs.schedule_text import describe_schedule, describe_schedules
 from jobs.selectors import (
+    job_recent_runs,
     job_script_block,
     job_upcoming_fire_times,
     jobs_with_last_run,
@@ -281,6 +283,15 @@ class JobAdmin(
         context = {
             "jobs_can_run": job is not None and perms.can_run_job(request.user, job),
             "jobs_script_block": self._block_banner(job),
+            "jobs_recent_runs": [
+                (run, format_duration(run.duration_seconds))
+                for run in (job_recent_runs(job=job) if job else [])
+            ],
+            "jobs_all_runs_url": (
+                f"{reverse('admin:jobs_jobrun_changelist')}?job__id__exact={job.pk}"
+                if job
+                else ""
+            ),
             "jobs_schedule_config": {
                 "previewUrl": reverse("admin:jobs_job_preview_schedule"),
                 "fields": SCHEDULE_FIELDS,

@@ -71,10 +71,13 @@ def test_next_dst_change_for_lord_howe(
         schedules=[{"type": "cron", "expression": "45 1 * * *"}],
     )
     html = preview_page(admin_client, job, next_dst="1", count="3")
-    assert escape(
-        "Next DST change in Australia/Lord_Howe: 2027-04-04 01:59:59 +11 becomes "
-        "01:30:00 +1030 (clocks back 30 min)."
-    ) in html
+    assert (
+        escape(
+            "Next DST change in Australia/Lord_Howe: 2027-04-04 01:59:59 +11 becomes "
+            "01:30:00 +1030 (clocks back 30 min)."
+        )
+        in html
+    )
     assert items(html)[0].startswith('class="">2027-04-03 01:45 +11')
     assert "2027-04-04 01:45 +11" in items(html)[1]
 
