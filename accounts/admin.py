@@ -37,6 +37,7 @@ from accounts.permissions import (
     can_view_audit_log,
     is_active_user,
 )
+from accounts.selectors import people
 from accounts.services.api_keys import (
     MSG_EXPIRES_IN_PAST,
     api_key_create,
@@ -126,7 +127,21 @@ admin.site.unregister(Group)
 
 @admin.register(User)
 class AuditedUserAdmin(AuditedAdminMixin, UserAdmin):
-    """Django's user admin, audited."""
+    """Django's user admin, audited; roles shown, guardian's AnonymousUser hidden."""
+
+    list_display = ("username", "email", "first_name", "last_name", "is_staff", "roles")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        """Leave out guardian's AnonymousUser; load the roles in one query."""
+        return people(super().get_queryset(request)).prefetch_related("groups")
+
+    @admin.display(description="roles")
+    def roles(self, user: User) -> str:
+        """Name the user's roles (groups), superuser first."""
+        names = sorted(group.name for group in user.groups.all())
+        if user.is_superuser:
+            names.insert(0, "superuser")
+        return ", ".join(names) or "-"
 
     def audit_state(self, obj: Any) -> dict[str, Any]:
         """Return the user's audited fields, groups and permissions."""

@@ -26,6 +26,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from accounts.selectors import people
 from jobportal import clock
 from jobs import permissions as perms
 from jobs import schedule as engine
@@ -195,6 +196,14 @@ class JobAdmin(
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         """Annotate the latest run and prefetch schedules: no per-row queries."""
         return jobs_with_last_run(super().get_queryset(request))
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        """Offer people only as owners (not guardian's AnonymousUser)."""
+        if db_field.name == "owner":
+            kwargs["queryset"] = people().order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         """Decide once for the page's jobs whether their scripts may run."""
