@@ -17,7 +17,7 @@ from jobportal import clock
 from jobportal.admin import InstantColumnsMixin, RecordAdmin
 from jobportal.times import instant_html
 from jobs import permissions as perms
-from jobs.admin.access import MSG_REFUSED, RunAccessMixin, names_of
+from jobs.admin.access import MSG_REFUSED, RunAccessMixin, actor_ip, names_of
 from jobs.admin.display import format_duration, status_badge
 from jobs.errors import JobsError
 from jobs.models import JobRun, Worker
@@ -160,7 +160,9 @@ class JobRunAdmin(RunAccessMixin, InstantColumnsMixin, ReadOnlyAdmin):
             if run in refused:
                 continue
             try:
-                service(run=run, requested_by=request.user, now=now)
+                service(
+                    run=run, requested_by=request.user, now=now, ip=actor_ip(request)
+                )
             except JobsError as exc:
                 self.message_user(request, f"{run}: {exc}", messages.WARNING)
             else:

@@ -28,6 +28,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.actors import signed_in_user
+from accounts.client import request_ip
 from jobportal import clock
 from jobportal.admin import RecordAdmin
 from jobportal.times import display_zone, instant_text
@@ -292,7 +293,9 @@ class ScriptAdmin(RecordAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.can_sync(request):
             raise PermissionDenied
-        result = scripts_sync(now=clock.now(), actor=request.user)
+        result = scripts_sync(
+            now=clock.now(), actor=request.user, ip=request_ip(request)
+        )
         self.message_user(
             request,
             MSG_SYNCED.format(
@@ -338,6 +341,7 @@ class ScriptAdmin(RecordAdmin):
                 note=data["note"],
                 now=clock.now(),
                 expected_sha256=data["sha256"],
+                ip=request_ip(request),
             )
         except JobsError as exc:
             self.message_user(request, str(exc), messages.ERROR)
