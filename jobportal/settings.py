@@ -98,7 +98,7 @@ ALLOWED_HOSTS = env.list("JOB_PORTAL_ALLOWED_HOSTS", default=["localhost", "127.
 CSRF_TRUSTED_ORIGINS = env.list("JOB_PORTAL_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "jobportal.admin_site.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
