@@ -14,7 +14,7 @@ from jobs.dst import OffsetChange, fold_index
 
 if TYPE_CHECKING:
     from jobs import schedule as engine
-    from jobs.models import JobVersion
+    from jobs.models import JobRun, JobVersion
 
 # Longest script content a page or an answer shows; longer is cut, noted.
 MAX_SHOWN_LINES = 5000
@@ -108,3 +108,31 @@ def fire_time_json(fire: engine.FireTime) -> dict[str, Any]:
 def author_name(version: JobVersion) -> str:
     """Return who stored the version, or "system"."""
     return version.author.get_username() if version.author else "system"
+
+
+def run_live_json(
+    run: JobRun, *, now: datetime, with_output: bool = True
+) -> dict[str, Any]:
+    """Return what a page showing `run` refreshes while it runs (the live poll).
+
+    `now` lets the page tick the elapsed time against the server's clock.
+    """
+    end = run.finished_at or (now if run.started_at else None)
+    elapsed = (end - run.started_at).total_seconds() if run.started_at and end else None
+    body: dict[str, Any] = {
+        "id": run.pk,
+        "status": run.status,
+        "status_label": run.get_status_display(),
+        "is_finished": run.is_finished,
+        "attempt": run.attempt,
+        "exit_code": run.exit_code,
+        "reason": run.reason,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "elapsed_seconds": elapsed,
+        "now": now.isoformat(),
+    }
+    if with_output:
+        body["output"] = run.output
+        body["output_dropped_bytes"] = run.output_dropped_bytes
+    return body

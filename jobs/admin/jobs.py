@@ -50,6 +50,7 @@ from jobs.admin.job_form import (
     with_change_note,
 )
 from jobs.admin.job_security import JobRunParametersMixin
+from jobs.admin.live import JobRecentRunsMixin
 from jobs.admin.run_parameters import JobParameterInline
 from jobs.admin.schedule_preview import JobSchedulePreviewMixin
 from jobs.admin.script_blocks import (
@@ -166,6 +167,7 @@ class JobAdmin(
     JobGrantsMixin,
     JobRunParametersMixin,
     JobSchedulePreviewMixin,
+    JobRecentRunsMixin,
     admin.ModelAdmin,
 ):
     """Jobs: list with schedules in words, next and last run; form with schedules.
@@ -192,6 +194,7 @@ class JobAdmin(
 
     class Media:
         css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("jobs/admin.css",)}
+        js = ("jobs/live_runs.js",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         """Annotate the latest run and prefetch schedules: no per-row queries."""

@@ -19,6 +19,7 @@ from jobportal.times import instant_html
 from jobs import permissions as perms
 from jobs.admin.access import MSG_REFUSED, RunAccessMixin, actor_ip, names_of
 from jobs.admin.display import format_duration, status_badge
+from jobs.admin.live import RunLiveMixin
 from jobs.errors import JobsError
 from jobs.models import JobRun, Worker
 from jobs.services.runs import run_mark_failed, run_request_cancel
@@ -54,7 +55,7 @@ class ReadOnlyAdmin(RecordAdmin):
 
 
 @admin.register(JobRun)
-class JobRunAdmin(RunAccessMixin, InstantColumnsMixin, ReadOnlyAdmin):
+class JobRunAdmin(RunAccessMixin, RunLiveMixin, InstantColumnsMixin, ReadOnlyAdmin):
     """Run history: what ran, when, for how long, with what output."""
 
     # Chosen to fit a 1400 px window with the sidebar open: the attempt
@@ -125,6 +126,7 @@ class JobRunAdmin(RunAccessMixin, InstantColumnsMixin, ReadOnlyAdmin):
 
     class Media:
         css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("jobs/admin.css",)}
+        js = ("jobs/live_runs.js",)
 
     @admin.action(description="Cancel selected runs", permissions=["control"])
     def cancel_runs(self, request: HttpRequest, queryset: QuerySet[JobRun]) -> None:
@@ -188,6 +190,7 @@ class JobRunAdmin(RunAccessMixin, InstantColumnsMixin, ReadOnlyAdmin):
         context = dict(extra_context or {})
         if run is not None:
             context["title"] = run_title(run)
+            context["jobs_live_config"] = self.live_config(run)
         return super().change_view(request, object_id, form_url, context)
 
     @admin.display(description="job", ordering="job__name")
