@@ -68,11 +68,11 @@ class JobRunAdmin(RunAccessMixin, RunLiveMixin, InstantColumnsMixin, ReadOnlyAdm
         "status_badge",
         "trigger_by",
         "duration",
-        "exit_code",
+        "exit_status",
         "worker_name",
     )
     instant_columns: ClassVar[dict[str, Any]] = {
-        "scheduled_for": ("scheduled for", lambda run: run.job.timezone)
+        "scheduled_for": ("scheduled", lambda run: run.job.timezone)
     }
     list_filter = (
         "status",
@@ -205,12 +205,19 @@ class JobRunAdmin(RunAccessMixin, RunLiveMixin, InstantColumnsMixin, ReadOnlyAdm
         )
 
     @admin.display(description="trigger", ordering="trigger")
-    def trigger_by(self, run: JobRun) -> str:
-        """Show how the run started and who asked: "manual · alice"."""
-        label = run.get_trigger_display()
-        if run.triggered_by is None:
-            return label
-        return f"{label} · {run.triggered_by.get_username()}"
+    def trigger_by(self, run: JobRun) -> SafeString:
+        """Show how the run started and who asked: "Manual · alice" (cut)."""
+        text = run.get_trigger_display()
+        if run.triggered_by is not None:
+            text = f"{text} · {run.triggered_by.get_username()}"
+        return format_html(
+            '<span class="jobs-cut jobs-cut-short" title="{}">{}</span>', text, text
+        )
+
+    @admin.display(description="exit", ordering="exit_code")
+    def exit_status(self, run: JobRun) -> str:
+        """Show the exit code, "-" before there is one."""
+        return "-" if run.exit_code is None else str(run.exit_code)
 
     @admin.display(description="worker", ordering="worker__name")
     def worker_name(self, run: JobRun) -> SafeString | str:
@@ -218,7 +225,9 @@ class JobRunAdmin(RunAccessMixin, RunLiveMixin, InstantColumnsMixin, ReadOnlyAdm
         if run.worker is None:
             return "-"
         name = run.worker.name
-        return format_html('<span class="jobs-cut" title="{}">{}</span>', name, name)
+        return format_html(
+            '<span class="jobs-cut jobs-cut-short" title="{}">{}</span>', name, name
+        )
 
     @admin.display(description="scheduled for")
     def scheduled_for_shown(self, run: JobRun) -> SafeString | str:

@@ -82,14 +82,14 @@ def test_list_shows_the_run_columns(
         "nightly-report</a>"
     ) in text
     assert reverse("admin:jobs_jobrun_change", args=[run.pk]) in text
-    assert "Scheduled for (job&#x27;s zone)" in text
+    assert "Scheduled (job&#x27;s zone)" in text
     assert instant_html(run.scheduled_for, job_zone="Asia/Hong_Kong") in text
     assert "HKT</time>" in text
     assert '<span class="jobs-status jobs-status-failed">Failed</span>' in text
     assert "1m 23s" in text
     assert "host-a:4242" in text
-    assert f"Manual · {admin_user.username}" in text
-    assert '<td class="field-exit_code">2</td>' in text
+    assert f"Manual · {admin_user.username}</span>" in text
+    assert '<td class="field-exit_status">2</td>' in text
 
 
 def test_list_queries_do_not_grow_with_the_number_of_runs(
