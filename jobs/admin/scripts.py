@@ -31,7 +31,7 @@ from accounts.actors import signed_in_user
 from accounts.client import request_ip
 from jobportal import clock
 from jobportal.admin import RecordAdmin
-from jobportal.times import display_zone, instant_text
+from jobportal.times import display_zone, instant_html, instant_text
 from jobs.admin.script_display import (
     content_table,
     diff_html,
@@ -82,7 +82,7 @@ class ScriptReviewInline(admin.TabularInline):
     model = ScriptReview
     extra = 0
     can_delete = False
-    fields = ("at", "action", "actor_name", "short_sha256", "note")
+    fields = ("at_shown", "action", "actor_name", "short_sha256", "note")
     readonly_fields = fields
     verbose_name = "review"
     verbose_name_plural = "approval history"
@@ -108,6 +108,11 @@ class ScriptReviewInline(admin.TabularInline):
         """Refuse: history is not edited."""
         return False
 
+    @admin.display(description="at")
+    def at_shown(self, review: ScriptReview) -> SafeString | str:
+        """Show when, in the display zone with UTC on hover."""
+        return instant_html(review.at)
+
     @admin.display(description="SHA-256")
     def short_sha256(self, review: ScriptReview) -> str:
         """Show the first 12 hex digits of the reviewed content's hash."""
@@ -123,9 +128,9 @@ class ScriptAdmin(RecordAdmin):
         "path",
         "status_badge",
         "size_bytes",
-        "modified_at",
+        "modified_at_shown",
         "approved_by_name",
-        "approved_at",
+        "approved_at_shown",
     )
     list_filter = ("status", "is_missing")
     search_fields = ("path",)
@@ -135,12 +140,12 @@ class ScriptAdmin(RecordAdmin):
         "status_badge",
         "sha256",
         "size_bytes",
-        "modified_at",
-        "registered_at",
-        "updated_at",
+        "modified_at_shown",
+        "registered_at_shown",
+        "updated_at_shown",
         "approved_sha256",
         "approved_by_name",
-        "approved_at",
+        "approved_at_shown",
         "content",
         "diff",
     )
@@ -153,15 +158,15 @@ class ScriptAdmin(RecordAdmin):
                     "status_badge",
                     "sha256",
                     "size_bytes",
-                    "modified_at",
-                    "registered_at",
-                    "updated_at",
+                    "modified_at_shown",
+                    "registered_at_shown",
+                    "updated_at_shown",
                 )
             },
         ),
         (
             "Last approval",
-            {"fields": ("approved_sha256", "approved_by_name", "approved_at")},
+            {"fields": ("approved_sha256", "approved_by_name", "approved_at_shown")},
         ),
         ("Current content", {"fields": ("content",)}),
         ("Changes since the last approval", {"fields": ("diff",)}),
@@ -175,6 +180,26 @@ class ScriptAdmin(RecordAdmin):
         }
 
     # --- columns and read-only fields ---------------------------------------
+
+    @admin.display(description="file modified at", ordering="modified_at")
+    def modified_at_shown(self, script: Script) -> SafeString | str:
+        """Show the file's time in the display zone, UTC on hover."""
+        return instant_html(script.modified_at)
+
+    @admin.display(description="registered at")
+    def registered_at_shown(self, script: Script) -> SafeString | str:
+        """Show when the file was first seen."""
+        return instant_html(script.registered_at)
+
+    @admin.display(description="updated at")
+    def updated_at_shown(self, script: Script) -> SafeString | str:
+        """Show the registry's last change."""
+        return instant_html(script.updated_at)
+
+    @admin.display(description="approved at", ordering="approved_at")
+    def approved_at_shown(self, script: Script) -> SafeString | str:
+        """Show the last approval's time."""
+        return instant_html(script.approved_at)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, script: Script) -> SafeString:
@@ -284,6 +309,11 @@ class ScriptAdmin(RecordAdmin):
                 context["review_form"] = ReviewForm(initial={"sha256": current.sha256})
                 context["review_url"] = reverse(
                     "admin:jobs_script_review", args=[obj.pk]
+                )
+                # Approving what is already approved would only add noise.
+                context["can_approve_content"] = (
+                    current.sha256 != obj.approved_sha256
+                    or obj.status != Script.Status.APPROVED
                 )
         return super().render_change_form(request, context, add, change, form_url, obj)
 

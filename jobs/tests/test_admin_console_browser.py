@@ -201,9 +201,7 @@ def test_times_in_the_users_zone_on_run_audit_and_list_pages(
 
     # Without a choice, a job's runs show in the job's zone.
     page.goto(f"{live_server.url}/admin/jobs/jobrun/")
-    expect(page.locator("#result_list thead")).to_contain_text(
-        "Scheduled (job's zone)"
-    )
+    expect(page.locator("#result_list thead")).to_contain_text("Scheduled (job's zone)")
     expect(page.locator("#result_list tbody")).to_contain_text(
         "2026-12-02 21:03:58 HKT"
     )

@@ -158,6 +158,23 @@ def test_only_approvers_see_the_review_form(scripts_dir: Path, now: datetime) ->
     )
 
 
+def test_approve_is_offered_only_for_content_not_yet_approved(
+    scripts_dir: Path, now: datetime
+) -> None:
+    """Pending: Approve and Reject; approved: only Reject, saying so."""
+    alice = approver()
+    script = script_sync_path(path="ok.py", now=now)
+    pending = client_for(alice).get(change_url(script)).content.decode()
+    approved_script("ok.py", by=alice, now=now)
+    approved = client_for(alice).get(change_url(script)).content.decode()
+    assert "Approve this content" in pending
+    assert "Approve this content" not in approved
+    assert "This content is the approved content." in approved
+    assert "Reject (revoke the approval)" in approved
+    assert 'class="closelink"' not in approved
+    assert 'title="2026-03-01 00:00:00 UTC"' in approved
+
+
 def test_a_non_approver_posting_an_approval_is_refused(
     scripts_dir: Path, now: datetime
 ) -> None:
