@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.contrib import admin
@@ -69,12 +69,12 @@ class InstantColumnsMixin(admin.ModelAdmin):
 
     instant_columns: ClassVar[dict[str, tuple[str, Callable[[Any], str] | None]]]
 
-    def get_list_display(self, request: HttpRequest) -> Sequence[Any]:
+    def get_list_display(self, request: HttpRequest) -> Any:
         """Return `list_display` with the instant columns for this request."""
-        columns = []
+        columns: list[Any] = []
         for name in super().get_list_display(request):
             spec = self.instant_columns.get(name) if isinstance(name, str) else None
-            if spec is None:
+            if spec is None or not isinstance(name, str):
                 columns.append(name)
             else:
                 label, job_zone = spec

@@ -38,7 +38,7 @@ def fold_index(local: datetime) -> int | None:
     """
     first = local.replace(fold=0).utcoffset()
     second = local.replace(fold=1).utcoffset()
-    if first is None or first == second or first < second:
+    if first is None or second is None or first <= second:
         # Equal offsets: no repeat. A smaller first offset: the wall time is
         # in a gap (it never happens), which is not a repeat either.
         return None

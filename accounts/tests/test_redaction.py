@@ -78,7 +78,7 @@ def test_redact_changes_with_keep_hides_every_other_field() -> None:
 
 def test_fields_listing_secret_names_keep_the_names() -> None:
     """A job's "secrets" are names: the log says which one was granted."""
-    changes = {
+    changes: dict[str, list[Any]] = {
         "secrets[0]": [None, "GREETING_TOKEN"],
         "secrets": [[], ["GREETING_TOKEN"]],
         "env.API_TOKEN": ["a", "b"],

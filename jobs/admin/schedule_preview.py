@@ -8,6 +8,7 @@ move and both instants of a repeated hour marked.
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -90,7 +91,7 @@ def _preview_context(
 ) -> dict[str, Any]:
     zone = zone_or_utc(job.timezone)
     context: dict[str, Any] = {"fire_times": fire_times_marked(preview, job)}
-    if preview.change is not None and hasattr(zone, "key"):
+    if preview.change is not None and isinstance(zone, ZoneInfo):
         context["dst_note"] = describe_offset_change(preview.change, zone)
     elif asked_dst:
         context["dst_note"] = MSG_NO_DST.format(zone=job.timezone)

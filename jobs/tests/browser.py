@@ -22,7 +22,7 @@ CHROMIUM_ARGS = [
 # Every wait in the browser is bounded by this (milliseconds).
 WAIT_MS = 15_000
 # The review's window: a 1400 px wide screen with the admin's sidebar open.
-VIEWPORT = {"width": 1400, "height": 900}
+VIEWPORT: Any = {"width": 1400, "height": 900}
 
 
 def screenshot_path(name: str) -> Path:
