@@ -87,3 +87,13 @@ def worker_shutdown_grace_seconds() -> float:
 def run_event_retention_days() -> int:
     """Return how many days run events are kept at most."""
     return int(_positive_or_default("JOB_PORTAL_RUN_EVENT_RETENTION_DAYS"))
+
+
+def max_concurrent_total() -> int | None:
+    """Return the cap on runs executing at once across all workers; None: none.
+
+    0 (the default) means no cap; a bad value, reported by check jobs.E120,
+    reads as no cap too, as before the setting existed.
+    """
+    value = settings.JOB_PORTAL_MAX_CONCURRENT_TOTAL
+    return int(value) if value and value > 0 else None
