@@ -134,6 +134,15 @@ def test_approving_an_edited_script_from_its_diff(
     blocked.click()
     expect(page.locator(".jobs-diff-added")).to_contain_text('print("one more line")')
     page.screenshot(path=str(screenshot_path("console-script-diff")), full_page=True)
+    # The review box sits below the page's sections, not behind them (its
+    # heading's colour used to show between them as tall empty bars).
+    boxes = page.evaluate(
+        """() => [document.querySelector('.jobs-script-review')
+                      .getBoundingClientRect().top,
+                  document.querySelector('#script_form')
+                      .getBoundingClientRect().bottom]"""
+    )
+    assert boxes[0] >= boxes[1], boxes
     page.get_by_role("button", name="Approve this content").click()
     expect(page.locator(".messagelist")).to_contain_text("Approved hello.py")
     assert Script.objects.get(path="hello.py").is_runnable is True
