@@ -14,6 +14,8 @@ MISFIRE_SKIPPED = "misfire_skipped"
 MISFIRE_CAP = "misfire_cap"
 CONCURRENCY_FORBID = "concurrency_forbid"
 SCHEDULE_ERROR = "schedule_error"
+# Dependencies: the round's upstream outcomes can no longer satisfy the job.
+UPSTREAM_FAILED = "upstream_failed"
 # Blocked right before starting (`services.execution.run_prepare`).
 PATH_REFUSED = "path_refused"
 SCRIPT_UNAPPROVED = "script_unapproved"
@@ -21,6 +23,8 @@ SCRIPT_REJECTED = "script_rejected"
 SCRIPT_BLOCKED = "script_blocked"
 PARAMETERS_INVALID = "parameters_invalid"
 SECRETS_UNREADABLE = "secrets_unreadable"
+# The job's pre-run hook failed, so its script did not start (`jobs.hooks`).
+PRE_HOOK_FAILED = "pre_hook_failed"
 # Stopped by someone or something else.
 REPLACED = "replaced"
 CANCELLED_BY_USER = "cancelled_by_user"
@@ -41,12 +45,14 @@ LABELS = {
     MISFIRE_CAP: "Missed slot beyond the run-all cap",
     CONCURRENCY_FORBID: "Previous run still active (forbid)",
     SCHEDULE_ERROR: "Schedule could not be computed",
+    UPSTREAM_FAILED: "Upstream outcome cannot satisfy the dependencies",
     PATH_REFUSED: "Script or folder refused",
     SCRIPT_UNAPPROVED: "Script not approved",
     SCRIPT_REJECTED: "Script rejected",
     SCRIPT_BLOCKED: "Blocked before starting",
     PARAMETERS_INVALID: "Parameters not valid",
     SECRETS_UNREADABLE: "Secrets unreadable",
+    PRE_HOOK_FAILED: "Pre-run hook failed",
     REPLACED: "Replaced by a newer run",
     CANCELLED_BY_USER: "Cancelled",
     MARKED_FAILED: "Marked failed by a user",

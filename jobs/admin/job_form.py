@@ -99,6 +99,7 @@ JOB_SECTIONS: tuple[Section, ...] = (
         ),
     ),
     Section("When", ("timezone", "is_active", "upcoming")),
+    Section("Pipeline", ("dependency_mode",)),
     Section(
         "Retries",
         (
@@ -125,6 +126,7 @@ JOB_SECTIONS: tuple[Section, ...] = (
         ),
         collapsed=True,
     ),
+    Section("Hooks", ("pre_hook", "post_hook"), collapsed=True),
     Section("Permissions", ("permission_grants",), shown=may_see_grants),
     Section("History", ("version_history",), shown=is_saved),
     Section("Change note", (NOTE_FIELD,), shown=may_save),

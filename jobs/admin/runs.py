@@ -10,7 +10,7 @@ from django.contrib.admin.utils import unquote
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from jobportal import clock
@@ -88,6 +88,7 @@ class JobRunAdmin(RunAccessMixin, RunLiveMixin, InstantColumnsMixin, ReadOnlyAdm
         "status_badge",
         "duration",
         "output_text",
+        "upstream_runs",
         *INSTANT_FIELDS.values(),
     )
     fieldsets = (
@@ -104,6 +105,7 @@ class JobRunAdmin(RunAccessMixin, RunLiveMixin, InstantColumnsMixin, ReadOnlyAdm
                     "triggered_by",
                     "parameters",
                     "reason",
+                    "upstream_runs",
                 )
             },
         ),
@@ -266,6 +268,26 @@ class JobRunAdmin(RunAccessMixin, RunLiveMixin, InstantColumnsMixin, ReadOnlyAdm
     def duration(self, run: JobRun) -> str:
         """Show how long the run took."""
         return format_duration(run.duration_seconds)
+
+    @admin.display(description="decided by upstream runs")
+    def upstream_runs(self, run: JobRun) -> SafeString | str:
+        """Link the upstream runs whose outcomes queued or skipped this run."""
+        used = run.upstreams.select_related("upstream_run__job").order_by(
+            "upstream_run_id"
+        )
+        links = [
+            format_html(
+                '<a href="{}">#{} {} ({})</a>',
+                reverse("admin:jobs_jobrun_change", args=[u.upstream_run_id]),
+                u.upstream_run_id,
+                u.upstream_run.job.name,
+                u.upstream_run.status,
+            )
+            for u in used
+        ]
+        if not links:
+            return "-"
+        return format_html_join(", ", "{}", ((link,) for link in links))
 
     @admin.display(description="output")
     def output_text(self, run: JobRun) -> SafeString:

@@ -7,13 +7,28 @@ slash is accepted too.
 from django.urls import re_path
 
 from jobportal.api.routers import OptionalSlashRouter
-from jobs.api.views import health, jobs, runs, schedules, scripts, versions
+from jobs.api.views import (
+    health,
+    jobs,
+    pipelines,
+    runs,
+    schedules,
+    scripts,
+    templates,
+    versions,
+)
 
 router = OptionalSlashRouter()
 router.register("jobs", jobs.JobViewSet, basename="job")
 router.register("logs", runs.RunViewSet, basename="log")
 router.register("scripts", scripts.ScriptViewSet, basename="script")
 router.register("versions", versions.VersionViewSet, basename="version")
+router.register("templates", templates.TemplateViewSet, basename="template")
+router.register(
+    "template-versions",
+    templates.TemplateVersionViewSet,
+    basename="template-version",
+)
 
 urlpatterns = [
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
@@ -26,6 +41,21 @@ urlpatterns = [
         r"^jobs/(?P<job_pk>[0-9]+)/logs/?$",
         runs.JobLogsView.as_view(),
         name="job-logs",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/template/?$",
+        templates.JobOriginView.as_view(),
+        name="job-template",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/graph/?$",
+        pipelines.JobGraphView.as_view(),
+        name="job-graph",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/run-pipeline/?$",
+        pipelines.JobRunPipelineView.as_view(),
+        name="job-run-pipeline",
     ),
     *router.urls,
 ]

@@ -4,6 +4,7 @@
 `jobs.models.default_timezone` stays importable.
 """
 
+from jobs.models.dependencies import JobDependency, JobRunUpstream
 from jobs.models.events import RunEvent, RunEventConsumer, RunEventReceipt
 from jobs.models.jobs import Job, Schedule, default_timezone
 from jobs.models.parameters import (
@@ -14,14 +15,19 @@ from jobs.models.parameters import (
 from jobs.models.runs import JobRun, Worker
 from jobs.models.scripts import Script, ScriptReview
 from jobs.models.secrets import Secret
+from jobs.models.templates import JobTemplate, JobTemplateVersion
 from jobs.models.versions import JobVersion
 
 __all__ = [
     "MSG_CHOICES_ONLY_FOR_CHOICE",
     "MSG_PARAMETER_DUPLICATE",
     "Job",
+    "JobDependency",
     "JobParameter",
     "JobRun",
+    "JobRunUpstream",
+    "JobTemplate",
+    "JobTemplateVersion",
     "JobVersion",
     "RunEvent",
     "RunEventConsumer",

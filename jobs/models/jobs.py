@@ -45,6 +45,11 @@ class Job(models.Model):
         FORBID = "forbid", "Skip a slot while a run is active"
         REPLACE = "replace", "Cancel the active run and start the new one"
 
+    class DependencyMode(models.TextChoices):
+        ALL_SUCCESS = "all_success", "When every upstream succeeded"
+        ANY_SUCCESS = "any_success", "When any upstream succeeded"
+        ALL_COMPLETE = "all_complete", "When every upstream ended, whatever the outcome"
+
     class MisfirePolicy(models.TextChoices):
         RUN_ONCE = "run_once", "Run once for all missed slots"
         SKIP = "skip", "Skip missed slots"
@@ -81,6 +86,22 @@ class Job(models.Model):
         blank=True,
         validators=[validate_working_dir],
         help_text="Relative to the scripts directory; empty means the script's folder.",
+    )
+    pre_hook = models.CharField(
+        "pre-run hook",
+        max_length=500,
+        blank=True,
+        validators=[validate_script_path],
+        help_text="Script run before the job's script, which starts only if it "
+        "exits 0 (path relative to the scripts directory; empty for none).",
+    )
+    post_hook = models.CharField(
+        "post-run hook",
+        max_length=500,
+        blank=True,
+        validators=[validate_script_path],
+        help_text="Script run after the job's script whatever the outcome, with "
+        "JOB_STATUS and JOB_EXIT_CODE set (empty for none).",
     )
     timezone = models.CharField(
         max_length=64,
@@ -147,6 +168,21 @@ class Job(models.Model):
     )
     misfire_grace_seconds = models.PositiveIntegerField(
         default=60, help_text="A slot this late or less still simply runs."
+    )
+    template_version = models.ForeignKey(
+        "jobs.JobTemplateVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        editable=False,
+        help_text="The template version this job was made from, if any.",
+    )
+    dependency_mode = models.CharField(
+        max_length=16,
+        choices=DependencyMode.choices,
+        default=DependencyMode.ALL_SUCCESS,
+        help_text="How the outcomes of the jobs this one depends on combine.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -64,6 +64,10 @@ class JobRun(models.Model):
             reasons.LABELS[reasons.CONCURRENCY_FORBID],
         )
         SCHEDULE_ERROR = reasons.SCHEDULE_ERROR, reasons.LABELS[reasons.SCHEDULE_ERROR]
+        UPSTREAM_FAILED = (
+            reasons.UPSTREAM_FAILED,
+            reasons.LABELS[reasons.UPSTREAM_FAILED],
+        )
         PATH_REFUSED = reasons.PATH_REFUSED, reasons.LABELS[reasons.PATH_REFUSED]
         SCRIPT_UNAPPROVED = (
             reasons.SCRIPT_UNAPPROVED,
@@ -81,6 +85,10 @@ class JobRun(models.Model):
         SECRETS_UNREADABLE = (
             reasons.SECRETS_UNREADABLE,
             reasons.LABELS[reasons.SECRETS_UNREADABLE],
+        )
+        PRE_HOOK_FAILED = (
+            reasons.PRE_HOOK_FAILED,
+            reasons.LABELS[reasons.PRE_HOOK_FAILED],
         )
         REPLACED = reasons.REPLACED, reasons.LABELS[reasons.REPLACED]
         CANCELLED_BY_USER = (
