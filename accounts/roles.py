@@ -53,9 +53,7 @@ ROLE_RULES: Mapping[str, tuple[Rule, ...]] = {
         ("jobs", "job", ("add",)),
         ("jobs", "script", ("add", "change")),
         ("jobs", "jobtemplate", ("add", "change")),
-        # Channels hold secrets for mail servers and chat rooms: the Admin
-        # role manages them; Editors set rules on the jobs they may change
-        # (an object-level right, see notifications.permissions).
+        ("notifications", "channel", ("add", "change")),
     ),
     VIEWER: (
         ("jobs", ANY, ("view",)),

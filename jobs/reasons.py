@@ -43,6 +43,8 @@ LEASE_EXPIRED = "lease_expired"
 # Why a job (not a run) was deactivated: the notifications circuit breaker
 # paused it after N failures in a row. Not a run's reason, so not in LABELS.
 CIRCUIT_OPEN = "circuit_open"
+# History brought in by `import_legacy`.
+LEGACY_FAILED = "legacy_failed"
 
 LABELS = {
     MISFIRE_FOLDED: "Missed slot folded into a later run",
@@ -70,6 +72,7 @@ LABELS = {
     START_FAILED: "Process could not start",
     WORKER_ERROR: "Worker error",
     LEASE_EXPIRED: "Lease expired",
+    LEGACY_FAILED: "Failed in the legacy portal",
 }
 
 

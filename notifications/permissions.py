@@ -1,7 +1,8 @@
 """Who may do what with notifications: the admin and the API ask here.
 
 * Channels (their secrets reach mail servers and chat rooms) are managed by
-  holders of ``notifications.change_channel``: the Admin role.
+  holders of ``notifications.change_channel``: the Admin and Editor roles
+  (DESIGN.md, "People and permissions").
 * Rules on one job may be set by anyone who may change that job (an
   Editor on their own jobs); global rules (every job) need
   ``notifications.change_rule`` (the Admin role).

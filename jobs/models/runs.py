@@ -108,6 +108,7 @@ class JobRun(models.Model):
         START_FAILED = reasons.START_FAILED, reasons.LABELS[reasons.START_FAILED]
         WORKER_ERROR = reasons.WORKER_ERROR, reasons.LABELS[reasons.WORKER_ERROR]
         LEASE_EXPIRED = reasons.LEASE_EXPIRED, reasons.LABELS[reasons.LEASE_EXPIRED]
+        LEGACY_FAILED = reasons.LEGACY_FAILED, reasons.LABELS[reasons.LEGACY_FAILED]
 
     FINISHED = (
         Status.SUCCEEDED,
@@ -171,6 +172,13 @@ class JobRun(models.Model):
     # Renewed by the worker's heartbeat; its supervisor ends the script
     # before it runs out, so another worker may take the run over after.
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    legacy_id = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="The log's id in the legacy portal, if imported (import_legacy).",
+    )
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

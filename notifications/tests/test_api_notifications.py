@@ -79,19 +79,20 @@ def test_bad_channel_input_is_a_400_naming_the_field(
     assert broken.json()["subject_template"][0].startswith("Line 1: Unclosed tag")
 
 
-def test_editors_may_not_manage_channels_but_may_see_them(
-    api_client: Any, make_user: Callable[..., User], hook: Channel
+def test_editors_manage_channels_and_viewers_only_see_them(
+    api_client: Any, make_user: Callable[..., User], hook: Channel, frozen_clock: object
 ) -> None:
-    """403 on writes; the list is readable."""
-    client = as_user(api_client, make_user("ed", EDITOR))
-    assert client.get("/api/notifications/channels").status_code == 200
-    answer = client.post(
-        "/api/notifications/channels",
-        {"name": "x", "kind": "slack", "secrets": {"url": URL}},
-        format="json",
-    )
+    """Editors write channels (DESIGN.md); Viewers read them and get 403 on writes."""
+    new_channel = {"name": "x", "kind": "slack", "secrets": {"url": URL}}
+    viewer = as_user(api_client, make_user("vi", VIEWER))
+    assert viewer.get("/api/notifications/channels").status_code == 200
+    answer = viewer.post("/api/notifications/channels", new_channel, format="json")
     assert answer.status_code == 403
-    assert client.post(f"/api/notifications/channels/{hook.pk}/test").status_code == 403
+    assert viewer.post(f"/api/notifications/channels/{hook.pk}/test").status_code == 403
+    editor = as_user(api_client, make_user("ed", EDITOR))
+    answer = editor.post("/api/notifications/channels", new_channel, format="json")
+    assert answer.status_code == 201
+    assert editor.post(f"/api/notifications/channels/{hook.pk}/test").status_code == 202
 
 
 def test_send_test_notification_queues_a_row(
