@@ -330,6 +330,11 @@ JOB_PORTAL_MAX_CONCURRENT_TOTAL = (
 JOB_PORTAL_ARTIFACTS_DIR = BASE_DIR / env.str(
     "JOB_PORTAL_ARTIFACTS_DIR", default="var/artifacts"
 )
+# Where a run's supervisor saves its script's outcome until the database has
+# it (jobs.run_outcomes): local to the host, read by recovery on this host.
+JOB_PORTAL_RUN_STATE_DIR = BASE_DIR / env.str(
+    "JOB_PORTAL_RUN_STATE_DIR", default="var/run-state"
+)
 JOB_PORTAL_SMTP_HOST = env.str("JOB_PORTAL_SMTP_HOST", default="localhost")
 JOB_PORTAL_SMTP_PORT = _number("JOB_PORTAL_SMTP_PORT", 25)
 JOB_PORTAL_SMTP_USER = env.str("JOB_PORTAL_SMTP_USER", default="")

@@ -38,6 +38,11 @@ def artifacts_dir() -> Path:
     return Path(settings.JOB_PORTAL_ARTIFACTS_DIR)
 
 
+def run_state_dir() -> Path:
+    """Return the host-local folder of finished scripts' saved outcomes."""
+    return Path(settings.JOB_PORTAL_RUN_STATE_DIR)
+
+
 def default_timezone() -> str:
     """Return the IANA timezone of jobs and schedules that name none."""
     return str(settings.JOB_PORTAL_TIMEZONE)

@@ -406,11 +406,22 @@ def _fence_left(
 
 
 def _start(
-    spec: ProcessSpec, lease: Lease | None, clock: Callable[[], float]
+    spec: ProcessSpec,
+    lease: Lease | None,
+    clock: Callable[[], float],
+    outcome: tuple[str, str] | None,
 ) -> Supervised:
     """Start `spec` under a supervisor, output on one pipe."""
     fence = _fence_left(spec, lease, clock)
-    return spawn(spec.argv, cwd=spec.cwd, env=spec.env, fence_seconds=fence)
+    folder, key = outcome or (None, "")
+    return spawn(
+        spec.argv,
+        cwd=spec.cwd,
+        env=spec.env,
+        fence_seconds=fence,
+        outcome_dir=folder,
+        outcome_key=key,
+    )
 
 
 def run_process(
@@ -425,6 +436,7 @@ def run_process(
     tail_bytes: int = 192 * 1024,
     clock: Callable[[], float] = time.monotonic,
     drain_seconds: float = 2.0,
+    outcome: tuple[str, str] | None = None,
 ) -> ProcessResult:
     """Run `spec` to its end, its timeout or `cancel`, and return the result.
 
@@ -436,6 +448,8 @@ def run_process(
     background process may hold the pipe), then every descendant left is
     killed. With `spec.fence_seconds`, `lease` must be renewed at least
     that often, or the supervisor ends the script (`lease_expired`).
+    With `outcome` (folder, key), the supervisor saves the script's own exit
+    there before reporting it (`jobs.run_outcomes`).
     """
     start = clock()
     if _fence_left(spec, lease, clock) == 0.0:
@@ -452,7 +466,7 @@ def run_process(
             lease_expired=True,
         )
     try:
-        handle = _start(spec, lease, clock)
+        handle = _start(spec, lease, clock, outcome)
     except (OSError, ValueError) as exc:
         # ValueError: an embedded null byte in argv or the environment.
         return ProcessResult(

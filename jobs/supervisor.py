@@ -27,6 +27,10 @@ repeated until a walk of /proc finds none) when:
 When the script itself exits, the supervisor reports its status (``D``,
 as `subprocess` gives it: the exit code, or minus the signal) and keeps
 its leftovers until the worker has drained their output and says ``x``.
+With `outcome_dir`, it first writes that status durably to a file there
+(`jobs.run_outcomes`), unless it had signalled the script itself (timeout,
+cancel, fence, worker gone): a worker that dies or stalls before recording
+a finished script's result leaves it for recovery on this host to record.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from jobs import process_tree
+from jobs import process_tree, run_outcomes
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -193,10 +197,14 @@ def spawn(
     cwd: str,
     env: Mapping[str, str],
     fence_seconds: float | None = None,
+    outcome_dir: str | None = None,
+    outcome_key: str = "",
 ) -> Supervised:
     """Start a supervisor that starts `argv`; raise SupervisorError if it cannot.
 
     The script's stdout and stderr go to one pipe, `Supervised.output_fd`.
+    With `outcome_dir`, the script's own exit is saved there under
+    `outcome_key` (`jobs.run_outcomes.outcome_path`) before it is reported.
     """
     out_read, out_write = os.pipe()
     ours, theirs = socket.socketpair()
@@ -211,6 +219,7 @@ def spawn(
             out_fd=out_write,
             control=theirs,
             fence_seconds=fence_seconds,
+            outcome=(outcome_dir, outcome_key) if outcome_dir else None,
         )
     os.close(out_write)
     theirs.close()
@@ -253,13 +262,16 @@ def _child(
     out_fd: int,
     control: socket.socket,
     fence_seconds: float | None,
+    outcome: tuple[str, str] | None,
 ) -> NoReturn:  # pragma: no cover - runs in the forked child
     """Become the supervisor; never return (a forked worker must not)."""
     code = EXIT_INTERNAL_ERROR
     try:
         os.setsid()
         _close_other_fds(keep=(out_fd, control.fileno()))
-        sup = _Loop(control, parent=parent, fence_seconds=fence_seconds)
+        sup = _Loop(
+            control, parent=parent, fence_seconds=fence_seconds, outcome=outcome
+        )
         code = sup.run(argv, cwd=cwd, env=env, out_fd=out_fd)
     finally:
         os._exit(code)
@@ -279,7 +291,12 @@ class _Loop:  # pragma: no cover - runs in the forked child
     """The supervisor's event loop."""
 
     def __init__(
-        self, control: socket.socket, *, parent: int, fence_seconds: float | None
+        self,
+        control: socket.socket,
+        *,
+        parent: int,
+        fence_seconds: float | None,
+        outcome: tuple[str, str] | None = None,
     ) -> None:
         self.control = control
         self.parent = parent
@@ -292,6 +309,9 @@ class _Loop:  # pragma: no cover - runs in the forked child
         self.ending = False
         self.exiting = False
         self.me = os.getpid()
+        self.outcome = outcome
+        # Whether we signalled the script: its status is then not its own.
+        self.signalled = False
 
     def run(
         self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str], out_fd: int
@@ -356,6 +376,8 @@ class _Loop:  # pragma: no cover - runs in the forked child
         if command == CMD_HEARTBEAT and self.fence_seconds is not None:
             self.fence_at = time.monotonic() + self.fence_seconds
         elif command == CMD_TERMINATE:
+            self._reap()  # a script that exited first keeps its own status
+            self.signalled = True
             process_tree.signal_all(process_tree.descendants(self.me), signal.SIGTERM)
         elif command == CMD_KILL:
             self._kill_all()
@@ -379,6 +401,7 @@ class _Loop:  # pragma: no cover - runs in the forked child
         # Without a child there is no descendant: every orphan below a
         # subreaper becomes its child. This spares the common case a walk.
         if self._reap():
+            self.signalled = True
             process_tree.descendants_kill(self.me, reap=self._reap)
             self._reap()
 
@@ -398,7 +421,21 @@ class _Loop:  # pragma: no cover - runs in the forked child
                 return True
             if pid == self.script and self.status is None:
                 self.status = os.waitstatus_to_exitcode(status)
+                self._save(self.status)
                 self._say(f"{MSG_DONE} {self.status}")
+
+    def _save(self, status: int) -> None:
+        """Save the script's own exit durably, before anyone hears of it."""
+        if self.outcome is None or self.signalled:
+            return
+        started = process_tree.start_time(self.me)
+        if started is None:
+            return
+        folder, key = self.outcome
+        path = run_outcomes.outcome_path(folder, key, self.me, started)
+        saved = run_outcomes.SavedOutcome(exit_code=status, finished_at=time.time())
+        with contextlib.suppress(OSError):
+            run_outcomes.outcome_write(path, saved)
 
     def _say(self, line: str) -> None:
         with contextlib.suppress(OSError):

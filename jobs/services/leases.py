@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.db.models import QuerySet
 
-from jobs import process_tree
+from jobs import process_tree, run_outcomes
 from jobs.models import JobRun, Worker
 
 logger = logging.getLogger(__name__)
@@ -156,6 +157,29 @@ def runs_leftovers_end(*, host: str, now: datetime) -> int:
             logger.warning("Ended leftover processes of lost run %s", run.pk)
             ended += 1
     return ended
+
+
+def run_saved_outcome_file(
+    *, run: JobRun, state_dir: str | Path, host: str = ""
+) -> Path | None:
+    """Return where `run`'s supervisor saved its script's outcome, if it can.
+
+    None when the run records no supervisor, or (given `host`) one that ran
+    on another host or in another boot: its file is not here.
+    """
+    pid, started = run.supervisor_pid, run.supervisor_started
+    if pid is None or started is None:
+        return None
+    if host and (run.host != host or run.boot_id != process_tree.boot_id()):
+        return None
+    return run_outcomes.outcome_path(state_dir, str(run.pk), pid, started)
+
+
+def run_saved_outcome_remove(*, run: JobRun, state_dir: str | Path) -> None:
+    """Remove `run`'s saved outcome (its result is in the database now)."""
+    path = run_saved_outcome_file(run=run, state_dir=state_dir)
+    if path is not None:
+        run_outcomes.outcome_remove(path)
 
 
 def _queue_again(runs: QuerySet[JobRun]) -> int:

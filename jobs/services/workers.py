@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
 
+from jobs import conf, run_outcomes
 from jobs.models import JobRun, Worker
-from jobs.services.leases import run_tree_end
-from jobs.services.runs import MSG_LOST, MSG_ORPHANED, run_mark_lost
+from jobs.policies import outcome_for
+from jobs.runner import ProcessResult
+from jobs.services.leases import run_saved_outcome_file, run_tree_end
+from jobs.services.outcomes import RunEnd, runs_end
+from jobs.services.runs import MSG_LOST, MSG_ORPHANED, run_mark_lost, run_retry
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ def worker_register(*, name: str, host: str, pid: int, now: datetime) -> Worker:
     for run in orphans.select_related("job"):
         if not run_tree_end(run=run, host=host):
             continue  # still active: the next recovery tries again
+        if run_record_saved(run=run, host=host, worker_name=name):
+            continue
         run_mark_lost(
             run=run,
             reason=MSG_ORPHANED.format(worker=name),
@@ -95,6 +101,9 @@ def runs_recover_lost(
     for run in stale.select_related("job", "worker"):
         if not _is_over(run, now=now, host=host):
             continue
+        worker_name = run.worker.name if run.worker is not None else "?"
+        if host and run_record_saved(run=run, host=host, worker_name=worker_name):
+            continue
         if run.worker is None:
             reason = MSG_LOST.format(worker="?", seen="never")
         else:
@@ -115,3 +124,56 @@ def _is_over(run: JobRun, *, now: datetime, host: str) -> bool:
     if host and run.host == host and run.supervisor_pid is not None:
         return run_tree_end(run=run, host=host)
     return run.lease_expires_at is None or run.lease_expires_at <= now
+
+
+def run_record_saved(*, run: JobRun, host: str, worker_name: str) -> bool:
+    """Record the outcome `run`'s supervisor saved on this host; True if done.
+
+    For a run whose script finished but whose worker died or stalled before
+    recording it: the script's real exit (succeeded, or failed with its
+    code, retried per the job's policy) instead of "lost" and a retry of a
+    script that already ran. Call once its process tree is ended. False if
+    nothing was saved here (or the run left the running state meanwhile).
+    """
+    path = run_saved_outcome_file(run=run, state_dir=conf.run_state_dir(), host=host)
+    saved = None if path is None else run_outcomes.outcome_read(path)
+    if path is None or saved is None:
+        return False
+    result = ProcessResult(
+        exit_code=saved.exit_code,
+        timed_out=False,
+        cancelled=False,
+        output=run.output,
+        dropped_bytes=run.output_dropped_bytes,
+        duration_seconds=0.0,
+    )
+    outcome, mode = outcome_for(
+        result, cause="", worker=worker_name, timeout_seconds=None
+    )
+    finished = datetime.fromtimestamp(saved.finished_at, tz=UTC)
+    end = RunEnd(
+        run,
+        expected={"status": JobRun.Status.RUNNING, "worker_id": run.worker_id},
+        changes={
+            "status": outcome.status,
+            "finished_at": finished,
+            "exit_code": outcome.exit_code,
+            "reason": outcome.reason,
+            "reason_code": outcome.reason_code,
+        },
+    )
+    with transaction.atomic():
+        if not runs_end(now=finished, end=end):
+            return False
+        logger.warning(
+            "Run %s of job %s finished (exit code %s) before its worker %s "
+            "recorded it; recorded from the outcome saved on %s",
+            run.pk,
+            run.job_id,
+            saved.exit_code,
+            worker_name,
+            host,
+        )
+        run_retry(run=run, now=finished, mode=mode)
+    run_outcomes.outcome_remove(path)
+    return True

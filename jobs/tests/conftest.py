@@ -88,6 +88,7 @@ def artifacts_dir(tmp_path: Path, settings: Any) -> Path:
     """Point JOB_PORTAL_ARTIFACTS_DIR at a fresh folder."""
     root = tmp_path / "artifacts"
     settings.JOB_PORTAL_ARTIFACTS_DIR = root
+    settings.JOB_PORTAL_RUN_STATE_DIR = tmp_path / "run-state"
     return root
 
 
@@ -257,6 +258,7 @@ def worker_processes(
         "JOB_PORTAL_DB_URL": database_url(),
         "JOB_PORTAL_SCRIPTS_DIR": str(worker_scripts),
         "JOB_PORTAL_ARTIFACTS_DIR": str(artifacts_dir),
+        "JOB_PORTAL_RUN_STATE_DIR": str(tmp_path / "run-state"),
         "JOB_PORTAL_LOG_LEVEL": "INFO",
         "JOB_PORTAL_WORKER_POLL_INTERVAL": "1",
         "PYTHONUNBUFFERED": "1",

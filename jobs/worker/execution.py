@@ -79,11 +79,14 @@ class RunExecutor:
         output_interval_seconds: float = 1.0,
         lease_seconds: float | None = None,
         host: str = "",
+        state_dir: str | None = None,
     ) -> None:
         """Configure; `abandon` set means: stop retrying failed writes.
 
         With `lease_seconds`, each run's supervisor ends its script when
         the lease goes unrenewed for half of that (`jobs.supervisor`).
+        With `state_dir`, it saves its script's outcome there until the
+        result is recorded (`jobs.run_outcomes`).
         """
         self.clock = clock
         self.abandon = abandon
@@ -92,6 +95,7 @@ class RunExecutor:
         self.output_interval_seconds = output_interval_seconds
         self.lease_seconds = lease_seconds
         self.host = host
+        self.state_dir = state_dir
 
     def execute(self, run: JobRun, *, worker: Worker, flight: InFlight) -> None:
         """Execute `run` (claimed by `worker`) to its end and record it.
@@ -217,6 +221,7 @@ class RunExecutor:
             on_start=partial(self._record_supervisor, run, worker),
             lease=flight.lease,
             output_interval_seconds=self.output_interval_seconds,
+            outcome=None if self.state_dir is None else (self.state_dir, str(run.pk)),
         )
         self.finish(
             run,
@@ -226,6 +231,9 @@ class RunExecutor:
             timeout_seconds=prepared.spec.timeout_seconds,
             around=partial(self._post_hook, prepared, before, flight),
         )
+        if self.state_dir is not None:
+            # Recorded (or dropped for a takeover): the saved copy is spent.
+            leases.run_saved_outcome_remove(run=run, state_dir=self.state_dir)
 
     def _pre_hook(
         self,

@@ -127,6 +127,7 @@ class WorkerLoop:
             output_interval_seconds=output_interval_seconds,
             lease_seconds=self.lost_after_seconds,
             host=self.host,
+            state_dir=str(conf.run_state_dir()),
         )
         self._beat_due_at: datetime | None = None
         self._prune_due_at: datetime | None = None
@@ -144,6 +145,7 @@ class WorkerLoop:
     def register(self) -> Worker:
         """Create (or take over) this worker's row and start heart-beating."""
         now = self.clock()
+        conf.run_state_dir().mkdir(parents=True, exist_ok=True)
         self.worker = workers.worker_register(
             name=self.name, host=self.host, pid=os.getpid(), now=now
         )
