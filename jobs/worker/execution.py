@@ -48,6 +48,9 @@ T = TypeVar("T")
 DB_ERRORS = (OperationalError, InterfaceError)
 BACKOFF_FIRST_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 30.0
+# PostgreSQL ends a worker's session left idle inside a transaction this
+# long (a stopped or hung worker), so that its row locks free the others.
+IDLE_IN_TRANSACTION_SECONDS = 5.0
 
 
 @dataclass
@@ -347,6 +350,23 @@ def keep_connections() -> None:
     for alias in connections:
         connections.settings[alias]["CONN_MAX_AGE"] = None
         connections.settings[alias]["CONN_HEALTH_CHECKS"] = True
+
+
+def limit_idle_transactions(seconds: float = IDLE_IN_TRANSACTION_SECONDS) -> None:
+    """Have PostgreSQL end this process's sessions idle in a transaction.
+
+    A worker stopped (SIGSTOP) or hung inside its claim's transaction holds
+    row locks that every other worker's claim waits for; with this, the
+    server ends that session after `seconds` and its locks go. Applies to
+    connections opened from now on (a startup option, no extra query).
+    """
+    timeout = f"-c idle_in_transaction_session_timeout={round(seconds * 1000)}"
+    for alias in connections:
+        params = connections.settings[alias]
+        if not str(params["ENGINE"]).endswith("postgresql"):
+            continue
+        options = params.setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} {timeout}".strip()
 
 
 def fresh_connections() -> None:

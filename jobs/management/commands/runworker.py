@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobs.worker import WorkerLoop
-from jobs.worker.execution import keep_connections
+from jobs.worker.execution import keep_connections, limit_idle_transactions
 from notifications.sender import NotificationSender
 
 MSG_POSITIVE = "{option} must be greater than 0, got {value}."
@@ -73,6 +73,7 @@ class Command(BaseCommand):
                 MSG_NOT_NEGATIVE.format(option="--grace", value=options["grace"])
             )
         keep_connections()
+        limit_idle_transactions()
         loop = WorkerLoop(
             stop=threading.Event(),
             concurrency=options["concurrency"],
