@@ -6,14 +6,19 @@ A job document is flat except for three policy groups::
      "args": [], "env": {}, "secrets": ["API_TOKEN"], "working_dir": "",
      "timezone": "Asia/Hong_Kong",
      "active": true, "priority": 0, "timeout_seconds": null,
+     "blackout_action": "skip",
      "schedules": [{"type": "daily", "time": "02:00"}],
+     "blackouts": ["holidays-hk"],
      "retry": {"max_attempts": 1, ...}, "concurrency": {"policy": "forbid", ...},
      "misfire": {"policy": "run_once", "grace_seconds": 60}}
 
 Pure Python: this module maps a job's attributes to a document and reads or
 writes files of documents; it never touches the database itself. Validation
 of a document is `jobs.document_schema`'s job.
-"secrets" lists the names of the job's secrets, never their values.
+"secrets" lists the names of the job's secrets, never their values;
+"blackouts" the names of its blackout calendars (`BlackoutCalendar`),
+which must exist where the document is imported (global calendars apply
+without being named).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ FLAT_FIELDS: dict[str, str] = {
     "active": "is_active",
     "priority": "priority",
     "timeout_seconds": "timeout_seconds",
+    "blackout_action": "blackout_action",
 }
 RETRY_FIELDS: dict[str, str] = {
     "max_attempts": "retry_max_attempts",
@@ -82,6 +88,8 @@ FIELD_PATHS: dict[str, str] = {
 MODEL_FIELDS: tuple[str, ...] = tuple(FIELD_PATHS)
 # The names of the job's secrets (a relation, so not among MODEL_FIELDS).
 SECRETS_KEY = "secrets"
+# The names of the job's blackout calendars (a relation too).
+BLACKOUTS_KEY = "blackouts"
 
 FORMATS = ("json", "yaml")
 _EXTENSIONS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
@@ -107,11 +115,13 @@ def job_to_document(
     *,
     schedules: Sequence[Mapping[str, Any]] | None = None,
     secrets: Sequence[str] | None = None,
+    blackouts: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Return `job` as a job document.
 
-    `schedules` replaces the job's stored schedule documents, and `secrets`
-    its secrets' names, for a job whose new ones are not saved yet. Keys of
+    `schedules` replaces the job's stored schedule documents, `secrets` its
+    secrets' names and `blackouts` its calendars' names, for a job whose new
+    ones are not saved yet. Keys of
     `env` and of each schedule document come out in a fixed order, so that
     equal jobs give equal text on every database (PostgreSQL's jsonb does
     not keep key order).
@@ -120,6 +130,8 @@ def job_to_document(
         schedules = job.schedule_documents()
     if secrets is None:
         secrets = secret_names(job)
+    if blackouts is None:
+        blackouts = blackout_names(job)
     document: dict[str, Any] = {}
     for key, field in FLAT_FIELDS.items():
         document[key] = copy.deepcopy(getattr(job, field))
@@ -127,6 +139,7 @@ def job_to_document(
             document[SECRETS_KEY] = sorted(secrets)
     document["env"] = dict(sorted(document["env"].items()))
     document["schedules"] = [schedule_document(s) for s in schedules]
+    document[BLACKOUTS_KEY] = sorted(blackouts)
     for group, fields in GROUPS.items():
         document[group] = {
             key: copy.deepcopy(getattr(job, field)) for key, field in fields.items()
@@ -140,6 +153,13 @@ def secret_names(job: Job) -> list[str]:
         return []
     # .all() rather than values_list(): uses a prefetch when there is one.
     return sorted(secret.name for secret in job.secrets.all())
+
+
+def blackout_names(job: Job) -> list[str]:
+    """Return the names of the job's blackout calendars, A to Z."""
+    if job.pk is None:
+        return []
+    return sorted(calendar.name for calendar in job.blackout_calendars.all())
 
 
 def schedule_document(document: Mapping[str, Any]) -> dict[str, Any]:

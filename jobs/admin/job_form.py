@@ -93,7 +93,16 @@ JOB_SECTIONS: tuple[Section, ...] = (
             "owner",
         ),
     ),
-    Section("When", ("timezone", "is_active", "upcoming")),
+    Section(
+        "When",
+        (
+            "timezone",
+            "is_active",
+            "blackout_calendars",
+            "blackout_action",
+            "upcoming",
+        ),
+    ),
     Section(
         "Retries",
         (

@@ -164,7 +164,7 @@ class JobAdmin(
 
     form = JobForm
     inlines = (ScheduleInline, JobParameterInline)
-    filter_horizontal = ("secrets",)
+    filter_horizontal = ("secrets", "blackout_calendars")
     list_display = (
         "name",
         "schedule_text",
@@ -296,6 +296,7 @@ class JobAdmin(
             schedules=schedules,
             now=clock.now(),
             secrets=form.cleaned_data.get("secrets"),
+            blackouts=form.cleaned_data.get("blackout_calendars"),
             actor=request.user,
             ip=actor_ip(request),
             note=form.cleaned_data.get(NOTE_FIELD) or "",

@@ -30,8 +30,12 @@ from jobportal.api.serializers import (
     storable_json,
 )
 from jobs import documents
-from jobs.document_schema import DOCUMENT_KEYS, MSG_NOT_IN_SECRETS
-from jobs.models import Job, JobRun, Secret, default_timezone
+from jobs.document_schema import (
+    DOCUMENT_KEYS,
+    MSG_NOT_IN_BLACKOUTS,
+    MSG_NOT_IN_SECRETS,
+)
+from jobs.models import BlackoutCalendar, Job, JobRun, Secret, default_timezone
 from jobs.services.jobs import schedules_validate
 
 MSG_NO_USER = "No user is named {value!r}."
@@ -120,6 +124,14 @@ class JobDocumentSerializer(DocumentPartSerializer):
         queryset=Secret.objects.all(),
         required=False,
         error_messages={"does_not_exist": MSG_NOT_IN_SECRETS},
+    )
+    # Blackout calendars by name (global ones apply without being named).
+    blackouts = StorableSlugRelatedField(
+        many=True,
+        slug_field="name",
+        queryset=BlackoutCalendar.objects.all(),
+        required=False,
+        error_messages={"does_not_exist": MSG_NOT_IN_BLACKOUTS},
     )
     retry = RetrySerializer(source="*", required=False)
     concurrency = ConcurrencySerializer(source="*", required=False)

@@ -4,6 +4,7 @@
 `jobs.models.default_timezone` stays importable.
 """
 
+from jobs.models.blackouts import BlackoutCalendar, BlackoutWindow
 from jobs.models.events import RunEvent, RunEventConsumer, RunEventReceipt
 from jobs.models.jobs import Job, Schedule, default_timezone
 from jobs.models.parameters import (
@@ -19,6 +20,8 @@ from jobs.models.versions import JobVersion
 __all__ = [
     "MSG_CHOICES_ONLY_FOR_CHOICE",
     "MSG_PARAMETER_DUPLICATE",
+    "BlackoutCalendar",
+    "BlackoutWindow",
     "Job",
     "JobParameter",
     "JobRun",

@@ -64,6 +64,7 @@ class JobRun(models.Model):
             reasons.LABELS[reasons.CONCURRENCY_FORBID],
         )
         SCHEDULE_ERROR = reasons.SCHEDULE_ERROR, reasons.LABELS[reasons.SCHEDULE_ERROR]
+        BLACKOUT = reasons.BLACKOUT, reasons.LABELS[reasons.BLACKOUT]
         PATH_REFUSED = reasons.PATH_REFUSED, reasons.LABELS[reasons.PATH_REFUSED]
         SCRIPT_UNAPPROVED = (
             reasons.SCRIPT_UNAPPROVED,

@@ -17,7 +17,7 @@ from accounts.models import AuditEvent
 from accounts.services.audit import audit_record, audit_target
 from jobs import schedule as engine
 from jobs.errors import JobsError
-from jobs.models import Job, JobRun, JobVersion, Schedule, Secret
+from jobs.models import BlackoutCalendar, Job, JobRun, JobVersion, Schedule, Secret
 from jobs.permissions import can_change_job_owner
 from jobs.services.grants import object_permissions_clear
 from jobs.services.scripts import ScriptUnavailableError, script_sync_path
@@ -28,6 +28,7 @@ from jobs.services.versions import (
     job_version_baseline,
     job_version_record,
     snapshot_apply,
+    snapshot_blackouts,
     snapshot_secrets,
 )
 from jobs.version_diff import diff_as_changes
@@ -113,11 +114,13 @@ def job_save(
     note: str = "",
     audit_action: str | None = None,
     secrets: Iterable[Secret] | None = None,
+    blackouts: Iterable[BlackoutCalendar] | None = None,
 ) -> Job:
     """Validate and save `job`, replace its schedules if given, refresh next run.
 
     `schedules=None` keeps the existing schedules (for example when only the
-    description changed); likewise `secrets=None` keeps the job's secrets.
+    description changed); likewise `secrets=None` keeps the job's secrets
+    and `blackouts=None` its blackout calendars.
     Raise `ValidationError` and write nothing when any part is invalid.
 
     A new job without an owner is owned by `actor`, who creates it; naming
@@ -152,6 +155,8 @@ def job_save(
         _check_may_choose_secrets(job, list(secrets), actor=actor, creating=creating)
         # Before the snapshot, so that the version and audit name them.
         job.secrets.set(list(secrets))
+    if blackouts is not None:
+        job.blackout_calendars.set(list(blackouts))
     # A job refers to a registered script: a new one now waits for review.
     with contextlib.suppress(ScriptUnavailableError):
         script_sync_path(path=job.script, now=now, actor=actor)
@@ -318,6 +323,7 @@ def job_version_restore(
         job=job,
         schedules=schedules,
         secrets=snapshot_secrets(version.snapshot),
+        blackouts=snapshot_blackouts(version.snapshot),
         now=now,
         actor=actor,
         ip=ip,

@@ -23,9 +23,15 @@ from jobs.document_schema import (
     DocumentInvalidError,
     document_validate,
 )
-from jobs.documents import MODEL_FIELDS, SECRETS_KEY, document_path, job_to_document
+from jobs.documents import (
+    BLACKOUTS_KEY,
+    MODEL_FIELDS,
+    SECRETS_KEY,
+    document_path,
+    job_to_document,
+)
 from jobs.errors import JobsError
-from jobs.models import Job, Secret
+from jobs.models import BlackoutCalendar, Job, Secret
 from jobs.services.jobs import job_save
 
 logger = logging.getLogger(__name__)
@@ -60,13 +66,16 @@ class _Plan:
     schedules: list[dict[str, Any]]
     action: str  # "created", "updated" or "unchanged"
     secrets: list[Secret] = field(default_factory=list)
+    blackouts: list[BlackoutCalendar] = field(default_factory=list)
 
 
 def jobs_export(*, queryset: QuerySet[Job] | None = None) -> list[dict[str, Any]]:
     """Return the jobs of `queryset` (default: all) as documents, by name."""
     if queryset is None:
         queryset = Job.objects.all()
-    jobs = queryset.order_by("name").prefetch_related("schedules", "secrets")
+    jobs = queryset.order_by("name").prefetch_related(
+        "schedules", "secrets", "blackout_calendars"
+    )
     return [job_to_document(job) for job in jobs]
 
 
@@ -138,27 +147,39 @@ def _apply(validated: Mapping[str, Any], instance: Job | None, owner: Actor) -> 
     """Set the document's values (defaults for the missing) on the job."""
     values = Job.field_defaults(MODEL_FIELDS)
     values.update(
-        (k, v) for k, v in validated.items() if k not in ("schedules", SECRETS_KEY)
+        (k, v)
+        for k, v in validated.items()
+        if k not in ("schedules", SECRETS_KEY, BLACKOUTS_KEY)
     )
     schedules = list(validated["schedules"])
     secrets = list(validated.get(SECRETS_KEY, []))
+    blackouts = list(validated.get(BLACKOUTS_KEY, []))
     if instance is None:
         job = Job(owner=actor_user(owner), **values)
-        return _Plan(job=job, schedules=schedules, action="created", secrets=secrets)
+        return _Plan(job, schedules, "created", secrets, blackouts)
     before = job_to_document(instance)
     for name, value in values.items():
         setattr(instance, name, value)
     after = job_to_document(
-        instance, schedules=schedules, secrets=[s.name for s in secrets]
+        instance,
+        schedules=schedules,
+        secrets=[s.name for s in secrets],
+        blackouts=[c.name for c in blackouts],
     )
     action = "unchanged" if after == before else "updated"
-    return _Plan(job=instance, schedules=schedules, action=action, secrets=secrets)
+    return _Plan(instance, schedules, action, secrets, blackouts)
 
 
 def _save(label: str, plan: _Plan, *, now: datetime) -> None:
     """Save one planned job, turning a late ValidationError into ours."""
     try:
-        job_save(job=plan.job, schedules=plan.schedules, now=now, secrets=plan.secrets)
+        job_save(
+            job=plan.job,
+            schedules=plan.schedules,
+            now=now,
+            secrets=plan.secrets,
+            blackouts=plan.blackouts,
+        )
     except ValidationError as exc:
         # The serializer ran the same validators; this catches what only the
         # database knows, such as a job of that name created meanwhile.

@@ -21,8 +21,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.actors import Actor, actor_user
-from jobs.documents import FLAT_FIELDS, GROUPS, SECRETS_KEY, job_to_document
-from jobs.models import Job, JobVersion, Schedule, Script, Secret
+from jobs.documents import (
+    BLACKOUTS_KEY,
+    FLAT_FIELDS,
+    GROUPS,
+    SECRETS_KEY,
+    job_to_document,
+)
+from jobs.models import BlackoutCalendar, Job, JobVersion, Schedule, Script, Secret
 from jobs.script_content import stat_script
 from jobs.script_files import script_resolve
 from jobs.script_paths import ScriptPathError
@@ -32,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 MSG_BASELINE = "State before its first recorded change."
 MSG_SECRETS_GONE = "Secrets of this version no longer exist: {names}."
+MSG_BLACKOUTS_GONE = "Blackout calendars of this version no longer exist: {names}."
 SCRIPT_HASH_KEY = "script_sha256"
 
 
@@ -44,7 +51,7 @@ def _snapshot_key_order() -> tuple[str, ...]:
             top.append(SECRETS_KEY)
     nested = [key for fields in GROUPS.values() for key in fields]
     # "type" leads each schedule document, as in `schedule_document`.
-    return (*top, "schedules", *GROUPS, SCRIPT_HASH_KEY, "type", *nested)
+    return (*top, "schedules", BLACKOUTS_KEY, *GROUPS, SCRIPT_HASH_KEY, "type", *nested)
 
 
 # How diffs and pages order a snapshot's keys (the database may not keep it).
@@ -70,6 +77,7 @@ def job_snapshot(job: Job) -> dict[str, Any]:
     """Return the snapshot of `job` as saved: stored schedules and secrets."""
     schedules: list[Any] = []
     secrets: list[str] = []
+    blackouts: list[str] = []
     if job.pk is not None:
         # Read afresh: a prefetched `job.schedules` may predate the save.
         schedules = list(
@@ -78,7 +86,12 @@ def job_snapshot(job: Job) -> dict[str, Any]:
             .values_list("document", flat=True)
         )
         secrets = list(Secret.objects.filter(jobs=job).values_list("name", flat=True))
-    snapshot = job_to_document(job, schedules=schedules, secrets=secrets)
+        blackouts = list(
+            BlackoutCalendar.objects.filter(jobs=job).values_list("name", flat=True)
+        )
+    snapshot = job_to_document(
+        job, schedules=schedules, secrets=secrets, blackouts=blackouts
+    )
     snapshot[SCRIPT_HASH_KEY] = script_sha256(job.script)
     return snapshot
 
@@ -174,3 +187,14 @@ def snapshot_secrets(snapshot: dict[str, Any]) -> list[Secret]:
             {SECRETS_KEY: [MSG_SECRETS_GONE.format(names=", ".join(sorted(missing)))]}
         )
     return secrets
+
+
+def snapshot_blackouts(snapshot: dict[str, Any]) -> list[BlackoutCalendar]:
+    """Return the blackout calendars a snapshot names; raise if any is gone."""
+    names = set(snapshot.get(BLACKOUTS_KEY, []))
+    calendars = list(BlackoutCalendar.objects.filter(name__in=names))
+    missing = names - {calendar.name for calendar in calendars}
+    if missing:
+        text = MSG_BLACKOUTS_GONE.format(names=", ".join(sorted(missing)))
+        raise ValidationError({BLACKOUTS_KEY: [text]})
+    return calendars

@@ -71,7 +71,13 @@ def test_a_saved_job_shows_its_fire_times_history_and_every_field() -> None:
         "working_dir",
         "owner",
     )
-    assert fields_of(fieldsets, WHEN) == ("timezone", "is_active", "upcoming")
+    assert fields_of(fieldsets, WHEN) == (
+        "timezone",
+        "is_active",
+        "blackout_calendars",
+        "blackout_action",
+        "upcoming",
+    )
     assert fieldsets[2][1]["classes"] == ("collapse",)
     assert "classes" not in fieldsets[0][1]
 
@@ -89,7 +95,12 @@ def test_the_add_form_has_no_fire_times_history_or_grants() -> None:
     fieldsets = job_fieldsets(rights)
 
     assert titles(fieldsets) == [MAIN, WHEN, RETRIES, LIMITS, "Change note"]
-    assert fields_of(fieldsets, WHEN) == ("timezone", "is_active")
+    assert fields_of(fieldsets, WHEN) == (
+        "timezone",
+        "is_active",
+        "blackout_calendars",
+        "blackout_action",
+    )
 
 
 def test_each_right_unlocks_its_own_part() -> None:

@@ -107,6 +107,7 @@ def job_form_data(**overrides: str | Sequence[str]) -> dict[str, Any]:
         "concurrency_policy": "forbid",
         "max_concurrent": "1",
         "misfire_policy": "run_once",
+        "blackout_action": "skip",
         "misfire_grace_seconds": "60",
         "schedules-TOTAL_FORMS": "1",
         "schedules-INITIAL_FORMS": "0",

@@ -27,7 +27,8 @@ from jobs.tests.factories import JobFactory
 DAILY_0900 = {"type": "daily", "time": "09:00"}
 KNOWN_FIELDS = (
     "name, description, script, args, env, working_dir, timezone, active, "
-    "priority, timeout_seconds, secrets, schedules, retry, concurrency, misfire"
+    "priority, timeout_seconds, blackout_action, secrets, schedules, blackouts, "
+    "retry, concurrency, misfire"
 )
 
 
@@ -56,6 +57,7 @@ def make_job(now: datetime, **fields: object) -> Job:
         "max_concurrent": 2,
         "misfire_policy": Job.MisfirePolicy.SKIP,
         "misfire_grace_seconds": 300,
+        "blackout_action": Job.BlackoutAction.DEFER,
     }
     values.update(fields)
     schedules: list[dict[str, Any]] = [
@@ -77,10 +79,12 @@ EXPECTED = {
     "active": False,
     "priority": 7,
     "timeout_seconds": 600,
+    "blackout_action": "defer",
     "schedules": [
         {"type": "weekly", "time": "09:30", "weekdays": ["mon", "fri"]},
         {"type": "cron", "expression": "0 2 * * *", "timezone": "UTC"},
     ],
+    "blackouts": [],
     "retry": {
         "max_attempts": 3,
         "delay_seconds": 30,
@@ -265,6 +269,7 @@ def test_serializer_flattens_groups_into_model_fields(scripts_dir: Path) -> None
     data = dict(serializer.validated_data)
     assert data.pop("schedules") == EXPECTED["schedules"]
     assert data.pop("secrets") == []
+    assert data.pop("blackouts") == []
     assert set(data) == set(MODEL_FIELDS)
     assert data["retry_backoff"] == "exponential"
     assert data["is_active"] is False

@@ -47,7 +47,7 @@ from jobs import permissions as perms
 from jobs.api.access import MSG_FORBIDDEN, require
 from jobs.api.filters import JobFilter
 from jobs.api.serializers import JobSerializer
-from jobs.documents import SECRETS_KEY, document_path
+from jobs.documents import BLACKOUTS_KEY, SECRETS_KEY, document_path
 from jobs.models import Job, JobRun
 from jobs.selectors import jobs_with_last_run
 from jobs.services.jobs import (
@@ -299,8 +299,10 @@ class JobViewSet(viewsets.GenericViewSet):
         """Save through `job_save`; a document left without secrets has none."""
         schedules = validated.get("schedules")
         secrets = validated.get(SECRETS_KEY)
-        if secrets is None and not partial:
-            secrets = []
+        blackouts = validated.get(BLACKOUTS_KEY)
+        if not partial:
+            secrets = secrets or []
+            blackouts = blackouts or []
         try:
             return job_save(
                 job=job,
@@ -309,6 +311,7 @@ class JobViewSet(viewsets.GenericViewSet):
                 actor=self.request.user,
                 ip=_ip(self.request),
                 secrets=secrets,
+                blackouts=blackouts,
             )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(_document_errors(exc)) from None
@@ -338,7 +341,7 @@ def jobs_shown(queryset: QuerySet[Job]) -> QuerySet[Job]:
     return (
         jobs_with_last_run(queryset)
         .select_related("owner")
-        .prefetch_related("secrets")
+        .prefetch_related("secrets", "blackout_calendars")
         .order_by("name", "pk")
     )
 
