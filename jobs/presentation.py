@@ -10,6 +10,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from jobs import blackout
     from jobs import schedule as engine
     from jobs.models import JobVersion
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 MAX_SHOWN_LINES = 5000
 
 MSG_DST_MOVED = "moved from {wall:%H:%M} by a DST gap"
+MSG_BLACKOUT_REMOVED = "removed by blackout window {window}"
 MSG_CUT = "Only the first {shown} of {total} lines are shown."
 MSG_NEVER_APPROVED = "Never approved: there is nothing to compare with yet."
 MSG_SAME_AS_APPROVED = "The current content is the approved content."
@@ -52,21 +54,32 @@ def format_instant(at: datetime, zone: tzinfo) -> str:
     return local_text if utc_text is None else f"{local_text} / {utc_text}"
 
 
-def describe_fire(fire: engine.FireTime, zone: tzinfo) -> str:
-    """Return a fire time in `zone` and UTC, noting a move by a DST gap."""
+def describe_fire(
+    fire: engine.FireTime, zone: tzinfo, hit: blackout.Hit | None = None
+) -> str:
+    """Return a fire time in `zone` and UTC, noting a DST move and a blackout."""
     text = format_instant(fire.at, zone)
     if fire.moved_from is not None:
         text = f"{text} ({MSG_DST_MOVED.format(wall=fire.moved_from)})"
+    if hit is not None:
+        text = f"{text} ({MSG_BLACKOUT_REMOVED.format(window=repr(hit.name))})"
     return text
 
 
-def fire_time_json(fire: engine.FireTime) -> dict[str, Any]:
-    """Return one fire time for the preview's JSON answer."""
+def fire_time_json(
+    fire: engine.FireTime, hit: blackout.Hit | None = None
+) -> dict[str, Any]:
+    """Return one fire time for the preview's JSON answer.
+
+    "blackout" names the window ("calendar: window") that removes the slot,
+    or is None.
+    """
     return {
         "at": fire.at.isoformat(),
         "local": fire.local.isoformat(),
         "moved_from": fire.moved_from.isoformat() if fire.moved_from else None,
-        "text": describe_fire(fire, fire.local.tzinfo or UTC),
+        "blackout": hit.name if hit is not None else None,
+        "text": describe_fire(fire, fire.local.tzinfo or UTC, hit),
     }
 
 

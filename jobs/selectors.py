@@ -225,6 +225,18 @@ def blackout_calendars_for(
     return {job.pk: shared + own[job.pk] for job in jobs}
 
 
+def blackout_calendars_named(
+    names: Sequence[str],
+) -> tuple[list[blackout.Calendar], list[str]]:
+    """Return the global calendars and those named, and the unknown names."""
+    rows = BlackoutCalendar.objects.filter(
+        Q(is_global=True) | Q(name__in=names)
+    ).prefetch_related("windows")
+    calendars = [row.as_calendar() for row in rows]
+    known = {calendar.name for calendar in calendars}
+    return calendars, sorted(set(names) - known)
+
+
 def runs_active(*, jobs: Sequence[Job]) -> dict[int, list[JobRun]]:
     """Return the active runs of those `jobs` whose policy looks at them.
 

@@ -65,6 +65,7 @@ from jobs.models import Job, JobRun, Schedule
 from jobs.presentation import fire_time_json
 from jobs.schedule_text import describe_schedule, describe_schedules
 from jobs.selectors import (
+    blackout_calendars_for,
     job_upcoming_fire_times,
     jobs_with_last_run,
     schedule_fire_times,
@@ -346,7 +347,8 @@ class JobAdmin(
             )
         except engine.ScheduleError as exc:
             return format_html('<p class="jobs-error">{}</p>', str(exc))
-        body = fire_times_or_note(fires, zone=zone)
+        calendars = blackout_calendars_for(jobs=[job])[job.pk]
+        body = fire_times_or_note(fires, zone=zone, calendars=calendars)
         if fires and not job.is_active:
             body = format_html(
                 '<p class="jobs-preview-note">{}</p>{}', MSG_INACTIVE, body

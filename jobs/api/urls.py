@@ -7,13 +7,14 @@ slash is accepted too.
 from django.urls import re_path
 
 from jobportal.api.routers import OptionalSlashRouter
-from jobs.api.views import health, jobs, runs, schedules, scripts, versions
+from jobs.api.views import blackouts, health, jobs, runs, schedules, scripts, versions
 
 router = OptionalSlashRouter()
 router.register("jobs", jobs.JobViewSet, basename="job")
 router.register("logs", runs.RunViewSet, basename="log")
 router.register("scripts", scripts.ScriptViewSet, basename="script")
 router.register("versions", versions.VersionViewSet, basename="version")
+router.register("blackouts", blackouts.BlackoutCalendarViewSet, basename="blackout")
 
 urlpatterns = [
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),

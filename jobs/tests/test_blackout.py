@@ -29,9 +29,9 @@ NEW_YORK = ZoneInfo("America/New_York")
 HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 
 
-def utc(*args: int) -> datetime:
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """Return a UTC instant."""
-    return datetime(*args, tzinfo=UTC)
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def calendar(*windows: NamedWindow, zone: ZoneInfo = NEW_YORK) -> Calendar:
