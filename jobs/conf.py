@@ -87,3 +87,34 @@ def worker_shutdown_grace_seconds() -> float:
 def run_event_retention_days() -> int:
     """Return how many days run events are kept at most."""
     return int(_positive_or_default("JOB_PORTAL_RUN_EVENT_RETENTION_DAYS"))
+
+
+def _whole_or_default(name: str) -> int:
+    """Return a count that may be 0, or its default when unset or bad."""
+    value = getattr(settings, name)
+    return int(_default(name) if value is None or value < 0 else value)
+
+
+def retention_days() -> int:
+    """Return the days finished runs are kept (0: no limit by age)."""
+    return _whole_or_default("JOB_PORTAL_RETENTION_DAYS")
+
+
+def retention_runs() -> int:
+    """Return the finished runs kept per job (0: no limit by count)."""
+    return _whole_or_default("JOB_PORTAL_RETENTION_RUNS")
+
+
+def output_retention_days() -> int:
+    """Return the days a finished run's output is kept (0: kept with the row)."""
+    return _whole_or_default("JOB_PORTAL_OUTPUT_RETENTION_DAYS")
+
+
+def retention_interval_seconds() -> float:
+    """Return the least time between two retention steps of a worker."""
+    return float(_positive_or_default("JOB_PORTAL_RETENTION_INTERVAL"))
+
+
+def retention_batch() -> int:
+    """Return how many rows one retention step deletes or trims at most."""
+    return int(_positive_or_default("JOB_PORTAL_RETENTION_BATCH"))

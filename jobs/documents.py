@@ -10,7 +10,10 @@ A job document is flat except for three policy groups::
      "schedules": [{"type": "daily", "time": "02:00"}],
      "blackouts": ["holidays-hk"],
      "retry": {"max_attempts": 1, ...}, "concurrency": {"policy": "forbid", ...},
-     "misfire": {"policy": "run_once", "grace_seconds": 60}}
+     "misfire": {"policy": "run_once", "grace_seconds": 60},
+     "retention": {"days": null, "runs": null, "output_days": null}}
+
+"retention" numbers left null take the JOB_PORTAL_RETENTION_* settings.
 
 Pure Python: this module maps a job's attributes to a document and reads or
 writes files of documents; it never touches the database itself. Validation
@@ -68,11 +71,17 @@ MISFIRE_FIELDS: dict[str, str] = {
     "policy": "misfire_policy",
     "grace_seconds": "misfire_grace_seconds",
 }
+RETENTION_FIELDS: dict[str, str] = {
+    "days": "retention_days",
+    "runs": "retention_runs",
+    "output_days": "output_retention_days",
+}
 # Group key -> (group's document key -> model field).
 GROUPS: dict[str, dict[str, str]] = {
     "retry": RETRY_FIELDS,
     "concurrency": CONCURRENCY_FIELDS,
     "misfire": MISFIRE_FIELDS,
+    "retention": RETENTION_FIELDS,
 }
 # Model field -> its path in a document ("retry_max_attempts" ->
 # "retry.max_attempts"), for error messages that speak the document's terms.

@@ -129,6 +129,11 @@ JOB_SECTIONS: tuple[Section, ...] = (
         ),
         collapsed=True,
     ),
+    Section(
+        "Retention",
+        ("retention_days", "retention_runs", "output_retention_days"),
+        collapsed=True,
+    ),
     Section("Permissions", ("permission_grants",), shown=may_see_grants),
     Section("History", ("version_history",), shown=is_saved),
     Section("Change note", (NOTE_FIELD,), shown=may_save),

@@ -106,6 +106,15 @@ class MisfireSerializer(DocumentPartSerializer):
         extra_kwargs = _renamed(documents.MISFIRE_FIELDS)
 
 
+class RetentionSerializer(DocumentPartSerializer):
+    """The "retention" group of a job document (null: the portal's setting)."""
+
+    class Meta:
+        model = Job
+        fields = tuple(documents.RETENTION_FIELDS)
+        extra_kwargs = _renamed(documents.RETENTION_FIELDS)
+
+
 class JobDocumentSerializer(DocumentPartSerializer):
     """Validate a job document; `validated_data` holds model field values.
 
@@ -136,6 +145,7 @@ class JobDocumentSerializer(DocumentPartSerializer):
     retry = RetrySerializer(source="*", required=False)
     concurrency = ConcurrencySerializer(source="*", required=False)
     misfire = MisfireSerializer(source="*", required=False)
+    retention = RetentionSerializer(source="*", required=False)
 
     class Meta:
         model = Job

@@ -165,6 +165,24 @@ class Job(models.Model):
         default=BlackoutAction.SKIP,
         help_text="What a slot inside a blackout window becomes.",
     )
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Delete finished runs after this many days (0: never); "
+        "empty means JOB_PORTAL_RETENTION_DAYS.",
+    )
+    retention_runs = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Keep at most this many finished runs (0: no limit); empty "
+        "means JOB_PORTAL_RETENTION_RUNS.",
+    )
+    output_retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Empty the output of finished runs after this many days, "
+        "keeping the run (0: never); empty means JOB_PORTAL_OUTPUT_RETENTION_DAYS.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

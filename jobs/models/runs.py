@@ -138,6 +138,8 @@ class JobRun(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
     output = models.TextField(blank=True)
     output_dropped_bytes = models.BigIntegerField(default=0)
+    # When retention emptied the output (the run itself is kept).
+    output_trimmed_at = models.DateTimeField(null=True, blank=True, editable=False)
     reason = models.TextField(
         blank=True, help_text="Why the run was skipped, blocked, failed or cancelled."
     )

@@ -60,7 +60,7 @@ def test_a_saved_job_shows_its_fire_times_history_and_every_field() -> None:
     """The main sections in order; collapsed ones keep their class."""
     fieldsets = job_fieldsets(NOBODY)
 
-    assert titles(fieldsets) == [MAIN, WHEN, RETRIES, LIMITS, "History"]
+    assert titles(fieldsets) == [MAIN, WHEN, RETRIES, LIMITS, "Retention", "History"]
     assert fields_of(fieldsets, MAIN) == (
         "name",
         "description",
@@ -94,7 +94,14 @@ def test_the_add_form_has_no_fire_times_history_or_grants() -> None:
 
     fieldsets = job_fieldsets(rights)
 
-    assert titles(fieldsets) == [MAIN, WHEN, RETRIES, LIMITS, "Change note"]
+    assert titles(fieldsets) == [
+        MAIN,
+        WHEN,
+        RETRIES,
+        LIMITS,
+        "Retention",
+        "Change note",
+    ]
     assert fields_of(fieldsets, WHEN) == (
         "timezone",
         "is_active",
@@ -212,7 +219,7 @@ def test_each_role_gets_its_sections_and_read_only_fields_on_a_job(
 ) -> None:
     """Only an Admin sees grants and edits owner and secrets; savers add a note."""
     assert form_for(users[role], job) == (
-        [MAIN, WHEN, RETRIES, LIMITS, *sections],
+        [MAIN, WHEN, RETRIES, LIMITS, "Retention", *sections],
         read_only,
     )
 
@@ -230,6 +237,6 @@ def test_each_role_gets_its_sections_and_read_only_fields_on_the_add_form(
 ) -> None:
     """The add form: a note for those who may create; owner and secrets locked."""
     assert form_for(users[role], None) == (
-        [MAIN, WHEN, RETRIES, LIMITS, *sections],
+        [MAIN, WHEN, RETRIES, LIMITS, "Retention", *sections],
         read_only,
     )

@@ -28,7 +28,7 @@ DAILY_0900 = {"type": "daily", "time": "09:00"}
 KNOWN_FIELDS = (
     "name, description, script, args, env, working_dir, timezone, active, "
     "priority, timeout_seconds, blackout_action, secrets, schedules, blackouts, "
-    "retry, concurrency, misfire"
+    "retry, concurrency, misfire, retention"
 )
 
 
@@ -58,6 +58,8 @@ def make_job(now: datetime, **fields: object) -> Job:
         "misfire_policy": Job.MisfirePolicy.SKIP,
         "misfire_grace_seconds": 300,
         "blackout_action": Job.BlackoutAction.DEFER,
+        "retention_days": 14,
+        "output_retention_days": 0,
     }
     values.update(fields)
     schedules: list[dict[str, Any]] = [
@@ -97,6 +99,7 @@ EXPECTED = {
     },
     "concurrency": {"policy": "allow", "max_concurrent": 2},
     "misfire": {"policy": "skip", "grace_seconds": 300},
+    "retention": {"days": 14, "runs": None, "output_days": 0},
 }
 
 
