@@ -196,6 +196,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Collected run artifacts (jobs.services.artifacts): local files under
+    # JOB_PORTAL_ARTIFACTS_DIR/stored by default; any storage backend works.
+    "artifacts": {"BACKEND": "jobs.storage.ArtifactStorage"},
 }
 WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -290,6 +293,8 @@ JOB_PORTAL_DEFAULTS: dict[str, float] = {
     "JOB_PORTAL_OUTPUT_RETENTION_DAYS": 30,
     "JOB_PORTAL_RETENTION_INTERVAL": 60.0,
     "JOB_PORTAL_RETENTION_BATCH": 500,
+    "JOB_PORTAL_ARTIFACTS_MAX_BYTES": 100 * 2**20,
+    "JOB_PORTAL_ARTIFACT_RETENTION_DAYS": 30,
 }
 JOB_PORTAL_WORKER_POLL_INTERVAL = _number(
     "JOB_PORTAL_WORKER_POLL_INTERVAL",
@@ -343,6 +348,16 @@ JOB_PORTAL_RETENTION_INTERVAL = _number(
 )
 JOB_PORTAL_RETENTION_BATCH = _number(
     "JOB_PORTAL_RETENTION_BATCH", JOB_PORTAL_DEFAULTS["JOB_PORTAL_RETENTION_BATCH"]
+)
+# Artifacts a run may leave, in bytes (more fails the run: artifacts_too_large),
+# and the days collected artifacts are kept (0: as long as their run).
+JOB_PORTAL_ARTIFACTS_MAX_BYTES = _number(
+    "JOB_PORTAL_ARTIFACTS_MAX_BYTES",
+    JOB_PORTAL_DEFAULTS["JOB_PORTAL_ARTIFACTS_MAX_BYTES"],
+)
+JOB_PORTAL_ARTIFACT_RETENTION_DAYS = _number(
+    "JOB_PORTAL_ARTIFACT_RETENTION_DAYS",
+    JOB_PORTAL_DEFAULTS["JOB_PORTAL_ARTIFACT_RETENTION_DAYS"],
 )
 # Each run gets its own folder here (JOB_ARTIFACTS_DIR in its environment).
 JOB_PORTAL_ARTIFACTS_DIR = BASE_DIR / env.str(

@@ -131,6 +131,8 @@ RETENTION_NUMBERS = (
     ("JOB_PORTAL_OUTPUT_RETENTION_DAYS", 0, "of whole days, 0 (kept) or more"),
     ("JOB_PORTAL_RETENTION_INTERVAL", 1, "of seconds, at least 1"),
     ("JOB_PORTAL_RETENTION_BATCH", 1, "of whole rows, at least 1"),
+    ("JOB_PORTAL_ARTIFACTS_MAX_BYTES", 1, "of bytes, at least 1"),
+    ("JOB_PORTAL_ARTIFACT_RETENTION_DAYS", 0, "of whole days, 0 (kept) or more"),
 )
 
 

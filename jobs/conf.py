@@ -118,3 +118,13 @@ def retention_interval_seconds() -> float:
 def retention_batch() -> int:
     """Return how many rows one retention step deletes or trims at most."""
     return int(_positive_or_default("JOB_PORTAL_RETENTION_BATCH"))
+
+
+def artifacts_max_bytes() -> int:
+    """Return the bytes of artifacts one run may leave."""
+    return int(_positive_or_default("JOB_PORTAL_ARTIFACTS_MAX_BYTES"))
+
+
+def artifact_retention_days() -> int:
+    """Return the days collected artifacts are kept (0: as long as the run)."""
+    return _whole_or_default("JOB_PORTAL_ARTIFACT_RETENTION_DAYS")

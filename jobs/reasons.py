@@ -35,6 +35,8 @@ EXIT_CODE = "exit_code"
 SIGNAL = "signal"
 START_FAILED = "start_failed"
 WORKER_ERROR = "worker_error"
+# The run's files: more artifacts than JOB_PORTAL_ARTIFACTS_MAX_BYTES allows.
+ARTIFACTS_TOO_LARGE = "artifacts_too_large"
 
 LABELS = {
     MISFIRE_FOLDED: "Missed slot folded into a later run",
@@ -60,6 +62,7 @@ LABELS = {
     SIGNAL: "Killed by a signal",
     START_FAILED: "Process could not start",
     WORKER_ERROR: "Worker error",
+    ARTIFACTS_TOO_LARGE: "Artifacts over the size limit",
 }
 
 

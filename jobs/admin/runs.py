@@ -7,9 +7,10 @@ from typing import ClassVar
 
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html
+from django.http import FileResponse, Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from jobportal import clock
@@ -19,7 +20,10 @@ from jobs.admin.access import MSG_REFUSED, RunAccessMixin, names_of
 from jobs.admin.display import compact_instant, format_duration, status_badge
 from jobs.errors import JobsError
 from jobs.models import JobRun, Worker
+from jobs.services.artifacts import artifact_download_name, artifact_open
 from jobs.services.runs import run_mark_failed, run_request_cancel
+
+MSG_NO_ARTIFACTS = "None."
 
 
 class ReadOnlyAdmin(RecordAdmin):
@@ -60,7 +64,7 @@ class JobRunAdmin(RunAccessMixin, ReadOnlyAdmin):
     list_select_related = ("job", "worker", "triggered_by")
     search_fields = ("job__name",)
     actions = ("cancel_runs", "mark_runs_failed")
-    readonly_fields = ("status_badge", "duration", "output_text")
+    readonly_fields = ("status_badge", "duration", "output_text", "artifact_links")
     fieldsets = (
         (
             None,
@@ -93,7 +97,55 @@ class JobRunAdmin(RunAccessMixin, ReadOnlyAdmin):
             },
         ),
         ("Output", {"fields": ("output_text", "output_dropped_bytes")}),
+        ("Artifacts", {"fields": ("artifact_links",)}),
     )
+
+    @admin.display(description="Files the run left")
+    def artifact_links(self, run: JobRun) -> SafeString | str:
+        """List the run's artifacts with download links, size and SHA-256."""
+        rows = [
+            (
+                reverse("admin:jobs_jobrun_artifact", args=[run.pk, artifact.pk]),
+                artifact.name,
+                artifact.size,
+                artifact.sha256,
+            )
+            for artifact in run.artifacts.all()
+        ]
+        if not rows:
+            return MSG_NO_ARTIFACTS
+        items = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> ({} bytes, sha256 <code>{}</code>)</li>',
+            rows,
+        )
+        return format_html("<ul>{}</ul>", items)
+
+    def get_urls(self) -> list[URLPattern]:
+        """Add the artifact download view."""
+        download = self.admin_site.admin_view(self.artifact_view)
+        return [
+            path(
+                "<path:object_id>/artifacts/<int:artifact_id>/",
+                download,
+                name="jobs_jobrun_artifact",
+            ),
+            *super().get_urls(),
+        ]
+
+    def artifact_view(
+        self, request: HttpRequest, object_id: str, artifact_id: int
+    ) -> FileResponse:
+        """Send one artifact of a run the user may see (else 404)."""
+        run = self.get_object(request, object_id)
+        if run is None or not self.has_view_permission(request, run):
+            raise Http404
+        artifact = get_object_or_404(run.artifacts, pk=artifact_id)
+        return FileResponse(
+            artifact_open(artifact),
+            as_attachment=True,
+            filename=artifact_download_name(artifact),
+        )
 
     class Media:
         css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("jobs/admin.css",)}

@@ -7,7 +7,16 @@ slash is accepted too.
 from django.urls import re_path
 
 from jobportal.api.routers import OptionalSlashRouter
-from jobs.api.views import blackouts, health, jobs, runs, schedules, scripts, versions
+from jobs.api.views import (
+    artifacts,
+    blackouts,
+    health,
+    jobs,
+    runs,
+    schedules,
+    scripts,
+    versions,
+)
 
 router = OptionalSlashRouter()
 router.register("jobs", jobs.JobViewSet, basename="job")
@@ -22,6 +31,16 @@ urlpatterns = [
         r"^schedules/preview/?$",
         schedules.SchedulePreviewView.as_view(),
         name="schedule-preview",
+    ),
+    re_path(
+        r"^logs/(?P<run_pk>[^/]+)/artifacts/?$",
+        artifacts.RunArtifactsView.as_view(),
+        name="run-artifacts",
+    ),
+    re_path(
+        r"^logs/(?P<run_pk>[^/]+)/artifacts/(?P<artifact_pk>[^/]+)/?$",
+        artifacts.RunArtifactDownloadView.as_view(),
+        name="run-artifact",
     ),
     re_path(
         r"^jobs/(?P<job_pk>[0-9]+)/logs/?$",

@@ -12,7 +12,7 @@ from jobs.models.parameters import (
     MSG_PARAMETER_DUPLICATE,
     JobParameter,
 )
-from jobs.models.runs import JobRun, Worker
+from jobs.models.runs import JobRun, RunArtifact, Worker
 from jobs.models.scripts import Script, ScriptReview
 from jobs.models.secrets import Secret
 from jobs.models.versions import JobVersion
@@ -26,6 +26,7 @@ __all__ = [
     "JobParameter",
     "JobRun",
     "JobVersion",
+    "RunArtifact",
     "RunEvent",
     "RunEventConsumer",
     "RunEventReceipt",

@@ -100,6 +100,10 @@ class JobRun(models.Model):
         SIGNAL = reasons.SIGNAL, reasons.LABELS[reasons.SIGNAL]
         START_FAILED = reasons.START_FAILED, reasons.LABELS[reasons.START_FAILED]
         WORKER_ERROR = reasons.WORKER_ERROR, reasons.LABELS[reasons.WORKER_ERROR]
+        ARTIFACTS_TOO_LARGE = (
+            reasons.ARTIFACTS_TOO_LARGE,
+            reasons.LABELS[reasons.ARTIFACTS_TOO_LARGE],
+        )
 
     FINISHED = (
         Status.SUCCEEDED,
@@ -202,3 +206,26 @@ class JobRun(models.Model):
     def is_finished(self) -> bool:
         """Return True once the run has an outcome."""
         return self.status in self.FINISHED
+
+
+class RunArtifact(models.Model):
+    """A file a run left in its JOB_ARTIFACTS_DIR, kept in the artifacts storage."""
+
+    run = models.ForeignKey(JobRun, on_delete=models.CASCADE, related_name="artifacts")
+    # The file's path inside the run's folder, "/"-separated.
+    name = models.CharField(max_length=500)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    # Where the storage keeps it (jobs.storage.artifact_storage()).
+    storage_name = models.CharField(max_length=600)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("run", "name")
+        constraints = (
+            models.UniqueConstraint(fields=["run", "name"], name="artifact_one_name"),
+        )
+        indexes = (models.Index(fields=["created_at"], name="artifact_age_idx"),)
+
+    def __str__(self) -> str:
+        return f"{self.run_id}: {self.name}"

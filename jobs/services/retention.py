@@ -28,8 +28,9 @@ from accounts.actors import Actor
 from accounts.models import AuditEvent
 from accounts.services.audit import AuditTarget, audit_record
 from jobs import conf
-from jobs.models import Job, JobRun, RunEvent
+from jobs.models import Job, JobRun, RunArtifact, RunEvent
 from jobs.retention import RetentionPolicy, cutoff
+from jobs.services.artifacts import artifacts_delete, artifacts_expired
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class RetentionPass:
     runs_deleted: int = 0
     outputs_trimmed: int = 0
     is_behind: bool = False
+    artifacts_deleted: int = 0
 
     def __add__(self, other: RetentionPass) -> RetentionPass:
         """Return the sum of two steps."""
@@ -50,6 +52,7 @@ class RetentionPass:
             runs_deleted=self.runs_deleted + other.runs_deleted,
             outputs_trimmed=self.outputs_trimmed + other.outputs_trimmed,
             is_behind=other.is_behind,
+            artifacts_deleted=self.artifacts_deleted + other.artifacts_deleted,
         )
 
 
@@ -76,13 +79,27 @@ def retention_apply(
         ids = list(_expired(now, policy).values_list("pk", flat=True)[:batch])
         if len(ids) < batch:
             ids += _over_count(now, policy, limit=batch - len(ids))
+        # Artifacts have a file besides their row: theirs go first, then
+        # those past their own retention.
+        gone = artifacts_delete(RunArtifact.objects.filter(run_id__in=ids))
+        expired = artifacts_expired(now=now, days=conf.artifact_retention_days())
+        gone += artifacts_delete(
+            RunArtifact.objects.filter(
+                pk__in=list(expired.values_list("pk", flat=True)[:batch])
+            )
+        )
         deleted = JobRun.objects.filter(pk__in=ids).delete()[1].get("jobs.JobRun", 0)
         trim = list(_untrimmed(now, policy).values_list("pk", flat=True)[:batch])
         trimmed = JobRun.objects.filter(pk__in=trim).update(
             output="", output_trimmed_at=now
         )
-        done = RetentionPass(deleted, trimmed, len(ids) >= batch or trimmed >= batch)
-        if deleted or trimmed:
+        done = RetentionPass(
+            runs_deleted=deleted,
+            outputs_trimmed=trimmed,
+            is_behind=len(ids) >= batch or trimmed >= batch,
+            artifacts_deleted=gone,
+        )
+        if deleted or trimmed or gone:
             audit_record(
                 actor=actor,
                 action=AuditEvent.Action.DELETE,
@@ -90,11 +107,17 @@ def retention_apply(
                 changes={
                     "runs_deleted": [None, deleted],
                     "outputs_trimmed": [None, trimmed],
+                    "artifacts_deleted": [None, gone],
                 },
                 now=now,
             )
-    if deleted or trimmed:
-        logger.info("Retention: deleted %s runs, emptied %s outputs", deleted, trimmed)
+    if deleted or trimmed or gone:
+        logger.info(
+            "Retention: deleted %s runs and %s artifacts, emptied %s outputs",
+            deleted,
+            gone,
+            trimmed,
+        )
     return done
 
 
@@ -106,7 +129,9 @@ def retention_count(
     deleted = _expired(now, policy).count()
     for job, keep in _jobs_over_count(policy):
         deleted += _older_than_newest(job, keep, now, policy).count()
-    return RetentionPass(deleted, _untrimmed(now, policy).count())
+    return RetentionPass(
+        runs_deleted=deleted, outputs_trimmed=_untrimmed(now, policy).count()
+    )
 
 
 def _finished() -> QuerySet[JobRun]:

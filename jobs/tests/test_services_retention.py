@@ -171,7 +171,11 @@ def test_each_step_that_changed_something_is_audited_with_counts(
     retention_apply(now=NOW, policy=POLICY)
     retention_apply(now=NOW, policy=POLICY)
     event = AuditEvent.objects.get(target_repr="retention")
-    assert event.changes == {"runs_deleted": [None, 1], "outputs_trimmed": [None, 0]}
+    assert event.changes == {
+        "runs_deleted": [None, 1],
+        "outputs_trimmed": [None, 0],
+        "artifacts_deleted": [None, 0],
+    }
 
 
 @pytestmark_db

@@ -31,7 +31,7 @@ from jobs import reasons
 from jobs.models import JobRun, Worker
 from jobs.policies import MSG_WORKER_ERROR, Outcome, RetryMode, outcome_for
 from jobs.runner import ProcessResult, run_process
-from jobs.services import execution, runs
+from jobs.services import artifacts, execution, runs
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +119,9 @@ class RunExecutor:
         """
         outcome, mode = outcome_for(
             result, cause=cause, worker=worker.name, timeout_seconds=timeout_seconds
+        )
+        outcome = artifacts.run_artifacts_finish(
+            run=run, outcome=outcome, now=self.clock()
         )
         retry = self.record(
             runs.run_finish,
