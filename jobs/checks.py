@@ -136,11 +136,33 @@ RETENTION_NUMBERS = (
 )
 
 
+# --- cluster-wide limits (issue 13) ------------------------------------------
+
+MSG_MAX_CONCURRENT_TOTAL = (
+    "JOB_PORTAL_MAX_CONCURRENT_TOTAL must be a whole number of runs, 0 (no cap) "
+    "or more; got {value!r}."
+)
+
+
+@register()
+def check_cluster_limits(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check JOB_PORTAL_MAX_CONCURRENT_TOTAL: empty, 0 or a positive whole number."""
+    name = "JOB_PORTAL_MAX_CONCURRENT_TOTAL"
+    value = getattr(settings, name)
+    if value is None or value < 0:
+        return [
+            Error(MSG_MAX_CONCURRENT_TOTAL.format(value=_raw(name)), id="jobs.E120")
+        ]
+    return []
+
+
 @register()
 def check_retention_settings(
     app_configs: Sequence[Any] | None, **kwargs: Any
 ) -> list[CheckMessage]:
-    """Check the retention numbers (jobs.E170)."""
+    """Check the retention and artifact numbers (jobs.E170)."""
     errors: list[CheckMessage] = []
     for name, minimum, rule in RETENTION_NUMBERS:
         value = getattr(settings, name)

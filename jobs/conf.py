@@ -89,6 +89,16 @@ def run_event_retention_days() -> int:
     return int(_positive_or_default("JOB_PORTAL_RUN_EVENT_RETENTION_DAYS"))
 
 
+def max_concurrent_total() -> int | None:
+    """Return the cap on runs executing at once across all workers; None: none.
+
+    0 (the default) means no cap; a bad value, reported by check jobs.E120,
+    reads as no cap too, as before the setting existed.
+    """
+    value = settings.JOB_PORTAL_MAX_CONCURRENT_TOTAL
+    return int(value) if value and value > 0 else None
+
+
 def _whole_or_default(name: str) -> int:
     """Return a count that may be 0, or its default when unset or bad."""
     value = getattr(settings, name)

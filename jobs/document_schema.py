@@ -34,10 +34,11 @@ from jobportal.text import (
     has_unstorable_text,
     unknown_fields_message,
 )
-from jobs import documents
+from jobs import documents, priorities
 from jobs.errors import JobsError
 from jobs.models import BlackoutCalendar, Job, Secret, default_timezone
 from jobs.services.jobs import schedules_validate
+from jobs.validators import validate_job_secret_names
 
 NON_FIELD_ERRORS_KEY = "non_field_errors"
 MSG_NO_DATA = "No data provided"
@@ -61,6 +62,7 @@ MSG_NOT_IN_BLACKOUTS = (
     "No blackout calendar is named {value!r}; create it first (admin: Blackout "
     "calendars, or POST /api/blackouts)."
 )
+MSG_PRIORITY = priorities.MSG_PRIORITY
 
 TRUE_VALUES = {"t", "y", "yes", "true", "on", "1", 1}
 FALSE_VALUES = {"f", "n", "no", "false", "off", "0", 0}
@@ -219,6 +221,10 @@ def _converter(field: models.Field, *, instance: Job | None) -> Callable[[Any], 
         return _choice_converter(field)
     if isinstance(field, models.BooleanField):
         return _boolean
+    if field.name == "priority":
+        return _integer_converter(
+            field, prepare=priorities.priority_from_name, invalid=MSG_PRIORITY
+        )
     if isinstance(field, models.IntegerField):
         return _integer_converter(field)
     if isinstance(field, models.JSONField):
@@ -283,7 +289,13 @@ def _unique_check(field: models.Field, *, instance: Job | None) -> Callable[[Any
     return check
 
 
-def _integer_converter(field: models.Field) -> Callable[[Any], Any]:
+def _integer_converter(
+    field: models.Field,
+    *,
+    prepare: Callable[[Any], Any] = lambda value: value,
+    invalid: str = MSG_NOT_INTEGER,
+) -> Callable[[Any], Any]:
+    """Return the reader of an integer field; `prepare` maps the input first."""
     validators = field.validators
     checks = _own_validators(field, MaxValueValidator, MinValueValidator)
     highest = next(
@@ -300,12 +312,13 @@ def _integer_converter(field: models.Field) -> Callable[[Any], Any]:
         checks.append(MinValueValidator(lowest, message=message))
 
     def convert(value: Any) -> int:
+        value = prepare(value)
         if isinstance(value, str) and len(value) > MAX_NUMBER_TEXT:
             raise _Invalid([MSG_NUMBER_TOO_LONG])
         try:
             number = int(_WHOLE_DECIMAL.sub("", str(value)))
         except (ValueError, TypeError):
-            raise _Invalid([MSG_NOT_INTEGER]) from None
+            raise _Invalid([invalid]) from None
         return _run(number, checks)
 
     return convert
@@ -392,11 +405,16 @@ def _secret(name: Any) -> Secret:
     if isinstance(name, str) and has_unstorable_text(name):
         raise _Invalid([MSG_UNSTORABLE_TEXT])
     try:
-        return Secret.objects.get(name=name)
+        secret = Secret.objects.get(name=name)
     except Secret.DoesNotExist:
         raise _Invalid([MSG_NOT_IN_SECRETS.format(value=str(name))]) from None
     except (TypeError, ValueError):
         raise _Invalid([MSG_INVALID_VALUE]) from None
+    try:
+        validate_job_secret_names([secret.name])
+    except ValidationError as exc:
+        raise _Invalid(exc.messages) from None
+    return secret
 
 
 def _blackouts_check(value: Any) -> dict[str, Any]:

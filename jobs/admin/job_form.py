@@ -55,6 +55,11 @@ def may_save(rights: JobFormRights) -> bool:
     return rights.may_save
 
 
+def may_not_save(rights: JobFormRights) -> bool:
+    """Hold for those who only read the form."""
+    return not rights.may_save
+
+
 def may_see_grants(rights: JobFormRights) -> bool:
     """Hold on a saved job's page for those who may grant rights."""
     return rights.is_saved and rights.may_manage_permissions
@@ -143,6 +148,10 @@ JOB_SECTIONS: tuple[Section, ...] = (
 # job has no fire times to show yet.
 FIELD_SHOWN: dict[str, Rule] = {"upcoming": is_saved}
 
+# Fields shown as another (read-only, computed) field where their rule holds:
+# a page that only reads the job shows its priority's level name.
+FIELD_AS: dict[str, tuple[str, Rule]] = {"priority": ("priority_level", may_not_save)}
+
 # Fields shown read-only where their rule holds; the admin leaves them out
 # of the form, so a submitted value is ignored. The computed fields (the
 # admin's display methods) are read-only for everyone.
@@ -152,6 +161,7 @@ READ_ONLY: dict[str, Rule] = {
     "permission_grants": always,
     "version_history": always,
     "owner": may_not_change_owner,
+    "priority_level": may_not_save,
 }
 
 
@@ -162,13 +172,21 @@ def job_fieldsets(rights: JobFormRights) -> Fieldsets:
         if not section.shown(rights):
             continue
         fields = tuple(
-            name for name in section.fields if FIELD_SHOWN.get(name, always)(rights)
+            _shown_as(name, rights)
+            for name in section.fields
+            if FIELD_SHOWN.get(name, always)(rights)
         )
         options: _FieldOpts = {"fields": fields}
         if section.collapsed:
             options = {"classes": ("collapse",), **options}
         fieldsets.append((section.title, options))
     return fieldsets
+
+
+def _shown_as(name: str, rights: JobFormRights) -> str:
+    """Return the field that shows `name` to a user with `rights`."""
+    alias, rule = FIELD_AS.get(name, (name, always))
+    return alias if rule(rights) else name
 
 
 def job_readonly_fields(rights: JobFormRights) -> tuple[str, ...]:

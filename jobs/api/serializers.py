@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from jobportal.api.serializers import (
@@ -29,7 +30,7 @@ from jobportal.api.serializers import (
     StrictModelSerializer,
     storable_json,
 )
-from jobs import documents
+from jobs import documents, priorities
 from jobs.document_schema import (
     DOCUMENT_KEYS,
     MSG_NOT_IN_BLACKOUTS,
@@ -37,6 +38,7 @@ from jobs.document_schema import (
 )
 from jobs.models import BlackoutCalendar, Job, JobRun, Secret, default_timezone
 from jobs.services.jobs import schedules_validate
+from jobs.validators import validate_job_secret_names
 
 MSG_NO_USER = "No user is named {value!r}."
 
@@ -115,6 +117,28 @@ class RetentionSerializer(DocumentPartSerializer):
         extra_kwargs = _renamed(documents.RETENTION_FIELDS)
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer"},
+            {"type": "string", "enum": list(priorities.LEVELS)},
+        ],
+        "description": "Higher runs first; high = 10, normal = 0, low = -10.",
+    }
+)
+class PriorityField(serializers.IntegerField):
+    """A job's priority: an integer, or a level name (`jobs.priorities`)."""
+
+    default_error_messages = {  # noqa: RUF012 - DRF's own class attribute
+        "invalid": priorities.MSG_PRIORITY
+    }
+
+    def to_internal_value(self, data: Any) -> int:
+        """Read a level name as its integer, then as DRF reads an integer."""
+        value: Any = priorities.priority_from_name(data)
+        return int(super().to_internal_value(value))
+
+
 class JobDocumentSerializer(DocumentPartSerializer):
     """Validate a job document; `validated_data` holds model field values.
 
@@ -152,6 +176,15 @@ class JobDocumentSerializer(DocumentPartSerializer):
         fields = DOCUMENT_KEYS
         extra_kwargs = _renamed(documents.FLAT_FIELDS)
 
+    def build_standard_field(
+        self, field_name: str, model_field: models.Field
+    ) -> tuple[type[serializers.Field], dict[str, Any]]:
+        """Read "priority" as an integer or a level name, in the model's range."""
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if field_name == "priority":
+            field_class = PriorityField
+        return field_class, kwargs
+
     def validate_args(self, value: Any) -> Any:
         """Refuse arguments that no process could be given."""
         return storable_json(value)
@@ -163,6 +196,14 @@ class JobDocumentSerializer(DocumentPartSerializer):
     def validate_schedules(self, value: Any) -> Any:
         """Refuse schedule text that cannot be stored."""
         return storable_json(value)
+
+    def validate_secrets(self, value: Any) -> Any:
+        """Refuse secrets whose names make other code run (`jobs.run_env`)."""
+        try:
+            validate_job_secret_names(secret.name for secret in value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Validate the schedules in the job's timezone and normalise them."""

@@ -21,6 +21,7 @@ from accounts.roles import ADMIN, EDITOR, VIEWER
 from accounts.services.roles import roles_sync
 from accounts.tests.factories import UserFactory
 from jobs.admin.job_form import (
+    FIELD_AS,
     JOB_SECTIONS,
     NOTE_FIELD,
     READ_ONLY,
@@ -132,7 +133,10 @@ def test_each_right_unlocks_its_own_part() -> None:
         "permission_grants",
         "version_history",
         "owner",
+        "priority_level",
     )
+    assert "priority_level" in fields_of(job_fieldsets(NOBODY), LIMITS)
+    assert "priority" in fields_of(job_fieldsets(rights), LIMITS)
 
 
 def test_every_field_in_the_table_is_a_job_field_or_an_admin_column() -> None:
@@ -140,6 +144,7 @@ def test_every_field_in_the_table_is_a_job_field_or_an_admin_column() -> None:
     model_admin = admin.site._registry[Job]
     model_fields = {field.name for field in Job._meta.get_fields()}
     names = {name for section in JOB_SECTIONS for name in section.fields}
+    names |= {alias for alias, _ in FIELD_AS.values()}
 
     unknown = {
         name
@@ -206,8 +211,8 @@ EDITOR_READ_ONLY = (
     [
         ("admin", ["Permissions", "History", "Change note"], COMPUTED),
         ("owner", ["History", "Change note"], EDITOR_READ_ONLY),
-        ("editor", ["History"], EDITOR_READ_ONLY),
-        ("viewer", ["History"], EDITOR_READ_ONLY),
+        ("editor", ["History"], (*EDITOR_READ_ONLY, "priority_level")),
+        ("viewer", ["History"], (*EDITOR_READ_ONLY, "priority_level")),
     ],
 )
 def test_each_role_gets_its_sections_and_read_only_fields_on_a_job(
@@ -229,7 +234,7 @@ def test_each_role_gets_its_sections_and_read_only_fields_on_a_job(
     [
         ("admin", ["Change note"], COMPUTED),
         ("editor", ["Change note"], EDITOR_READ_ONLY),
-        ("viewer", [], EDITOR_READ_ONLY),
+        ("viewer", [], (*EDITOR_READ_ONLY, "priority_level")),
     ],
 )
 def test_each_role_gets_its_sections_and_read_only_fields_on_the_add_form(
