@@ -139,6 +139,7 @@ JOB_SECTIONS: tuple[Section, ...] = (
         ("retention_days", "retention_runs", "output_retention_days"),
         collapsed=True,
     ),
+    Section("Hooks", ("pre_hook", "post_hook"), collapsed=True),
     Section("Permissions", ("permission_grants",), shown=may_see_grants),
     Section("History", ("version_history",), shown=is_saved),
     Section("Change note", (NOTE_FIELD,), shown=may_save),

@@ -15,6 +15,7 @@ from jobs.api.views import (
     runs,
     schedules,
     scripts,
+    templates,
     versions,
 )
 
@@ -24,6 +25,12 @@ router.register("logs", runs.RunViewSet, basename="log")
 router.register("scripts", scripts.ScriptViewSet, basename="script")
 router.register("versions", versions.VersionViewSet, basename="version")
 router.register("blackouts", blackouts.BlackoutCalendarViewSet, basename="blackout")
+router.register("templates", templates.TemplateViewSet, basename="template")
+router.register(
+    "template-versions",
+    templates.TemplateVersionViewSet,
+    basename="template-version",
+)
 
 urlpatterns = [
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
@@ -46,6 +53,11 @@ urlpatterns = [
         r"^jobs/(?P<job_pk>[0-9]+)/logs/?$",
         runs.JobLogsView.as_view(),
         name="job-logs",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/template/?$",
+        templates.JobOriginView.as_view(),
+        name="job-template",
     ),
     *router.urls,
 ]

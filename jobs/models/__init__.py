@@ -15,6 +15,7 @@ from jobs.models.parameters import (
 from jobs.models.runs import JobRun, RunArtifact, Worker
 from jobs.models.scripts import Script, ScriptReview
 from jobs.models.secrets import Secret
+from jobs.models.templates import JobTemplate, JobTemplateVersion
 from jobs.models.versions import JobVersion
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "Job",
     "JobParameter",
     "JobRun",
+    "JobTemplate",
+    "JobTemplateVersion",
     "JobVersion",
     "RunArtifact",
     "RunEvent",

@@ -86,6 +86,22 @@ class Job(models.Model):
         validators=[validate_working_dir],
         help_text="Relative to the scripts directory; empty means the script's folder.",
     )
+    pre_hook = models.CharField(
+        "pre-run hook",
+        max_length=500,
+        blank=True,
+        validators=[validate_script_path],
+        help_text="Script run before the job's script, which starts only if it "
+        "exits 0 (path relative to the scripts directory; empty for none).",
+    )
+    post_hook = models.CharField(
+        "post-run hook",
+        max_length=500,
+        blank=True,
+        validators=[validate_script_path],
+        help_text="Script run after the job's script whatever the outcome, with "
+        "JOB_STATUS and JOB_EXIT_CODE set (empty for none).",
+    )
     timezone = models.CharField(
         max_length=64,
         default=default_timezone,
@@ -182,6 +198,15 @@ class Job(models.Model):
         blank=True,
         help_text="Empty the output of finished runs after this many days, "
         "keeping the run (0: never); empty means JOB_PORTAL_OUTPUT_RETENTION_DAYS.",
+    )
+    template_version = models.ForeignKey(
+        "jobs.JobTemplateVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        editable=False,
+        help_text="The template version this job was made from, if any.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -34,6 +34,7 @@ from jobs.tests.factories import JobFactory
 
 MAIN: str | None = None
 WHEN, RETRIES, LIMITS = ("When", "Retries", "Limits, concurrency and missed runs")
+HOOKS = "Hooks"
 COMPUTED = ("upcoming", "permission_grants", "version_history")
 NOBODY = JobFormRights(
     is_saved=True,
@@ -61,7 +62,15 @@ def test_a_saved_job_shows_its_fire_times_history_and_every_field() -> None:
     """The main sections in order; collapsed ones keep their class."""
     fieldsets = job_fieldsets(NOBODY)
 
-    assert titles(fieldsets) == [MAIN, WHEN, RETRIES, LIMITS, "Retention", "History"]
+    assert titles(fieldsets) == [
+        MAIN,
+        WHEN,
+        RETRIES,
+        LIMITS,
+        "Retention",
+        HOOKS,
+        "History",
+    ]
     assert fields_of(fieldsets, MAIN) == (
         "name",
         "description",
@@ -101,6 +110,7 @@ def test_the_add_form_has_no_fire_times_history_or_grants() -> None:
         RETRIES,
         LIMITS,
         "Retention",
+        HOOKS,
         "Change note",
     ]
     assert fields_of(fieldsets, WHEN) == (
@@ -224,7 +234,7 @@ def test_each_role_gets_its_sections_and_read_only_fields_on_a_job(
 ) -> None:
     """Only an Admin sees grants and edits owner and secrets; savers add a note."""
     assert form_for(users[role], job) == (
-        [MAIN, WHEN, RETRIES, LIMITS, "Retention", *sections],
+        [MAIN, WHEN, RETRIES, LIMITS, "Retention", HOOKS, *sections],
         read_only,
     )
 
@@ -242,6 +252,6 @@ def test_each_role_gets_its_sections_and_read_only_fields_on_the_add_form(
 ) -> None:
     """The add form: a note for those who may create; owner and secrets locked."""
     assert form_for(users[role], None) == (
-        [MAIN, WHEN, RETRIES, LIMITS, "Retention", *sections],
+        [MAIN, WHEN, RETRIES, LIMITS, "Retention", HOOKS, *sections],
         read_only,
     )

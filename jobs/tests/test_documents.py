@@ -27,8 +27,8 @@ from jobs.tests.factories import JobFactory
 DAILY_0900 = {"type": "daily", "time": "09:00"}
 KNOWN_FIELDS = (
     "name, description, script, args, env, working_dir, timezone, active, "
-    "priority, timeout_seconds, blackout_action, secrets, schedules, blackouts, "
-    "retry, concurrency, misfire, retention"
+    "priority, timeout_seconds, blackout_action, pre_hook, post_hook, secrets, "
+    "schedules, blackouts, retry, concurrency, misfire, retention"
 )
 
 
@@ -82,6 +82,8 @@ EXPECTED = {
     "priority": 7,
     "timeout_seconds": 600,
     "blackout_action": "defer",
+    "pre_hook": "",
+    "post_hook": "",
     "schedules": [
         {"type": "weekly", "time": "09:30", "weekdays": ["mon", "fri"]},
         {"type": "cron", "expression": "0 2 * * *", "timezone": "UTC"},

@@ -23,7 +23,7 @@ from jobs.models import Job, JobRun, Secret
 from jobs.runner import ProcessSpec, interpreter_argv, run_process
 from jobs.services.runs import job_run_now
 from jobs.services.secrets import encryption_keys
-from jobs.tests.conftest import FakeClock
+from jobs.tests.conftest import FakeClock, stored_artifact_text
 from jobs.tests.security_helpers import approved_script, make_user
 from jobs.worker import WorkerLoop
 
@@ -68,8 +68,8 @@ def plant_env(job: Job, env: dict[str, str]) -> None:
 
 
 def script_env(artifacts_dir: Path, run: JobRun) -> dict[str, str]:
-    """Return the environment env.py wrote down."""
-    text = (artifacts_dir / str(run.pk) / "env.txt").read_text()
+    """Return the environment env.py wrote down (collected as an artifact)."""
+    text = stored_artifact_text(run, "env.txt")
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
