@@ -11,7 +11,9 @@ A job document is flat except for three policy groups::
      "blackouts": ["holidays-hk"],
      "retry": {"max_attempts": 1, ...}, "concurrency": {"policy": "forbid", ...},
      "misfire": {"policy": "run_once", "grace_seconds": 60},
-     "retention": {"days": null, "runs": null, "output_days": null}}
+     "retention": {"days": null, "runs": null, "output_days": null},
+     "dependency_mode": "all_success",
+     "dependencies": [{"job": "nightly-fetch", "window_hours": null}]}
 
 "retention" numbers left null take the JOB_PORTAL_RETENTION_* settings.
 
@@ -22,13 +24,15 @@ of a document is `jobs.document_schema`'s job.
 "blackouts" the names of its blackout calendars (`BlackoutCalendar`),
 which must exist where the document is imported (global calendars apply
 without being named).
+"dependencies" names the jobs this one runs after (A to Z), each with its
+window in hours (null: any age).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +58,7 @@ FLAT_FIELDS: dict[str, str] = {
     "blackout_action": "blackout_action",
     "pre_hook": "pre_hook",
     "post_hook": "post_hook",
+    "dependency_mode": "dependency_mode",
 }
 RETRY_FIELDS: dict[str, str] = {
     "max_attempts": "retry_max_attempts",
@@ -101,6 +106,10 @@ MODEL_FIELDS: tuple[str, ...] = tuple(FIELD_PATHS)
 SECRETS_KEY = "secrets"
 # The names of the job's blackout calendars (a relation too).
 BLACKOUTS_KEY = "blackouts"
+# The jobs this one depends on (rows of their own), and each one's keys.
+DEPENDENCIES_KEY = "dependencies"
+DEPENDENCY_JOB_KEY = "job"
+DEPENDENCY_WINDOW_KEY = "window_hours"
 
 FORMATS = ("json", "yaml")
 _EXTENSIONS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
@@ -127,12 +136,13 @@ def job_to_document(
     schedules: Sequence[Mapping[str, Any]] | None = None,
     secrets: Sequence[str] | None = None,
     blackouts: Sequence[str] | None = None,
+    dependencies: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Return `job` as a job document.
 
     `schedules` replaces the job's stored schedule documents, `secrets` its
-    secrets' names and `blackouts` its calendars' names, for a job whose new
-    ones are not saved yet. Keys of
+    secrets' names, `blackouts` its calendars' names and `dependencies` its
+    dependency documents, for a job whose new ones are not saved yet. Keys of
     `env` and of each schedule document come out in a fixed order, so that
     equal jobs give equal text on every database (PostgreSQL's jsonb does
     not keep key order).
@@ -143,6 +153,8 @@ def job_to_document(
         secrets = secret_names(job)
     if blackouts is None:
         blackouts = blackout_names(job)
+    if dependencies is None:
+        dependencies = dependency_documents(job)
     document: dict[str, Any] = {}
     for key, field in FLAT_FIELDS.items():
         document[key] = copy.deepcopy(getattr(job, field))
@@ -155,6 +167,7 @@ def job_to_document(
         document[group] = {
             key: copy.deepcopy(getattr(job, field)) for key, field in fields.items()
         }
+    document[DEPENDENCIES_KEY] = dependencies_sorted(dependencies)
     return document
 
 
@@ -171,6 +184,34 @@ def blackout_names(job: Job) -> list[str]:
     if job.pk is None:
         return []
     return sorted(calendar.name for calendar in job.blackout_calendars.all())
+
+
+def dependency_documents(job: Job) -> list[dict[str, Any]]:
+    """Return the job's dependencies as documents, by upstream name."""
+    if job.pk is None:
+        return []
+    # .all() rather than values(): uses a prefetch when there is one.
+    return dependencies_sorted(
+        {
+            DEPENDENCY_JOB_KEY: dependency.depends_on.name,
+            DEPENDENCY_WINDOW_KEY: dependency.window_hours,
+        }
+        for dependency in job.dependencies.all()
+    )
+
+
+def dependencies_sorted(
+    dependencies: Iterable[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Return dependency documents as "job", "window_hours", by job name."""
+    documents = [
+        {
+            DEPENDENCY_JOB_KEY: d[DEPENDENCY_JOB_KEY],
+            DEPENDENCY_WINDOW_KEY: d.get(DEPENDENCY_WINDOW_KEY),
+        }
+        for d in dependencies
+    ]
+    return sorted(documents, key=lambda d: str(d[DEPENDENCY_JOB_KEY]))
 
 
 def schedule_document(document: Mapping[str, Any]) -> dict[str, Any]:

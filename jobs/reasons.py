@@ -15,6 +15,8 @@ MISFIRE_CAP = "misfire_cap"
 CONCURRENCY_FORBID = "concurrency_forbid"
 SCHEDULE_ERROR = "schedule_error"
 BLACKOUT = "blackout"
+# Dependencies: the round's upstream outcomes can no longer satisfy the job.
+UPSTREAM_FAILED = "upstream_failed"
 # Blocked right before starting (`services.execution.run_prepare`).
 PATH_REFUSED = "path_refused"
 SCRIPT_UNAPPROVED = "script_unapproved"
@@ -47,6 +49,7 @@ LABELS = {
     CONCURRENCY_FORBID: "Previous run still active (forbid)",
     SCHEDULE_ERROR: "Schedule could not be computed",
     BLACKOUT: "Inside a blackout window",
+    UPSTREAM_FAILED: "Upstream outcome cannot satisfy the dependencies",
     PATH_REFUSED: "Script or folder refused",
     SCRIPT_UNAPPROVED: "Script not approved",
     SCRIPT_REJECTED: "Script rejected",

@@ -108,6 +108,7 @@ JOB_SECTIONS: tuple[Section, ...] = (
             "upcoming",
         ),
     ),
+    Section("Pipeline", ("dependency_mode",)),
     Section(
         "Retries",
         (

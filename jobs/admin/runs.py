@@ -64,7 +64,13 @@ class JobRunAdmin(RunAccessMixin, ReadOnlyAdmin):
     list_select_related = ("job", "worker", "triggered_by")
     search_fields = ("job__name",)
     actions = ("cancel_runs", "mark_runs_failed")
-    readonly_fields = ("status_badge", "duration", "output_text", "artifact_links")
+    readonly_fields = (
+        "status_badge",
+        "duration",
+        "output_text",
+        "upstream_runs",
+        "artifact_links",
+    )
     fieldsets = (
         (
             None,
@@ -79,6 +85,7 @@ class JobRunAdmin(RunAccessMixin, ReadOnlyAdmin):
                     "triggered_by",
                     "parameters",
                     "reason",
+                    "upstream_runs",
                 )
             },
         ),
@@ -222,6 +229,26 @@ class JobRunAdmin(RunAccessMixin, ReadOnlyAdmin):
     def duration(self, run: JobRun) -> str:
         """Show how long the run took."""
         return format_duration(run.duration_seconds)
+
+    @admin.display(description="decided by upstream runs")
+    def upstream_runs(self, run: JobRun) -> SafeString | str:
+        """Link the upstream runs whose outcomes queued or skipped this run."""
+        used = run.upstreams.select_related("upstream_run__job").order_by(
+            "upstream_run_id"
+        )
+        links = [
+            format_html(
+                '<a href="{}">#{} {} ({})</a>',
+                reverse("admin:jobs_jobrun_change", args=[u.upstream_run_id]),
+                u.upstream_run_id,
+                u.upstream_run.job.name,
+                u.upstream_run.status,
+            )
+            for u in used
+        ]
+        if not links:
+            return "-"
+        return format_html_join(", ", "{}", ((link,) for link in links))
 
     @admin.display(description="output")
     def output_text(self, run: JobRun) -> SafeString:

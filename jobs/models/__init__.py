@@ -5,6 +5,7 @@
 """
 
 from jobs.models.blackouts import BlackoutCalendar, BlackoutWindow
+from jobs.models.dependencies import JobDependency, JobRunUpstream
 from jobs.models.events import RunEvent, RunEventConsumer, RunEventReceipt
 from jobs.models.jobs import Job, Schedule, default_timezone
 from jobs.models.parameters import (
@@ -24,8 +25,10 @@ __all__ = [
     "BlackoutCalendar",
     "BlackoutWindow",
     "Job",
+    "JobDependency",
     "JobParameter",
     "JobRun",
+    "JobRunUpstream",
     "JobTemplate",
     "JobTemplateVersion",
     "JobVersion",

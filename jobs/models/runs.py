@@ -65,6 +65,10 @@ class JobRun(models.Model):
         )
         SCHEDULE_ERROR = reasons.SCHEDULE_ERROR, reasons.LABELS[reasons.SCHEDULE_ERROR]
         BLACKOUT = reasons.BLACKOUT, reasons.LABELS[reasons.BLACKOUT]
+        UPSTREAM_FAILED = (
+            reasons.UPSTREAM_FAILED,
+            reasons.LABELS[reasons.UPSTREAM_FAILED],
+        )
         PATH_REFUSED = reasons.PATH_REFUSED, reasons.LABELS[reasons.PATH_REFUSED]
         SCRIPT_UNAPPROVED = (
             reasons.SCRIPT_UNAPPROVED,

@@ -23,12 +23,23 @@ from django.db import transaction
 from accounts.actors import Actor, actor_user
 from jobs.documents import (
     BLACKOUTS_KEY,
+    DEPENDENCIES_KEY,
+    DEPENDENCY_JOB_KEY,
+    DEPENDENCY_WINDOW_KEY,
     FLAT_FIELDS,
     GROUPS,
     SECRETS_KEY,
     job_to_document,
 )
-from jobs.models import BlackoutCalendar, Job, JobVersion, Schedule, Script, Secret
+from jobs.models import (
+    BlackoutCalendar,
+    Job,
+    JobDependency,
+    JobVersion,
+    Schedule,
+    Script,
+    Secret,
+)
 from jobs.script_content import stat_script
 from jobs.script_files import script_resolve
 from jobs.script_paths import ScriptPathError
@@ -51,7 +62,18 @@ def _snapshot_key_order() -> tuple[str, ...]:
             top.append(SECRETS_KEY)
     nested = [key for fields in GROUPS.values() for key in fields]
     # "type" leads each schedule document, as in `schedule_document`.
-    return (*top, "schedules", BLACKOUTS_KEY, *GROUPS, SCRIPT_HASH_KEY, "type", *nested)
+    return (
+        *top,
+        "schedules",
+        BLACKOUTS_KEY,
+        *GROUPS,
+        DEPENDENCIES_KEY,
+        SCRIPT_HASH_KEY,
+        "type",
+        *nested,
+        DEPENDENCY_JOB_KEY,
+        DEPENDENCY_WINDOW_KEY,
+    )
 
 
 # How diffs and pages order a snapshot's keys (the database may not keep it).
@@ -78,6 +100,7 @@ def job_snapshot(job: Job) -> dict[str, Any]:
     schedules: list[Any] = []
     secrets: list[str] = []
     blackouts: list[str] = []
+    dependencies: list[dict[str, Any]] = []
     if job.pk is not None:
         # Read afresh: a prefetched `job.schedules` may predate the save.
         schedules = list(
@@ -89,8 +112,18 @@ def job_snapshot(job: Job) -> dict[str, Any]:
         blackouts = list(
             BlackoutCalendar.objects.filter(jobs=job).values_list("name", flat=True)
         )
+        dependencies = [
+            {DEPENDENCY_JOB_KEY: name, DEPENDENCY_WINDOW_KEY: window}
+            for name, window in JobDependency.objects.filter(job_id=job.pk).values_list(
+                "depends_on__name", "window_hours"
+            )
+        ]
     snapshot = job_to_document(
-        job, schedules=schedules, secrets=secrets, blackouts=blackouts
+        job,
+        schedules=schedules,
+        secrets=secrets,
+        blackouts=blackouts,
+        dependencies=dependencies,
     )
     snapshot[SCRIPT_HASH_KEY] = script_sha256(job.script)
     return snapshot

@@ -35,6 +35,7 @@ from jobs.tests.factories import JobFactory
 MAIN: str | None = None
 WHEN, RETRIES, LIMITS = ("When", "Retries", "Limits, concurrency and missed runs")
 HOOKS = "Hooks"
+PIPELINE = "Pipeline"
 COMPUTED = ("upcoming", "permission_grants", "version_history")
 NOBODY = JobFormRights(
     is_saved=True,
@@ -65,6 +66,7 @@ def test_a_saved_job_shows_its_fire_times_history_and_every_field() -> None:
     assert titles(fieldsets) == [
         MAIN,
         WHEN,
+        PIPELINE,
         RETRIES,
         LIMITS,
         "Retention",
@@ -88,7 +90,7 @@ def test_a_saved_job_shows_its_fire_times_history_and_every_field() -> None:
         "blackout_action",
         "upcoming",
     )
-    assert fieldsets[2][1]["classes"] == ("collapse",)
+    assert fieldsets[3][1]["classes"] == ("collapse",)
     assert "classes" not in fieldsets[0][1]
 
 
@@ -107,6 +109,7 @@ def test_the_add_form_has_no_fire_times_history_or_grants() -> None:
     assert titles(fieldsets) == [
         MAIN,
         WHEN,
+        PIPELINE,
         RETRIES,
         LIMITS,
         "Retention",
@@ -234,7 +237,7 @@ def test_each_role_gets_its_sections_and_read_only_fields_on_a_job(
 ) -> None:
     """Only an Admin sees grants and edits owner and secrets; savers add a note."""
     assert form_for(users[role], job) == (
-        [MAIN, WHEN, RETRIES, LIMITS, "Retention", HOOKS, *sections],
+        [MAIN, WHEN, PIPELINE, RETRIES, LIMITS, "Retention", HOOKS, *sections],
         read_only,
     )
 
@@ -252,6 +255,6 @@ def test_each_role_gets_its_sections_and_read_only_fields_on_the_add_form(
 ) -> None:
     """The add form: a note for those who may create; owner and secrets locked."""
     assert form_for(users[role], None) == (
-        [MAIN, WHEN, RETRIES, LIMITS, "Retention", HOOKS, *sections],
+        [MAIN, WHEN, PIPELINE, RETRIES, LIMITS, "Retention", HOOKS, *sections],
         read_only,
     )

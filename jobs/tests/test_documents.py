@@ -27,8 +27,9 @@ from jobs.tests.factories import JobFactory
 DAILY_0900 = {"type": "daily", "time": "09:00"}
 KNOWN_FIELDS = (
     "name, description, script, args, env, working_dir, timezone, active, "
-    "priority, timeout_seconds, blackout_action, pre_hook, post_hook, secrets, "
-    "schedules, blackouts, retry, concurrency, misfire, retention"
+    "priority, timeout_seconds, blackout_action, pre_hook, post_hook, "
+    "dependency_mode, secrets, schedules, blackouts, retry, concurrency, misfire, "
+    "retention, dependencies"
 )
 
 
@@ -84,6 +85,7 @@ EXPECTED = {
     "blackout_action": "defer",
     "pre_hook": "",
     "post_hook": "",
+    "dependency_mode": "all_success",
     "schedules": [
         {"type": "weekly", "time": "09:30", "weekdays": ["mon", "fri"]},
         {"type": "cron", "expression": "0 2 * * *", "timezone": "UTC"},
@@ -102,6 +104,7 @@ EXPECTED = {
     "concurrency": {"policy": "allow", "max_concurrent": 2},
     "misfire": {"policy": "skip", "grace_seconds": 300},
     "retention": {"days": 14, "runs": None, "output_days": 0},
+    "dependencies": [],
 }
 
 
@@ -275,6 +278,7 @@ def test_serializer_flattens_groups_into_model_fields(scripts_dir: Path) -> None
     assert data.pop("schedules") == EXPECTED["schedules"]
     assert data.pop("secrets") == []
     assert data.pop("blackouts") == []
+    assert data.pop("dependencies") == []
     assert set(data) == set(MODEL_FIELDS)
     assert data["retry_backoff"] == "exponential"
     assert data["is_active"] is False

@@ -37,7 +37,7 @@ from jobportal import clock as portal_clock
 from jobs import conf, selectors
 from jobs.models import JobRun, Worker
 from jobs.policies import CAUSE_CANCEL, CAUSE_SHUTDOWN
-from jobs.services import claims, due, events, retention, workers
+from jobs.services import claims, dependencies, due, events, retention, workers
 from jobs.wakeup import Doorbell, Waiter, make_waiter
 from jobs.worker.execution import (
     DB_ERRORS,
@@ -179,6 +179,14 @@ class WorkerLoop:
         done = retention.retention_apply(now=now)
         return done.runs_deleted + done.outputs_trimmed
 
+    def queue_dependents(self) -> int:
+        """Queue (or skip) the jobs that depend on runs that ended; return events.
+
+        Reads run events as the "dependencies" consumer, so that each
+        upstream end is handled once by one worker.
+        """
+        return dependencies.dependency_events_process(now=self.clock())
+
     def schedule_due_slots(self, *, max_batches: int | None = None) -> int:
         """Turn due slots into queued (or skipped) runs; return how many slots.
 
@@ -263,6 +271,7 @@ class WorkerLoop:
             self.check_cancellations()
         if self.stop.is_set():
             return 0.0
+        self.queue_dependents()
         self.schedule_due_slots(max_batches=1)
         self.start_runs(self.claim_runs(self.free_capacity()))
         self._cycle_at = self.clock()
@@ -428,6 +437,7 @@ class WorkerLoop:
         if self._beat_due_at is None or self.clock() >= self._beat_due_at:
             self.heartbeat()
         self.check_cancellations()
+        self.queue_dependents()
         started = self.start_runs(self.claim_runs(self.free_capacity()))
         with self._lock:
             return bool(started or self._in_flight)

@@ -47,7 +47,7 @@ from jobs import permissions as perms
 from jobs.api.access import MSG_FORBIDDEN, require
 from jobs.api.filters import JobFilter
 from jobs.api.serializers import JobSerializer
-from jobs.documents import BLACKOUTS_KEY, SECRETS_KEY, document_path
+from jobs.documents import BLACKOUTS_KEY, DEPENDENCIES_KEY, SECRETS_KEY, document_path
 from jobs.models import Job, JobRun
 from jobs.selectors import jobs_with_last_run
 from jobs.services.jobs import (
@@ -296,13 +296,18 @@ class JobViewSet(viewsets.GenericViewSet):
     def _save(
         self, job: Job, validated: dict[str, Any], *, partial: bool = False
     ) -> Job:
-        """Save through `job_save`; a document left without secrets has none."""
+        """Save through `job_save`; a document left without secrets has none.
+
+        Likewise a whole document without dependencies depends on nothing.
+        """
         schedules = validated.get("schedules")
         secrets = validated.get(SECRETS_KEY)
         blackouts = validated.get(BLACKOUTS_KEY)
+        dependencies = validated.get(DEPENDENCIES_KEY)
         if not partial:
-            secrets = secrets or []
-            blackouts = blackouts or []
+            secrets = [] if secrets is None else secrets
+            blackouts = [] if blackouts is None else blackouts
+            dependencies = [] if dependencies is None else dependencies
         try:
             return job_save(
                 job=job,
@@ -312,6 +317,7 @@ class JobViewSet(viewsets.GenericViewSet):
                 ip=_ip(self.request),
                 secrets=secrets,
                 blackouts=blackouts,
+                dependencies=dependencies,
             )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(_document_errors(exc)) from None
@@ -341,7 +347,7 @@ def jobs_shown(queryset: QuerySet[Job]) -> QuerySet[Job]:
     return (
         jobs_with_last_run(queryset)
         .select_related("owner")
-        .prefetch_related("secrets", "blackout_calendars")
+        .prefetch_related("secrets", "blackout_calendars", "dependencies__depends_on")
         .order_by("name", "pk")
     )
 

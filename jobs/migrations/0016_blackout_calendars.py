@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0012_template_role_permissions'),
+        ('jobs', '0015_reason_codes'),
     ]
 
     operations = [
