@@ -41,6 +41,11 @@ START_FAILED = "start_failed"
 WORKER_ERROR = "worker_error"
 # The run's files: more artifacts than JOB_PORTAL_ARTIFACTS_MAX_BYTES allows.
 ARTIFACTS_TOO_LARGE = "artifacts_too_large"
+# Why a job (not a run) was deactivated: the notifications circuit breaker
+# paused it after N failures in a row. Not a run's reason, so not in LABELS.
+CIRCUIT_OPEN = "circuit_open"
+# History brought in by `import_legacy`.
+LEGACY_FAILED = "legacy_failed"
 
 LABELS = {
     MISFIRE_FOLDED: "Missed slot folded into a later run",
@@ -69,6 +74,7 @@ LABELS = {
     START_FAILED: "Process could not start",
     WORKER_ERROR: "Worker error",
     ARTIFACTS_TOO_LARGE: "Artifacts over the size limit",
+    LEGACY_FAILED: "Failed in the legacy portal",
 }
 
 

@@ -204,6 +204,13 @@ class Job(models.Model):
         help_text="Empty the output of finished runs after this many days, "
         "keeping the run (0: never); empty means JOB_PORTAL_OUTPUT_RETENTION_DAYS.",
     )
+    legacy_id = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="The job's id in the legacy portal, if imported (import_legacy).",
+    )
     template_version = models.ForeignKey(
         "jobs.JobTemplateVersion",
         null=True,

@@ -112,6 +112,7 @@ class JobRun(models.Model):
             reasons.ARTIFACTS_TOO_LARGE,
             reasons.LABELS[reasons.ARTIFACTS_TOO_LARGE],
         )
+        LEGACY_FAILED = reasons.LEGACY_FAILED, reasons.LABELS[reasons.LEGACY_FAILED]
 
     FINISHED = (
         Status.SUCCEEDED,
@@ -167,6 +168,13 @@ class JobRun(models.Model):
     # The job's priority, copied when the run is queued (and again when the
     # job's priority changes), so that claiming reads one index in order.
     priority = models.IntegerField(default=0)
+    legacy_id = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="The log's id in the legacy portal, if imported (import_legacy).",
+    )
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -152,6 +152,12 @@ class FireTimeSerializer(serializers.Serializer):
         help_text='The blackout window ("calendar: window") that removes this '
         "slot, else null.",
     )
+    fold = serializers.IntegerField(
+        allow_null=True,
+        help_text="For a local wall time that happens twice (the clocks fall "
+        "back): 0 for the first of the two instants, 1 for the second; else "
+        "null.",
+    )
     text = serializers.CharField(help_text="The instant in words, local and UTC.")
 
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0015_reason_codes'),
+        ('jobs', '0016_legacy_ids'),
     ]
 
     operations = [
