@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 from django.core.checks import Warning as CheckWarning
 
-from jobs import crypto
+from jobs import crypto, supervisor
 from jobs.schedule import ScheduleError, parse_timezone
 
 EXTENSION = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -202,3 +202,15 @@ def check_retention_settings(
                 )
             )
     return errors
+
+
+# --- the run supervisor (issue 13) --------------------------------------------
+
+
+@register()
+def check_run_supervisor(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check that this system can supervise runs (Linux: prctl and /proc)."""
+    reason = supervisor.unsupported_reason()
+    return [Error(reason, id="jobs.E110")] if reason else []

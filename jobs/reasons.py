@@ -41,6 +41,8 @@ START_FAILED = "start_failed"
 WORKER_ERROR = "worker_error"
 # The run's files: more artifacts than JOB_PORTAL_ARTIFACTS_MAX_BYTES allows.
 ARTIFACTS_TOO_LARGE = "artifacts_too_large"
+# The run's lease was not renewed in time: its supervisor ended the script.
+LEASE_EXPIRED = "lease_expired"
 # Why a job (not a run) was deactivated: the notifications circuit breaker
 # paused it after N failures in a row. Not a run's reason, so not in LABELS.
 CIRCUIT_OPEN = "circuit_open"
@@ -74,6 +76,7 @@ LABELS = {
     START_FAILED: "Process could not start",
     WORKER_ERROR: "Worker error",
     ARTIFACTS_TOO_LARGE: "Artifacts over the size limit",
+    LEASE_EXPIRED: "Lease expired",
     LEGACY_FAILED: "Failed in the legacy portal",
 }
 

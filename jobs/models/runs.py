@@ -112,6 +112,7 @@ class JobRun(models.Model):
             reasons.ARTIFACTS_TOO_LARGE,
             reasons.LABELS[reasons.ARTIFACTS_TOO_LARGE],
         )
+        LEASE_EXPIRED = reasons.LEASE_EXPIRED, reasons.LABELS[reasons.LEASE_EXPIRED]
         LEGACY_FAILED = reasons.LEGACY_FAILED, reasons.LABELS[reasons.LEGACY_FAILED]
 
     FINISHED = (
@@ -168,6 +169,16 @@ class JobRun(models.Model):
     # The job's priority, copied when the run is queued (and again when the
     # job's priority changes), so that claiming reads one index in order.
     priority = models.IntegerField(default=0)
+    # Where the run's supervisor runs (`jobs.supervisor`), to end its process
+    # tree from the same host; a pid is only trusted with its start time
+    # (clock ticks since boot, /proc/PID/stat field 22) and this boot's id.
+    host = models.CharField(max_length=255, blank=True)
+    boot_id = models.CharField(max_length=64, blank=True)
+    supervisor_pid = models.PositiveIntegerField(null=True, blank=True)
+    supervisor_started = models.BigIntegerField(null=True, blank=True)
+    # Renewed by the worker's heartbeat; its supervisor ends the script
+    # before it runs out, so another worker may take the run over after.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     legacy_id = models.PositiveBigIntegerField(
         null=True,
         blank=True,

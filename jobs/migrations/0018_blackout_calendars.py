@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0016_legacy_ids'),
+        ('jobs', '0017_run_supervisor_lease'),
     ]
 
     operations = [
