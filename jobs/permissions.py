@@ -262,3 +262,14 @@ def _jobs_with_any_right(user: Any, codenames: tuple[str, ...]) -> QuerySet[Job]
     if _global(user, ADD_JOB) and set(codenames) & set(JOB_OBJECT_PERMISSIONS):
         condition |= Q(owner=user)
     return Job.objects.filter(condition)
+
+
+def metrics_job_scope(user: User | None) -> QuerySet[Job] | None:
+    """Return the jobs whose figures `user` may see; None means every job.
+
+    The dashboard and the metrics API read the all-jobs rollups for None
+    and the per-job rollups of these jobs otherwise.
+    """
+    if can_view_all_jobs(user):
+        return None
+    return jobs_visible_to(user)

@@ -6,6 +6,7 @@
 
 from jobs.models.events import RunEvent, RunEventConsumer, RunEventReceipt
 from jobs.models.jobs import Job, Schedule, default_timezone
+from jobs.models.metrics import JobLastOutcome, JobMetricHour, MetricHour, MetricTotal
 from jobs.models.parameters import (
     MSG_CHOICES_ONLY_FOR_CHOICE,
     MSG_PARAMETER_DUPLICATE,
@@ -20,9 +21,13 @@ __all__ = [
     "MSG_CHOICES_ONLY_FOR_CHOICE",
     "MSG_PARAMETER_DUPLICATE",
     "Job",
+    "JobLastOutcome",
+    "JobMetricHour",
     "JobParameter",
     "JobRun",
     "JobVersion",
+    "MetricHour",
+    "MetricTotal",
     "RunEvent",
     "RunEventConsumer",
     "RunEventReceipt",
