@@ -324,6 +324,11 @@ JOB_PORTAL_ARTIFACTS_DIR = BASE_DIR / env.str(
 JOB_PORTAL_SMTP_HOST = env.str("JOB_PORTAL_SMTP_HOST", default="localhost")
 JOB_PORTAL_SMTP_PORT = _number("JOB_PORTAL_SMTP_PORT", 25)
 JOB_PORTAL_WEBHOOK_URL = env.str("JOB_PORTAL_WEBHOOK_URL", default="")
+# /metrics (Prometheus): a bearer token and/or client addresses (networks
+# allowed); neither set means loopback only. Per-job series are opt-in.
+JOB_PORTAL_METRICS_TOKEN = env.str("JOB_PORTAL_METRICS_TOKEN", default="")
+JOB_PORTAL_METRICS_ALLOWED_IPS = env.list("JOB_PORTAL_METRICS_ALLOWED_IPS", default=[])
+JOB_PORTAL_METRICS_PER_JOB = _bool("JOB_PORTAL_METRICS_PER_JOB", default=False)
 EMAIL_HOST = JOB_PORTAL_SMTP_HOST
 EMAIL_PORT = JOB_PORTAL_SMTP_PORT or 25
 

@@ -9,6 +9,8 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+from jobs.api.views.prometheus import prometheus_metrics
+
 admin.site.site_header = "Job Trigger Portal"
 admin.site.site_title = "Job Trigger Portal"
 admin.site.index_title = "Jobs, runs and scripts"
@@ -25,6 +27,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
+    path("metrics", prometheus_metrics, name="prometheus-metrics"),
 ]
 
 handler404 = "jobportal.api.errors.not_found"

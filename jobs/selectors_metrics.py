@@ -408,3 +408,53 @@ def job_totals() -> list[tuple[int, str, str, int]]:
         .order_by("job_id", "status")
     )
     return [(job_id, name, status, total) for job_id, name, status, total in rows]
+
+
+def metrics_report(
+    *,
+    jobs: QuerySet[Job] | None,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    lost_after_seconds: float,
+) -> dict[str, Any]:
+    """Return the figures of `GET /api/metrics` for `jobs` (None: all jobs)."""
+    stats = window_stats(jobs=jobs, since=since, until=until)
+    live = live_state(jobs=jobs, now=now, lost_after_seconds=lost_after_seconds)
+    oldest = live.oldest_queued_at
+    return {
+        "from": stats.since,
+        "to": until,
+        "runs": {
+            "total": stats.runs,
+            "by_status": stats.runs_by_status,
+            "failures": stats.failures,
+            "success_rate": stats.success_rate,
+        },
+        "duration_seconds": {
+            "count": stats.duration_count,
+            "sum": stats.duration_sum,
+            "average": _average(stats.duration_sum, stats.duration_count),
+            "max": stats.duration_max if stats.duration_count else None,
+            **stats.duration_quantiles(),
+        },
+        "lateness_seconds": {
+            "count": stats.lateness_count,
+            "sum": stats.lateness_sum,
+            "average": _average(stats.lateness_sum, stats.lateness_count),
+            **stats.lateness_quantiles(),
+        },
+        "jobs_by_last_status": jobs_by_last_status(jobs),
+        "running": live.running,
+        "queue": {
+            "depth": live.queued,
+            "oldest_queued_at": oldest,
+            "oldest_age_seconds": (now - oldest).total_seconds() if oldest else None,
+        },
+        "workers": {"alive": live.workers_alive, "listed": len(live.workers)},
+        "last_cycle_at": live.last_cycle_at,
+    }
+
+
+def _average(total: float, count: int) -> float | None:
+    return total / count if count else None

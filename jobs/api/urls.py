@@ -7,7 +7,7 @@ slash is accepted too.
 from django.urls import re_path
 
 from jobportal.api.routers import OptionalSlashRouter
-from jobs.api.views import health, jobs, runs, schedules, scripts, versions
+from jobs.api.views import health, jobs, metrics, runs, schedules, scripts, versions
 
 router = OptionalSlashRouter()
 router.register("jobs", jobs.JobViewSet, basename="job")
@@ -17,6 +17,7 @@ router.register("versions", versions.VersionViewSet, basename="version")
 
 urlpatterns = [
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
+    re_path(r"^metrics/?$", metrics.MetricsView.as_view(), name="metrics"),
     re_path(
         r"^schedules/preview/?$",
         schedules.SchedulePreviewView.as_view(),
