@@ -50,6 +50,7 @@ from jobs.admin.job_form import (
 from jobs.admin.job_security import JobRunParametersMixin
 from jobs.admin.run_parameters import JobParameterInline
 from jobs.admin.script_display import with_script_dropdown
+from jobs.admin.timeline import JobTimelineMixin
 from jobs.admin.versions import JobVersionsMixin
 from jobs.forms import (
     DOCUMENT_FIELDS,
@@ -151,6 +152,7 @@ class ScheduleInline(ScheduleAccessMixin, admin.StackedInline):
 class JobAdmin(
     JobAccessMixin,
     JobVersionsMixin,
+    JobTimelineMixin,
     JobGrantsMixin,
     JobRunParametersMixin,
     admin.ModelAdmin,

@@ -7,7 +7,16 @@ slash is accepted too.
 from django.urls import re_path
 
 from jobportal.api.routers import OptionalSlashRouter
-from jobs.api.views import health, jobs, metrics, runs, schedules, scripts, versions
+from jobs.api.views import (
+    health,
+    jobs,
+    metrics,
+    runs,
+    schedules,
+    scripts,
+    timeline,
+    versions,
+)
 
 router = OptionalSlashRouter()
 router.register("jobs", jobs.JobViewSet, basename="job")
@@ -27,6 +36,16 @@ urlpatterns = [
         r"^jobs/(?P<job_pk>[0-9]+)/logs/?$",
         runs.JobLogsView.as_view(),
         name="job-logs",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/timeline/?$",
+        timeline.JobTimelineView.as_view(),
+        name="job-timeline",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/timeline/run/?$",
+        timeline.JobTimelineRunView.as_view(),
+        name="job-timeline-run",
     ),
     *router.urls,
 ]

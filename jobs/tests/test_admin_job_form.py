@@ -33,7 +33,7 @@ from jobs.tests.factories import JobFactory
 
 MAIN: str | None = None
 WHEN, RETRIES, LIMITS = ("When", "Retries", "Limits, concurrency and missed runs")
-COMPUTED = ("upcoming", "permission_grants", "version_history")
+COMPUTED = ("upcoming", "permission_grants", "version_history", "timeline_link")
 NOBODY = JobFormRights(
     is_saved=True,
     may_save=False,
@@ -113,6 +113,7 @@ def test_each_right_unlocks_its_own_part() -> None:
         "secrets",
         "permission_grants",
         "version_history",
+        "timeline_link",
         "owner",
     )
 
@@ -179,6 +180,7 @@ EDITOR_READ_ONLY = (
     "secrets",
     "permission_grants",
     "version_history",
+    "timeline_link",
     "owner",
 )
 
