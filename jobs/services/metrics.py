@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from jobs import histograms
 from jobs.models import (
@@ -47,6 +48,8 @@ CONSUMER = "metrics"
 CONSUME_BATCH = 200
 # Runs read per query by the rebuild.
 REBUILD_CHUNK = 20000
+# Per-job hourly rows held by the rebuild before they are written.
+FLUSH_ROWS = 20000
 
 
 @dataclass(frozen=True)
@@ -223,10 +226,14 @@ def metrics_rebuild(*, now: datetime) -> int:
 
 
 def _finished_runs() -> Iterable[Observation]:
-    """Yield every ended run, in chunks of REBUILD_CHUNK rows by id."""
+    """Yield every ended run, job by job, in chunks of REBUILD_CHUNK rows.
+
+    Job by job, so that the rebuild can write a job's hourly rows as soon as
+    the next job starts (memory stays bounded by one job's history).
+    """
     fields = (
-        "pk",
         "job_id",
+        "pk",
         "status",
         "scheduled_for",
         "attempt",
@@ -236,11 +243,15 @@ def _finished_runs() -> Iterable[Observation]:
     )
     ended = JobRun.objects.filter(
         status__in=JobRun.FINISHED, finished_at__isnull=False
-    ).order_by("pk")
-    last = 0
+    ).order_by("job_id", "pk")
+    after: tuple[int, int] | None = None
     while True:
-        chunk = list(ended.filter(pk__gt=last).values_list(*fields)[:REBUILD_CHUNK])
-        for pk, job_id, status, slot, attempt, not_before, started, finished in chunk:
+        page = ended
+        if after is not None:
+            job_id, pk = after
+            page = ended.filter(Q(job_id__gt=job_id) | Q(job_id=job_id, pk__gt=pk))
+        chunk = list(page.values_list(*fields)[:REBUILD_CHUNK])
+        for job_id, pk, status, slot, attempt, not_before, started, finished in chunk:
             yield observation_of(
                 run_id=pk,
                 job_id=job_id,
@@ -254,7 +265,7 @@ def _finished_runs() -> Iterable[Observation]:
             )
         if len(chunk) < REBUILD_CHUNK:
             return
-        last = chunk[-1][0]
+        after = (chunk[-1][0], chunk[-1][1])
 
 
 class _Rebuild:
@@ -266,9 +277,14 @@ class _Rebuild:
         self.totals: dict[str, MetricTotal] = {}
         self.last: dict[int, Observation] = {}
         self.counted = 0
+        self.job_id: int | None = None
 
     def add(self, observation: Observation) -> None:
-        """Count one run."""
+        """Count one run (runs come job by job)."""
+        if observation.job_id != self.job_id:
+            if len(self.job_hours) >= FLUSH_ROWS:
+                self._flush_job_hours()
+            self.job_id = observation.job_id
         hour, status = observation.hour, observation.status
         rows: list[RollupFields] = [
             self.hours.setdefault((hour, status), MetricHour(hour=hour, status=status)),
@@ -286,10 +302,14 @@ class _Rebuild:
             self.last[observation.job_id] = observation
         self.counted += 1
 
+    def _flush_job_hours(self) -> None:
+        JobMetricHour.objects.bulk_create(self.job_hours.values(), batch_size=2000)
+        self.job_hours.clear()
+
     def save(self) -> None:
         """Insert every row built."""
         MetricHour.objects.bulk_create(self.hours.values(), batch_size=2000)
-        JobMetricHour.objects.bulk_create(self.job_hours.values(), batch_size=2000)
+        self._flush_job_hours()
         MetricTotal.objects.bulk_create(self.totals.values())
         JobLastOutcome.objects.bulk_create(
             (

@@ -19,6 +19,7 @@ from jobs.models import (
     MetricHour,
     MetricTotal,
 )
+from jobs.services import metrics as metrics_service
 from jobs.services.metrics import CONSUMER, metrics_consume, metrics_rebuild
 from jobs.services.runs import job_run_now, run_request_cancel
 from jobs.tests.conftest import FakeClock
@@ -186,3 +187,14 @@ def test_rebuildmetrics_command_reports_the_count(jobs: tuple[Job, Job]) -> None
     call_command("rebuildmetrics", stdout=out)
     assert out.getvalue() == MSG_DONE.format(count=5) + "\n"
     assert hour_rows() == EXPECTED_HOURS
+
+
+def test_rebuild_in_small_chunks_gives_the_same_rows(
+    jobs: tuple[Job, Job], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paging 2 runs at a time and writing after each job changes nothing."""
+    monkeypatch.setattr(metrics_service, "REBUILD_CHUNK", 2)
+    monkeypatch.setattr(metrics_service, "FLUSH_ROWS", 1)
+    assert metrics_rebuild(now=LOOK_AT) == 5
+    assert hour_rows() == EXPECTED_HOURS
+    assert JobMetricHour.objects.count() == 4
