@@ -273,3 +273,10 @@ def metrics_job_scope(user: User | None) -> QuerySet[Job] | None:
     if can_view_all_jobs(user):
         return None
     return jobs_visible_to(user)
+
+
+def can_view_workers(user: User | None) -> bool:
+    """Return True if `user` may see the workers (the admin's Workers page)."""
+    return is_active_user(user) and (
+        user.has_perm("jobs.view_worker") or user.has_perm("jobs.change_worker")
+    )

@@ -33,8 +33,12 @@ class ReadOnlyAdmin(RecordAdmin):
 
 
 @admin.register(JobRun)
-class JobRunAdmin(RunAccessMixin, ReadOnlyAdmin):
-    """Run history: what ran, when, for how long, with what output."""
+class JobRunAdmin(RunAccessMixin, RecordAdmin):
+    """Run history: what ran, when, for how long, with what output.
+
+    The ledger stays whole: nobody deletes runs here, not even a superuser
+    (no delete page, no "Delete selected" action); retention is the way.
+    """
 
     list_display = (
         "job_link",

@@ -16,6 +16,7 @@ from jobs.api.views import (
     scripts,
     timeline,
     versions,
+    workers,
 )
 
 router = OptionalSlashRouter()
@@ -27,6 +28,7 @@ router.register("versions", versions.VersionViewSet, basename="version")
 urlpatterns = [
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
     re_path(r"^metrics/?$", metrics.MetricsView.as_view(), name="metrics"),
+    re_path(r"^workers/?$", workers.WorkerListView.as_view(), name="workers"),
     re_path(
         r"^schedules/preview/?$",
         schedules.SchedulePreviewView.as_view(),
