@@ -19,8 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, FloatField, Max, Min, Q, QuerySet, Sum
-from django.db.models.functions import Cast
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 
 from jobs import histograms
 from jobs.models import (
@@ -28,6 +27,7 @@ from jobs.models import (
     JobLastOutcome,
     JobMetricHour,
     JobRun,
+    JobWeek,
     MetricHour,
     MetricTotal,
     Worker,
@@ -280,61 +280,48 @@ class JobFigure:
     max_duration_seconds: float
 
 
-def _per_job(jobs: QuerySet[Job] | None, *, since: datetime, until: datetime) -> Any:
-    rows = JobMetricHour.objects.filter(hour__gte=hour_floor(since), hour__lt=until)
+def _weeks(jobs: QuerySet[Job] | None, *, since: datetime) -> QuerySet[JobWeek]:
+    """Return the weeks of the jobs whose latest run ended since `since`."""
+    weeks = JobWeek.objects.filter(last_hour__gte=hour_floor(since))
     if jobs is not None:
-        rows = rows.filter(job__in=jobs.values("pk"))
-    return rows.values("job").annotate(
-        total=Sum("runs"),
-        failed=Sum("runs", filter=Q(status__in=FAILURE_STATUSES)),
-        d_sum=Sum("duration_sum"),
-        d_count=Sum("duration_count"),
-        d_max=Max("duration_max"),
+        weeks = weeks.filter(job__in=jobs.values("pk"))
+    return weeks.select_related("job").only(
+        "job__name",
+        "runs",
+        "failures",
+        "average_duration",
+        "duration_max",
+        "last_hour",
     )
 
 
-def slowest_jobs(
-    *, jobs: QuerySet[Job] | None, since: datetime, until: datetime
-) -> list[JobFigure]:
-    """Return the jobs with the longest average duration in the window."""
-    rows = (
-        _per_job(jobs, since=since, until=until)
-        .filter(d_count__gt=0)
-        .annotate(avg=F("d_sum") / Cast("d_count", FloatField()))
-        .order_by("-avg", "job")[:TOP_JOBS]
-    )
-    return _figures(rows)
+def slowest_jobs(*, jobs: QuerySet[Job] | None, since: datetime) -> list[JobFigure]:
+    """Return the jobs with the longest average duration over their last week.
+
+    A job's week is the 7 days up to its latest ended run; only jobs whose
+    latest run ended since `since` are listed.
+    """
+    weeks = _weeks(jobs, since=since).filter(average_duration__isnull=False)
+    return _figures(weeks.order_by("-average_duration", "job")[:TOP_JOBS])
 
 
-def failing_jobs(
-    *, jobs: QuerySet[Job] | None, since: datetime, until: datetime
-) -> list[JobFigure]:
-    """Return the jobs with the most failures in the window."""
-    rows = (
-        _per_job(jobs, since=since, until=until)
-        .filter(failed__gt=0)
-        .order_by("-failed", "job")[:TOP_JOBS]
-    )
-    return _figures(rows)
+def failing_jobs(*, jobs: QuerySet[Job] | None, since: datetime) -> list[JobFigure]:
+    """Return the jobs with the most failures over their last week."""
+    weeks = _weeks(jobs, since=since).filter(failures__gt=0)
+    return _figures(weeks.order_by("-failures", "job")[:TOP_JOBS])
 
 
-def _figures(rows: Iterable[dict[str, Any]]) -> list[JobFigure]:
-    rows = list(rows)
-    names = dict(
-        Job.objects.filter(pk__in=[r["job"] for r in rows]).values_list("pk", "name")
-    )
+def _figures(weeks: Iterable[JobWeek]) -> list[JobFigure]:
     return [
         JobFigure(
-            job_id=row["job"],
-            name=names.get(row["job"], ""),
-            runs=row["total"] or 0,
-            failures=row["failed"] or 0,
-            average_duration_seconds=(
-                row["d_sum"] / row["d_count"] if row["d_count"] else None
-            ),
-            max_duration_seconds=row["d_max"] or 0.0,
+            job_id=week.job_id,
+            name=week.job.name,
+            runs=week.runs,
+            failures=week.failures,
+            average_duration_seconds=week.average_duration,
+            max_duration_seconds=week.duration_max,
         )
-        for row in rows
+        for week in weeks
     ]
 
 

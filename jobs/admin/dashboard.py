@@ -50,8 +50,8 @@ def dashboard_context(*, jobs: QuerySet[Job] | None, now: datetime) -> dict[str,
         jobs=jobs, now=now, lost_after_seconds=conf.worker_lost_after_seconds()
     )
     hourly = metrics.hourly_outcomes(jobs=jobs, since=last_24h, until=now)
-    slowest = metrics.slowest_jobs(jobs=jobs, since=week, until=now)
-    failing = metrics.failing_jobs(jobs=jobs, since=week, until=now)
+    slowest = metrics.slowest_jobs(jobs=jobs, since=week)
+    failing = metrics.failing_jobs(jobs=jobs, since=week)
     return {
         "now": now,
         "zone": zone,
@@ -85,12 +85,12 @@ def dashboard_context(*, jobs: QuerySet[Job] | None, now: datetime) -> dict[str,
         ),
         "job_tables": [
             (
-                "Slowest jobs, last 7 days (by average duration)",
+                "Slowest jobs (average duration, the week up to each job's last run)",
                 _job_rows(slowest, now=now, zone=zone),
                 "jobs-slowest",
             ),
             (
-                "Most failing jobs, last 7 days",
+                "Most failing jobs (failures in the week up to each job's last run)",
                 _job_rows(failing, now=now, zone=zone),
                 "jobs-failing",
             ),

@@ -6,7 +6,13 @@
 
 from jobs.models.events import RunEvent, RunEventConsumer, RunEventReceipt
 from jobs.models.jobs import Job, Schedule, default_timezone
-from jobs.models.metrics import JobLastOutcome, JobMetricHour, MetricHour, MetricTotal
+from jobs.models.metrics import (
+    JobLastOutcome,
+    JobMetricHour,
+    JobWeek,
+    MetricHour,
+    MetricTotal,
+)
 from jobs.models.parameters import (
     MSG_CHOICES_ONLY_FOR_CHOICE,
     MSG_PARAMETER_DUPLICATE,
@@ -26,6 +32,7 @@ __all__ = [
     "JobParameter",
     "JobRun",
     "JobVersion",
+    "JobWeek",
     "MetricHour",
     "MetricTotal",
     "RunEvent",

@@ -107,3 +107,33 @@ class JobLastOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}: {self.status}"
+
+
+class JobWeek(models.Model):
+    """A job's runs in the 7 days up to the hour of its latest ended run.
+
+    Kept with each event (from the job's hourly rows), so that the slowest
+    and most failing jobs are an indexed ORDER BY ... LIMIT over one row per
+    job, not an aggregate over a week of rollups.
+    """
+
+    job = models.OneToOneField(
+        Job, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    last_hour = models.DateTimeField(db_index=True)
+    runs = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    duration_count = models.PositiveIntegerField(default=0)
+    duration_sum = models.FloatField(default=0.0)
+    duration_max = models.FloatField(default=0.0)
+    average_duration = models.FloatField(null=True)
+
+    class Meta:
+        default_permissions = ("view",)
+        indexes = (
+            models.Index(fields=["-average_duration"], name="jobweek_slowest_idx"),
+            models.Index(fields=["-failures"], name="jobweek_failing_idx"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.job_id}: {self.runs} runs, {self.failures} failed"

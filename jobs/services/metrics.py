@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -30,6 +30,7 @@ from jobs.models import (
     JobLastOutcome,
     JobMetricHour,
     JobRun,
+    JobWeek,
     MetricHour,
     MetricTotal,
     RunEvent,
@@ -50,6 +51,17 @@ CONSUME_BATCH = 200
 REBUILD_CHUNK = 20000
 # Per-job hourly rows held by the rebuild before they are written.
 FLUSH_ROWS = 20000
+# The slowest and most failing jobs look at this much of each job's history.
+WEEK = timedelta(days=7)
+# Failures for the success rate and the "most failing" list.
+FAILURE_STATUSES = frozenset(
+    {
+        JobRun.Status.FAILED,
+        JobRun.Status.TIMED_OUT,
+        JobRun.Status.LOST,
+        JobRun.Status.BLOCKED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -179,6 +191,36 @@ def _record(observation: Observation) -> None:
         rollup_add(row, observation)
         row.save()
     _last_outcome_move(observation)
+    _job_week_refresh(observation.job_id, hour=observation.hour)
+
+
+def week_of(rows: Iterable[JobMetricHour], *, job_id: int, end: datetime) -> JobWeek:
+    """Return a job's figures over the week of hourly rows up to hour `end`."""
+    week = JobWeek(job_id=job_id, last_hour=end)
+    start = end - WEEK
+    for row in rows:
+        if not start < row.hour <= end:
+            continue
+        week.runs += row.runs
+        if row.status in FAILURE_STATUSES:
+            week.failures += row.runs
+        week.duration_count += row.duration_count
+        week.duration_sum += row.duration_sum
+        week.duration_max = max(week.duration_max, row.duration_max)
+    if week.duration_count:
+        week.average_duration = week.duration_sum / week.duration_count
+    return week
+
+
+def _job_week_refresh(job_id: int, *, hour: datetime) -> None:
+    """Recompute the job's week up to its latest hour (this one or later)."""
+    current = JobWeek.objects.select_for_update().filter(job_id=job_id).first()
+    end = max(hour, current.last_hour) if current is not None else hour
+    rows = JobMetricHour.objects.filter(
+        job_id=job_id, hour__gt=end - WEEK, hour__lte=end
+    )
+    week = week_of(rows, job_id=job_id, end=end)
+    week.save()
 
 
 def _last_outcome_move(observation: Observation) -> None:
@@ -215,7 +257,7 @@ def metrics_rebuild(*, now: datetime) -> int:
             run_events_ack(
                 consumer=CONSUMER, event_ids=[e.pk for e in claimed], now=now
             )
-        for model in (MetricHour, JobMetricHour, MetricTotal, JobLastOutcome):
+        for model in (MetricHour, JobMetricHour, MetricTotal, JobLastOutcome, JobWeek):
             model.objects.all().delete()
         builder = _Rebuild()
         for observation in _finished_runs():
@@ -278,29 +320,42 @@ class _Rebuild:
         self.last: dict[int, Observation] = {}
         self.counted = 0
         self.job_id: int | None = None
+        self.job_rows: list[JobMetricHour] = []
+        self.weeks: list[JobWeek] = []
 
     def add(self, observation: Observation) -> None:
         """Count one run (runs come job by job)."""
         if observation.job_id != self.job_id:
+            self._close_job()
             if len(self.job_hours) >= FLUSH_ROWS:
                 self._flush_job_hours()
             self.job_id = observation.job_id
         hour, status = observation.hour, observation.status
+        key = (observation.job_id, hour, status)
+        job_row = self.job_hours.get(key)
+        if job_row is None:
+            job_row = JobMetricHour(job_id=observation.job_id, hour=hour, status=status)
+            self.job_hours[key] = job_row
+            self.job_rows.append(job_row)
         rows: list[RollupFields] = [
             self.hours.setdefault((hour, status), MetricHour(hour=hour, status=status)),
-            self.job_hours.setdefault(
-                (observation.job_id, hour, status),
-                JobMetricHour(job_id=observation.job_id, hour=hour, status=status),
-            ),
+            job_row,
             self.totals.setdefault(status, MetricTotal(status=status)),
         ]
         for row in rows:
             rollup_add(row, observation)
         latest = self.last.get(observation.job_id)
-        key = (observation.scheduled_for, observation.attempt)
-        if latest is None or (latest.scheduled_for, latest.attempt) <= key:
+        slot = (observation.scheduled_for, observation.attempt)
+        if latest is None or (latest.scheduled_for, latest.attempt) <= slot:
             self.last[observation.job_id] = observation
         self.counted += 1
+
+    def _close_job(self) -> None:
+        """Compute the week of the job whose rows are complete."""
+        if self.job_id is not None and self.job_rows:
+            end = max(row.hour for row in self.job_rows)
+            self.weeks.append(week_of(self.job_rows, job_id=self.job_id, end=end))
+        self.job_rows = []
 
     def _flush_job_hours(self) -> None:
         JobMetricHour.objects.bulk_create(self.job_hours.values(), batch_size=2000)
@@ -308,8 +363,10 @@ class _Rebuild:
 
     def save(self) -> None:
         """Insert every row built."""
+        self._close_job()
         MetricHour.objects.bulk_create(self.hours.values(), batch_size=2000)
         self._flush_job_hours()
+        JobWeek.objects.bulk_create(self.weeks, batch_size=2000)
         MetricTotal.objects.bulk_create(self.totals.values())
         JobLastOutcome.objects.bulk_create(
             (

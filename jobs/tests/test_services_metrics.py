@@ -16,6 +16,7 @@ from jobs.models import (
     JobLastOutcome,
     JobMetricHour,
     JobRun,
+    JobWeek,
     MetricHour,
     MetricTotal,
 )
@@ -198,3 +199,39 @@ def test_rebuild_in_small_chunks_gives_the_same_rows(
     assert metrics_rebuild(now=LOOK_AT) == 5
     assert hour_rows() == EXPECTED_HOURS
     assert JobMetricHour.objects.count() == 4
+
+
+def week_figures() -> dict[int, tuple[int, int, float | None, float]]:
+    """Return each job's week as (runs, failures, average, longest)."""
+    return {
+        week.job_id: (
+            week.runs,
+            week.failures,
+            week.average_duration,
+            week.duration_max,
+        )
+        for week in JobWeek.objects.all()
+    }
+
+
+def test_each_job_keeps_its_week_and_the_rebuild_agrees(
+    jobs: tuple[Job, Job],
+) -> None:
+    """alpha: 3 runs, 1 failed, 30 s average; beta: 2 runs, 1 failed, 3600 s."""
+    alpha, beta = jobs
+    metrics_consume(now=LOOK_AT)
+    expected = {alpha.pk: (3, 1, 30.0, 60.0), beta.pk: (2, 1, 3600.0, 3600.0)}
+    assert week_figures() == expected
+    metrics_rebuild(now=LOOK_AT)
+    assert week_figures() == expected
+
+
+def test_a_week_forgets_runs_older_than_seven_days(
+    make_job: Callable[..., Job],
+) -> None:
+    """A failure 8 days before the latest run is out of the job's week."""
+    job = make_job("epsilon")
+    end_run(job, slot=DAY - timedelta(days=8), status="failed", lateness=0, duration=5)
+    end_run(job, slot=DAY, status="succeeded", lateness=0, duration=1)
+    metrics_consume(now=LOOK_AT)
+    assert week_figures()[job.pk] == (1, 0, 1.0, 1.0)
