@@ -38,6 +38,7 @@ from jobs import documents
 from jobs.errors import JobsError
 from jobs.models import Job, Secret, default_timezone
 from jobs.services.jobs import schedules_validate
+from jobs.validators import validate_job_secret_names
 
 NON_FIELD_ERRORS_KEY = "non_field_errors"
 MSG_NO_DATA = "No data provided"
@@ -386,8 +387,13 @@ def _secret(name: Any) -> Secret:
     if isinstance(name, str) and has_unstorable_text(name):
         raise _Invalid([MSG_UNSTORABLE_TEXT])
     try:
-        return Secret.objects.get(name=name)
+        secret = Secret.objects.get(name=name)
     except Secret.DoesNotExist:
         raise _Invalid([MSG_NOT_IN_SECRETS.format(value=str(name))]) from None
     except (TypeError, ValueError):
         raise _Invalid([MSG_INVALID_VALUE]) from None
+    try:
+        validate_job_secret_names([secret.name])
+    except ValidationError as exc:
+        raise _Invalid(exc.messages) from None
+    return secret

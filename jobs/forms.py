@@ -25,6 +25,7 @@ from jobs.documents import MODEL_FIELDS
 from jobs.models import Job, Schedule
 from jobs.schedule_text import describe_schedule
 from jobs.services.jobs import MSG_NO_SCHEDULES
+from jobs.validators import validate_job_secret_names
 
 MSG_BAD_JSON = "Not valid JSON: {error} (line {line}, column {column})."
 MSG_PREVIEW_SCHEDULE = "Send the schedule document as JSON in 'schedule'."
@@ -153,6 +154,12 @@ class JobForm(forms.ModelForm):
             "retry_exit_codes": forms.TextInput(attrs={"class": "jobs-json"}),
             "timezone": forms.TextInput(attrs={"list": TIMEZONE_DATALIST_ID}),
         }
+
+    def clean_secrets(self) -> Any:
+        """Refuse secrets whose names make other code run (`jobs.run_env`)."""
+        secrets = self.cleaned_data["secrets"]
+        validate_job_secret_names(secret.name for secret in secrets)
+        return secrets
 
     def clean(self) -> dict[str, Any]:
         """Turn empty JSON boxes into their empty value."""

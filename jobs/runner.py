@@ -46,6 +46,10 @@ PIPE_BYTES = 1024 * 1024
 # After SIGKILL the writers are gone; this only bounds the wait for EOF when
 # a process that left the group (setsid) still holds the pipe.
 FINAL_DRAIN_SECONDS = 0.5
+# Interpreter modes that ignore code hooks in the environment (see
+# `interpreter_argv`); bash wants its long options before the short ones.
+PYTHON_FLAGS = ("-I",)
+BASH_FLAGS = ("--noprofile", "--norc", "-p")
 
 
 @dataclass(frozen=True)
@@ -81,12 +85,18 @@ def interpreter_argv(
 
     ``.py`` runs with `python`, ``.sh`` with bash; anything else runs directly
     and so must be executable (if not, starting it fails with an error).
+    Both interpreters start in a mode that ignores the environment's hooks
+    into other code (`jobs.run_env` drops those variables as well): Python
+    isolated (``-I``: no ``PYTHON*`` variables, no user site, no script
+    folder on ``sys.path``), bash without startup files and privileged
+    (``-p``: no ``BASH_ENV``/``ENV``, no imported functions, no
+    ``SHELLOPTS``).
     """
     suffix = script.suffix.lower()
     if suffix == ".py":
-        return [python, str(script), *args]
+        return [python, *PYTHON_FLAGS, str(script), *args]
     if suffix == ".sh":
-        return ["bash", str(script), *args]
+        return ["bash", *BASH_FLAGS, str(script), *args]
     return [str(script), *args]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +14,7 @@ from django.db import DatabaseError
 from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Subquery
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
+from jobs import conf, reasons
 from jobs import schedule as engine
 from jobs.models import Job, JobRun, Schedule, Script, Worker
 from jobs.permissions import JOB_OBJECT_PERMISSIONS
@@ -21,6 +22,7 @@ from jobs.script_content import ScriptFile, read_script
 from jobs.script_files import script_resolve
 from jobs.script_paths import ScriptPathError
 from jobs.services import probes
+from jobs.services.approval import script_block_message
 
 logger = logging.getLogger(__name__)
 
@@ -263,3 +265,67 @@ def job_grants(job: Job) -> list[JobGrant]:
         JobGrant(grantee, tuple(sorted(rights, key=order.__getitem__)))
         for grantee, rights in [*users, *groups]
     ]
+
+
+@dataclass(frozen=True)
+class ScriptBlock:
+    """Why a job's script may not run, as the script registry knows it now."""
+
+    reason: str
+    code: str
+    script_id: int | None
+
+
+MSG_SCRIPT_NOT_REGISTERED = (
+    "Script {path!r} is not registered yet: sync the scripts, then review it."
+)
+MSG_SCRIPT_MISSING = "Script {path!r} is missing from the scripts directory."
+
+
+def script_blocks(*, paths: Iterable[str]) -> dict[str, ScriptBlock]:
+    """Return why each of `paths` may not run; runnable paths are left out.
+
+    The one answer to "is this job's script runnable, and why not" for the
+    job list, the job page and "Run now" (admin and API). It reads the
+    registry (one query, no hashing): the worker still hashes the file right
+    before each run and blocks content changed since the last sync.
+    """
+    wanted = set(paths)
+    scripts = {s.path: s for s in Script.objects.filter(path__in=wanted)}
+    required = conf.require_script_approval()
+    blocks = {}
+    for path in wanted:
+        block = _script_block(path, scripts.get(path), required=required)
+        if block is not None:
+            blocks[path] = block
+    return blocks
+
+
+def job_script_block(*, job: Job) -> ScriptBlock | None:
+    """Return why `job`'s script may not run, or None (see `script_blocks`)."""
+    return script_blocks(paths=[job.script]).get(job.script)
+
+
+def _script_block(
+    path: str, script: Script | None, *, required: bool
+) -> ScriptBlock | None:
+    if script is not None and script.is_missing:
+        return ScriptBlock(
+            MSG_SCRIPT_MISSING.format(path=path), reasons.PATH_REFUSED, script.pk
+        )
+    if not required:
+        return None
+    if script is None:
+        return ScriptBlock(
+            MSG_SCRIPT_NOT_REGISTERED.format(path=path),
+            reasons.SCRIPT_UNAPPROVED,
+            None,
+        )
+    if script.is_runnable:
+        return None
+    code = (
+        reasons.SCRIPT_REJECTED
+        if script.status == Script.Status.REJECTED
+        else reasons.SCRIPT_UNAPPROVED
+    )
+    return ScriptBlock(script_block_message(script), code, script.pk)

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from jobs import conf
+from jobs import conf, run_env
 from jobs.schedule import ScheduleError, parse_schedule, parse_timezone
 from jobs.script_files import script_dir_resolve, script_resolve
 from jobs.script_paths import ScriptPathError
@@ -41,7 +41,10 @@ def validate_args(value: Any) -> None:
 
 
 def validate_env(value: Any) -> None:
-    """Refuse anything but a mapping of valid names to strings."""
+    """Refuse anything but a mapping of valid names to strings.
+
+    Names that make other code run (`jobs.run_env`) are refused as well.
+    """
     if not isinstance(value, dict) or not all(
         isinstance(v, str) for v in value.values()
     ):
@@ -49,6 +52,9 @@ def validate_env(value: Any) -> None:
     for name in value:
         if not ENV_NAME.match(name):
             raise ValidationError(MSG_ENV_NAME.format(name=name), code="env")
+        refused = run_env.refused_message(name)
+        if refused is not None:
+            raise ValidationError(refused, code="env_refused")
 
 
 def validate_exit_codes(value: Any) -> None:
@@ -94,11 +100,15 @@ MSG_PARAMETER_NAME = (
     "{name!r} is not a valid parameter name: use letters, digits and "
     "underscores, not starting with a digit (it becomes JOB_PARAM_<NAME>)."
 )
+MSG_REFUSED_SECRETS = "Secret {message}"
 MSG_CHOICES = "Choices must be a list of different, non-empty strings."
 
 
 def validate_secret_name(value: str) -> None:
-    """Refuse a secret name that is not a usable environment variable name."""
+    """Refuse a secret name that is not a usable environment variable name.
+
+    Names that make other code run (`jobs.run_env`) are refused as well.
+    """
     if not ENV_NAME.match(value or ""):
         raise ValidationError(
             MSG_ENV_VARIABLE_NAME.format(name=value), code="secret_name"
@@ -110,6 +120,23 @@ def validate_secret_name(value: str) -> None:
             ),
             code="secret_name",
         )
+    refused = run_env.refused_message(value)
+    if refused is not None:
+        raise ValidationError(refused, code="secret_name")
+
+
+def validate_job_secret_names(names: Any) -> None:
+    """Refuse giving a job secrets whose names make other code run.
+
+    A secret saved before such names were refused, or planted in the
+    database, must not reach a job either.
+    """
+    for name in names:
+        refused = run_env.refused_message(str(name))
+        if refused is not None:
+            raise ValidationError(
+                MSG_REFUSED_SECRETS.format(message=refused), code="secrets"
+            )
 
 
 def validate_parameter_name(value: str) -> None:

@@ -25,26 +25,22 @@ USER_FIELDS = (
 
 @transaction.atomic
 def admin_ensure(*, username: str, login_file: Path) -> tuple[User, str]:
-    """Return the superuser `username` and its first password, creating both once.
+    """Return the superuser `username`, creating it once; the password if created.
 
-    The generated password is kept in `login_file` (mode 0600) so that later
-    starts can print the login again; a password changed since then is not
-    known here, and the file says so only by being out of date.
+    The generated password is kept in `login_file` (mode 0600); it is
+    returned only by the call that created the user (later calls return
+    ""), so that it is printed once and not into every start's log.
     """
     user_model = get_user_model()
     user = user_model.objects.filter(username=username).first()
-    if user is None:
-        password = secrets.token_urlsafe(12)
-        user = user_model.objects.create_superuser(username=username, password=password)
-        login_file.parent.mkdir(parents=True, exist_ok=True)
-        login_file.touch(mode=0o600)
-        login_file.write_text(f"{username}\n{password}\n")
-        return user, password
-    try:
-        stored_name, password = login_file.read_text().split("\n")[:2]
-    except (OSError, ValueError):
+    if user is not None:
         return user, ""
-    return user, password if stored_name == username else ""
+    password = secrets.token_urlsafe(12)
+    user = user_model.objects.create_superuser(username=username, password=password)
+    login_file.parent.mkdir(parents=True, exist_ok=True)
+    login_file.touch(mode=0o600)
+    login_file.write_text(f"{username}\n{password}\n")
+    return user, password
 
 
 def permission_labels(permissions: Any) -> list[str]:

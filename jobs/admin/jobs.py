@@ -49,6 +49,12 @@ from jobs.admin.job_form import (
 )
 from jobs.admin.job_security import JobRunParametersMixin
 from jobs.admin.run_parameters import JobParameterInline
+from jobs.admin.script_blocks import (
+    attach_script_blocks,
+    block_badge,
+    block_banner,
+    review_link,
+)
 from jobs.admin.script_display import with_script_dropdown
 from jobs.admin.timeline import JobTimelineMixin
 from jobs.admin.versions import JobVersionsMixin
@@ -66,12 +72,13 @@ from jobs.models import Job, JobRun, Schedule
 from jobs.presentation import fire_time_json
 from jobs.schedule_text import describe_schedule, describe_schedules
 from jobs.selectors import (
+    job_script_block,
     job_upcoming_fire_times,
     jobs_with_last_run,
     schedule_fire_times,
 )
 from jobs.services.jobs import job_save, job_set_active
-from jobs.services.runs import job_run_now
+from jobs.services.runs import ScriptNotRunnableError, job_run_now
 
 UPCOMING_COUNT = 5
 
@@ -79,6 +86,7 @@ MSG_ACTIVATED = "Activated {jobs}."
 MSG_DEACTIVATED = "Deactivated {jobs}."
 MSG_RUNS_QUEUED = "Queued a manual run of {jobs}."
 MSG_RUN_QUEUED = "Queued manual run {run} of {job}."
+MSG_RUN_REFUSED = "{job}: {error} ({link})"
 MSG_INACTIVE = "The job is inactive: these times will not run until it is activated."
 MSG_PREVIEW_PLACEHOLDER = "Fill in the schedule to preview its next fire times."
 
@@ -172,6 +180,7 @@ class JobAdmin(
         "schedule_text",
         "next_run",
         "last_run",
+        "runnable",
         "is_active",
     )
     list_filter = ("is_active", LastRunStatusFilter, ScheduleTypeFilter, "timezone")
@@ -184,6 +193,12 @@ class JobAdmin(
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         """Annotate the latest run and prefetch schedules: no per-row queries."""
         return jobs_with_last_run(super().get_queryset(request))
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        """Decide once for the page's jobs whether their scripts may run."""
+        changelist = super().get_changelist_instance(request)
+        attach_script_blocks(changelist.result_list)
+        return changelist
 
     def form_rights(self, request: HttpRequest, obj: Job | None) -> JobFormRights:
         """Return what the user may do with the job's form (the add form if None)."""
@@ -265,6 +280,7 @@ class JobAdmin(
         job = self.get_object(request, unquote(object_id)) if object_id else None
         context = {
             "jobs_can_run": job is not None and perms.can_run_job(request.user, job),
+            "jobs_script_block": self._block_banner(job),
             "jobs_schedule_config": {
                 "previewUrl": reverse("admin:jobs_job_preview_schedule"),
                 "fields": SCHEDULE_FIELDS,
@@ -273,6 +289,10 @@ class JobAdmin(
             **(extra_context or {}),
         }
         return super().changeform_view(request, object_id, form_url, context)
+
+    def _block_banner(self, job: Job | None) -> SafeString | None:
+        block = job_script_block(job=job) if job is not None else None
+        return block_banner(block) if block is not None else None
 
     def save_model(
         self, request: HttpRequest, obj: Job, form: JobForm, change: bool
@@ -337,6 +357,12 @@ class JobAdmin(
         )
         return format_html('<a href="{}">{}</a>', url, status_badge(status, label))
 
+    @admin.display(description="script")
+    def runnable(self, job: Job) -> str | SafeString:
+        """Show a "blocked" badge when the job's script may not run."""
+        block = getattr(job, "script_block", None)
+        return "-" if block is None else block_badge(block)
+
     @admin.display(description="next fire times")
     def upcoming(self, job: Job) -> SafeString:
         """Show the saved job's next fire times in its zone and in UTC."""
@@ -395,14 +421,35 @@ class JobAdmin(
         jobs = self.permitted(request, queryset, check=perms.can_run_job, verb="run")
         if not jobs:
             return
+        queued = 0
         for job in jobs:
-            job_run_now(
-                job=job, requested_by=request.user, now=now, ip=actor_ip(request)
+            try:
+                job_run_now(
+                    job=job, requested_by=request.user, now=now, ip=actor_ip(request)
+                )
+            except ScriptNotRunnableError as exc:
+                self._refused(request, job, exc)
+            else:
+                queued += 1
+        if queued:
+            self.message_user(
+                request,
+                MSG_RUNS_QUEUED.format(jobs=count_jobs(queued)),
+                messages.SUCCESS,
             )
+
+    def _refused(
+        self, request: HttpRequest, job: Job, exc: ScriptNotRunnableError
+    ) -> None:
         self.message_user(
             request,
-            MSG_RUNS_QUEUED.format(jobs=count_jobs(len(jobs))),
-            messages.SUCCESS,
+            format_html(
+                MSG_RUN_REFUSED,
+                job=job.name,
+                error=str(exc),
+                link=review_link(exc.block),
+            ),
+            messages.ERROR,
         )
 
     # --- extra views --------------------------------------------------------
@@ -436,13 +483,18 @@ class JobAdmin(
         parameters = self.run_parameters_or_form(request, job)
         if isinstance(parameters, HttpResponse):
             return parameters
-        run = job_run_now(
-            job=job,
-            requested_by=request.user,
-            now=clock.now(),
-            parameters=parameters,
-            ip=actor_ip(request),
-        )
+        back = HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
+        try:
+            run = job_run_now(
+                job=job,
+                requested_by=request.user,
+                now=clock.now(),
+                parameters=parameters,
+                ip=actor_ip(request),
+            )
+        except ScriptNotRunnableError as exc:
+            self._refused(request, job, exc)
+            return back
         run_link = format_html(
             '<a href="{}">#{}</a>',
             reverse("admin:jobs_jobrun_change", args=[run.pk]),
@@ -453,7 +505,7 @@ class JobAdmin(
             format_html(MSG_RUN_QUEUED, run=run_link, job=job.name),
             messages.SUCCESS,
         )
-        return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
+        return back
 
     def preview_schedule_view(self, request: HttpRequest) -> HttpResponse:
         """Answer a schedule document's next fire times, or the engine's error."""

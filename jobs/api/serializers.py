@@ -33,6 +33,7 @@ from jobs import documents
 from jobs.document_schema import DOCUMENT_KEYS, MSG_NOT_IN_SECRETS
 from jobs.models import Job, JobRun, Secret, default_timezone
 from jobs.services.jobs import schedules_validate
+from jobs.validators import validate_job_secret_names
 
 MSG_NO_USER = "No user is named {value!r}."
 
@@ -141,6 +142,14 @@ class JobDocumentSerializer(DocumentPartSerializer):
     def validate_schedules(self, value: Any) -> Any:
         """Refuse schedule text that cannot be stored."""
         return storable_json(value)
+
+    def validate_secrets(self, value: Any) -> Any:
+        """Refuse secrets whose names make other code run (`jobs.run_env`)."""
+        try:
+            validate_job_secret_names(secret.name for secret in value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Validate the schedules in the job's timezone and normalise them."""

@@ -18,6 +18,7 @@ from django.db import transaction
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record
 from jobs import conf, reasons
+from jobs.bundled_scripts import BUNDLED_SCRIPT_SHA256
 from jobs.errors import JobsError
 from jobs.models import Script, ScriptReview
 from jobs.permissions import can_approve_scripts
@@ -53,6 +54,7 @@ MSG_BLOCK_CHANGED = (
 MSG_BLOCK_REJECTED = "Script {path!r} was rejected on {date} by {user}{note}."
 MSG_BLOCK_PENDING = "Script {path!r} is pending review."
 UNKNOWN_USER = "an unknown user"
+MSG_FIRST_START_NOTE = "approved at first start by {user}"
 
 
 class ScriptPermissionError(JobsError, PermissionError):
@@ -164,6 +166,44 @@ def script_reject(
         now=now,
         expected_sha256=expected_sha256,
     )
+
+
+def scripts_approve_bundled(*, actor: User, now: datetime) -> list[Script]:
+    """Approve the bundled example scripts as `actor`, once, on a fresh install.
+
+    Nothing happens once any script has ever been reviewed: this is the first
+    start's convenience, not a standing rule. Only a pending file whose
+    content still has its hash in `BUNDLED_SCRIPT_SHA256` is approved (the file
+    is read again and pinned to that hash), so an edited example stays
+    pending. Return the scripts approved, by path.
+    """
+    if ScriptReview.objects.exists():
+        return []
+    approved = []
+    candidates = Script.objects.filter(
+        path__in=list(BUNDLED_SCRIPT_SHA256),
+        status=Script.Status.PENDING,
+        is_missing=False,
+    ).order_by("path")
+    note = MSG_FIRST_START_NOTE.format(user=actor.get_username())
+    for script in candidates:
+        expected = BUNDLED_SCRIPT_SHA256[script.path]
+        if script.sha256 != expected:
+            continue
+        try:
+            approved.append(
+                script_approve(
+                    script=script,
+                    actor=actor,
+                    note=note,
+                    now=now,
+                    expected_sha256=expected,
+                )
+            )
+        except (ScriptChangedError, ScriptUnavailableError):
+            # Edited or removed since the sync: leave it for a reviewer.
+            continue
+    return approved
 
 
 # --- internals ---------------------------------------------------------------

@@ -13,6 +13,7 @@ settings and secrets, plus the job's variables and the run's context.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -24,7 +25,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from jobs import conf, reasons
+from jobs import conf, reasons, run_env
 from jobs.crypto import EncryptionKeyError
 from jobs.models import JobRun
 from jobs.runner import ProcessSpec, interpreter_argv
@@ -34,6 +35,8 @@ from jobs.services import probes
 from jobs.services.approval import script_block_reason
 from jobs.services.parameters import parameters_effective, parameters_error_text
 from jobs.services.secrets import SecretUnreadableError, job_secret_values
+
+logger = logging.getLogger(__name__)
 
 MSG_BLOCKED_PATH = "The script cannot run: {error}"
 MSG_BLOCKED_PARAMETERS = "The run's parameters are not valid for the job: {errors}"
@@ -144,14 +147,34 @@ def run_environment(
     `base` (the worker's environment) without the portal's own variables,
     then the job's variables, then its decrypted `secrets` under their
     names, then the run's context and `parameters`, which always win.
+    Variables that make other code run (`jobs.run_env`) are dropped from
+    all three, whatever the database holds (validation refuses them at
+    save; a row written around it must not matter), keeping only the
+    worker's own `PATH`; the names dropped from the job are logged.
     """
-    env = {
-        name: value
-        for name, value in base.items()
-        if not name.startswith(HIDDEN_PREFIXES) and name not in HIDDEN_NAMES
-    }
-    env.update({str(name): str(value) for name, value in run.job.env.items()})
-    env.update(secrets)
+    env, _ = run_env.without_refused(
+        {
+            name: value
+            for name, value in base.items()
+            if not name.startswith(HIDDEN_PREFIXES) and name not in HIDDEN_NAMES
+        },
+        keep=run_env.WORKER_KEPT,
+    )
+    job_env, dropped = run_env.without_refused(
+        {str(name): str(value) for name, value in run.job.env.items()}
+    )
+    job_secrets, dropped_secrets = run_env.without_refused(secrets)
+    if dropped or dropped_secrets:
+        logger.warning(
+            "Run %s of job %s: refused variables dropped from its environment "
+            "(%s) and secrets (%s)",
+            run.pk,
+            run.job_id,
+            ", ".join(dropped) or "none",
+            ", ".join(dropped_secrets) or "none",
+        )
+    env.update(job_env)
+    env.update(job_secrets)
     env.update(
         {
             "JOB_RUN_ID": str(run.pk),

@@ -23,6 +23,7 @@ from jobs import policies, reasons
 from jobs.errors import JobsError
 from jobs.models import Job, JobRun, Worker
 from jobs.policies import Outcome, RetryMode
+from jobs.selectors import ScriptBlock, job_script_block
 from jobs.services.outcomes import RunEnd, run_retry_announce, runs_end
 from jobs.wakeup import wakeup_notify
 
@@ -40,12 +41,21 @@ MSG_NOT_RUNNING = "Only a running run can be marked failed; this one is {status}
 MSG_LOST = "Worker {worker} stopped heart-beating (last seen {seen})."
 MSG_ORPHANED = "Worker {worker} restarted while this run was running."
 UNKNOWN_USER = "an unknown user"
+MSG_NOT_RUNNABLE = "Not queued: {reason}"
 # Runs someone asked for, which the audit log records.
 AUDITED_TRIGGERS = (JobRun.Trigger.MANUAL, JobRun.Trigger.API)
 
 
 class RunStateError(JobsError):
     """The run is not in a state that allows the requested change."""
+
+
+class ScriptNotRunnableError(JobsError):
+    """The job's script may not run, so a run asked for now would be blocked."""
+
+    def __init__(self, block: ScriptBlock) -> None:
+        super().__init__(MSG_NOT_RUNNABLE.format(reason=block.reason))
+        self.block = block
 
 
 def job_run_now(
@@ -59,8 +69,14 @@ def job_run_now(
 ) -> JobRun:
     """Queue a run of `job` for now, recording who asked for it.
 
-    A manual or API run is audited as "run" by `requested_by` from `ip`.
+    A manual or API run is audited as "run" by `requested_by` from `ip`, and
+    refused (`ScriptNotRunnableError`) while the job's script may not run,
+    rather than queued only to be blocked.
     """
+    if trigger in AUDITED_TRIGGERS:
+        block = job_script_block(job=job)
+        if block is not None:
+            raise ScriptNotRunnableError(block)
     run = JobRun(
         job=job,
         scheduled_for=now,

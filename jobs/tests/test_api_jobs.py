@@ -33,9 +33,11 @@ from jobs.api.serializers import MSG_NO_USER
 from jobs.api.views import jobs as jobs_api
 from jobs.documents import job_to_document
 from jobs.models import Job, JobParameter, JobRun, JobVersion, Secret
+from jobs.selectors import job_script_block
 from jobs.services.grants import job_rights_set
 from jobs.services.jobs import MSG_SECRETS_PERMISSION
 from jobs.services.parameters import MSG_REQUIRED, MSG_UNKNOWN
+from jobs.services.runs import MSG_NOT_RUNNABLE
 from jobs.services.secrets import secret_save
 from jobs.tests.factories import JobFactory
 
@@ -836,6 +838,23 @@ def test_run_queues_an_api_run(
         "127.0.0.1",
         [None, run.pk],
     )
+
+
+@pytest.mark.usefixtures("require_approval")
+def test_run_refuses_a_job_whose_script_is_not_runnable(
+    job: Job, users: dict[str, User]
+) -> None:
+    """400 naming why the script may not run; nothing queued, nothing audited."""
+    response = client_for(users["admin"]).post(f"{detail(job)}/run")
+
+    block = job_script_block(job=job)
+    assert block is not None
+    assert response.status_code == 400
+    assert response.json() == {
+        "non_field_errors": [MSG_NOT_RUNNABLE.format(reason=block.reason)]
+    }
+    assert JobRun.objects.filter(job=job).exists() is False
+    assert events(AuditEvent.Action.RUN) == []
 
 
 @pytest.mark.parametrize("role", ["editor", "viewer"])

@@ -211,10 +211,17 @@ def test_interpreter_argv_picks_the_interpreter() -> None:
     """.py runs with Python, .sh with bash, anything else directly."""
     assert interpreter_argv(Path("/s/a.py"), ["1"], python="/py") == [
         "/py",
+        "-I",
         "/s/a.py",
         "1",
     ]
-    assert interpreter_argv(Path("/s/a.sh"), []) == ["bash", "/s/a.sh"]
+    assert interpreter_argv(Path("/s/a.sh"), []) == [
+        "bash",
+        "--noprofile",
+        "--norc",
+        "-p",
+        "/s/a.sh",
+    ]
     assert interpreter_argv(Path("/s/a.pl"), ["x"]) == ["/s/a.pl", "x"]
 
 

@@ -1,5 +1,6 @@
 """`manage.py syncscripts` reports what the sync found, by path."""
 
+import logging
 from datetime import datetime
 from io import StringIO
 from pathlib import Path
@@ -48,3 +49,13 @@ def test_changed_approved_and_missing_scripts_are_named(
         MSG_MISSING.format(paths="fail.py"),
         MSG_SUMMARY.format(registered=0, changed=1, missing=1, unchanged=1),
     ]
+
+
+def test_the_result_is_printed_once_not_logged_again(
+    scripts_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The command's lines are the report: the service logs nothing at INFO."""
+    caplog.set_level(logging.INFO)
+    call_command("syncscripts", stdout=StringIO())
+    assert [r for r in caplog.records if r.name == "jobs.services.scripts"] == []
+    assert logging.getLogger("jobs.services.scripts").level == logging.NOTSET

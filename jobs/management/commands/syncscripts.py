@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -26,7 +27,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Sync and report by path."""
-        result = scripts_sync(now=clock.now())
+        # The lines below are the report; the service's own INFO log lines
+        # would print the same result a second time.
+        service_logger = logging.getLogger(scripts_sync.__module__)
+        level = service_logger.level
+        service_logger.setLevel(logging.WARNING)
+        try:
+            result = scripts_sync(now=clock.now())
+        finally:
+            service_logger.setLevel(level)
         for message, paths in (
             (MSG_NEW, result.registered),
             (MSG_BACK_TO_REVIEW, result.back_to_review),
