@@ -317,6 +317,13 @@ JOB_PORTAL_RUN_EVENT_RETENTION_DAYS = _number(
     "JOB_PORTAL_RUN_EVENT_RETENTION_DAYS",
     JOB_PORTAL_DEFAULTS["JOB_PORTAL_RUN_EVENT_RETENTION_DAYS"],
 )
+# Runs executing at once across every worker (jobs.services.claims); empty or
+# 0 means no cap. A bad value is None here and reported by check jobs.E120.
+JOB_PORTAL_MAX_CONCURRENT_TOTAL = (
+    _number("JOB_PORTAL_MAX_CONCURRENT_TOTAL", 0)
+    if env.str("JOB_PORTAL_MAX_CONCURRENT_TOTAL", default="").strip()
+    else 0
+)
 # Each run gets its own folder here (JOB_ARTIFACTS_DIR in its environment).
 JOB_PORTAL_ARTIFACTS_DIR = BASE_DIR / env.str(
     "JOB_PORTAL_ARTIFACTS_DIR", default="var/artifacts"

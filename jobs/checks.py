@@ -158,3 +158,25 @@ def check_metrics_access(
             )
         )
     return errors
+
+
+# --- cluster-wide limits (issue 13) ------------------------------------------
+
+MSG_MAX_CONCURRENT_TOTAL = (
+    "JOB_PORTAL_MAX_CONCURRENT_TOTAL must be a whole number of runs, 0 (no cap) "
+    "or more; got {value!r}."
+)
+
+
+@register()
+def check_cluster_limits(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check JOB_PORTAL_MAX_CONCURRENT_TOTAL: empty, 0 or a positive whole number."""
+    name = "JOB_PORTAL_MAX_CONCURRENT_TOTAL"
+    value = getattr(settings, name)
+    if value is None or value < 0:
+        return [
+            Error(MSG_MAX_CONCURRENT_TOTAL.format(value=_raw(name)), id="jobs.E120")
+        ]
+    return []

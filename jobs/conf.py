@@ -102,3 +102,13 @@ def metrics_allowed_ips() -> tuple[str, ...]:
 def metrics_per_job() -> bool:
     """Return whether /metrics has a series per job (opt-in: 10k jobs)."""
     return bool(settings.JOB_PORTAL_METRICS_PER_JOB)
+
+
+def max_concurrent_total() -> int | None:
+    """Return the cap on runs executing at once across all workers; None: none.
+
+    0 (the default) means no cap; a bad value, reported by check jobs.E120,
+    reads as no cap too, as before the setting existed.
+    """
+    value = settings.JOB_PORTAL_MAX_CONCURRENT_TOTAL
+    return int(value) if value and value > 0 else None

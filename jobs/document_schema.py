@@ -34,7 +34,7 @@ from jobportal.text import (
     has_unstorable_text,
     unknown_fields_message,
 )
-from jobs import documents
+from jobs import documents, priorities
 from jobs.errors import JobsError
 from jobs.models import Job, Secret, default_timezone
 from jobs.services.jobs import schedules_validate
@@ -58,6 +58,7 @@ MSG_NOT_JSON = "Value must be valid JSON."
 MSG_NOT_LIST = 'Expected a list of items but got type "{input_type}".'
 MSG_NOT_IN_SECRETS = "No secret is named {value!r}; create it first (admin: Secrets)."
 MSG_INVALID_VALUE = "Invalid value."
+MSG_PRIORITY = priorities.MSG_PRIORITY
 
 TRUE_VALUES = {"t", "y", "yes", "true", "on", "1", 1}
 FALSE_VALUES = {"f", "n", "no", "false", "off", "0", 0}
@@ -214,6 +215,10 @@ def _converter(field: models.Field, *, instance: Job | None) -> Callable[[Any], 
         return _choice_converter(field)
     if isinstance(field, models.BooleanField):
         return _boolean
+    if field.name == "priority":
+        return _integer_converter(
+            field, prepare=priorities.priority_from_name, invalid=MSG_PRIORITY
+        )
     if isinstance(field, models.IntegerField):
         return _integer_converter(field)
     if isinstance(field, models.JSONField):
@@ -278,7 +283,13 @@ def _unique_check(field: models.Field, *, instance: Job | None) -> Callable[[Any
     return check
 
 
-def _integer_converter(field: models.Field) -> Callable[[Any], Any]:
+def _integer_converter(
+    field: models.Field,
+    *,
+    prepare: Callable[[Any], Any] = lambda value: value,
+    invalid: str = MSG_NOT_INTEGER,
+) -> Callable[[Any], Any]:
+    """Return the reader of an integer field; `prepare` maps the input first."""
     validators = field.validators
     checks = _own_validators(field, MaxValueValidator, MinValueValidator)
     highest = next(
@@ -295,12 +306,13 @@ def _integer_converter(field: models.Field) -> Callable[[Any], Any]:
         checks.append(MinValueValidator(lowest, message=message))
 
     def convert(value: Any) -> int:
+        value = prepare(value)
         if isinstance(value, str) and len(value) > MAX_NUMBER_TEXT:
             raise _Invalid([MSG_NUMBER_TOO_LONG])
         try:
             number = int(_WHOLE_DECIMAL.sub("", str(value)))
         except (ValueError, TypeError):
-            raise _Invalid([MSG_NOT_INTEGER]) from None
+            raise _Invalid([invalid]) from None
         return _run(number, checks)
 
     return convert

@@ -43,6 +43,8 @@ FLAT_FIELDS: dict[str, str] = {
     "active": "is_active",
     "priority": "priority",
     "timeout_seconds": "timeout_seconds",
+    "pre_hook": "pre_hook",
+    "post_hook": "post_hook",
 }
 RETRY_FIELDS: dict[str, str] = {
     "max_attempts": "retry_max_attempts",
@@ -208,6 +210,43 @@ def documents_load(text: str, *, fmt: str | None = None) -> list[Any]:
     if not isinstance(data, list):
         raise DocumentError(MSG_TOP_LEVEL.format(kind=_kind(data)))
     return data
+
+
+TEMPLATES_KEY = "templates"
+MSG_TEMPLATES_LIST = 'Expected a list of template documents under "templates".'
+
+
+def templates_dump(documents: Sequence[Mapping[str, Any]], *, fmt: str) -> str:
+    """Return template documents as `{"templates": [...]}` in JSON or YAML."""
+    data = {TEMPLATES_KEY: [dict(d) for d in documents]}
+    if fmt == "json":
+        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if fmt == "yaml":
+        return yaml.safe_dump(
+            data, sort_keys=False, allow_unicode=True, default_flow_style=False
+        )
+    raise ValueError(MSG_FORMAT.format(value=fmt, choices=", ".join(FORMATS)))
+
+
+def templates_load(text: str, *, fmt: str | None = None) -> list[Any] | None:
+    """Return the template documents of a `{"templates": [...]}` file, or None.
+
+    None means the file is not a templates document (read it with
+    `documents_load`). Raise `DocumentError` on a syntax error or when
+    "templates" holds no list.
+    """
+    if fmt is None:
+        fmt = "json" if text.lstrip().startswith(("[", "{")) else "yaml"
+    data = _load_json(text) if fmt == "json" else _load_yaml(text)
+    if not isinstance(data, Mapping) or TEMPLATES_KEY not in data:
+        return None
+    extra = sorted(str(key) for key in data if key != TEMPLATES_KEY)
+    if extra:
+        raise DocumentError(MSG_TOP_LEVEL_KEYS.format(keys=", ".join(extra)))
+    templates = data[TEMPLATES_KEY]
+    if not isinstance(templates, list):
+        raise DocumentError(MSG_TEMPLATES_LIST)
+    return templates
 
 
 def _load_json(text: str) -> Any:

@@ -18,8 +18,10 @@ from typing import Any, ClassVar
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
-from jobs import conf
+from jobs import conf, priorities
 from jobs import schedule as engine
 from jobs.documents import MODEL_FIELDS
 from jobs.models import Job, Schedule
@@ -31,6 +33,11 @@ MSG_BAD_JSON = "Not valid JSON: {error} (line {line}, column {column})."
 MSG_PREVIEW_SCHEDULE = "Send the schedule document as JSON in 'schedule'."
 
 TIMEZONE_DATALIST_ID = "jobs-timezones"
+PRIORITY_DATALIST_ID = "jobs-priorities"
+MSG_PRIORITY_HELP = (
+    "high (10), normal (0), low (-10) or any whole number; higher runs first "
+    "when work queues."
+)
 
 # The document fields each schedule type takes, in the order the form shows
 # them; "timezone" is accepted by every type. From the engine's table.
@@ -129,9 +136,62 @@ def fields_from_document(document: Mapping[str, Any]) -> dict[str, Any]:
     return initial
 
 
+class PriorityInput(forms.TextInput):
+    """A text box offering the priority level names, taking any integer too."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        """Point the box at the level names' datalist."""
+        super().__init__({"list": PRIORITY_DATALIST_ID, "size": 8, **(attrs or {})})
+
+    def render(
+        self,
+        name: str,
+        value: Any,
+        attrs: dict[str, Any] | None = None,
+        renderer: Any = None,
+    ) -> SafeString:
+        """Render the box, then the names it offers."""
+        options = format_html_join(
+            "",
+            '<option value="{}">{} ({})</option>',
+            ((level, level, number) for level, number in priorities.LEVELS.items()),
+        )
+        datalist = format_html(
+            '<datalist id="{}">{}</datalist>', PRIORITY_DATALIST_ID, options
+        )
+        return format_html(
+            "{}{}", super().render(name, value, attrs, renderer), datalist
+        )
+
+
+class PriorityFormField(forms.IntegerField):
+    """A job's priority: high, normal, low (`jobs.priorities`) or an integer.
+
+    A saved level shows as its name; any other integer as the number.
+    """
+
+    widget = PriorityInput
+    default_error_messages = {  # noqa: RUF012 - Django's own class attribute
+        "invalid": priorities.MSG_PRIORITY
+    }
+
+    def to_python(self, value: Any) -> int | None:
+        """Read a level name as its integer, then as an integer field does."""
+        return super().to_python(priorities.priority_from_name(value))
+
+    def prepare_value(self, value: Any) -> Any:
+        """Show a level's integer as its name."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return priorities.priority_text(value)
+        return value
+
+
 class JobForm(forms.ModelForm):
     """The job's own fields; JSON fields report parse errors as form errors."""
 
+    # Declared, so that the admin's number box for integers does not replace
+    # the box that takes level names.
+    priority = PriorityFormField(initial=priorities.NORMAL, help_text=MSG_PRIORITY_HELP)
     # Empty JSON boxes mean "none", not null (the columns are NOT NULL).
     JSON_EMPTY: ClassVar[dict[str, Callable[[], Any]]] = {
         "args": list,

@@ -27,6 +27,10 @@ Decisions:
 - Seeing scripts (and their content) is the model permission
   `jobs.view_script`, which every role holds; approving them is
   `jobs.approve_script`.
+- Templates: every role sees them (`jobs.view_jobtemplate`); creating,
+  changing and restoring them are the model permissions
+  `jobs.add_jobtemplate` and `jobs.change_jobtemplate` (Admin and Editor,
+  `accounts.roles`); making a job from one takes the right to create jobs.
 - Audit events and API keys: `jobs.permissions`.
 - No check here ever allows reading a secret's value.
 
@@ -65,6 +69,9 @@ APPROVE_SCRIPT = "jobs.approve_script"
 VIEW_SCRIPT = "jobs.view_script"
 CHANGE_SCRIPT = "jobs.change_script"
 VIEW_RUN = "jobs.view_jobrun"
+VIEW_TEMPLATE = "jobs.view_jobtemplate"
+ADD_TEMPLATE = "jobs.add_jobtemplate"
+CHANGE_TEMPLATE = "jobs.change_jobtemplate"
 # Granting object permissions: what the Admin role holds on guardian's models.
 GRANT_PERMISSIONS = (
     "guardian.add_userobjectpermission",
@@ -189,6 +196,28 @@ def can_view_scripts(user: User | None) -> bool:
     return is_active_user(user) and (
         user.has_perm(VIEW_SCRIPT) or user.has_perm(CHANGE_SCRIPT)
     )
+
+
+def can_view_templates(user: User | None) -> bool:
+    """Return True if `user` may see job templates and their versions."""
+    return is_active_user(user) and (
+        user.has_perm(VIEW_TEMPLATE) or user.has_perm(CHANGE_TEMPLATE)
+    )
+
+
+def can_add_template(user: User | None) -> bool:
+    """Return True if `user` may create job templates."""
+    return is_active_user(user) and user.has_perm(ADD_TEMPLATE)
+
+
+def can_change_template(user: User | None) -> bool:
+    """Return True if `user` may change job templates (and restore versions)."""
+    return is_active_user(user) and user.has_perm(CHANGE_TEMPLATE)
+
+
+def can_instantiate_template(user: User | None) -> bool:
+    """Return True if `user` may create a job from a template: create jobs."""
+    return can_view_templates(user) and can_add_job(user)
 
 
 def jobs_visible_to(user: User | None) -> QuerySet[Job]:

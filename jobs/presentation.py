@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jobs import schedule as engine
-    from jobs.models import JobVersion
+    from jobs.models import JobTemplateVersion, JobVersion
 
 # Longest script content a page or an answer shows; longer is cut, noted.
 MAX_SHOWN_LINES = 5000
@@ -70,6 +70,6 @@ def fire_time_json(fire: engine.FireTime) -> dict[str, Any]:
     }
 
 
-def author_name(version: JobVersion) -> str:
+def author_name(version: JobVersion | JobTemplateVersion) -> str:
     """Return who stored the version, or "system"."""
     return version.author.get_username() if version.author else "system"

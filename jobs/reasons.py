@@ -21,6 +21,8 @@ SCRIPT_REJECTED = "script_rejected"
 SCRIPT_BLOCKED = "script_blocked"
 PARAMETERS_INVALID = "parameters_invalid"
 SECRETS_UNREADABLE = "secrets_unreadable"
+# The job's pre-run hook failed, so its script did not start (`jobs.hooks`).
+PRE_HOOK_FAILED = "pre_hook_failed"
 # Stopped by someone or something else.
 REPLACED = "replaced"
 CANCELLED_BY_USER = "cancelled_by_user"
@@ -47,6 +49,7 @@ LABELS = {
     SCRIPT_BLOCKED: "Blocked before starting",
     PARAMETERS_INVALID: "Parameters not valid",
     SECRETS_UNREADABLE: "Secrets unreadable",
+    PRE_HOOK_FAILED: "Pre-run hook failed",
     REPLACED: "Replaced by a newer run",
     CANCELLED_BY_USER: "Cancelled",
     MARKED_FAILED: "Marked failed by a user",

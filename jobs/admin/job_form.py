@@ -55,6 +55,11 @@ def may_save(rights: JobFormRights) -> bool:
     return rights.may_save
 
 
+def may_not_save(rights: JobFormRights) -> bool:
+    """Hold for those who only read the form."""
+    return not rights.may_save
+
+
 def may_see_grants(rights: JobFormRights) -> bool:
     """Hold on a saved job's page for those who may grant rights."""
     return rights.is_saved and rights.may_manage_permissions
@@ -120,6 +125,7 @@ JOB_SECTIONS: tuple[Section, ...] = (
         ),
         collapsed=True,
     ),
+    Section("Hooks", ("pre_hook", "post_hook"), collapsed=True),
     Section("Permissions", ("permission_grants",), shown=may_see_grants),
     Section("History", ("timeline_link", "version_history"), shown=is_saved),
     Section("Change note", (NOTE_FIELD,), shown=may_save),
@@ -128,6 +134,10 @@ JOB_SECTIONS: tuple[Section, ...] = (
 # Fields shown only where their rule holds, whatever their section: a new
 # job has no fire times to show yet.
 FIELD_SHOWN: dict[str, Rule] = {"upcoming": is_saved}
+
+# Fields shown as another (read-only, computed) field where their rule holds:
+# a page that only reads the job shows its priority's level name.
+FIELD_AS: dict[str, tuple[str, Rule]] = {"priority": ("priority_level", may_not_save)}
 
 # Fields shown read-only where their rule holds; the admin leaves them out
 # of the form, so a submitted value is ignored. The computed fields (the
@@ -139,6 +149,7 @@ READ_ONLY: dict[str, Rule] = {
     "version_history": always,
     "timeline_link": always,
     "owner": may_not_change_owner,
+    "priority_level": may_not_save,
 }
 
 
@@ -149,13 +160,21 @@ def job_fieldsets(rights: JobFormRights) -> Fieldsets:
         if not section.shown(rights):
             continue
         fields = tuple(
-            name for name in section.fields if FIELD_SHOWN.get(name, always)(rights)
+            _shown_as(name, rights)
+            for name in section.fields
+            if FIELD_SHOWN.get(name, always)(rights)
         )
         options: _FieldOpts = {"fields": fields}
         if section.collapsed:
             options = {"classes": ("collapse",), **options}
         fieldsets.append((section.title, options))
     return fieldsets
+
+
+def _shown_as(name: str, rights: JobFormRights) -> str:
+    """Return the field that shows `name` to a user with `rights`."""
+    alias, rule = FIELD_AS.get(name, (name, always))
+    return alias if rule(rights) else name
 
 
 def job_readonly_fields(rights: JobFormRights) -> tuple[str, ...]:

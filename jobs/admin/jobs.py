@@ -28,6 +28,7 @@ from django.utils.safestring import SafeString
 
 from jobportal import clock
 from jobs import permissions as perms
+from jobs import priorities
 from jobs import schedule as engine
 from jobs.admin.access import JobAccessMixin, ScheduleAccessMixin, actor_ip
 from jobs.admin.display import (
@@ -180,6 +181,7 @@ class JobAdmin(
         "schedule_text",
         "next_run",
         "last_run",
+        "priority_level",
         "runnable",
         "is_active",
     )
@@ -333,6 +335,11 @@ class JobAdmin(
     def schedule_text(self, job: Job) -> str:
         """Describe the job's schedules in words, with the timezone."""
         return describe_schedules(job.schedule_documents(), timezone=job.timezone)
+
+    @admin.display(description="priority", ordering="priority")
+    def priority_level(self, job: Job) -> str:
+        """Return the job's priority level name, or its number."""
+        return priorities.priority_text(job.priority)
 
     @admin.display(description="next run", ordering="next_run_at")
     def next_run(self, job: Job) -> str | SafeString:

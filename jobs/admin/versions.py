@@ -35,6 +35,7 @@ from accounts.permissions import can_view_audit_log
 from jobportal import clock
 from jobs import permissions as perms
 from jobs.admin.bases import ModelAdminMixin
+from jobs.admin.templates import template_origin
 from jobs.models import Job, JobVersion
 from jobs.presentation import (
     MSG_FIRST_VERSION,
@@ -89,6 +90,8 @@ class JobVersionsMixin(ModelAdminMixin):
         """List the latest versions, linking to each and to the full history."""
         if job.pk is None:
             return format_html("{}", MSG_NO_VERSIONS)
+        # Where the job came from, and what its template changed since.
+        origin = template_origin(job)
         versions = list(
             job.versions.select_related("author").order_by("-number")[:RECENT_VERSIONS]
         )
@@ -109,8 +112,9 @@ class JobVersionsMixin(ModelAdminMixin):
             ),
         )
         return format_html(
-            '<ul class="jobs-versions">{}</ul><p><a href="{}">All versions and '
+            '{}<ul class="jobs-versions">{}</ul><p><a href="{}">All versions and '
             "comparisons</a></p>",
+            origin,
             rows,
             reverse("admin:jobs_job_versions", args=[job.pk]),
         )

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from jobportal.api.serializers import (
@@ -29,7 +30,7 @@ from jobportal.api.serializers import (
     StrictModelSerializer,
     storable_json,
 )
-from jobs import documents
+from jobs import documents, priorities
 from jobs.document_schema import DOCUMENT_KEYS, MSG_NOT_IN_SECRETS
 from jobs.models import Job, JobRun, Secret, default_timezone
 from jobs.services.jobs import schedules_validate
@@ -103,6 +104,28 @@ class MisfireSerializer(DocumentPartSerializer):
         extra_kwargs = _renamed(documents.MISFIRE_FIELDS)
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer"},
+            {"type": "string", "enum": list(priorities.LEVELS)},
+        ],
+        "description": "Higher runs first; high = 10, normal = 0, low = -10.",
+    }
+)
+class PriorityField(serializers.IntegerField):
+    """A job's priority: an integer, or a level name (`jobs.priorities`)."""
+
+    default_error_messages = {  # noqa: RUF012 - DRF's own class attribute
+        "invalid": priorities.MSG_PRIORITY
+    }
+
+    def to_internal_value(self, data: Any) -> int:
+        """Read a level name as its integer, then as DRF reads an integer."""
+        value: Any = priorities.priority_from_name(data)
+        return int(super().to_internal_value(value))
+
+
 class JobDocumentSerializer(DocumentPartSerializer):
     """Validate a job document; `validated_data` holds model field values.
 
@@ -130,6 +153,15 @@ class JobDocumentSerializer(DocumentPartSerializer):
         model = Job
         fields = DOCUMENT_KEYS
         extra_kwargs = _renamed(documents.FLAT_FIELDS)
+
+    def build_standard_field(
+        self, field_name: str, model_field: models.Field
+    ) -> tuple[type[serializers.Field], dict[str, Any]]:
+        """Read "priority" as an integer or a level name, in the model's range."""
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if field_name == "priority":
+            field_class = PriorityField
+        return field_class, kwargs
 
     def validate_args(self, value: Any) -> Any:
         """Refuse arguments that no process could be given."""

@@ -14,6 +14,7 @@ from jobs.api.views import (
     runs,
     schedules,
     scripts,
+    templates,
     timeline,
     versions,
     workers,
@@ -24,6 +25,12 @@ router.register("jobs", jobs.JobViewSet, basename="job")
 router.register("logs", runs.RunViewSet, basename="log")
 router.register("scripts", scripts.ScriptViewSet, basename="script")
 router.register("versions", versions.VersionViewSet, basename="version")
+router.register("templates", templates.TemplateViewSet, basename="template")
+router.register(
+    "template-versions",
+    templates.TemplateVersionViewSet,
+    basename="template-version",
+)
 
 urlpatterns = [
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
@@ -48,6 +55,11 @@ urlpatterns = [
         r"^jobs/(?P<job_pk>[0-9]+)/timeline/run/?$",
         timeline.JobTimelineRunView.as_view(),
         name="job-timeline-run",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/template/?$",
+        templates.JobOriginView.as_view(),
+        name="job-template",
     ),
     *router.urls,
 ]

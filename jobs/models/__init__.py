@@ -21,6 +21,7 @@ from jobs.models.parameters import (
 from jobs.models.runs import JobRun, Worker
 from jobs.models.scripts import Script, ScriptReview
 from jobs.models.secrets import Secret
+from jobs.models.templates import JobTemplate, JobTemplateVersion
 from jobs.models.versions import JobVersion
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "JobMetricHour",
     "JobParameter",
     "JobRun",
+    "JobTemplate",
+    "JobTemplateVersion",
     "JobVersion",
     "JobWeek",
     "MetricHour",

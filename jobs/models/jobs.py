@@ -82,6 +82,22 @@ class Job(models.Model):
         validators=[validate_working_dir],
         help_text="Relative to the scripts directory; empty means the script's folder.",
     )
+    pre_hook = models.CharField(
+        "pre-run hook",
+        max_length=500,
+        blank=True,
+        validators=[validate_script_path],
+        help_text="Script run before the job's script, which starts only if it "
+        "exits 0 (path relative to the scripts directory; empty for none).",
+    )
+    post_hook = models.CharField(
+        "post-run hook",
+        max_length=500,
+        blank=True,
+        validators=[validate_script_path],
+        help_text="Script run after the job's script whatever the outcome, with "
+        "JOB_STATUS and JOB_EXIT_CODE set (empty for none).",
+    )
     timezone = models.CharField(
         max_length=64,
         default=default_timezone,
@@ -147,6 +163,15 @@ class Job(models.Model):
     )
     misfire_grace_seconds = models.PositiveIntegerField(
         default=60, help_text="A slot this late or less still simply runs."
+    )
+    template_version = models.ForeignKey(
+        "jobs.JobTemplateVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        editable=False,
+        help_text="The template version this job was made from, if any.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -82,6 +82,10 @@ class JobRun(models.Model):
             reasons.SECRETS_UNREADABLE,
             reasons.LABELS[reasons.SECRETS_UNREADABLE],
         )
+        PRE_HOOK_FAILED = (
+            reasons.PRE_HOOK_FAILED,
+            reasons.LABELS[reasons.PRE_HOOK_FAILED],
+        )
         REPLACED = reasons.REPLACED, reasons.LABELS[reasons.REPLACED]
         CANCELLED_BY_USER = (
             reasons.CANCELLED_BY_USER,

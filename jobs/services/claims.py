@@ -10,7 +10,9 @@ with ``FOR UPDATE SKIP LOCKED`` (a racing worker takes others) and the jobs
 involved with ``FOR NO KEY UPDATE`` in key order, because two workers could
 otherwise each see room for one more run of a job. The UPDATE still
 requires the queued status: should it change fewer rows than chosen, the
-claim starts nothing.
+claim starts nothing. With JOB_PORTAL_MAX_CONCURRENT_TOTAL set, claims are
+serialised (see `_cluster_room`) and take no more than the room left under
+the cap across all workers.
 
 A busy worker claims after every run that ends, so the statements are plain
 SQL (see `jobs.services.probes` for why); only the claimed runs are then
@@ -26,6 +28,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from jobs import conf
 from jobs.models import Job, JobRun, Worker
 from jobs.services import probes
 
@@ -36,6 +39,9 @@ SCAN_FACTOR = 4
 # Reads per claim at most; each leaves out the jobs found at their limit.
 SCAN_ROUNDS = 3
 
+# The PostgreSQL advisory lock that serialises claims under a total cap
+# ("JTPC" in ASCII): one number for the whole database.
+CLUSTER_LOCK_KEY = 0x4A545043
 RUNS = JobRun._meta.db_table
 JOBS = Job._meta.db_table
 QUEUED = JobRun.Status.QUEUED.value
@@ -60,7 +66,8 @@ def runs_claim(*, worker: Worker, now: datetime, limit: int) -> list[JobRun]:
     if limit <= 0 or not probes.any_run_startable(now=now):
         return []
     with transaction.atomic():
-        chosen = _choose(now=now, limit=limit)
+        limit = _cluster_room(limit)
+        chosen = _choose(now=now, limit=limit) if limit > 0 else []
         if not chosen:
             return []
         won = _mark_running(chosen, worker=worker, now=now)
@@ -77,6 +84,31 @@ def runs_claim(*, worker: Worker, now: datetime, limit: int) -> list[JobRun]:
     for run in result:
         logger.info("Worker %s claimed run %s of job %s", worker, run.pk, run.job_id)
     return result
+
+
+def _cluster_room(limit: int) -> int:
+    """Return `limit` cut to the room left under JOB_PORTAL_MAX_CONCURRENT_TOTAL.
+
+    Claims are serialised while a cap is set, so that two workers cannot
+    each see room for the same last run: on PostgreSQL by a transaction-level
+    advisory lock taken before counting (READ COMMITTED gives the count a
+    fresh snapshot, after the previous claimer committed); on SQLite the
+    claim's transaction already holds the database's one write lock (BEGIN
+    IMMEDIATE). Every running run counts, a cancelled one too until its
+    process has ended.
+    """
+    cap = conf.max_concurrent_total()
+    if cap is None:
+        return limit
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLUSTER_LOCK_KEY])
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {RUNS} WHERE status = %s",  # noqa: S608
+            [RUNNING],
+        )
+        (running,) = cursor.fetchone()
+    return min(limit, cap - running)
 
 
 def _choose(*, now: datetime, limit: int) -> list[int]:

@@ -12,6 +12,7 @@ settings and secrets, plus the job's variables and the run's context.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 MSG_BLOCKED_PATH = "The script cannot run: {error}"
 MSG_BLOCKED_PARAMETERS = "The run's parameters are not valid for the job: {errors}"
 MSG_BLOCKED_SECRETS = "The job's secrets cannot be given to the script: {error}"
+MSG_BLOCKED_HOOK = "The {part} cannot run: {error}"
 # The worker's variables a script must never see: the portal's settings
 # (its secret key and database URL among them) and Django's.
 HIDDEN_PREFIXES = ("JOB_PORTAL_", "DJANGO_")
@@ -60,11 +62,24 @@ class Blocked:
 
 
 @dataclass(frozen=True)
+class Hook:
+    """A job's pre- or post-run hook ready to start: its path and process."""
+
+    path: str
+    spec: ProcessSpec
+
+
+@dataclass(frozen=True)
 class Prepared:
-    """A claimed run ready to start: its process and its effective parameters."""
+    """A claimed run ready to start: its process and its effective parameters.
+
+    `pre_hook` and `post_hook` are the job's hooks (`jobs.hooks`), if any.
+    """
 
     spec: ProcessSpec
     parameters: dict[str, Any]
+    pre_hook: Hook | None = None
+    post_hook: Hook | None = None
 
 
 def run_prepare(
@@ -117,7 +132,45 @@ def run_prepare(
         kill_grace_seconds=kill_grace_seconds,
         environ=os.environ if environ is None else environ,
     )
-    return Prepared(spec=spec, parameters=parameters)
+    hooks: dict[str, Hook | None] = {}
+    for part, path in (
+        ("pre-hook", run.job.pre_hook),
+        ("post-hook", run.job.post_hook),
+    ):
+        hook = _hook(part, path, spec=spec, python=python, now=now)
+        if isinstance(hook, Blocked):
+            return hook
+        hooks[part] = hook
+    return Prepared(
+        spec=spec,
+        parameters=parameters,
+        pre_hook=hooks["pre-hook"],
+        post_hook=hooks["post-hook"],
+    )
+
+
+def _hook(
+    part: str, path: str, *, spec: ProcessSpec, python: str, now: datetime
+) -> Hook | Blocked | None:
+    """Return a hook's process (the script's, another file), why not, or None.
+
+    A hook is a script like the job's: inside the scripts folder and, when
+    approval is required, approved by its content hash; it runs in the
+    script's folder with its environment, timeout and output masking.
+    """
+    if not path:
+        return None
+    try:
+        resolved = script_resolve(path)
+    except ScriptPathError as exc:
+        message = MSG_BLOCKED_HOOK.format(part=part, error=exc)
+        return Blocked(message, reasons.PATH_REFUSED)
+    reason = script_block_reason(script_path=path, now=now)
+    if reason is not None:
+        code = reasons.code_of(reason, default=reasons.SCRIPT_BLOCKED)
+        return Blocked(MSG_BLOCKED_HOOK.format(part=part, error=reason), code)
+    argv = interpreter_argv(resolved, [], python=python)
+    return Hook(path=path, spec=dataclasses.replace(spec, argv=argv))
 
 
 def run_begin(*, run: JobRun, prepared: Prepared) -> JobRun:

@@ -30,6 +30,7 @@ from jobs.services.versions import (
     snapshot_apply,
     snapshot_secrets,
 )
+from jobs.validators import validate_job_secret_names
 from jobs.version_diff import diff_as_changes
 from jobs.wakeup import wakeup_notify
 
@@ -136,6 +137,7 @@ def job_save(
     before = None if creating else job_stored_snapshot(job.pk)
     before_owner = None if creating else _stored_owner_name(job.pk)
     job.full_clean()
+    secrets = _secrets_allowed(secrets)
     documents = None
     if schedules is not None:
         documents = schedules_validate(list(schedules), timezone=job.timezone)
@@ -275,6 +277,22 @@ def _check_may_change_owner(job: Job, *, actor: Actor, creating: bool) -> None:
         current = stored.first()
     if job.owner_id != current and not can_change_job_owner(actor, job):
         raise JobOwnerPermissionError(MSG_OWNER_PERMISSION)
+
+
+def _secrets_allowed(secrets: Iterable[Secret] | None) -> list[Secret] | None:
+    """Return `secrets` as a list; refuse names that make other code run.
+
+    A secret saved before such names were refused, or planted in the
+    database, must not reach a job (`jobs.run_env`), whoever saves it.
+    """
+    if secrets is None:
+        return None
+    chosen = list(secrets)
+    try:
+        validate_job_secret_names(secret.name for secret in chosen)
+    except ValidationError as exc:
+        raise ValidationError({"secrets": exc.messages}) from None
+    return chosen
 
 
 def _check_may_choose_secrets(

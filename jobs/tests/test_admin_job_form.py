@@ -21,6 +21,7 @@ from accounts.roles import ADMIN, EDITOR, VIEWER
 from accounts.services.roles import roles_sync
 from accounts.tests.factories import UserFactory
 from jobs.admin.job_form import (
+    FIELD_AS,
     JOB_SECTIONS,
     NOTE_FIELD,
     READ_ONLY,
@@ -33,6 +34,7 @@ from jobs.tests.factories import JobFactory
 
 MAIN: str | None = None
 WHEN, RETRIES, LIMITS = ("When", "Retries", "Limits, concurrency and missed runs")
+HOOKS = "Hooks"
 COMPUTED = ("upcoming", "permission_grants", "version_history", "timeline_link")
 NOBODY = JobFormRights(
     is_saved=True,
@@ -60,7 +62,7 @@ def test_a_saved_job_shows_its_fire_times_history_and_every_field() -> None:
     """The main sections in order; collapsed ones keep their class."""
     fieldsets = job_fieldsets(NOBODY)
 
-    assert titles(fieldsets) == [MAIN, WHEN, RETRIES, LIMITS, "History"]
+    assert titles(fieldsets) == [MAIN, WHEN, RETRIES, LIMITS, HOOKS, "History"]
     assert fields_of(fieldsets, MAIN) == (
         "name",
         "description",
@@ -88,7 +90,7 @@ def test_the_add_form_has_no_fire_times_history_or_grants() -> None:
 
     fieldsets = job_fieldsets(rights)
 
-    assert titles(fieldsets) == [MAIN, WHEN, RETRIES, LIMITS, "Change note"]
+    assert titles(fieldsets) == [MAIN, WHEN, RETRIES, LIMITS, HOOKS, "Change note"]
     assert fields_of(fieldsets, WHEN) == ("timezone", "is_active")
 
 
@@ -115,7 +117,10 @@ def test_each_right_unlocks_its_own_part() -> None:
         "version_history",
         "timeline_link",
         "owner",
+        "priority_level",
     )
+    assert "priority_level" in fields_of(job_fieldsets(NOBODY), LIMITS)
+    assert "priority" in fields_of(job_fieldsets(rights), LIMITS)
 
 
 def test_every_field_in_the_table_is_a_job_field_or_an_admin_column() -> None:
@@ -123,6 +128,7 @@ def test_every_field_in_the_table_is_a_job_field_or_an_admin_column() -> None:
     model_admin = admin.site._registry[Job]
     model_fields = {field.name for field in Job._meta.get_fields()}
     names = {name for section in JOB_SECTIONS for name in section.fields}
+    names |= {alias for alias, _ in FIELD_AS.values()}
 
     unknown = {
         name
@@ -190,8 +196,8 @@ EDITOR_READ_ONLY = (
     [
         ("admin", ["Permissions", "History", "Change note"], COMPUTED),
         ("owner", ["History", "Change note"], EDITOR_READ_ONLY),
-        ("editor", ["History"], EDITOR_READ_ONLY),
-        ("viewer", ["History"], EDITOR_READ_ONLY),
+        ("editor", ["History"], (*EDITOR_READ_ONLY, "priority_level")),
+        ("viewer", ["History"], (*EDITOR_READ_ONLY, "priority_level")),
     ],
 )
 def test_each_role_gets_its_sections_and_read_only_fields_on_a_job(
@@ -203,7 +209,7 @@ def test_each_role_gets_its_sections_and_read_only_fields_on_a_job(
 ) -> None:
     """Only an Admin sees grants and edits owner and secrets; savers add a note."""
     assert form_for(users[role], job) == (
-        [MAIN, WHEN, RETRIES, LIMITS, *sections],
+        [MAIN, WHEN, RETRIES, LIMITS, HOOKS, *sections],
         read_only,
     )
 
@@ -213,7 +219,7 @@ def test_each_role_gets_its_sections_and_read_only_fields_on_a_job(
     [
         ("admin", ["Change note"], COMPUTED),
         ("editor", ["Change note"], EDITOR_READ_ONLY),
-        ("viewer", [], EDITOR_READ_ONLY),
+        ("viewer", [], (*EDITOR_READ_ONLY, "priority_level")),
     ],
 )
 def test_each_role_gets_its_sections_and_read_only_fields_on_the_add_form(
@@ -221,6 +227,6 @@ def test_each_role_gets_its_sections_and_read_only_fields_on_the_add_form(
 ) -> None:
     """The add form: a note for those who may create; owner and secrets locked."""
     assert form_for(users[role], None) == (
-        [MAIN, WHEN, RETRIES, LIMITS, *sections],
+        [MAIN, WHEN, RETRIES, LIMITS, HOOKS, *sections],
         read_only,
     )

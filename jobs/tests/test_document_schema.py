@@ -21,10 +21,10 @@ from jobs.document_schema import (
     MSG_NO_DATA,
     MSG_NOT_BOOLEAN,
     MSG_NOT_CHOICE,
-    MSG_NOT_INTEGER,
     MSG_NOT_LIST,
     MSG_NOT_MAPPING,
     MSG_NULL,
+    MSG_PRIORITY,
     MSG_REQUIRED,
     NON_FIELD_ERRORS_KEY,
     DocumentInvalidError,
@@ -85,6 +85,11 @@ DOCUMENTS: list[Any] = [
     {**BASE, "priority": "1" * 1001},
     {**BASE, "priority": 2**70},
     {**BASE, "priority": True},
+    {**BASE, "priority": "high"},
+    {**BASE, "priority": " Low "},
+    {**BASE, "priority": "normal"},
+    {**BASE, "priority": "urgent"},
+    {**BASE, "priority": -10},
     {**BASE, "timeout_seconds": None},
     {**BASE, "timeout_seconds": 0},
     {**BASE, "timeout_seconds": " 30 "},
@@ -157,7 +162,7 @@ def test_the_messages_are_the_apis(existing: Job) -> None:
     data = {
         "name": None,
         "active": "maybe",
-        "priority": "high",
+        "priority": "urgent",
         "secrets": 5,
         "retry": None,
         "misfire": {"policy": "never"},
@@ -168,7 +173,7 @@ def test_the_messages_are_the_apis(existing: Job) -> None:
             "name": [MSG_NULL],
             "script": [MSG_REQUIRED],
             "active": [MSG_NOT_BOOLEAN],
-            "priority": [MSG_NOT_INTEGER],
+            "priority": [MSG_PRIORITY],
             "secrets": [MSG_NOT_LIST.format(input_type="int")],
             "schedules": [MSG_REQUIRED],
             "retry": [MSG_NULL],
@@ -188,7 +193,9 @@ JSON_VALUES = st.recursive(
     | st.integers(min_value=-(2**65), max_value=2**65)
     | st.floats(allow_nan=False)
     | st.text(max_size=8)
-    | st.sampled_from(["", " ", "1", "1.0", "yes", "off", "skip", "ok.py", "UTC"]),
+    | st.sampled_from(
+        ["", " ", "1", "1.0", "yes", "off", "skip", "ok.py", "UTC", "high", "Low"]
+    ),
     lambda inner: (
         st.lists(inner, max_size=3)
         | st.dictionaries(st.text(max_size=4), inner, max_size=3)

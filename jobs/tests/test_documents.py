@@ -27,7 +27,8 @@ from jobs.tests.factories import JobFactory
 DAILY_0900 = {"type": "daily", "time": "09:00"}
 KNOWN_FIELDS = (
     "name, description, script, args, env, working_dir, timezone, active, "
-    "priority, timeout_seconds, secrets, schedules, retry, concurrency, misfire"
+    "priority, timeout_seconds, pre_hook, post_hook, secrets, schedules, retry, "
+    "concurrency, misfire"
 )
 
 
@@ -77,6 +78,8 @@ EXPECTED = {
     "active": False,
     "priority": 7,
     "timeout_seconds": 600,
+    "pre_hook": "",
+    "post_hook": "",
     "schedules": [
         {"type": "weekly", "time": "09:30", "weekdays": ["mon", "fri"]},
         {"type": "cron", "expression": "0 2 * * *", "timezone": "UTC"},

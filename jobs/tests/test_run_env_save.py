@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
@@ -22,8 +23,9 @@ from rest_framework.test import APIClient
 
 from accounts.roles import ADMIN, EDITOR
 from jobs import crypto, run_env
-from jobs.models import Job, Secret
-from jobs.services.secrets import encryption_keys
+from jobs.models import Job, JobVersion, Secret
+from jobs.services.secrets import encryption_keys, secret_save
+from jobs.tests.factories import JobFactory
 from jobs.tests.test_admin_jobs import job_form_data
 from jobs.tests.test_run_env import REFUSED
 from jobs.validators import MSG_REFUSED_SECRETS
@@ -189,11 +191,48 @@ def test_the_admin_refuses_to_give_a_job_a_planted_secret(
 
 def test_the_secret_service_refuses_a_refused_name(now: datetime) -> None:
     """secret_save validates the name whatever the caller."""
-    from django.core.exceptions import ValidationError
-
-    from jobs.services.secrets import secret_save
-
     with pytest.raises(ValidationError) as caught:
         secret_save(secret=Secret(name="NODE_OPTIONS"), value="v", now=now)
 
     assert caught.value.message_dict == {"name": [refused("NODE_OPTIONS")]}
+
+
+def test_job_save_refuses_a_planted_secret_whatever_the_caller(
+    scripts_dir: Path, now: datetime
+) -> None:
+    """The service holds the rule too: commands and restores go through it."""
+    secret = planted_secret("LD_AUDIT")
+
+    with pytest.raises(ValidationError) as caught:
+        JobFactory.create(
+            name="nightly",
+            schedules=[{"type": "daily", "time": "09:00"}],
+            now=now,
+            secrets=[secret],
+        )
+
+    assert caught.value.message_dict == {
+        "secrets": [MSG_REFUSED_SECRETS.format(message=refused("LD_AUDIT"))]
+    }
+    assert Job.objects.exists() is False
+
+
+def test_restoring_a_version_with_a_refused_variable_is_refused(
+    scripts_dir: Path, make_user: Callable[..., User], now: datetime
+) -> None:
+    """A version stored before the rule cannot bring the variable back: 400."""
+    job = JobFactory.create(
+        name="nightly", schedules=[{"type": "daily", "time": "09:00"}], now=now
+    )
+    version = JobVersion.objects.get(job=job)
+    snapshot = {**version.snapshot, "env": {"BASH_ENV": "/srv/evil.sh"}}
+    JobVersion.objects.filter(pk=version.pk).update(snapshot=snapshot)
+    client = APIClient()
+    client.force_authenticate(make_user("ada", ADMIN))
+
+    response = client.post(f"/api/versions/{version.pk}/restore", {}, format="json")
+
+    assert response.status_code == 400
+    assert refused("BASH_ENV") in json.dumps(response.json())
+    job.refresh_from_db()
+    assert job.env == {}

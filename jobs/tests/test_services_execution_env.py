@@ -258,15 +258,22 @@ def test_a_secret_with_a_refused_name_planted_in_the_database_is_dropped(
     ) in caplog.messages
 
 
-@pytest.mark.parametrize(
-    ("script", "args", "code"),
-    [
-        ("hello.py", [], 0),
-        ("fail_with_code.py", [], 2),
-        ("long_task.py", ["0"], 0),
-        ("disk_report.sh", [], 0),
-    ],
-)
+# Each bundled script, the arguments that make it quick, its exit code.
+BUNDLED_RUNS = [
+    ("hello.py", [], 0),
+    ("fail_with_code.py", [], 2),
+    ("long_task.py", ["0"], 0),
+    ("disk_report.sh", [], 0),
+]
+
+
+def test_every_bundled_script_is_tried_under_the_isolated_interpreters() -> None:
+    """A new script in scripts/ needs its line in BUNDLED_RUNS."""
+    shipped = sorted(path.name for path in BUNDLED_SCRIPTS.iterdir() if path.is_file())
+    assert sorted(name for name, _, _ in BUNDLED_RUNS) == shipped
+
+
+@pytest.mark.parametrize(("script", "args", "code"), BUNDLED_RUNS)
 def test_the_bundled_scripts_run_under_the_isolated_interpreters(
     tmp_path: Path, script: str, args: list[str], code: int
 ) -> None:

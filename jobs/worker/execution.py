@@ -9,6 +9,7 @@ backoff until they succeed or the worker gives up at shutdown.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import sys
 import threading
@@ -27,9 +28,15 @@ from django.db import (
     connections,
 )
 
-from jobs import reasons
+from jobs import hooks, reasons
 from jobs.models import JobRun, Worker
-from jobs.policies import MSG_WORKER_ERROR, Outcome, RetryMode, outcome_for
+from jobs.policies import (
+    CAUSE_SHUTDOWN,
+    MSG_WORKER_ERROR,
+    Outcome,
+    RetryMode,
+    outcome_for,
+)
 from jobs.runner import ProcessResult, run_process
 from jobs.services import execution, runs
 
@@ -112,14 +119,18 @@ class RunExecutor:
         worker: Worker,
         cause: str = "",
         timeout_seconds: float | None = None,
+        around: Callable[[Outcome], Outcome] | None = None,
     ) -> JobRun | None:
         """Record the result of `run`'s process; return the retry, if any.
 
         The result's output is stored as it is: the runner masked it.
+        `around` (the post-hook) may add to the outcome before it is stored.
         """
         outcome, mode = outcome_for(
             result, cause=cause, worker=worker.name, timeout_seconds=timeout_seconds
         )
+        if around is not None:
+            outcome = around(outcome)
         retry = self.record(
             runs.run_finish,
             run=run,
@@ -176,6 +187,9 @@ class RunExecutor:
             run.scheduled_for.isoformat(),
             run.attempt,
         )
+        before = self._pre_hook(run, prepared, worker=worker, flight=flight)
+        if before is None:
+            return
         result = run_process(
             prepared.spec,
             cancel=flight.cancel,
@@ -188,7 +202,63 @@ class RunExecutor:
             worker=worker,
             cause=flight.cause,
             timeout_seconds=prepared.spec.timeout_seconds,
+            around=partial(self._post_hook, prepared, before, flight),
         )
+
+    def _pre_hook(
+        self,
+        run: JobRun,
+        prepared: execution.Prepared,
+        *,
+        worker: Worker,
+        flight: InFlight,
+    ) -> str | None:
+        """Run the job's pre-hook: its output, or None if it failed (recorded)."""
+        hook = prepared.pre_hook
+        if hook is None:
+            return ""
+        result = run_process(hook.spec, cancel=flight.cancel)
+        section = hooks.section(hooks.PRE, hook.path, result)
+        if hooks.succeeded(result):
+            return section
+        outcome, mode = hooks.pre_hook_failed(hook.path, result), RetryMode.POLICY
+        if result.cancelled:
+            # Cancelled or shut down while in the hook: recorded as such.
+            outcome, mode = outcome_for(
+                result, cause=flight.cause, worker=worker.name, timeout_seconds=None
+            )
+            outcome = dataclasses.replace(outcome, output=section)
+        self.record(
+            runs.run_finish,
+            run=run,
+            worker=worker,
+            outcome=outcome,
+            now=self.clock(),
+            retry=mode,
+        )
+        return None
+
+    def _post_hook(
+        self,
+        prepared: execution.Prepared,
+        before: str,
+        flight: InFlight,
+        outcome: Outcome,
+    ) -> Outcome:
+        """Run the job's post-hook with the outcome; keep the hooks' output."""
+        after = ""
+        hook = prepared.post_hook
+        if hook is not None:
+            # It runs even after a user's cancel (clean-up), bounded by its
+            # timeout; a shutting-down worker does not wait for it.
+            cancel = flight.cancel
+            if cancel.is_set() and flight.cause != CAUSE_SHUTDOWN:
+                cancel = threading.Event()
+            result = run_process(
+                hooks.post_hook_spec(hook.spec, outcome), cancel=cancel
+            )
+            after = hooks.section(hooks.POST, hook.path, result)
+        return hooks.with_hook_output(outcome, before=before, after=after)
 
     def _block(
         self, run: JobRun, *, worker: Worker, blocked: execution.Blocked

@@ -8,13 +8,21 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobportal import clock
-from jobs.documents import FORMATS, DocumentError, documents_load, format_for_path
+from jobs.documents import (
+    FORMATS,
+    DocumentError,
+    documents_load,
+    format_for_path,
+    templates_load,
+)
+from jobs.services.template_transfer import templates_import
 from jobs.services.transfer import ImportResult, JobImportError, jobs_import
 
 MSG_READ = "Cannot read {path}: {problem}."
 MSG_NOT_TEXT = "Cannot read {path}: not UTF-8 text (bad byte at offset {position})."
 MSG_FILE = "{path}: {problem}"
 MSG_INVALID = "Invalid job documents; nothing was written:\n{errors}"
+MSG_INVALID_TEMPLATES = "Invalid template documents; nothing was written:\n{errors}"
 MSG_SUMMARY = "Created {created}, updated {updated}, unchanged {unchanged}"
 MSG_DRY_RUN = " (dry run: nothing written)"
 
@@ -25,7 +33,9 @@ class Command(BaseCommand):
         'standard input) holding a list of job documents or {"jobs": [...]}. '
         "Jobs are matched by name and updated in place; a key a document "
         "leaves out takes its default; jobs not in the file are left alone. "
-        "All or nothing: one invalid job and nothing is written."
+        "All or nothing: one invalid job and nothing is written. A file "
+        'holding {"templates": [...]} (`exportjobs --templates`) imports job '
+        "templates by name the same way."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -47,17 +57,25 @@ class Command(BaseCommand):
         """Read the file, import it, report the counts."""
         path = options["file"]
         fmt = options["format"] or format_for_path(path)
+        text = _read(path)
         try:
-            documents = documents_load(_read(path), fmt=fmt)
+            templates = templates_load(text, fmt=fmt)
+            documents = documents_load(text, fmt=fmt) if templates is None else []
         except DocumentError as exc:
             raise CommandError(MSG_FILE.format(path=path, problem=exc)) from None
         try:
-            result = jobs_import(
-                documents=documents, now=clock.now(), dry_run=options["dry_run"]
-            )
+            if templates is None:
+                result = jobs_import(
+                    documents=documents, now=clock.now(), dry_run=options["dry_run"]
+                )
+            else:
+                result = templates_import(
+                    documents=templates, now=clock.now(), dry_run=options["dry_run"]
+                )
         except JobImportError as exc:
             errors = "\n".join(f"  {message}" for message in exc.messages)
-            raise CommandError(MSG_INVALID.format(errors=errors)) from None
+            message = MSG_INVALID if templates is None else MSG_INVALID_TEMPLATES
+            raise CommandError(message.format(errors=errors)) from None
         if options["verbosity"] >= 2:
             self._list(result)
         summary = MSG_SUMMARY.format(

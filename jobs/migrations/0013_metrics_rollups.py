@@ -26,7 +26,7 @@ def unregister_consumer(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0008_backfill_reason_codes'),
+        ('jobs', '0012_template_role_permissions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
