@@ -8,19 +8,23 @@ A job document is flat except for three policy groups::
      "active": true, "priority": 0, "timeout_seconds": null,
      "schedules": [{"type": "daily", "time": "02:00"}],
      "retry": {"max_attempts": 1, ...}, "concurrency": {"policy": "forbid", ...},
-     "misfire": {"policy": "run_once", "grace_seconds": 60}}
+     "misfire": {"policy": "run_once", "grace_seconds": 60},
+     "dependency_mode": "all_success",
+     "dependencies": [{"job": "nightly-fetch", "window_hours": null}]}
 
 Pure Python: this module maps a job's attributes to a document and reads or
 writes files of documents; it never touches the database itself. Validation
 of a document is `jobs.document_schema`'s job.
-"secrets" lists the names of the job's secrets, never their values.
+"secrets" lists the names of the job's secrets, never their values;
+"dependencies" names the jobs this one runs after (A to Z), each with its
+window in hours (null: any age).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +49,7 @@ FLAT_FIELDS: dict[str, str] = {
     "timeout_seconds": "timeout_seconds",
     "pre_hook": "pre_hook",
     "post_hook": "post_hook",
+    "dependency_mode": "dependency_mode",
 }
 RETRY_FIELDS: dict[str, str] = {
     "max_attempts": "retry_max_attempts",
@@ -84,6 +89,10 @@ FIELD_PATHS: dict[str, str] = {
 MODEL_FIELDS: tuple[str, ...] = tuple(FIELD_PATHS)
 # The names of the job's secrets (a relation, so not among MODEL_FIELDS).
 SECRETS_KEY = "secrets"
+# The jobs this one depends on (rows of their own), and each one's keys.
+DEPENDENCIES_KEY = "dependencies"
+DEPENDENCY_JOB_KEY = "job"
+DEPENDENCY_WINDOW_KEY = "window_hours"
 
 FORMATS = ("json", "yaml")
 _EXTENSIONS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
@@ -109,11 +118,13 @@ def job_to_document(
     *,
     schedules: Sequence[Mapping[str, Any]] | None = None,
     secrets: Sequence[str] | None = None,
+    dependencies: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Return `job` as a job document.
 
-    `schedules` replaces the job's stored schedule documents, and `secrets`
-    its secrets' names, for a job whose new ones are not saved yet. Keys of
+    `schedules` replaces the job's stored schedule documents, `secrets`
+    its secrets' names and `dependencies` its dependency documents, for a
+    job whose new ones are not saved yet. Keys of
     `env` and of each schedule document come out in a fixed order, so that
     equal jobs give equal text on every database (PostgreSQL's jsonb does
     not keep key order).
@@ -122,6 +133,8 @@ def job_to_document(
         schedules = job.schedule_documents()
     if secrets is None:
         secrets = secret_names(job)
+    if dependencies is None:
+        dependencies = dependency_documents(job)
     document: dict[str, Any] = {}
     for key, field in FLAT_FIELDS.items():
         document[key] = copy.deepcopy(getattr(job, field))
@@ -133,6 +146,7 @@ def job_to_document(
         document[group] = {
             key: copy.deepcopy(getattr(job, field)) for key, field in fields.items()
         }
+    document[DEPENDENCIES_KEY] = dependencies_sorted(dependencies)
     return document
 
 
@@ -142,6 +156,34 @@ def secret_names(job: Job) -> list[str]:
         return []
     # .all() rather than values_list(): uses a prefetch when there is one.
     return sorted(secret.name for secret in job.secrets.all())
+
+
+def dependency_documents(job: Job) -> list[dict[str, Any]]:
+    """Return the job's dependencies as documents, by upstream name."""
+    if job.pk is None:
+        return []
+    # .all() rather than values(): uses a prefetch when there is one.
+    return dependencies_sorted(
+        {
+            DEPENDENCY_JOB_KEY: dependency.depends_on.name,
+            DEPENDENCY_WINDOW_KEY: dependency.window_hours,
+        }
+        for dependency in job.dependencies.all()
+    )
+
+
+def dependencies_sorted(
+    dependencies: Iterable[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Return dependency documents as "job", "window_hours", by job name."""
+    documents = [
+        {
+            DEPENDENCY_JOB_KEY: d[DEPENDENCY_JOB_KEY],
+            DEPENDENCY_WINDOW_KEY: d.get(DEPENDENCY_WINDOW_KEY),
+        }
+        for d in dependencies
+    ]
+    return sorted(documents, key=lambda d: str(d[DEPENDENCY_JOB_KEY]))
 
 
 def schedule_document(document: Mapping[str, Any]) -> dict[str, Any]:

@@ -154,6 +154,14 @@ def can_run_job(user: User | None, job: Job) -> bool:
     return _has_job_right(user, job, RUN_JOB)
 
 
+def can_run_pipeline(user: User | None, job: Job) -> bool:
+    """Return True if `user` may start `job`'s pipeline (run it; downstream follows).
+
+    Downstream jobs then run as their dependencies are met, as after any run.
+    """
+    return can_run_job(user, job)
+
+
 def can_activate_job(user: User | None, job: Job) -> bool:
     """Return True if `user` may activate or deactivate `job` (a change)."""
     return can_change_job(user, job)

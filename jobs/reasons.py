@@ -14,6 +14,8 @@ MISFIRE_SKIPPED = "misfire_skipped"
 MISFIRE_CAP = "misfire_cap"
 CONCURRENCY_FORBID = "concurrency_forbid"
 SCHEDULE_ERROR = "schedule_error"
+# Dependencies: the round's upstream outcomes can no longer satisfy the job.
+UPSTREAM_FAILED = "upstream_failed"
 # Blocked right before starting (`services.execution.run_prepare`).
 PATH_REFUSED = "path_refused"
 SCRIPT_UNAPPROVED = "script_unapproved"
@@ -43,6 +45,7 @@ LABELS = {
     MISFIRE_CAP: "Missed slot beyond the run-all cap",
     CONCURRENCY_FORBID: "Previous run still active (forbid)",
     SCHEDULE_ERROR: "Schedule could not be computed",
+    UPSTREAM_FAILED: "Upstream outcome cannot satisfy the dependencies",
     PATH_REFUSED: "Script or folder refused",
     SCRIPT_UNAPPROVED: "Script not approved",
     SCRIPT_REJECTED: "Script rejected",

@@ -16,7 +16,7 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from jobs import conf, reasons
 from jobs import schedule as engine
-from jobs.models import Job, JobRun, Schedule, Script, Worker
+from jobs.models import Job, JobDependency, JobRun, Schedule, Script, Worker
 from jobs.permissions import JOB_OBJECT_PERMISSIONS
 from jobs.script_content import ScriptFile, read_script
 from jobs.script_files import script_resolve
@@ -329,3 +329,63 @@ def _script_block(
         else reasons.SCRIPT_UNAPPROVED
     )
     return ScriptBlock(script_block_message(script), code, script.pk)
+
+
+@dataclass(frozen=True)
+class PipelineEdge:
+    """`downstream` runs after `upstream` (job ids), within `window_hours`."""
+
+    upstream: int
+    downstream: int
+    window_hours: int | None
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A job with every job upstream and downstream of it that one may see.
+
+    `jobs` are annotated like `jobs_with_last_run` (last status and run),
+    the job itself first, then by name.
+    """
+
+    job: Job
+    jobs: list[Job]
+    edges: list[PipelineEdge]
+
+
+def job_pipeline(*, job: Job, visible: QuerySet[Job]) -> Pipeline:
+    """Return `job`'s pipeline: its upstream and downstream jobs, all levels.
+
+    Only jobs in `visible` appear; an edge to a job not shown is left out,
+    and the walk does not pass through it.
+    """
+    shown = set(visible.values_list("pk", flat=True))
+    rows = list(
+        JobDependency.objects.values_list("depends_on_id", "job_id", "window_hours")
+    )
+    ups: dict[int, list[int]] = {}
+    downs: dict[int, list[int]] = {}
+    for up, down, _ in rows:
+        ups.setdefault(down, []).append(up)
+        downs.setdefault(up, []).append(down)
+    members = {job.pk} | _reach(job.pk, ups, shown) | _reach(job.pk, downs, shown)
+    jobs = list(jobs_with_last_run(Job.objects.filter(pk__in=members)).order_by("name"))
+    jobs.sort(key=lambda j: j.pk != job.pk)
+    edges = [
+        PipelineEdge(up, down, window)
+        for up, down, window in sorted(rows, key=lambda r: (r[0], r[1]))
+        if up in members and down in members
+    ]
+    return Pipeline(job=job, jobs=jobs, edges=edges)
+
+
+def _reach(start: int, links: dict[int, list[int]], shown: set[int]) -> set[int]:
+    """Return the shown jobs reachable from `start` along `links`."""
+    seen: set[int] = set()
+    stack = [start]
+    while stack:
+        for following in links.get(stack.pop(), []):
+            if following in shown and following not in seen:
+                seen.add(following)
+                stack.append(following)
+    return seen

@@ -99,6 +99,7 @@ JOB_SECTIONS: tuple[Section, ...] = (
         ),
     ),
     Section("When", ("timezone", "is_active", "upcoming")),
+    Section("Pipeline", ("dependency_mode",)),
     Section(
         "Retries",
         (

@@ -31,6 +31,7 @@ from jobs import permissions as perms
 from jobs import priorities
 from jobs import schedule as engine
 from jobs.admin.access import JobAccessMixin, ScheduleAccessMixin, actor_ip
+from jobs.admin.dependencies import DependencyFormSet, JobDependencyInline
 from jobs.admin.display import (
     count_jobs,
     fire_times_or_note,
@@ -49,6 +50,7 @@ from jobs.admin.job_form import (
     with_change_note,
 )
 from jobs.admin.job_security import JobRunParametersMixin
+from jobs.admin.pipeline import JobPipelineMixin, pipeline_svg
 from jobs.admin.run_parameters import JobParameterInline
 from jobs.admin.script_blocks import (
     attach_script_blocks,
@@ -164,6 +166,7 @@ class JobAdmin(
     JobTimelineMixin,
     JobGrantsMixin,
     JobRunParametersMixin,
+    JobPipelineMixin,
     admin.ModelAdmin,
 ):
     """Jobs: list with schedules in words, next and last run; form with schedules.
@@ -174,7 +177,7 @@ class JobAdmin(
     """
 
     form = JobForm
-    inlines = (ScheduleInline, JobParameterInline)
+    inlines = (ScheduleInline, JobDependencyInline, JobParameterInline)
     filter_horizontal = ("secrets",)
     list_display = (
         "name",
@@ -282,6 +285,9 @@ class JobAdmin(
         job = self.get_object(request, unquote(object_id)) if object_id else None
         context = {
             "jobs_can_run": job is not None and perms.can_run_job(request.user, job),
+            "jobs_can_run_pipeline": job is not None
+            and perms.can_run_pipeline(request.user, job),
+            "jobs_pipeline_svg": pipeline_svg(request, job) if job else None,
             "jobs_script_block": self._block_banner(job),
             "jobs_schedule_config": {
                 "previewUrl": reverse("admin:jobs_job_preview_schedule"),
@@ -309,24 +315,28 @@ class JobAdmin(
         change: bool,
     ) -> None:
         """Save the job and its schedules through the service, then the rest."""
-        schedules = None
+        schedules = dependencies = None
         for formset in formsets:
-            if isinstance(formset, ScheduleFormSet):
+            if isinstance(formset, ScheduleFormSet | DependencyFormSet):
                 # Records what changed for the history message; writes nothing.
                 formset.save(commit=False)
+            if isinstance(formset, ScheduleFormSet):
                 schedules = formset.schedule_documents()
+            if isinstance(formset, DependencyFormSet):
+                dependencies = formset.dependency_documents()
         job_save(
             job=form.instance,
             schedules=schedules,
             now=clock.now(),
             secrets=form.cleaned_data.get("secrets"),
+            dependencies=dependencies,
             actor=request.user,
             ip=actor_ip(request),
             note=form.cleaned_data.get(NOTE_FIELD) or "",
         )
         form.save_m2m()
         for formset in formsets:
-            if not isinstance(formset, ScheduleFormSet):
+            if not isinstance(formset, ScheduleFormSet | DependencyFormSet):
                 self.save_formset(request, form, formset, change)
 
     # --- columns and read-only fields ---------------------------------------

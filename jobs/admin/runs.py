@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from jobportal import clock
@@ -64,7 +64,7 @@ class JobRunAdmin(RunAccessMixin, RecordAdmin):
     list_select_related = ("job", "worker", "triggered_by")
     search_fields = ("job__name",)
     actions = ("cancel_runs", "mark_runs_failed")
-    readonly_fields = ("status_badge", "duration", "output_text")
+    readonly_fields = ("status_badge", "duration", "output_text", "upstream_runs")
     fieldsets = (
         (
             None,
@@ -79,6 +79,7 @@ class JobRunAdmin(RunAccessMixin, RecordAdmin):
                     "triggered_by",
                     "parameters",
                     "reason",
+                    "upstream_runs",
                 )
             },
         ),
@@ -174,6 +175,26 @@ class JobRunAdmin(RunAccessMixin, RecordAdmin):
     def duration(self, run: JobRun) -> str:
         """Show how long the run took."""
         return format_duration(run.duration_seconds)
+
+    @admin.display(description="decided by upstream runs")
+    def upstream_runs(self, run: JobRun) -> SafeString | str:
+        """Link the upstream runs whose outcomes queued or skipped this run."""
+        used = run.upstreams.select_related("upstream_run__job").order_by(
+            "upstream_run_id"
+        )
+        links = [
+            format_html(
+                '<a href="{}">#{} {} ({})</a>',
+                reverse("admin:jobs_jobrun_change", args=[u.upstream_run_id]),
+                u.upstream_run_id,
+                u.upstream_run.job.name,
+                u.upstream_run.status,
+            )
+            for u in used
+        ]
+        if not links:
+            return "-"
+        return format_html_join(", ", "{}", ((link,) for link in links))
 
     @admin.display(description="output")
     def output_text(self, run: JobRun) -> SafeString:

@@ -11,6 +11,7 @@ from jobs.api.views import (
     health,
     jobs,
     metrics,
+    pipelines,
     runs,
     schedules,
     scripts,
@@ -60,6 +61,16 @@ urlpatterns = [
         r"^jobs/(?P<job_pk>[0-9]+)/template/?$",
         templates.JobOriginView.as_view(),
         name="job-template",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/graph/?$",
+        pipelines.JobGraphView.as_view(),
+        name="job-graph",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/run-pipeline/?$",
+        pipelines.JobRunPipelineView.as_view(),
+        name="job-run-pipeline",
     ),
     *router.urls,
 ]

@@ -4,6 +4,7 @@
 `jobs.models.default_timezone` stays importable.
 """
 
+from jobs.models.dependencies import JobDependency, JobRunUpstream
 from jobs.models.events import RunEvent, RunEventConsumer, RunEventReceipt
 from jobs.models.jobs import Job, Schedule, default_timezone
 from jobs.models.metrics import (
@@ -28,10 +29,12 @@ __all__ = [
     "MSG_CHOICES_ONLY_FOR_CHOICE",
     "MSG_PARAMETER_DUPLICATE",
     "Job",
+    "JobDependency",
     "JobLastOutcome",
     "JobMetricHour",
     "JobParameter",
     "JobRun",
+    "JobRunUpstream",
     "JobTemplate",
     "JobTemplateVersion",
     "JobVersion",

@@ -64,6 +64,10 @@ class JobRun(models.Model):
             reasons.LABELS[reasons.CONCURRENCY_FORBID],
         )
         SCHEDULE_ERROR = reasons.SCHEDULE_ERROR, reasons.LABELS[reasons.SCHEDULE_ERROR]
+        UPSTREAM_FAILED = (
+            reasons.UPSTREAM_FAILED,
+            reasons.LABELS[reasons.UPSTREAM_FAILED],
+        )
         PATH_REFUSED = reasons.PATH_REFUSED, reasons.LABELS[reasons.PATH_REFUSED]
         SCRIPT_UNAPPROVED = (
             reasons.SCRIPT_UNAPPROVED,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +16,12 @@ from accounts.actors import Actor, actor_user
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record, audit_target
 from jobs import schedule as engine
+from jobs.documents import DEPENDENCIES_KEY
 from jobs.errors import JobsError
 from jobs.models import Job, JobRun, JobVersion, Schedule, Secret
 from jobs.permissions import can_change_job_owner
 from jobs.services.grants import object_permissions_clear
+from jobs.services.job_dependencies import dependencies_resolve, dependencies_store
 from jobs.services.scripts import ScriptUnavailableError, script_sync_path
 from jobs.services.versions import (
     SNAPSHOT_KEY_ORDER,
@@ -114,11 +116,14 @@ def job_save(
     note: str = "",
     audit_action: str | None = None,
     secrets: Iterable[Secret] | None = None,
+    dependencies: Sequence[Mapping[str, Any]] | None = None,
 ) -> Job:
     """Validate and save `job`, replace its schedules if given, refresh next run.
 
     `schedules=None` keeps the existing schedules (for example when only the
-    description changed); likewise `secrets=None` keeps the job's secrets.
+    description changed); likewise `secrets=None` keeps the job's secrets
+    and `dependencies=None` (documents: "job", "window_hours") the jobs it
+    depends on (`jobs.services.job_dependencies` checks them).
     Raise `ValidationError` and write nothing when any part is invalid.
 
     A new job without an owner is owned by `actor`, who creates it; naming
@@ -138,12 +143,15 @@ def job_save(
     before_owner = None if creating else _stored_owner_name(job.pk)
     job.full_clean()
     secrets = _secrets_allowed(secrets)
-    documents = None
-    if schedules is not None:
-        documents = schedules_validate(list(schedules), timezone=job.timezone)
-    elif job.pk is None:
-        raise ValidationError({"schedules": [MSG_NO_SCHEDULES]})
+    documents = _schedules_for(job, schedules)
+    upstreams = (
+        None
+        if dependencies is None
+        else dependencies_resolve(job=job, documents=dependencies, actor=actor)
+    )
     job.save()
+    if upstreams is not None:
+        dependencies_store(job=job, upstreams=upstreams)
     if documents is not None:
         job.schedules.all().delete()
         Schedule.objects.bulk_create(
@@ -251,6 +259,17 @@ def job_delete(
     wakeup_notify()
 
 
+def _schedules_for(
+    job: Job, schedules: Sequence[dict[str, Any]] | None
+) -> list[dict[str, Any]] | None:
+    """Return the validated schedules to store, None to keep them; or raise."""
+    if schedules is not None:
+        return schedules_validate(list(schedules), timezone=job.timezone)
+    if job.pk is None:
+        raise ValidationError({"schedules": [MSG_NO_SCHEDULES]})
+    return None
+
+
 def _stored_owner_name(job_id: int) -> str | None:
     """Return the user name of the job's stored owner, or None."""
     field = f"owner__{get_user_model().USERNAME_FIELD}"
@@ -336,6 +355,7 @@ def job_version_restore(
         job=job,
         schedules=schedules,
         secrets=snapshot_secrets(version.snapshot),
+        dependencies=version.snapshot.get(DEPENDENCIES_KEY, []),
         now=now,
         actor=actor,
         ip=ip,

@@ -21,8 +21,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.actors import Actor, actor_user
-from jobs.documents import FLAT_FIELDS, GROUPS, SECRETS_KEY, job_to_document
-from jobs.models import Job, JobVersion, Schedule, Script, Secret
+from jobs.documents import (
+    DEPENDENCIES_KEY,
+    DEPENDENCY_JOB_KEY,
+    DEPENDENCY_WINDOW_KEY,
+    FLAT_FIELDS,
+    GROUPS,
+    SECRETS_KEY,
+    job_to_document,
+)
+from jobs.models import Job, JobDependency, JobVersion, Schedule, Script, Secret
 from jobs.script_content import stat_script
 from jobs.script_files import script_resolve
 from jobs.script_paths import ScriptPathError
@@ -44,7 +52,17 @@ def _snapshot_key_order() -> tuple[str, ...]:
             top.append(SECRETS_KEY)
     nested = [key for fields in GROUPS.values() for key in fields]
     # "type" leads each schedule document, as in `schedule_document`.
-    return (*top, "schedules", *GROUPS, SCRIPT_HASH_KEY, "type", *nested)
+    return (
+        *top,
+        "schedules",
+        *GROUPS,
+        DEPENDENCIES_KEY,
+        SCRIPT_HASH_KEY,
+        "type",
+        *nested,
+        DEPENDENCY_JOB_KEY,
+        DEPENDENCY_WINDOW_KEY,
+    )
 
 
 # How diffs and pages order a snapshot's keys (the database may not keep it).
@@ -70,6 +88,7 @@ def job_snapshot(job: Job) -> dict[str, Any]:
     """Return the snapshot of `job` as saved: stored schedules and secrets."""
     schedules: list[Any] = []
     secrets: list[str] = []
+    dependencies: list[dict[str, Any]] = []
     if job.pk is not None:
         # Read afresh: a prefetched `job.schedules` may predate the save.
         schedules = list(
@@ -78,7 +97,15 @@ def job_snapshot(job: Job) -> dict[str, Any]:
             .values_list("document", flat=True)
         )
         secrets = list(Secret.objects.filter(jobs=job).values_list("name", flat=True))
-    snapshot = job_to_document(job, schedules=schedules, secrets=secrets)
+        dependencies = [
+            {DEPENDENCY_JOB_KEY: name, DEPENDENCY_WINDOW_KEY: window}
+            for name, window in JobDependency.objects.filter(job_id=job.pk).values_list(
+                "depends_on__name", "window_hours"
+            )
+        ]
+    snapshot = job_to_document(
+        job, schedules=schedules, secrets=secrets, dependencies=dependencies
+    )
     snapshot[SCRIPT_HASH_KEY] = script_sha256(job.script)
     return snapshot
 

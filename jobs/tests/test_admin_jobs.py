@@ -108,6 +108,7 @@ def job_form_data(**overrides: str | Sequence[str]) -> dict[str, Any]:
         "max_concurrent": "1",
         "misfire_policy": "run_once",
         "misfire_grace_seconds": "60",
+        "dependency_mode": "all_success",
         "schedules-TOTAL_FORMS": "1",
         "schedules-INITIAL_FORMS": "0",
         "schedules-MIN_NUM_FORMS": "1",
@@ -119,6 +120,11 @@ def job_form_data(**overrides: str | Sequence[str]) -> dict[str, Any]:
         "parameters-INITIAL_FORMS": "0",
         "parameters-MIN_NUM_FORMS": "0",
         "parameters-MAX_NUM_FORMS": "1000",
+        # The dependency rows (none).
+        "dependencies-TOTAL_FORMS": "0",
+        "dependencies-INITIAL_FORMS": "0",
+        "dependencies-MIN_NUM_FORMS": "0",
+        "dependencies-MAX_NUM_FORMS": "1000",
     }
     data.update(overrides)
     return data

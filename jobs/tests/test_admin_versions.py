@@ -160,6 +160,7 @@ def test_the_change_note_is_stored_with_the_version(
         "max_concurrent": "1",
         "misfire_policy": "run_once",
         "misfire_grace_seconds": "60",
+        "dependency_mode": "all_success",
         "change_note": "Ticket OPS-12",
         "schedules-TOTAL_FORMS": "1",
         "schedules-INITIAL_FORMS": "1",
@@ -173,6 +174,11 @@ def test_the_change_note_is_stored_with_the_version(
         "parameters-INITIAL_FORMS": "0",
         "parameters-MIN_NUM_FORMS": "0",
         "parameters-MAX_NUM_FORMS": "1000",
+        # The dependency rows (none).
+        "dependencies-TOTAL_FORMS": "0",
+        "dependencies-INITIAL_FORMS": "0",
+        "dependencies-MIN_NUM_FORMS": "0",
+        "dependencies-MAX_NUM_FORMS": "1000",
     }
     response = client.post(reverse("admin:jobs_job_change", args=[job.pk]), data)
     assert response.status_code == 302

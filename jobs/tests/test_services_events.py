@@ -29,6 +29,16 @@ pytestmark = pytest.mark.django_db
 LEASE = 60.0
 
 
+@pytest.fixture(autouse=True)
+def _only_own_consumers(db: None) -> None:
+    """Start without the consumers that features register in migrations.
+
+    These tests name their own consumers; retention waits for every
+    registered one.
+    """
+    RunEventConsumer.objects.all().delete()
+
+
 def ended_runs(job: Job, now: datetime, count: int) -> list[int]:
     """End `count` runs of `job` (cancelled while queued); return event ids."""
     for n in range(count):

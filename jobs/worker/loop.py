@@ -37,7 +37,7 @@ from jobportal import clock as portal_clock
 from jobs import conf, selectors
 from jobs.models import JobRun, Worker
 from jobs.policies import CAUSE_CANCEL, CAUSE_SHUTDOWN
-from jobs.services import claims, due, events, metrics, workers
+from jobs.services import claims, dependencies, due, events, metrics, workers
 from jobs.wakeup import Doorbell, Waiter, make_waiter
 from jobs.worker.execution import (
     DB_ERRORS,
@@ -185,6 +185,14 @@ class WorkerLoop:
                 break
         return counted
 
+    def queue_dependents(self) -> int:
+        """Queue (or skip) the jobs that depend on runs that ended; return events.
+
+        Reads run events as the "dependencies" consumer, so that each
+        upstream end is handled once by one worker.
+        """
+        return dependencies.dependency_events_process(now=self.clock())
+
     def schedule_due_slots(self, *, max_batches: int | None = None) -> int:
         """Turn due slots into queued (or skipped) runs; return how many slots.
 
@@ -268,6 +276,7 @@ class WorkerLoop:
             self.check_cancellations()
         if self.stop.is_set():
             return 0.0
+        self.queue_dependents()
         self.schedule_due_slots(max_batches=1)
         self.start_runs(self.claim_runs(self.free_capacity()))
         self.count_metrics()
@@ -434,6 +443,7 @@ class WorkerLoop:
         if self._beat_due_at is None or self.clock() >= self._beat_due_at:
             self.heartbeat()
         self.check_cancellations()
+        self.queue_dependents()
         started = self.start_runs(self.claim_runs(self.free_capacity()))
         with self._lock:
             return bool(started or self._in_flight)

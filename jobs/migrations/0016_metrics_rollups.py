@@ -26,7 +26,7 @@ def unregister_consumer(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0012_template_role_permissions'),
+        ('jobs', '0015_reason_codes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
