@@ -21,6 +21,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     path("", include("accounts.api.urls")),
     path("", include("jobs.api.urls")),
+    path("notifications/", include("notifications.api.urls")),
 ]
 
 urlpatterns = [

@@ -160,6 +160,34 @@ def check_metrics_access(
     return errors
 
 
+# --- notifications (issue 12) ------------------------------------------------
+
+MSG_CIRCUIT_BREAKER = (
+    "JOB_PORTAL_CIRCUIT_BREAKER_AFTER must be a whole number of failures, 0 (off) "
+    "or more; got {value!r}."
+)
+MSG_PUBLIC_URL = (
+    "JOB_PORTAL_PUBLIC_URL must be an http(s) address like "
+    "'https://jobs.example.com'; got {value!r}."
+)
+
+
+@register()
+def check_notification_settings(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check the circuit breaker default and the public address."""
+    errors: list[CheckMessage] = []
+    value = settings.JOB_PORTAL_CIRCUIT_BREAKER_AFTER
+    if value is None or value < 0:
+        raw = _raw("JOB_PORTAL_CIRCUIT_BREAKER_AFTER")
+        errors.append(Error(MSG_CIRCUIT_BREAKER.format(value=raw), id="jobs.E150"))
+    url = str(settings.JOB_PORTAL_PUBLIC_URL)
+    if not url.lower().startswith(("http://", "https://")):
+        errors.append(Error(MSG_PUBLIC_URL.format(value=url), id="jobs.E151"))
+    return errors
+
+
 # --- cluster-wide limits (issue 13) ------------------------------------------
 
 MSG_MAX_CONCURRENT_TOTAL = (

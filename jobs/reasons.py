@@ -38,6 +38,9 @@ EXIT_CODE = "exit_code"
 SIGNAL = "signal"
 START_FAILED = "start_failed"
 WORKER_ERROR = "worker_error"
+# Why a job (not a run) was deactivated: the notifications circuit breaker
+# paused it after N failures in a row. Not a run's reason, so not in LABELS.
+CIRCUIT_OPEN = "circuit_open"
 
 LABELS = {
     MISFIRE_FOLDED: "Missed slot folded into a later run",

@@ -133,6 +133,9 @@ class WorkerLoop:
         # When the last scheduling cycle finished (reported by heartbeats).
         self._cycle_at: datetime | None = None
         self._due_backlog = False
+        # The next due slot the loop waits for (read by the notification
+        # sender, which keeps the database free around it).
+        self._next_due_at: datetime | None = None
         self._failures = 0
 
     # --- steps ---------------------------------------------------------------
@@ -294,6 +297,7 @@ class WorkerLoop:
         now = self.clock()
         waits = [self.poll_seconds]
         next_at = selectors.next_due_at(after=now, lead=self.prepare)
+        self._next_due_at = next_at
         if next_at is not None:
             waits.append((next_at - now).total_seconds())
         if self._beat_due_at is not None:
@@ -302,6 +306,17 @@ class WorkerLoop:
             if self._in_flight:
                 waits.append(CANCEL_CHECK_SECONDS)
         return max(0.0, min(waits))
+
+    def seconds_to_next_slot(self) -> float | None:
+        """Return how soon the next slot the loop knows of is due (None: none).
+
+        Negative once it is due and not yet taken. Other threads of the
+        worker (the notification sender) read it to stay out of the way.
+        """
+        next_at = self._next_due_at
+        if next_at is None:
+            return None
+        return (next_at - self.clock()).total_seconds()
 
     def request_stop(self) -> None:
         """Stop the loop: set the stop event and wake the loop at once.
