@@ -9,6 +9,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+from jobportal.api.root import ApiRootView
 from jobs.api.views.prometheus import prometheus_metrics
 
 admin.site.site_header = "Job Trigger Portal"
@@ -16,6 +17,7 @@ admin.site.site_title = "Job Trigger Portal"
 admin.site.index_title = "Jobs, runs and scripts"
 
 api_patterns: list[URLPattern | URLResolver] = [
+    path("", ApiRootView.as_view(), name="root"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -41,6 +41,8 @@ WORKER_ERROR = "worker_error"
 # Why a job (not a run) was deactivated: the notifications circuit breaker
 # paused it after N failures in a row. Not a run's reason, so not in LABELS.
 CIRCUIT_OPEN = "circuit_open"
+# History brought in by `import_legacy`.
+LEGACY_FAILED = "legacy_failed"
 
 LABELS = {
     MISFIRE_FOLDED: "Missed slot folded into a later run",
@@ -67,6 +69,7 @@ LABELS = {
     SIGNAL: "Killed by a signal",
     START_FAILED: "Process could not start",
     WORKER_ERROR: "Worker error",
+    LEGACY_FAILED: "Failed in the legacy portal",
 }
 
 

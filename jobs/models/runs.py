@@ -107,6 +107,7 @@ class JobRun(models.Model):
         SIGNAL = reasons.SIGNAL, reasons.LABELS[reasons.SIGNAL]
         START_FAILED = reasons.START_FAILED, reasons.LABELS[reasons.START_FAILED]
         WORKER_ERROR = reasons.WORKER_ERROR, reasons.LABELS[reasons.WORKER_ERROR]
+        LEGACY_FAILED = reasons.LEGACY_FAILED, reasons.LABELS[reasons.LEGACY_FAILED]
 
     FINISHED = (
         Status.SUCCEEDED,
@@ -160,6 +161,13 @@ class JobRun(models.Model):
     # The job's priority, copied when the run is queued (and again when the
     # job's priority changes), so that claiming reads one index in order.
     priority = models.IntegerField(default=0)
+    legacy_id = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="The log's id in the legacy portal, if imported (import_legacy).",
+    )
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -26,7 +26,7 @@ def unregister_consumer(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0015_reason_codes'),
+        ('jobs', '0016_legacy_ids'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
