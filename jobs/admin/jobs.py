@@ -63,6 +63,7 @@ from jobs.admin.script_blocks import (
     review_link,
 )
 from jobs.admin.script_display import with_script_dropdown
+from jobs.admin.timeline import JobTimelineMixin
 from jobs.admin.versions import JobVersionsMixin
 from jobs.forms import (
     DOCUMENT_FIELDS,
@@ -168,6 +169,7 @@ class ScheduleInline(ScheduleAccessMixin, admin.StackedInline):
 class JobAdmin(
     JobAccessMixin,
     JobVersionsMixin,
+    JobTimelineMixin,
     JobGrantsMixin,
     JobRunParametersMixin,
     JobSchedulePreviewMixin,

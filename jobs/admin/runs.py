@@ -58,8 +58,12 @@ class ReadOnlyAdmin(RecordAdmin):
 
 
 @admin.register(JobRun)
-class JobRunAdmin(RunAccessMixin, RunLiveMixin, InstantColumnsMixin, ReadOnlyAdmin):
-    """Run history: what ran, when, for how long, with what output."""
+class JobRunAdmin(RunAccessMixin, RunLiveMixin, InstantColumnsMixin, RecordAdmin):
+    """Run history: what ran, when, for how long, with what output.
+
+    The ledger stays whole: nobody deletes runs here, not even a superuser
+    (no delete page, no "Delete selected" action); retention is the way.
+    """
 
     # Chosen to fit a 1400 px window with the sidebar open: the attempt
     # joins the status, the person the trigger, and start/end are on the

@@ -8,6 +8,13 @@ from jobs.models.blackouts import BlackoutCalendar, BlackoutWindow
 from jobs.models.dependencies import JobDependency, JobRunUpstream
 from jobs.models.events import RunEvent, RunEventConsumer, RunEventReceipt
 from jobs.models.jobs import Job, Schedule, default_timezone
+from jobs.models.metrics import (
+    JobLastOutcome,
+    JobMetricHour,
+    JobWeek,
+    MetricHour,
+    MetricTotal,
+)
 from jobs.models.parameters import (
     MSG_CHOICES_ONLY_FOR_CHOICE,
     MSG_PARAMETER_DUPLICATE,
@@ -26,12 +33,17 @@ __all__ = [
     "BlackoutWindow",
     "Job",
     "JobDependency",
+    "JobLastOutcome",
+    "JobMetricHour",
     "JobParameter",
     "JobRun",
     "JobRunUpstream",
     "JobTemplate",
     "JobTemplateVersion",
     "JobVersion",
+    "JobWeek",
+    "MetricHour",
+    "MetricTotal",
     "RunArtifact",
     "RunEvent",
     "RunEventConsumer",

@@ -209,6 +209,10 @@ class JobRun(models.Model):
             ),
             models.Index(fields=["-scheduled_for"], name="jobrun_recent_idx"),
             models.Index(fields=["worker", "status"], name="jobrun_worker_idx"),
+            # The dashboard's latest failures: per status, newest ends first.
+            models.Index(
+                fields=["status", "-finished_at"], name="jobrun_status_finished_idx"
+            ),
             # Active runs of one job: concurrency policies and claims.
             models.Index(fields=["job", "status"], name="jobrun_job_status_idx"),
             # Queued runs in claiming order: a claim reads the first few.

@@ -37,7 +37,7 @@ MAIN: str | None = None
 WHEN, RETRIES, LIMITS = ("When", "Retries", "Limits, concurrency and missed runs")
 HOOKS = "Hooks"
 PIPELINE = "Pipeline"
-COMPUTED = ("upcoming", "permission_grants", "version_history")
+COMPUTED = ("upcoming", "permission_grants", "version_history", "timeline_link")
 NOBODY = JobFormRights(
     is_saved=True,
     may_save=False,
@@ -146,6 +146,7 @@ def test_each_right_unlocks_its_own_part() -> None:
         "secrets",
         "permission_grants",
         "version_history",
+        "timeline_link",
         "owner",
         "priority_level",
     )
@@ -216,6 +217,7 @@ EDITOR_READ_ONLY = (
     "secrets",
     "permission_grants",
     "version_history",
+    "timeline_link",
     "owner",
 )
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0019_retention'),
+        ('jobs', '0020_retention'),
     ]
 
     operations = [

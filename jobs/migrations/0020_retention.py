@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0018_blackout_calendars'),
+        ('jobs', '0019_blackout_calendars'),
     ]
 
     operations = [

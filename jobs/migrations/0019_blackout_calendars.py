@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0017_run_supervisor_lease'),
+        ('jobs', '0018_metrics_rollups'),
     ]
 
     operations = [
