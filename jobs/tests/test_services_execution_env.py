@@ -264,6 +264,12 @@ BUNDLED_RUNS = [
     ("fail_with_code.py", [], 2),
     ("long_task.py", ["0"], 0),
     ("disk_report.sh", [], 0),
+    # The template library's scripts: their usage message (exit 1) proves their
+    # imports load under -I; file_cleanup does a real dry run of the empty cwd.
+    ("db_backup.py", [], 1),
+    ("api_fetch.py", [], 1),
+    ("report_generate.py", [], 1),
+    ("file_cleanup.py", [".", "30", "--dry-run"], 0),
 ]
 
 
