@@ -10,6 +10,7 @@ from drf_spectacular.views import (
 )
 
 from jobportal.api.root import ApiRootView
+from jobs.api.views.prometheus import prometheus_metrics
 
 admin.site.site_header = "Job Trigger Portal"
 admin.site.site_title = "Job Trigger Portal"
@@ -29,6 +30,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
+    path("metrics", prometheus_metrics, name="prometheus-metrics"),
 ]
 
 handler404 = "jobportal.api.errors.not_found"

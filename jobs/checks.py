@@ -5,6 +5,7 @@ reported here, by ``manage.py check`` and before every command, instead of
 failing later with a traceback.
 """
 
+import ipaddress
 import os
 import re
 from collections.abc import Sequence
@@ -122,6 +123,57 @@ def check_encryption_key(
     return []
 
 
+# --- retention (issue 14) --------------------------------------------------------
+
+# (setting, minimum, rule in words)
+RETENTION_NUMBERS = (
+    ("JOB_PORTAL_RETENTION_DAYS", 0, "of whole days, 0 (no limit) or more"),
+    ("JOB_PORTAL_RETENTION_RUNS", 0, "of whole runs, 0 (no limit) or more"),
+    ("JOB_PORTAL_OUTPUT_RETENTION_DAYS", 0, "of whole days, 0 (kept) or more"),
+    ("JOB_PORTAL_RETENTION_INTERVAL", 1, "of seconds, at least 1"),
+    ("JOB_PORTAL_RETENTION_BATCH", 1, "of whole rows, at least 1"),
+    ("JOB_PORTAL_ARTIFACTS_MAX_BYTES", 1, "of bytes, at least 1"),
+    ("JOB_PORTAL_ARTIFACT_RETENTION_DAYS", 0, "of whole days, 0 (kept) or more"),
+)
+
+
+# --- /metrics access (issue 14) ----------------------------------------------
+
+MSG_METRICS_IP = (
+    "JOB_PORTAL_METRICS_ALLOWED_IPS: {value!r} is not an IP address or network "
+    "(e.g. 10.0.0.5 or 10.0.0.0/24)."
+)
+MSG_METRICS_BEARER_SHORT = (
+    "JOB_PORTAL_METRICS_TOKEN is too short ({length} characters): use at least "
+    "{minimum} (e.g. python -c 'import secrets; print(secrets.token_urlsafe())')."
+)
+METRICS_TOKEN_MIN_LENGTH = 16
+
+
+@register()
+def check_metrics_access(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check the /metrics token's length and the allowed addresses' syntax."""
+    errors: list[CheckMessage] = []
+    for value in settings.JOB_PORTAL_METRICS_ALLOWED_IPS:
+        try:
+            ipaddress.ip_network(str(value).strip(), strict=False)
+        except ValueError:
+            errors.append(Error(MSG_METRICS_IP.format(value=value), id="jobs.E160"))
+    token = settings.JOB_PORTAL_METRICS_TOKEN
+    if token and len(token) < METRICS_TOKEN_MIN_LENGTH:
+        errors.append(
+            Error(
+                MSG_METRICS_BEARER_SHORT.format(
+                    length=len(token), minimum=METRICS_TOKEN_MIN_LENGTH
+                ),
+                id="jobs.E161",
+            )
+        )
+    return errors
+
+
 # --- notifications (issue 12) ------------------------------------------------
 
 MSG_CIRCUIT_BREAKER = (
@@ -170,6 +222,24 @@ def check_cluster_limits(
             Error(MSG_MAX_CONCURRENT_TOTAL.format(value=_raw(name)), id="jobs.E120")
         ]
     return []
+
+
+@register()
+def check_retention_settings(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check the retention and artifact numbers (jobs.E170)."""
+    errors: list[CheckMessage] = []
+    for name, minimum, rule in RETENTION_NUMBERS:
+        value = getattr(settings, name)
+        if value is None or value < minimum:
+            errors.append(
+                Error(
+                    MSG_NUMBER.format(name=name, rule=rule, value=_raw(name)),
+                    id="jobs.E170",
+                )
+            )
+    return errors
 
 
 # --- the run supervisor (issue 13) --------------------------------------------

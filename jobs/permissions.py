@@ -69,6 +69,12 @@ APPROVE_SCRIPT = "jobs.approve_script"
 VIEW_SCRIPT = "jobs.view_script"
 CHANGE_SCRIPT = "jobs.change_script"
 VIEW_RUN = "jobs.view_jobrun"
+VIEW_BLACKOUTS = "jobs.view_blackoutcalendar"
+MANAGE_BLACKOUTS = (
+    "jobs.add_blackoutcalendar",
+    "jobs.change_blackoutcalendar",
+    "jobs.delete_blackoutcalendar",
+)
 VIEW_TEMPLATE = "jobs.view_jobtemplate"
 ADD_TEMPLATE = "jobs.add_jobtemplate"
 CHANGE_TEMPLATE = "jobs.change_jobtemplate"
@@ -206,6 +212,22 @@ def can_view_scripts(user: User | None) -> bool:
     )
 
 
+def can_view_blackouts(user: User | None) -> bool:
+    """Return True if `user` may see the blackout calendars (every role)."""
+    return is_active_user(user) and (
+        user.has_perm(VIEW_BLACKOUTS) or can_manage_blackouts(user)
+    )
+
+
+def can_manage_blackouts(user: User | None) -> bool:
+    """Return True if `user` may add, change and delete blackout calendars.
+
+    One right for all three (the Admin role): a calendar stops the runs of
+    every job that names it, or of every job when global.
+    """
+    return is_active_user(user) and user.has_perms(MANAGE_BLACKOUTS)
+
+
 def can_view_templates(user: User | None) -> bool:
     """Return True if `user` may see job templates and their versions."""
     return is_active_user(user) and (
@@ -299,3 +321,23 @@ def _jobs_with_any_right(user: Any, codenames: tuple[str, ...]) -> QuerySet[Job]
     if _global(user, ADD_JOB) and set(codenames) & set(JOB_OBJECT_PERMISSIONS):
         condition |= Q(owner=user)
     return Job.objects.filter(condition)
+
+
+def metrics_job_scope(user: User | None) -> QuerySet[Job] | None:
+    """Return the jobs whose figures `user` may see; None means every job.
+
+    The dashboard and the metrics API read the all-jobs rollups for None
+    and the per-job rollups of these jobs otherwise.
+    """
+    if can_view_all_jobs(user):
+        return None
+    # The ids once, rather than the grants' subquery inside every aggregate.
+    ids = list(jobs_visible_to(user).values_list("pk", flat=True))
+    return Job.objects.filter(pk__in=ids)
+
+
+def can_view_workers(user: User | None) -> bool:
+    """Return True if `user` may see the workers (the admin's Workers page)."""
+    return is_active_user(user) and (
+        user.has_perm("jobs.view_worker") or user.has_perm("jobs.change_worker")
+    )

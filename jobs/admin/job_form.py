@@ -98,7 +98,16 @@ JOB_SECTIONS: tuple[Section, ...] = (
             "owner",
         ),
     ),
-    Section("When", ("timezone", "is_active", "upcoming")),
+    Section(
+        "When",
+        (
+            "timezone",
+            "is_active",
+            "blackout_calendars",
+            "blackout_action",
+            "upcoming",
+        ),
+    ),
     Section("Pipeline", ("dependency_mode",)),
     Section(
         "Retries",
@@ -126,9 +135,14 @@ JOB_SECTIONS: tuple[Section, ...] = (
         ),
         collapsed=True,
     ),
+    Section(
+        "Retention",
+        ("retention_days", "retention_runs", "output_retention_days"),
+        collapsed=True,
+    ),
     Section("Hooks", ("pre_hook", "post_hook"), collapsed=True),
     Section("Permissions", ("permission_grants",), shown=may_see_grants),
-    Section("History", ("version_history",), shown=is_saved),
+    Section("History", ("timeline_link", "version_history"), shown=is_saved),
     Section("Change note", (NOTE_FIELD,), shown=may_save),
 )
 
@@ -148,6 +162,7 @@ READ_ONLY: dict[str, Rule] = {
     "secrets": may_not_choose_secrets,
     "permission_grants": always,
     "version_history": always,
+    "timeline_link": always,
     "owner": may_not_change_owner,
     "priority_level": may_not_save,
 }

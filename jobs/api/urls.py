@@ -8,14 +8,19 @@ from django.urls import re_path
 
 from jobportal.api.routers import OptionalSlashRouter
 from jobs.api.views import (
+    artifacts,
+    blackouts,
     health,
     jobs,
+    metrics,
     pipelines,
     runs,
     schedules,
     scripts,
     templates,
+    timeline,
     versions,
+    workers,
 )
 
 router = OptionalSlashRouter()
@@ -23,6 +28,7 @@ router.register("jobs", jobs.JobViewSet, basename="job")
 router.register("logs", runs.RunViewSet, basename="log")
 router.register("scripts", scripts.ScriptViewSet, basename="script")
 router.register("versions", versions.VersionViewSet, basename="version")
+router.register("blackouts", blackouts.BlackoutCalendarViewSet, basename="blackout")
 router.register("templates", templates.TemplateViewSet, basename="template")
 router.register(
     "template-versions",
@@ -32,15 +38,37 @@ router.register(
 
 urlpatterns = [
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
+    re_path(r"^metrics/?$", metrics.MetricsView.as_view(), name="metrics"),
+    re_path(r"^workers/?$", workers.WorkerListView.as_view(), name="workers"),
     re_path(
         r"^schedules/preview/?$",
         schedules.SchedulePreviewView.as_view(),
         name="schedule-preview",
     ),
     re_path(
+        r"^logs/(?P<run_pk>[^/]+)/artifacts/?$",
+        artifacts.RunArtifactsView.as_view(),
+        name="run-artifacts",
+    ),
+    re_path(
+        r"^logs/(?P<run_pk>[^/]+)/artifacts/(?P<artifact_pk>[^/]+)/?$",
+        artifacts.RunArtifactDownloadView.as_view(),
+        name="run-artifact",
+    ),
+    re_path(
         r"^jobs/(?P<job_pk>[0-9]+)/logs/?$",
         runs.JobLogsView.as_view(),
         name="job-logs",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/timeline/?$",
+        timeline.JobTimelineView.as_view(),
+        name="job-timeline",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/timeline/run/?$",
+        timeline.JobTimelineRunView.as_view(),
+        name="job-timeline-run",
     ),
     re_path(
         r"^jobs/(?P<job_pk>[0-9]+)/template/?$",

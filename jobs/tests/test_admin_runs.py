@@ -206,7 +206,7 @@ def test_detail_shows_the_output_escaped_in_a_pre(
     assert 'name="_save"' not in text
 
 
-def test_only_superusers_delete_runs(client: Client, job: Job) -> None:
+def test_nobody_deletes_runs(client: Client, job: Job) -> None:
     """Even a staff member holding the delete permission cannot delete runs."""
     run = make_run(job)
     staff_with_all_run_permissions(client)
@@ -219,16 +219,22 @@ def test_only_superusers_delete_runs(client: Client, job: Job) -> None:
     assert JobRun.objects.filter(pk=run.pk).exists()
 
 
-def test_superuser_may_delete_a_run(admin_client: Client, job: Job) -> None:
-    """A superuser can remove a run record."""
+def test_not_even_a_superuser_deletes_runs(admin_client: Client, job: Job) -> None:
+    """The ledger stays whole: no delete page and no bulk delete action."""
     run = make_run(job)
 
     response = admin_client.post(
         reverse("admin:jobs_jobrun_delete", args=[run.pk]), {"post": "yes"}
     )
+    bulk = admin_client.post(
+        reverse(RUNS), {"action": "delete_selected", "_selected_action": [run.pk]}
+    )
+    listing = admin_client.get(reverse(RUNS)).content.decode()
 
-    assert response.status_code == 302
-    assert not JobRun.objects.filter(pk=run.pk).exists()
+    assert response.status_code == 403
+    assert bulk.status_code == 302
+    assert JobRun.objects.filter(pk=run.pk).exists()
+    assert 'value="delete_selected"' not in listing
 
 
 def test_staff_with_view_permission_sees_runs(client: Client, job: Job) -> None:

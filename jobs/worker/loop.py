@@ -37,7 +37,16 @@ from jobportal import clock as portal_clock
 from jobs import conf, selectors
 from jobs.models import JobRun, Worker
 from jobs.policies import CAUSE_CANCEL, CAUSE_SHUTDOWN
-from jobs.services import claims, dependencies, due, events, leases, workers
+from jobs.services import (
+    claims,
+    dependencies,
+    due,
+    events,
+    leases,
+    metrics,
+    retention,
+    workers,
+)
 from jobs.wakeup import Doorbell, Waiter, make_waiter
 from jobs.worker.execution import (
     DB_ERRORS,
@@ -63,6 +72,10 @@ FINAL_RECORD_SECONDS = 10.0
 # How often consumed and expired run events are deleted (at most): with the
 # heartbeat, so that an idle cycle costs no query for it.
 PRUNE_EVENTS_SECONDS = 60.0
+# How often ended runs are counted into the metrics rollups (at most): the
+# dashboard lags the runs by about this much.
+METRICS_SECONDS = 5.0
+METRICS_MAX_BATCHES = 5
 
 
 def default_worker_name() -> str:
@@ -131,6 +144,8 @@ class WorkerLoop:
         )
         self._beat_due_at: datetime | None = None
         self._prune_due_at: datetime | None = None
+        self._retention_due_at: datetime | None = None
+        self._metrics_due_at: datetime | None = None
         self._cancel_check_due_at = 0.0
         # When the last scheduling cycle finished (reported by heartbeats).
         self._cycle_at: datetime | None = None
@@ -214,6 +229,34 @@ class WorkerLoop:
             return 0
         self._prune_due_at = now + timedelta(seconds=PRUNE_EVENTS_SECONDS)
         return events.run_events_prune(now=now)
+
+    def apply_retention(self) -> int:
+        """Apply retention, one batch, at most once per retention interval.
+
+        Return how many runs were deleted or emptied.
+        """
+        now = self.clock()
+        if self._retention_due_at is not None and now < self._retention_due_at:
+            return 0
+        interval = conf.retention_interval_seconds()
+        self._retention_due_at = now + timedelta(seconds=interval)
+        done = retention.retention_apply(now=now)
+        return done.runs_deleted + done.outputs_trimmed
+
+    def count_metrics(self) -> int:
+        """Count ended runs into the metrics rollups, every few seconds at most."""
+        now = self.clock()
+        if self._metrics_due_at is not None and now < self._metrics_due_at:
+            return 0
+        self._metrics_due_at = now + timedelta(seconds=METRICS_SECONDS)
+        counted = 0
+        # A backlog (after downtime) is worked off a few batches per cycle.
+        for _ in range(METRICS_MAX_BATCHES):
+            batch = metrics.metrics_consume(now=now)
+            counted += batch
+            if batch < metrics.CONSUME_BATCH:
+                break
+        return counted
 
     def queue_dependents(self) -> int:
         """Queue (or skip) the jobs that depend on runs that ended; return events.
@@ -302,6 +345,7 @@ class WorkerLoop:
             self.heartbeat()
             self.recover_lost_runs()
             self.prune_run_events()
+            self.apply_retention()
         if time.monotonic() >= self._cancel_check_due_at:
             self.check_cancellations()
         if self.stop.is_set():
@@ -309,6 +353,7 @@ class WorkerLoop:
         self.queue_dependents()
         self.schedule_due_slots(max_batches=1)
         self.start_runs(self.claim_runs(self.free_capacity()))
+        self.count_metrics()
         self._cycle_at = self.clock()
         if self._due_backlog:
             return 0.0
