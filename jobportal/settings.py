@@ -2,7 +2,9 @@
 
 Every operator-facing variable has the ``JOB_PORTAL_`` prefix and a safe
 default, so that a fresh checkout runs on SQLite with no configuration. An
-optional ``.env`` file in the project root is read first. Values whose meaning
+optional ``.env`` file in the project root is read first, then the optional
+YAML file named by ``JOB_PORTAL_CONFIG_FILE`` (jobportal/config_file.py), whose
+keys the environment overrides. Values whose meaning
 is checked beyond their type (timezone, scripts directory, extensions) are
 validated by system checks in ``jobs/checks.py`` so that a bad value is
 reported with its variable's name instead of a traceback.
@@ -18,11 +20,50 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from jobportal import config_file
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class _Env(environ.Env):
+    """environ.Env that remembers the variables read, for check jobs.E210."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get_value(self, var, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.read.add(var)
+        return super().get_value(var, *args, **kwargs)
+
+
+env = _Env()
 if (BASE_DIR / ".env").is_file():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _config_file() -> tuple[str, dict[str, str]]:
+    """Read the YAML file JOB_PORTAL_CONFIG_FILE names, if any; refuse a bad one.
+
+    A relative path is taken relative to the project root, as the scripts
+    directory is.
+    """
+    name = os.environ.get(config_file.VARIABLE, "").strip()
+    if not name:
+        return "", {}
+    path = BASE_DIR / name
+    try:
+        return str(path), config_file.load(path)
+    except config_file.ConfigFileError as exc:
+        raise ImproperlyConfigured(str(exc)) from exc
+
+
+# The environment (and .env) wins over the configuration file.
+JOB_PORTAL_CONFIG_FILE, JOB_PORTAL_CONFIG_VALUES = _config_file()
+env.ENVIRON = {**JOB_PORTAL_CONFIG_VALUES, **os.environ}
+# Every variable the settings read (the set keeps growing to the module's
+# end); check jobs.E210 refuses a file key that is not among them.
+JOB_PORTAL_SETTINGS_READ = env.read
 
 
 def _bool(name: str, default: bool) -> bool:

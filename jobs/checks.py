@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 from django.core.checks import Warning as CheckWarning
 
+from jobportal import config_file
 from jobs import crypto
 from jobs.schedule import ScheduleError, parse_timezone
 
@@ -45,7 +46,8 @@ NUMBERS = (
 
 def _raw(name: str) -> Any:
     """Return what the operator set, for the message (else the parsed value)."""
-    return os.environ.get(name, getattr(settings, name, None))
+    from_file = getattr(settings, "JOB_PORTAL_CONFIG_VALUES", {})
+    return os.environ.get(name, from_file.get(name, getattr(settings, name, None)))
 
 
 @register()
@@ -170,3 +172,22 @@ def check_cluster_limits(
             Error(MSG_MAX_CONCURRENT_TOTAL.format(value=_raw(name)), id="jobs.E120")
         ]
     return []
+
+
+# --- configuration file (issue 16) -------------------------------------------
+
+
+@register()
+def check_config_file(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Refuse keys of JOB_PORTAL_CONFIG_FILE that the settings never read."""
+    path = getattr(settings, "JOB_PORTAL_CONFIG_FILE", "")
+    if not path:
+        return []
+    messages = config_file.unknown_keys(
+        settings.JOB_PORTAL_CONFIG_VALUES,
+        known=settings.JOB_PORTAL_SETTINGS_READ,
+        path=path,
+    )
+    return [Error(message, id="jobs.E210") for message in messages]
