@@ -139,7 +139,7 @@ ALLOWED_HOSTS = env.list("JOB_PORTAL_ALLOWED_HOSTS", default=["localhost", "127.
 CSRF_TRUSTED_ORIGINS = env.list("JOB_PORTAL_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "jobportal.admin_site.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -162,6 +162,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.DisplayZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -180,6 +181,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "libraries": {"portal_time": "jobportal.templatetags.portal_time"},
         },
     },
 ]
@@ -386,6 +388,11 @@ JOB_PORTAL_CIRCUIT_BREAKER_AFTER = _number("JOB_PORTAL_CIRCUIT_BREAKER_AFTER", 0
 JOB_PORTAL_PUBLIC_URL = env.str(
     "JOB_PORTAL_PUBLIC_URL", default="http://127.0.0.1:8000"
 )
+# /metrics (Prometheus): a bearer token and/or client addresses (networks
+# allowed); neither set means loopback only. Per-job series are opt-in.
+JOB_PORTAL_METRICS_TOKEN = env.str("JOB_PORTAL_METRICS_TOKEN", default="")
+JOB_PORTAL_METRICS_ALLOWED_IPS = env.list("JOB_PORTAL_METRICS_ALLOWED_IPS", default=[])
+JOB_PORTAL_METRICS_PER_JOB = _bool("JOB_PORTAL_METRICS_PER_JOB", default=False)
 EMAIL_HOST = JOB_PORTAL_SMTP_HOST
 EMAIL_PORT = JOB_PORTAL_SMTP_PORT or 25
 EMAIL_HOST_USER = JOB_PORTAL_SMTP_USER
