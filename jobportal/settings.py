@@ -318,6 +318,13 @@ JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL = _bool(
 # decrypt (rotation: put the new key first, run `rotatekey`, drop the old).
 # No built-in value; checks jobs.E010/E011 report a missing or bad key.
 JOB_PORTAL_ENCRYPTION_KEY = env.str("JOB_PORTAL_ENCRYPTION_KEY", default="")
+# Secret backends besides the built-in store, asked at run time
+# (jobs/secret_backends.py): Vault KV v2 and AWS Secrets Manager.
+JOB_PORTAL_VAULT_ADDR = env.str("JOB_PORTAL_VAULT_ADDR", default="")
+JOB_PORTAL_VAULT_TOKEN = env.str("JOB_PORTAL_VAULT_TOKEN", default="")
+JOB_PORTAL_VAULT_MOUNT = env.str("JOB_PORTAL_VAULT_MOUNT", default="secret")
+JOB_PORTAL_AWS_REGION = env.str("JOB_PORTAL_AWS_REGION", default="")
+JOB_PORTAL_AWS_ENDPOINT_URL = env.str("JOB_PORTAL_AWS_ENDPOINT_URL", default="")
 # The numbers' defaults, stated once: the variables below start from them,
 # and jobs.conf falls back to them when a value is bad (None, reported by
 # the system checks) so that a misconfigured worker still runs.

@@ -17,7 +17,7 @@ from django.core.checks import CheckMessage, Error, register
 from django.core.checks import Warning as CheckWarning
 
 from jobportal import config_file
-from jobs import crypto, supervisor
+from jobs import crypto, secret_backends, supervisor
 from jobs.schedule import ScheduleError, parse_timezone
 
 EXTENSION = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -224,7 +224,7 @@ def check_run_supervisor(
     return [Error(reason, id="jobs.E110")] if reason else []
 
 
-# --- configuration file (issue 16) -------------------------------------------
+# --- configuration file and secret backends (issue 16) ----------------------
 
 
 @register()
@@ -241,3 +241,16 @@ def check_config_file(
         path=path,
     )
     return [Error(message, id="jobs.E210") for message in messages]
+
+
+@register()
+def check_vault_addr(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check JOB_PORTAL_VAULT_ADDR: empty (no Vault) or an http(s) address."""
+    addr = str(getattr(settings, "JOB_PORTAL_VAULT_ADDR", "") or "")
+    if addr and not addr.lower().startswith(("http://", "https://")):
+        return [
+            Error(secret_backends.MSG_VAULT_ADDR.format(value=addr), id="jobs.E211")
+        ]
+    return []

@@ -141,3 +141,20 @@ def max_concurrent_total() -> int | None:
     """
     value = settings.JOB_PORTAL_MAX_CONCURRENT_TOTAL
     return int(value) if value and value > 0 else None
+
+
+def vault_settings() -> dict[str, str]:
+    """Return the Vault address, token and KV v2 mount for secret backends."""
+    return {
+        "addr": str(settings.JOB_PORTAL_VAULT_ADDR),
+        "token": str(settings.JOB_PORTAL_VAULT_TOKEN),
+        "mount": str(settings.JOB_PORTAL_VAULT_MOUNT),
+    }
+
+
+def aws_settings() -> dict[str, str]:
+    """Return the AWS region and endpoint (empty: boto3's defaults)."""
+    return {
+        "region": str(settings.JOB_PORTAL_AWS_REGION),
+        "endpoint_url": str(settings.JOB_PORTAL_AWS_ENDPOINT_URL),
+    }
