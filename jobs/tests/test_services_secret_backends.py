@@ -24,6 +24,7 @@ from jobs.services.secrets import (
     MSG_NO_VALUE_FOR_BACKEND,
     secret_save,
 )
+from jobs.tests.conftest import stored_artifact_text
 from jobs.tests.security_helpers import database_text_holding
 from jobs.worker import WorkerLoop
 
@@ -112,7 +113,7 @@ def test_a_vault_secret_reaches_the_script_and_is_masked(
     job.secrets.set([backend_secret("vault", "apps/billing#api_token", now)])
     run = run_once(loop, job, now)
     assert run.status == JobRun.Status.SUCCEEDED, run.reason
-    assert (artifacts_dir / str(run.pk) / "token.txt").read_text() == VALUE
+    assert stored_artifact_text(run, "token.txt") == VALUE
     assert run.output == "token is ***\n"
     assert database_text_holding(VALUE) == []
 
@@ -160,7 +161,7 @@ def test_an_aws_secret_json_key_reaches_the_script_and_is_masked(
     job.secrets.set([backend_secret("aws", "prod/billing#api_token", now)])
     run = run_once(loop, job, now)
     assert run.status == JobRun.Status.SUCCEEDED, run.reason
-    assert (artifacts_dir / str(run.pk) / "token.txt").read_text() == VALUE
+    assert stored_artifact_text(run, "token.txt") == VALUE
     assert run.output == "token is ***\n"
     assert database_text_holding(VALUE) == []
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0018_metrics_rollups'),
+        ('jobs', '0021_run_artifacts'),
     ]
 
     operations = [
