@@ -131,7 +131,8 @@ WSGI_APPLICATION = "jobportal.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # The admin overrides live in jobs/templates, so they ship in the wheel.
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
