@@ -119,7 +119,7 @@ ALLOWED_HOSTS = env.list("JOB_PORTAL_ALLOWED_HOSTS", default=["localhost", "127.
 CSRF_TRUSTED_ORIGINS = env.list("JOB_PORTAL_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "jobportal.admin_site.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -142,6 +142,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.DisplayZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -152,8 +153,10 @@ WSGI_APPLICATION = "jobportal.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # The admin overrides live in jobs/templates, so they ship in the wheel.
-        "DIRS": [],
+        # Inside the packages, so that the wheel ships them: the admin's in
+        # jobs/templates (an app), the browsable API's branding here (it must
+        # come before rest_framework's own, which an app folder would not).
+        "DIRS": [BASE_DIR / "jobportal" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -161,6 +164,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "libraries": {"portal_time": "jobportal.templatetags.portal_time"},
         },
     },
 ]
@@ -370,6 +374,11 @@ JOB_PORTAL_CIRCUIT_BREAKER_AFTER = _number("JOB_PORTAL_CIRCUIT_BREAKER_AFTER", 0
 JOB_PORTAL_PUBLIC_URL = env.str(
     "JOB_PORTAL_PUBLIC_URL", default="http://127.0.0.1:8000"
 )
+# /metrics (Prometheus): a bearer token and/or client addresses (networks
+# allowed); neither set means loopback only. Per-job series are opt-in.
+JOB_PORTAL_METRICS_TOKEN = env.str("JOB_PORTAL_METRICS_TOKEN", default="")
+JOB_PORTAL_METRICS_ALLOWED_IPS = env.list("JOB_PORTAL_METRICS_ALLOWED_IPS", default=[])
+JOB_PORTAL_METRICS_PER_JOB = _bool("JOB_PORTAL_METRICS_PER_JOB", default=False)
 EMAIL_HOST = JOB_PORTAL_SMTP_HOST
 EMAIL_PORT = JOB_PORTAL_SMTP_PORT or 25
 EMAIL_HOST_USER = JOB_PORTAL_SMTP_USER

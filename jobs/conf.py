@@ -99,6 +99,21 @@ def run_event_retention_days() -> int:
     return int(_positive_or_default("JOB_PORTAL_RUN_EVENT_RETENTION_DAYS"))
 
 
+def metrics_token() -> str:
+    """Return the bearer token /metrics asks for ("" : none)."""
+    return str(settings.JOB_PORTAL_METRICS_TOKEN)
+
+
+def metrics_allowed_ips() -> tuple[str, ...]:
+    """Return the addresses or networks /metrics answers (empty: see README)."""
+    return tuple(str(ip).strip() for ip in settings.JOB_PORTAL_METRICS_ALLOWED_IPS)
+
+
+def metrics_per_job() -> bool:
+    """Return whether /metrics has a series per job (opt-in: 10k jobs)."""
+    return bool(settings.JOB_PORTAL_METRICS_PER_JOB)
+
+
 def smtp_defaults() -> dict[str, object]:
     """Return the JOB_PORTAL_SMTP_* server settings email channels start from."""
     return {

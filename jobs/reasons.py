@@ -38,9 +38,13 @@ EXIT_CODE = "exit_code"
 SIGNAL = "signal"
 START_FAILED = "start_failed"
 WORKER_ERROR = "worker_error"
+# The run's lease was not renewed in time: its supervisor ended the script.
+LEASE_EXPIRED = "lease_expired"
 # Why a job (not a run) was deactivated: the notifications circuit breaker
 # paused it after N failures in a row. Not a run's reason, so not in LABELS.
 CIRCUIT_OPEN = "circuit_open"
+# History brought in by `import_legacy`.
+LEGACY_FAILED = "legacy_failed"
 
 LABELS = {
     MISFIRE_FOLDED: "Missed slot folded into a later run",
@@ -67,6 +71,8 @@ LABELS = {
     SIGNAL: "Killed by a signal",
     START_FAILED: "Process could not start",
     WORKER_ERROR: "Worker error",
+    LEASE_EXPIRED: "Lease expired",
+    LEGACY_FAILED: "Failed in the legacy portal",
 }
 
 

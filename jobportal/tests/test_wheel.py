@@ -116,6 +116,7 @@ def test_the_wheel_holds_the_admin_templates_and_static_files(wheel: Path) -> No
     names = zipfile.ZipFile(wheel).namelist()
     assert "jobs/templates/admin/jobs/job/change_form.html" in names
     assert "jobs/static/jobs/admin.css" in names
+    assert "jobportal/templates/rest_framework/api.html" in names
 
 
 def test_the_installed_wheel_serves_the_admin_job_pages(

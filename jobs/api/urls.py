@@ -10,12 +10,15 @@ from jobportal.api.routers import OptionalSlashRouter
 from jobs.api.views import (
     health,
     jobs,
+    metrics,
     pipelines,
     runs,
     schedules,
     scripts,
     templates,
+    timeline,
     versions,
+    workers,
 )
 
 router = OptionalSlashRouter()
@@ -32,6 +35,8 @@ router.register(
 
 urlpatterns = [
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
+    re_path(r"^metrics/?$", metrics.MetricsView.as_view(), name="metrics"),
+    re_path(r"^workers/?$", workers.WorkerListView.as_view(), name="workers"),
     re_path(
         r"^schedules/preview/?$",
         schedules.SchedulePreviewView.as_view(),
@@ -41,6 +46,16 @@ urlpatterns = [
         r"^jobs/(?P<job_pk>[0-9]+)/logs/?$",
         runs.JobLogsView.as_view(),
         name="job-logs",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/timeline/?$",
+        timeline.JobTimelineView.as_view(),
+        name="job-timeline",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/timeline/run/?$",
+        timeline.JobTimelineRunView.as_view(),
+        name="job-timeline-run",
     ),
     re_path(
         r"^jobs/(?P<job_pk>[0-9]+)/template/?$",

@@ -7,6 +7,13 @@
 from jobs.models.dependencies import JobDependency, JobRunUpstream
 from jobs.models.events import RunEvent, RunEventConsumer, RunEventReceipt
 from jobs.models.jobs import Job, Schedule, default_timezone
+from jobs.models.metrics import (
+    JobLastOutcome,
+    JobMetricHour,
+    JobWeek,
+    MetricHour,
+    MetricTotal,
+)
 from jobs.models.parameters import (
     MSG_CHOICES_ONLY_FOR_CHOICE,
     MSG_PARAMETER_DUPLICATE,
@@ -23,12 +30,17 @@ __all__ = [
     "MSG_PARAMETER_DUPLICATE",
     "Job",
     "JobDependency",
+    "JobLastOutcome",
+    "JobMetricHour",
     "JobParameter",
     "JobRun",
     "JobRunUpstream",
     "JobTemplate",
     "JobTemplateVersion",
     "JobVersion",
+    "JobWeek",
+    "MetricHour",
+    "MetricTotal",
     "RunEvent",
     "RunEventConsumer",
     "RunEventReceipt",

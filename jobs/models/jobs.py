@@ -169,6 +169,13 @@ class Job(models.Model):
     misfire_grace_seconds = models.PositiveIntegerField(
         default=60, help_text="A slot this late or less still simply runs."
     )
+    legacy_id = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="The job's id in the legacy portal, if imported (import_legacy).",
+    )
     template_version = models.ForeignKey(
         "jobs.JobTemplateVersion",
         null=True,

@@ -29,6 +29,7 @@ from jobs.admin.job_form import (
     job_fieldsets,
     job_readonly_fields,
 )
+from jobs.forms import ScheduleForm
 from jobs.models import Job
 from jobs.tests.factories import JobFactory
 
@@ -36,7 +37,7 @@ MAIN: str | None = None
 WHEN, RETRIES, LIMITS = ("When", "Retries", "Limits, concurrency and missed runs")
 HOOKS = "Hooks"
 PIPELINE = "Pipeline"
-COMPUTED = ("upcoming", "permission_grants", "version_history")
+COMPUTED = ("upcoming", "permission_grants", "version_history", "timeline_link")
 NOBODY = JobFormRights(
     is_saved=True,
     may_save=False,
@@ -132,6 +133,7 @@ def test_each_right_unlocks_its_own_part() -> None:
         "secrets",
         "permission_grants",
         "version_history",
+        "timeline_link",
         "owner",
         "priority_level",
     )
@@ -202,6 +204,7 @@ EDITOR_READ_ONLY = (
     "secrets",
     "permission_grants",
     "version_history",
+    "timeline_link",
     "owner",
 )
 
@@ -245,3 +248,12 @@ def test_each_role_gets_its_sections_and_read_only_fields_on_the_add_form(
         [MAIN, WHEN, PIPELINE, RETRIES, LIMITS, HOOKS, *sections],
         read_only,
     )
+
+
+def test_the_time_field_is_a_24_hour_text_box() -> None:
+    """No browser time widget (12-hour in some locales, empties 25:00)."""
+    html = str(ScheduleForm()["time"])
+    assert 'type="text"' in html
+    assert 'placeholder="HH:MM"' in html
+    assert 'inputmode="numeric"' in html
+    assert 'type="time"' not in html

@@ -52,6 +52,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # The admin's templates show times in the portal's zone with it.
+            "libraries": {"portal_time": "jobportal.templatetags.portal_time"},
         },
     },
 ]
@@ -119,5 +121,8 @@ JOB_PORTAL_SMTP_PASSWORD = ""
 JOB_PORTAL_SMTP_TLS = False
 JOB_PORTAL_SMTP_SSL = False
 JOB_PORTAL_SMTP_FROM = "jobportal@localhost"
+JOB_PORTAL_METRICS_TOKEN = ""
+JOB_PORTAL_METRICS_ALLOWED_IPS: list[str] = []
+JOB_PORTAL_METRICS_PER_JOB = False
 JOB_PORTAL_LOG_LEVEL = "INFO"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
