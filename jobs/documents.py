@@ -6,16 +6,24 @@ A job document is flat except for three policy groups::
      "args": [], "env": {}, "secrets": ["API_TOKEN"], "working_dir": "",
      "timezone": "Asia/Hong_Kong",
      "active": true, "priority": 0, "timeout_seconds": null,
+     "blackout_action": "skip",
      "schedules": [{"type": "daily", "time": "02:00"}],
+     "blackouts": ["holidays-hk"],
      "retry": {"max_attempts": 1, ...}, "concurrency": {"policy": "forbid", ...},
      "misfire": {"policy": "run_once", "grace_seconds": 60},
+     "retention": {"days": null, "runs": null, "output_days": null},
      "dependency_mode": "all_success",
      "dependencies": [{"job": "nightly-fetch", "window_hours": null}]}
+
+"retention" numbers left null take the JOB_PORTAL_RETENTION_* settings.
 
 Pure Python: this module maps a job's attributes to a document and reads or
 writes files of documents; it never touches the database itself. Validation
 of a document is `jobs.document_schema`'s job.
 "secrets" lists the names of the job's secrets, never their values;
+"blackouts" the names of its blackout calendars (`BlackoutCalendar`),
+which must exist where the document is imported (global calendars apply
+without being named).
 "dependencies" names the jobs this one runs after (A to Z), each with its
 window in hours (null: any age).
 """
@@ -47,6 +55,7 @@ FLAT_FIELDS: dict[str, str] = {
     "active": "is_active",
     "priority": "priority",
     "timeout_seconds": "timeout_seconds",
+    "blackout_action": "blackout_action",
     "pre_hook": "pre_hook",
     "post_hook": "post_hook",
     "dependency_mode": "dependency_mode",
@@ -69,11 +78,17 @@ MISFIRE_FIELDS: dict[str, str] = {
     "policy": "misfire_policy",
     "grace_seconds": "misfire_grace_seconds",
 }
+RETENTION_FIELDS: dict[str, str] = {
+    "days": "retention_days",
+    "runs": "retention_runs",
+    "output_days": "output_retention_days",
+}
 # Group key -> (group's document key -> model field).
 GROUPS: dict[str, dict[str, str]] = {
     "retry": RETRY_FIELDS,
     "concurrency": CONCURRENCY_FIELDS,
     "misfire": MISFIRE_FIELDS,
+    "retention": RETENTION_FIELDS,
 }
 # Model field -> its path in a document ("retry_max_attempts" ->
 # "retry.max_attempts"), for error messages that speak the document's terms.
@@ -89,6 +104,8 @@ FIELD_PATHS: dict[str, str] = {
 MODEL_FIELDS: tuple[str, ...] = tuple(FIELD_PATHS)
 # The names of the job's secrets (a relation, so not among MODEL_FIELDS).
 SECRETS_KEY = "secrets"
+# The names of the job's blackout calendars (a relation too).
+BLACKOUTS_KEY = "blackouts"
 # The jobs this one depends on (rows of their own), and each one's keys.
 DEPENDENCIES_KEY = "dependencies"
 DEPENDENCY_JOB_KEY = "job"
@@ -118,13 +135,14 @@ def job_to_document(
     *,
     schedules: Sequence[Mapping[str, Any]] | None = None,
     secrets: Sequence[str] | None = None,
+    blackouts: Sequence[str] | None = None,
     dependencies: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Return `job` as a job document.
 
-    `schedules` replaces the job's stored schedule documents, `secrets`
-    its secrets' names and `dependencies` its dependency documents, for a
-    job whose new ones are not saved yet. Keys of
+    `schedules` replaces the job's stored schedule documents, `secrets` its
+    secrets' names, `blackouts` its calendars' names and `dependencies` its
+    dependency documents, for a job whose new ones are not saved yet. Keys of
     `env` and of each schedule document come out in a fixed order, so that
     equal jobs give equal text on every database (PostgreSQL's jsonb does
     not keep key order).
@@ -133,6 +151,8 @@ def job_to_document(
         schedules = job.schedule_documents()
     if secrets is None:
         secrets = secret_names(job)
+    if blackouts is None:
+        blackouts = blackout_names(job)
     if dependencies is None:
         dependencies = dependency_documents(job)
     document: dict[str, Any] = {}
@@ -142,6 +162,7 @@ def job_to_document(
             document[SECRETS_KEY] = sorted(secrets)
     document["env"] = dict(sorted(document["env"].items()))
     document["schedules"] = [schedule_document(s) for s in schedules]
+    document[BLACKOUTS_KEY] = sorted(blackouts)
     for group, fields in GROUPS.items():
         document[group] = {
             key: copy.deepcopy(getattr(job, field)) for key, field in fields.items()
@@ -156,6 +177,13 @@ def secret_names(job: Job) -> list[str]:
         return []
     # .all() rather than values_list(): uses a prefetch when there is one.
     return sorted(secret.name for secret in job.secrets.all())
+
+
+def blackout_names(job: Job) -> list[str]:
+    """Return the names of the job's blackout calendars, A to Z."""
+    if job.pk is None:
+        return []
+    return sorted(calendar.name for calendar in job.blackout_calendars.all())
 
 
 def dependency_documents(job: Job) -> list[dict[str, Any]]:

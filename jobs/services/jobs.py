@@ -18,7 +18,7 @@ from accounts.services.audit import audit_record, audit_target
 from jobs import schedule as engine
 from jobs.documents import DEPENDENCIES_KEY
 from jobs.errors import JobsError
-from jobs.models import Job, JobRun, JobVersion, Schedule, Secret
+from jobs.models import BlackoutCalendar, Job, JobRun, JobVersion, Schedule, Secret
 from jobs.permissions import can_change_job_owner
 from jobs.services.grants import object_permissions_clear
 from jobs.services.job_dependencies import dependencies_resolve, dependencies_store
@@ -30,6 +30,7 @@ from jobs.services.versions import (
     job_version_baseline,
     job_version_record,
     snapshot_apply,
+    snapshot_blackouts,
     snapshot_secrets,
 )
 from jobs.validators import validate_job_secret_names
@@ -116,14 +117,16 @@ def job_save(
     note: str = "",
     audit_action: str | None = None,
     secrets: Iterable[Secret] | None = None,
+    blackouts: Iterable[BlackoutCalendar] | None = None,
     dependencies: Sequence[Mapping[str, Any]] | None = None,
 ) -> Job:
     """Validate and save `job`, replace its schedules if given, refresh next run.
 
     `schedules=None` keeps the existing schedules (for example when only the
     description changed); likewise `secrets=None` keeps the job's secrets
-    and `dependencies=None` (documents: "job", "window_hours") the jobs it
-    depends on (`jobs.services.job_dependencies` checks them).
+    and `blackouts=None` its blackout calendars; `dependencies=None`
+    (documents: "job", "window_hours") keeps the jobs it depends on
+    (`jobs.services.job_dependencies` checks them).
     Raise `ValidationError` and write nothing when any part is invalid.
 
     A new job without an owner is owned by `actor`, who creates it; naming
@@ -162,6 +165,8 @@ def job_save(
         _check_may_choose_secrets(job, list(secrets), actor=actor, creating=creating)
         # Before the snapshot, so that the version and audit name them.
         job.secrets.set(list(secrets))
+    if blackouts is not None:
+        job.blackout_calendars.set(list(blackouts))
     # A job refers to a registered script: a new one now waits for review.
     with contextlib.suppress(ScriptUnavailableError):
         script_sync_path(path=job.script, now=now, actor=actor)
@@ -355,6 +360,7 @@ def job_version_restore(
         job=job,
         schedules=schedules,
         secrets=snapshot_secrets(version.snapshot),
+        blackouts=snapshot_blackouts(version.snapshot),
         dependencies=version.snapshot.get(DEPENDENCIES_KEY, []),
         now=now,
         actor=actor,

@@ -25,6 +25,7 @@ from jobs.document_schema import (
     document_validate,
 )
 from jobs.documents import (
+    BLACKOUTS_KEY,
     DEPENDENCIES_KEY,
     DEPENDENCY_JOB_KEY,
     MODEL_FIELDS,
@@ -33,7 +34,7 @@ from jobs.documents import (
     job_to_document,
 )
 from jobs.errors import JobsError
-from jobs.models import Job, JobDependency, Secret
+from jobs.models import BlackoutCalendar, Job, JobDependency, Secret
 from jobs.services.job_dependencies import MSG_CYCLE, MSG_UNKNOWN_JOB
 from jobs.services.jobs import job_save
 
@@ -44,7 +45,7 @@ MSG_JOB_AT = "Job #{position}"
 MSG_DUPLICATE = "name: Used by more than one job in this import ({positions})."
 MSG_IMPORT_CYCLE = "Import: " + MSG_CYCLE
 # Keys of a validated document that are no model fields.
-_RELATIONS = ("schedules", SECRETS_KEY, DEPENDENCIES_KEY)
+_RELATIONS = ("schedules", SECRETS_KEY, BLACKOUTS_KEY, DEPENDENCIES_KEY)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class _Plan:
     schedules: list[dict[str, Any]]
     action: str  # "created", "updated" or "unchanged"
     secrets: list[Secret] = field(default_factory=list)
+    blackouts: list[BlackoutCalendar] = field(default_factory=list)
     dependencies: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -80,7 +82,7 @@ def jobs_export(*, queryset: QuerySet[Job] | None = None) -> list[dict[str, Any]
     if queryset is None:
         queryset = Job.objects.all()
     jobs = queryset.order_by("name").prefetch_related(
-        "schedules", "secrets", "dependencies__depends_on"
+        "schedules", "secrets", "blackout_calendars", "dependencies__depends_on"
     )
     return [job_to_document(job) for job in jobs]
 
@@ -207,12 +209,14 @@ def _apply(validated: Mapping[str, Any], instance: Job | None, owner: Actor) -> 
     values.update((k, v) for k, v in validated.items() if k not in _RELATIONS)
     schedules = list(validated["schedules"])
     secrets = list(validated.get(SECRETS_KEY, []))
+    blackouts = list(validated.get(BLACKOUTS_KEY, []))
     dependencies = list(validated.get(DEPENDENCIES_KEY, []))
     plan = _Plan(
         job=instance or Job(owner=actor_user(owner), **values),
         schedules=schedules,
         action="created",
         secrets=secrets,
+        blackouts=blackouts,
         dependencies=dependencies,
     )
     if instance is None:
@@ -224,6 +228,7 @@ def _apply(validated: Mapping[str, Any], instance: Job | None, owner: Actor) -> 
         instance,
         schedules=schedules,
         secrets=[s.name for s in secrets],
+        blackouts=[c.name for c in blackouts],
         dependencies=dependencies,
     )
     plan.action = "unchanged" if after == before else "updated"
@@ -238,6 +243,7 @@ def _save(label: str, plan: _Plan, *, now: datetime) -> None:
             schedules=plan.schedules,
             now=now,
             secrets=plan.secrets,
+            blackouts=plan.blackouts,
             dependencies=plan.dependencies,
         )
     except ValidationError as exc:

@@ -22,6 +22,7 @@ from django.db import transaction
 
 from accounts.actors import Actor, actor_user
 from jobs.documents import (
+    BLACKOUTS_KEY,
     DEPENDENCIES_KEY,
     DEPENDENCY_JOB_KEY,
     DEPENDENCY_WINDOW_KEY,
@@ -30,7 +31,15 @@ from jobs.documents import (
     SECRETS_KEY,
     job_to_document,
 )
-from jobs.models import Job, JobDependency, JobVersion, Schedule, Script, Secret
+from jobs.models import (
+    BlackoutCalendar,
+    Job,
+    JobDependency,
+    JobVersion,
+    Schedule,
+    Script,
+    Secret,
+)
 from jobs.script_content import stat_script
 from jobs.script_files import script_resolve
 from jobs.script_paths import ScriptPathError
@@ -40,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 MSG_BASELINE = "State before its first recorded change."
 MSG_SECRETS_GONE = "Secrets of this version no longer exist: {names}."
+MSG_BLACKOUTS_GONE = "Blackout calendars of this version no longer exist: {names}."
 SCRIPT_HASH_KEY = "script_sha256"
 
 
@@ -55,6 +65,7 @@ def _snapshot_key_order() -> tuple[str, ...]:
     return (
         *top,
         "schedules",
+        BLACKOUTS_KEY,
         *GROUPS,
         DEPENDENCIES_KEY,
         SCRIPT_HASH_KEY,
@@ -88,6 +99,7 @@ def job_snapshot(job: Job) -> dict[str, Any]:
     """Return the snapshot of `job` as saved: stored schedules and secrets."""
     schedules: list[Any] = []
     secrets: list[str] = []
+    blackouts: list[str] = []
     dependencies: list[dict[str, Any]] = []
     if job.pk is not None:
         # Read afresh: a prefetched `job.schedules` may predate the save.
@@ -97,6 +109,9 @@ def job_snapshot(job: Job) -> dict[str, Any]:
             .values_list("document", flat=True)
         )
         secrets = list(Secret.objects.filter(jobs=job).values_list("name", flat=True))
+        blackouts = list(
+            BlackoutCalendar.objects.filter(jobs=job).values_list("name", flat=True)
+        )
         dependencies = [
             {DEPENDENCY_JOB_KEY: name, DEPENDENCY_WINDOW_KEY: window}
             for name, window in JobDependency.objects.filter(job_id=job.pk).values_list(
@@ -104,7 +119,11 @@ def job_snapshot(job: Job) -> dict[str, Any]:
             )
         ]
     snapshot = job_to_document(
-        job, schedules=schedules, secrets=secrets, dependencies=dependencies
+        job,
+        schedules=schedules,
+        secrets=secrets,
+        blackouts=blackouts,
+        dependencies=dependencies,
     )
     snapshot[SCRIPT_HASH_KEY] = script_sha256(job.script)
     return snapshot
@@ -201,3 +220,14 @@ def snapshot_secrets(snapshot: dict[str, Any]) -> list[Secret]:
             {SECRETS_KEY: [MSG_SECRETS_GONE.format(names=", ".join(sorted(missing)))]}
         )
     return secrets
+
+
+def snapshot_blackouts(snapshot: dict[str, Any]) -> list[BlackoutCalendar]:
+    """Return the blackout calendars a snapshot names; raise if any is gone."""
+    names = set(snapshot.get(BLACKOUTS_KEY, []))
+    calendars = list(BlackoutCalendar.objects.filter(name__in=names))
+    missing = names - {calendar.name for calendar in calendars}
+    if missing:
+        text = MSG_BLACKOUTS_GONE.format(names=", ".join(sorted(missing)))
+        raise ValidationError({BLACKOUTS_KEY: [text]})
+    return calendars

@@ -168,6 +168,7 @@ def test_the_change_note_is_stored_with_the_version(
         "concurrency_policy": "forbid",
         "max_concurrent": "1",
         "misfire_policy": "run_once",
+        "blackout_action": "skip",
         "misfire_grace_seconds": "60",
         "dependency_mode": "all_success",
         "change_note": "Ticket OPS-12",

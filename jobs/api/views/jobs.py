@@ -47,7 +47,7 @@ from jobs import permissions as perms
 from jobs.api.access import MSG_FORBIDDEN, require
 from jobs.api.filters import JobFilter
 from jobs.api.serializers import JobSerializer
-from jobs.documents import DEPENDENCIES_KEY, SECRETS_KEY, document_path
+from jobs.documents import BLACKOUTS_KEY, DEPENDENCIES_KEY, SECRETS_KEY, document_path
 from jobs.models import Job, JobRun
 from jobs.selectors import jobs_with_last_run
 from jobs.services.jobs import (
@@ -302,9 +302,11 @@ class JobViewSet(viewsets.GenericViewSet):
         """
         schedules = validated.get("schedules")
         secrets = validated.get(SECRETS_KEY)
+        blackouts = validated.get(BLACKOUTS_KEY)
         dependencies = validated.get(DEPENDENCIES_KEY)
         if not partial:
             secrets = [] if secrets is None else secrets
+            blackouts = [] if blackouts is None else blackouts
             dependencies = [] if dependencies is None else dependencies
         try:
             return job_save(
@@ -314,6 +316,7 @@ class JobViewSet(viewsets.GenericViewSet):
                 actor=self.request.user,
                 ip=_ip(self.request),
                 secrets=secrets,
+                blackouts=blackouts,
                 dependencies=dependencies,
             )
         except DjangoValidationError as exc:
@@ -344,7 +347,7 @@ def jobs_shown(queryset: QuerySet[Job]) -> QuerySet[Job]:
     return (
         jobs_with_last_run(queryset)
         .select_related("owner")
-        .prefetch_related("secrets", "dependencies__depends_on")
+        .prefetch_related("secrets", "blackout_calendars", "dependencies__depends_on")
         .order_by("name", "pk")
     )
 
