@@ -49,7 +49,7 @@ from jobs.admin.job_form import (
     with_change_note,
 )
 from jobs.admin.job_security import JobRunParametersMixin
-from jobs.admin.run_parameters import JobParameterInline
+from jobs.admin.run_parameters import JobParameterFormSet, JobParameterInline
 from jobs.admin.script_blocks import (
     attach_script_blocks,
     block_badge,
@@ -306,16 +306,22 @@ class JobAdmin(
         formsets: list[BaseFormSet],
         change: bool,
     ) -> None:
-        """Save the job and its schedules through the service, then the rest."""
+        """Save the job, its schedules and parameters through the service."""
         schedules = None
+        parameters = None
         for formset in formsets:
+            # save(commit=False) records what changed for the history
+            # message; it writes nothing.
             if isinstance(formset, ScheduleFormSet):
-                # Records what changed for the history message; writes nothing.
                 formset.save(commit=False)
                 schedules = formset.schedule_documents()
+            elif isinstance(formset, JobParameterFormSet):
+                formset.save(commit=False)
+                parameters = formset.parameter_documents()
         job_save(
             job=form.instance,
             schedules=schedules,
+            parameters=parameters,
             now=clock.now(),
             secrets=form.cleaned_data.get("secrets"),
             actor=request.user,
@@ -324,7 +330,7 @@ class JobAdmin(
         )
         form.save_m2m()
         for formset in formsets:
-            if not isinstance(formset, ScheduleFormSet):
+            if not isinstance(formset, ScheduleFormSet | JobParameterFormSet):
                 self.save_formset(request, form, formset, change)
 
     # --- columns and read-only fields ---------------------------------------

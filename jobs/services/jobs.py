@@ -20,6 +20,10 @@ from jobs.errors import JobsError
 from jobs.models import Job, JobRun, JobVersion, Schedule, Secret
 from jobs.permissions import can_change_job_owner
 from jobs.services.grants import object_permissions_clear
+from jobs.services.parameters import (
+    job_parameters_replace,
+    parameter_documents_validate,
+)
 from jobs.services.scripts import ScriptUnavailableError, script_sync_path
 from jobs.services.versions import (
     SNAPSHOT_KEY_ORDER,
@@ -28,6 +32,7 @@ from jobs.services.versions import (
     job_version_baseline,
     job_version_record,
     snapshot_apply,
+    snapshot_parameters,
     snapshot_secrets,
 )
 from jobs.validators import validate_job_secret_names
@@ -114,11 +119,14 @@ def job_save(
     note: str = "",
     audit_action: str | None = None,
     secrets: Iterable[Secret] | None = None,
+    parameters: Sequence[Any] | None = None,
 ) -> Job:
     """Validate and save `job`, replace its schedules if given, refresh next run.
 
     `schedules=None` keeps the existing schedules (for example when only the
-    description changed); likewise `secrets=None` keeps the job's secrets.
+    description changed); likewise `secrets=None` keeps the job's secrets
+    and `parameters=None` its declared parameters (parameter documents,
+    `jobs.documents.PARAMETER_KEYS`).
     Raise `ValidationError` and write nothing when any part is invalid.
 
     A new job without an owner is owned by `actor`, who creates it; naming
@@ -138,12 +146,13 @@ def job_save(
     before_owner = None if creating else _stored_owner_name(job.pk)
     job.full_clean()
     secrets = _secrets_allowed(secrets)
-    documents = None
-    if schedules is not None:
-        documents = schedules_validate(list(schedules), timezone=job.timezone)
-    elif job.pk is None:
-        raise ValidationError({"schedules": [MSG_NO_SCHEDULES]})
+    documents = _schedules_for(job, schedules)
+    parameter_documents = None
+    if parameters is not None:
+        parameter_documents = parameter_documents_validate(list(parameters))
     job.save()
+    if parameter_documents is not None:
+        job_parameters_replace(job=job, documents=parameter_documents)
     if documents is not None:
         job.schedules.all().delete()
         Schedule.objects.bulk_create(
@@ -181,6 +190,17 @@ def job_save(
             now=now,
         )
     return job
+
+
+def _schedules_for(
+    job: Job, schedules: Sequence[dict[str, Any]] | None
+) -> list[dict[str, Any]] | None:
+    """Return the schedules to store for `job`, validated (None: keep them)."""
+    if schedules is not None:
+        return schedules_validate(list(schedules), timezone=job.timezone)
+    if job.pk is None:
+        raise ValidationError({"schedules": [MSG_NO_SCHEDULES]})
+    return None
 
 
 @transaction.atomic
@@ -336,6 +356,7 @@ def job_version_restore(
         job=job,
         schedules=schedules,
         secrets=snapshot_secrets(version.snapshot),
+        parameters=snapshot_parameters(version.snapshot),
         now=now,
         actor=actor,
         ip=ip,

@@ -23,7 +23,13 @@ from jobs.document_schema import (
     DocumentInvalidError,
     document_validate,
 )
-from jobs.documents import MODEL_FIELDS, SECRETS_KEY, document_path, job_to_document
+from jobs.documents import (
+    MODEL_FIELDS,
+    PARAMETERS_KEY,
+    SECRETS_KEY,
+    document_path,
+    job_to_document,
+)
 from jobs.errors import JobsError
 from jobs.models import Job, Secret
 from jobs.services.jobs import job_save
@@ -60,13 +66,16 @@ class _Plan:
     schedules: list[dict[str, Any]]
     action: str  # "created", "updated" or "unchanged"
     secrets: list[Secret] = field(default_factory=list)
+    parameters: list[dict[str, Any]] = field(default_factory=list)
 
 
 def jobs_export(*, queryset: QuerySet[Job] | None = None) -> list[dict[str, Any]]:
     """Return the jobs of `queryset` (default: all) as documents, by name."""
     if queryset is None:
         queryset = Job.objects.all()
-    jobs = queryset.order_by("name").prefetch_related("schedules", "secrets")
+    jobs = queryset.order_by("name").prefetch_related(
+        "schedules", "secrets", "parameters"
+    )
     return [job_to_document(job) for job in jobs]
 
 
@@ -117,7 +126,7 @@ def _plan(items: Sequence[Any], *, owner: Actor) -> list[tuple[str, _Plan]]:
         job.name: job
         for job in Job.objects.filter(
             name__in=[n for n in names if n]
-        ).prefetch_related("schedules")
+        ).prefetch_related("schedules", "parameters")
     }
     errors = _duplicates(names, labels)
     plans = []
@@ -137,28 +146,36 @@ def _plan(items: Sequence[Any], *, owner: Actor) -> list[tuple[str, _Plan]]:
 def _apply(validated: Mapping[str, Any], instance: Job | None, owner: Actor) -> _Plan:
     """Set the document's values (defaults for the missing) on the job."""
     values = Job.field_defaults(MODEL_FIELDS)
-    values.update(
-        (k, v) for k, v in validated.items() if k not in ("schedules", SECRETS_KEY)
-    )
+    values.update((k, v) for k, v in validated.items() if k in MODEL_FIELDS)
     schedules = list(validated["schedules"])
     secrets = list(validated.get(SECRETS_KEY, []))
+    parameters = list(validated.get(PARAMETERS_KEY, []))
     if instance is None:
         job = Job(owner=actor_user(owner), **values)
-        return _Plan(job=job, schedules=schedules, action="created", secrets=secrets)
+        return _Plan(job, schedules, "created", secrets, parameters)
     before = job_to_document(instance)
     for name, value in values.items():
         setattr(instance, name, value)
     after = job_to_document(
-        instance, schedules=schedules, secrets=[s.name for s in secrets]
+        instance,
+        schedules=schedules,
+        secrets=[s.name for s in secrets],
+        parameters=parameters,
     )
     action = "unchanged" if after == before else "updated"
-    return _Plan(job=instance, schedules=schedules, action=action, secrets=secrets)
+    return _Plan(instance, schedules, action, secrets, parameters)
 
 
 def _save(label: str, plan: _Plan, *, now: datetime) -> None:
     """Save one planned job, turning a late ValidationError into ours."""
     try:
-        job_save(job=plan.job, schedules=plan.schedules, now=now, secrets=plan.secrets)
+        job_save(
+            job=plan.job,
+            schedules=plan.schedules,
+            now=now,
+            secrets=plan.secrets,
+            parameters=plan.parameters,
+        )
     except ValidationError as exc:
         # The serializer ran the same validators; this catches what only the
         # database knows, such as a job of that name created meanwhile.

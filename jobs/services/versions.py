@@ -21,7 +21,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.actors import Actor, actor_user
-from jobs.documents import FLAT_FIELDS, GROUPS, SECRETS_KEY, job_to_document
+from jobs.documents import (
+    FLAT_FIELDS,
+    GROUPS,
+    PARAMETER_KEYS,
+    PARAMETERS_KEY,
+    SECRETS_KEY,
+    job_to_document,
+    parameter_documents,
+)
 from jobs.models import Job, JobVersion, Schedule, Script, Secret
 from jobs.script_content import stat_script
 from jobs.script_files import script_resolve
@@ -44,7 +52,11 @@ def _snapshot_key_order() -> tuple[str, ...]:
             top.append(SECRETS_KEY)
     nested = [key for fields in GROUPS.values() for key in fields]
     # "type" leads each schedule document, as in `schedule_document`.
-    return (*top, "schedules", *GROUPS, SCRIPT_HASH_KEY, "type", *nested)
+    order = [*top, "schedules", PARAMETERS_KEY, *GROUPS, SCRIPT_HASH_KEY, "type"]
+    order += nested
+    # A parameter's keys, but those a job document already places ("name").
+    order += [key for key in PARAMETER_KEYS if key not in order]
+    return tuple(order)
 
 
 # How diffs and pages order a snapshot's keys (the database may not keep it).
@@ -67,9 +79,10 @@ def script_sha256(script: str) -> str | None:
 
 
 def job_snapshot(job: Job) -> dict[str, Any]:
-    """Return the snapshot of `job` as saved: stored schedules and secrets."""
+    """Return the snapshot of `job` as saved: schedules, secrets, parameters."""
     schedules: list[Any] = []
     secrets: list[str] = []
+    parameters: list[dict[str, Any]] = []
     if job.pk is not None:
         # Read afresh: a prefetched `job.schedules` may predate the save.
         schedules = list(
@@ -78,7 +91,10 @@ def job_snapshot(job: Job) -> dict[str, Any]:
             .values_list("document", flat=True)
         )
         secrets = list(Secret.objects.filter(jobs=job).values_list("name", flat=True))
-    snapshot = job_to_document(job, schedules=schedules, secrets=secrets)
+        parameters = parameter_documents(Job.objects.get(pk=job.pk))
+    snapshot = job_to_document(
+        job, schedules=schedules, secrets=secrets, parameters=parameters
+    )
     snapshot[SCRIPT_HASH_KEY] = script_sha256(job.script)
     return snapshot
 
@@ -162,6 +178,17 @@ def snapshot_apply(job: Job, snapshot: dict[str, Any]) -> list[dict[str, Any]]:
             if key in snapshot.get(group, {}):
                 setattr(job, field, copy.deepcopy(snapshot[group][key]))
     return copy.deepcopy(list(snapshot.get("schedules", [])))
+
+
+def snapshot_parameters(snapshot: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Return the parameter documents a snapshot declares.
+
+    None for a version stored before versions held parameters: restoring
+    it keeps the job's current ones rather than dropping them.
+    """
+    if PARAMETERS_KEY not in snapshot:
+        return None
+    return copy.deepcopy(list(snapshot[PARAMETERS_KEY]))
 
 
 def snapshot_secrets(snapshot: dict[str, Any]) -> list[Secret]:

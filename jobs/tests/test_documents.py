@@ -27,8 +27,8 @@ from jobs.tests.factories import JobFactory
 DAILY_0900 = {"type": "daily", "time": "09:00"}
 KNOWN_FIELDS = (
     "name, description, script, args, env, working_dir, timezone, active, "
-    "priority, timeout_seconds, pre_hook, post_hook, secrets, schedules, retry, "
-    "concurrency, misfire"
+    "priority, timeout_seconds, pre_hook, post_hook, secrets, schedules, "
+    "parameters, retry, concurrency, misfire"
 )
 
 
@@ -84,6 +84,7 @@ EXPECTED = {
         {"type": "weekly", "time": "09:30", "weekdays": ["mon", "fri"]},
         {"type": "cron", "expression": "0 2 * * *", "timezone": "UTC"},
     ],
+    "parameters": [],
     "retry": {
         "max_attempts": 3,
         "delay_seconds": 30,
@@ -268,6 +269,7 @@ def test_serializer_flattens_groups_into_model_fields(scripts_dir: Path) -> None
     data = dict(serializer.validated_data)
     assert data.pop("schedules") == EXPECTED["schedules"]
     assert data.pop("secrets") == []
+    assert data.pop("parameters") == []
     assert set(data) == set(MODEL_FIELDS)
     assert data["retry_backoff"] == "exponential"
     assert data["is_active"] is False

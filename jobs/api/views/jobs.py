@@ -47,7 +47,7 @@ from jobs import permissions as perms
 from jobs.api.access import MSG_FORBIDDEN, require
 from jobs.api.filters import JobFilter
 from jobs.api.serializers import JobSerializer
-from jobs.documents import SECRETS_KEY, document_path
+from jobs.documents import PARAMETERS_KEY, SECRETS_KEY, document_path
 from jobs.models import Job, JobRun
 from jobs.selectors import jobs_with_last_run
 from jobs.services.jobs import (
@@ -296,11 +296,17 @@ class JobViewSet(viewsets.GenericViewSet):
     def _save(
         self, job: Job, validated: dict[str, Any], *, partial: bool = False
     ) -> Job:
-        """Save through `job_save`; a document left without secrets has none."""
+        """Save through `job_save`; a document left without secrets has none.
+
+        Likewise a whole document left without parameters declares none.
+        """
         schedules = validated.get("schedules")
         secrets = validated.get(SECRETS_KEY)
         if secrets is None and not partial:
             secrets = []
+        parameters = validated.get(PARAMETERS_KEY)
+        if parameters is None and not partial:
+            parameters = []
         try:
             return job_save(
                 job=job,
@@ -309,6 +315,7 @@ class JobViewSet(viewsets.GenericViewSet):
                 actor=self.request.user,
                 ip=_ip(self.request),
                 secrets=secrets,
+                parameters=parameters,
             )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(_document_errors(exc)) from None
@@ -338,7 +345,7 @@ def jobs_shown(queryset: QuerySet[Job]) -> QuerySet[Job]:
     return (
         jobs_with_last_run(queryset)
         .select_related("owner")
-        .prefetch_related("secrets")
+        .prefetch_related("secrets", "parameters")
         .order_by("name", "pk")
     )
 
