@@ -146,7 +146,7 @@ def job_save(
     before_owner = None if creating else _stored_owner_name(job.pk)
     job.full_clean()
     secrets = _secrets_allowed(secrets)
-    documents = _schedules_for(job, schedules)
+    documents = _schedules_for(job, schedules, now=now)
     parameter_documents = None
     if parameters is not None:
         parameter_documents = parameter_documents_validate(list(parameters))
@@ -193,11 +193,17 @@ def job_save(
 
 
 def _schedules_for(
-    job: Job, schedules: Sequence[dict[str, Any]] | None
+    job: Job, schedules: Sequence[dict[str, Any]] | None, *, now: datetime
 ) -> list[dict[str, Any]] | None:
-    """Return the schedules to store for `job`, validated (None: keep them)."""
+    """Return the schedules to store for `job`, validated (None: keep them).
+
+    An interval without a start keeps its previous start if its length did
+    not change, else starts now (`jobs.schedule.interval_starts_stamp`).
+    """
     if schedules is not None:
-        return schedules_validate(list(schedules), timezone=job.timezone)
+        documents = schedules_validate(list(schedules), timezone=job.timezone)
+        previous = [] if job.pk is None else job.schedule_documents()
+        return engine.interval_starts_stamp(documents, previous=previous, now=now)
     if job.pk is None:
         raise ValidationError({"schedules": [MSG_NO_SCHEDULES]})
     return None

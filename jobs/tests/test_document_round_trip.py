@@ -49,13 +49,15 @@ PARAMETERS: list[dict[str, Any]] = [
 ]
 # One schedule of every kind (`jobs.schedule.KINDS`), zones mixed.
 SCHEDULES: list[dict[str, Any]] = [
-    {"type": "interval", "seconds": 86400},
+    {"type": "interval", "seconds": 86400, "start": "2026-03-01T14:10:00+08:00"},
+    {"type": "interval", "seconds": 3600},
     {"type": "hourly", "minute": 5},
     {"type": "daily", "time": "02:00"},
     {"type": "weekly", "weekdays": ["mon", "fri"], "time": "09:30"},
     {"type": "monthly", "day": "last", "time": "23:00", "timezone": "UTC"},
     {"type": "yearly", "month": 2, "day": 29, "time": "06:00"},
     {"type": "cron", "expression": "*/15 8-18 * * 1-5"},
+    {"type": "once", "at": "2026-12-24T09:00", "timezone": "Europe/London"},
     {"type": "manual"},
 ]
 

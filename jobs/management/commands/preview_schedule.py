@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobportal import clock
 from jobs import conf
-from jobs.schedule import FireTime, ScheduleError, parse_schedule
+from jobs.schedule import FireTime, ScheduleError, anchored, parse_schedule
 from jobs.schedule_text import describe_schedule
 
 MAX_COUNT = 1000
@@ -76,6 +76,8 @@ class Command(BaseCommand):
             raise CommandError(MSG_SCHEDULE.format(error=exc)) from None
         count = _count(options["count"])
         after = _after(options["after"], zone=schedule.zone)
+        # An interval without a start counts from --after, as if saved then.
+        schedule = anchored(schedule, after)
         try:
             fires = schedule.fire_times(after, count)
         except OverflowError:
