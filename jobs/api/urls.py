@@ -8,6 +8,7 @@ from django.urls import re_path
 
 from jobportal.api.routers import OptionalSlashRouter
 from jobs.api.views import (
+    batch_runs,
     health,
     jobs,
     runs,
@@ -36,6 +37,7 @@ urlpatterns = [
         schedules.SchedulePreviewView.as_view(),
         name="schedule-preview",
     ),
+    re_path(r"^runs/?$", batch_runs.BatchRunsView.as_view(), name="run-batch"),
     re_path(
         r"^jobs/(?P<job_pk>[0-9]+)/logs/?$",
         runs.JobLogsView.as_view(),
