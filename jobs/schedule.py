@@ -238,10 +238,10 @@ def interval_starts_stamp(
     (the moment the job is first saved with it).
     """
     _require_aware(now)
-    kept: dict[int, list[str]] = {}
+    kept: dict[Any, list[str]] = {}
     for old in previous:
         if old.get("type") == "interval" and "start" in old:
-            kept.setdefault(old.get("seconds"), []).append(old["start"])
+            kept.setdefault(old["seconds"], []).append(old["start"])
     result = []
     for document in documents:
         if document.get("type") == "interval" and "start" not in document:
