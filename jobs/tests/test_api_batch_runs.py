@@ -108,6 +108,7 @@ def test_a_bare_list_is_read_as_the_runs(
         ({"job": 1, "parameters": {"limit": "many"}}, "parameters"),
         ({"job": 1, "parameters": {}}, "parameters"),
         ({"job": 999}, "job"),
+        ({"job": 2**64}, "job"),
         ({"job": 1, "not_before": "2026-03-01T10:00"}, "not_before"),
         ({"job": 1, "parameters": {"limit": 1}, "priority": 3}, "non_field_errors"),
     ],

@@ -176,3 +176,32 @@ def test_a_job_with_only_a_past_once_schedule_has_no_next_run(
         now=now,
     )
     assert upcoming.next_run_at == datetime(2026, 12, 31, 15, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_the_migration_writes_the_epoch_into_stored_intervals(
+    scripts_dir: Path,
+) -> None:
+    """Intervals saved before "start" keep their phase: start = 1970-01-01."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from jobs.models import Schedule
+
+    migration = import_module("jobs.migrations.0013_interval_start")
+    job = Job.objects.create(name="old", script="ok.py")
+    old = Schedule.objects.create(job=job, document=HOURLY, position=0)
+    stated = Schedule.objects.create(
+        job=job, document={**HOURLY, "start": "2026-01-01T00:00:00Z"}, position=1
+    )
+    daily = Schedule.objects.create(
+        job=job, document={"type": "daily", "time": "09:00"}, position=2
+    )
+    migration.stamp_epoch(apps, None)
+    old.refresh_from_db()
+    stated.refresh_from_db()
+    daily.refresh_from_db()
+    assert old.document == {**HOURLY, "start": "1970-01-01T00:00:00Z"}
+    assert stated.document["start"] == "2026-01-01T00:00:00Z"
+    assert daily.document == {"type": "daily", "time": "09:00"}

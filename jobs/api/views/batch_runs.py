@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from accounts.client import request_ip
 from jobportal import clock
+from jobportal.api.ids import IdField
 from jobportal.api.responses import WRITE_ERRORS
 from jobportal.api.serializers import StrictSerializer, storable_json
 from jobs import permissions as perms
@@ -43,7 +44,7 @@ MSG_NO_JOB = "No job with id {value}."
 class BatchItemSerializer(StrictSerializer):
     """One run asked for."""
 
-    job = serializers.IntegerField(min_value=1, help_text="The job's id.")
+    job = IdField(help_text="The job's id.")
     parameters = serializers.DictField(
         child=serializers.JSONField(),
         required=False,
