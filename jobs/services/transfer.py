@@ -32,6 +32,7 @@ from jobs.documents import (
 )
 from jobs.errors import JobsError
 from jobs.models import Job, Secret
+from jobs.schedule import interval_starts_stamp
 from jobs.services.jobs import job_save
 
 logger = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def jobs_import(
     then. With `dry_run`, validate and classify but write nothing.
     """
     with transaction.atomic():
-        plans = _plan(documents, owner=owner)
+        plans = _plan(documents, owner=owner, now=now)
         if not dry_run:
             for label, plan in plans:
                 if plan.action != "unchanged":
@@ -118,7 +119,9 @@ def jobs_import(
     return result
 
 
-def _plan(items: Sequence[Any], *, owner: Actor) -> list[tuple[str, _Plan]]:
+def _plan(
+    items: Sequence[Any], *, owner: Actor, now: datetime
+) -> list[tuple[str, _Plan]]:
     """Validate every document and decide what to do with each, or raise."""
     labels = [_label(item, position) for position, item in enumerate(items, 1)]
     names = [_name(item) for item in items]
@@ -137,14 +140,20 @@ def _plan(items: Sequence[Any], *, owner: Actor) -> list[tuple[str, _Plan]]:
         except DocumentInvalidError as exc:
             errors.extend(_in_job(label, _flatten(exc.errors)))
             continue
-        plans.append((label, _apply(validated, instance, owner)))
+        plans.append((label, _apply(validated, instance, owner, now=now)))
     if errors:
         raise JobImportError(errors)
     return plans
 
 
-def _apply(validated: Mapping[str, Any], instance: Job | None, owner: Actor) -> _Plan:
-    """Set the document's values (defaults for the missing) on the job."""
+def _apply(
+    validated: Mapping[str, Any], instance: Job | None, owner: Actor, *, now: datetime
+) -> _Plan:
+    """Set the document's values (defaults for the missing) on the job.
+
+    Intervals without a start get the one `job_save` would give them, so
+    that a document that leaves it out can still be "unchanged".
+    """
     values = Job.field_defaults(MODEL_FIELDS)
     values.update((k, v) for k, v in validated.items() if k in MODEL_FIELDS)
     schedules = list(validated["schedules"])
@@ -154,6 +163,9 @@ def _apply(validated: Mapping[str, Any], instance: Job | None, owner: Actor) -> 
         job = Job(owner=actor_user(owner), **values)
         return _Plan(job, schedules, "created", secrets, parameters)
     before = job_to_document(instance)
+    schedules = interval_starts_stamp(
+        schedules, previous=instance.schedule_documents(), now=now
+    )
     for name, value in values.items():
         setattr(instance, name, value)
     after = job_to_document(

@@ -1,5 +1,6 @@
 """Job documents lose nothing: export → import into an empty database → export."""
 
+import json
 from datetime import datetime
 from io import StringIO
 from pathlib import Path
@@ -164,3 +165,28 @@ def test_restoring_a_version_from_before_parameters_keeps_them(
     version.save()
     job_version_restore(version=version, actor=None, now=now)
     assert job.parameters.count() == len(PARAMETERS)
+
+
+@pytest.mark.django_db
+def test_reimporting_an_interval_without_start_is_unchanged(
+    scripts_dir: Path, tmp_path: Path
+) -> None:
+    """The start stamped on the first import is kept and not reported a change."""
+    path = tmp_path / "jobs.json"
+    document = {
+        "name": "every-hour",
+        "script": "ok.py",
+        "schedules": [{"type": "interval", "seconds": 3600}],
+        "parameters": PARAMETERS[:1],
+    }
+    path.write_text(json.dumps([document]), encoding="utf-8")
+    outputs = []
+    for _ in range(2):
+        out = StringIO()
+        call_command("importjobs", str(path), stdout=out)
+        outputs.append(out.getvalue())
+    assert outputs == [
+        "Created 1, updated 0, unchanged 0\n",
+        "Created 0, updated 0, unchanged 1\n",
+    ]
+    assert "start" in Job.objects.get().schedule_documents()[0]
