@@ -14,8 +14,9 @@ its hash never shows. Keys are revoked, never edited or deleted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -36,6 +37,7 @@ from accounts.permissions import (
     can_view_audit_log,
     is_active_user,
 )
+from accounts.selectors import people
 from accounts.services.api_keys import (
     MSG_EXPIRES_IN_PAST,
     api_key_create,
@@ -44,7 +46,8 @@ from accounts.services.api_keys import (
 from accounts.services.audit import audit_state_change, audit_target
 from accounts.services.users import group_state, user_state
 from jobportal import clock
-from jobportal.admin import RecordAdmin
+from jobportal.admin import InstantColumnsMixin, RecordAdmin
+from jobportal.times import instant_html
 
 SYSTEM_ACTOR = "system"
 MSG_KEY_CREATED = (
@@ -124,7 +127,21 @@ admin.site.unregister(Group)
 
 @admin.register(User)
 class AuditedUserAdmin(AuditedAdminMixin, UserAdmin):
-    """Django's user admin, audited."""
+    """Django's user admin, audited; roles shown, guardian's AnonymousUser hidden."""
+
+    list_display = ("username", "email", "first_name", "last_name", "is_staff", "roles")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        """Leave out guardian's AnonymousUser; load the roles in one query."""
+        return people(super().get_queryset(request)).prefetch_related("groups")
+
+    @admin.display(description="roles")
+    def roles(self, user: User) -> str:
+        """Name the user's roles (groups), superuser first."""
+        names = sorted(group.name for group in user.groups.all())
+        if user.is_superuser:
+            names.insert(0, "superuser")
+        return ", ".join(names) or "-"
 
     def audit_state(self, obj: Any) -> dict[str, Any]:
         """Return the user's audited fields, groups and permissions."""
@@ -186,10 +203,12 @@ class ActorFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(RecordAdmin):
+class AuditEventAdmin(InstantColumnsMixin, RecordAdmin):
     """The audit log: read-only for everyone, superusers included."""
 
+    # "at" becomes a column naming its zone (`instant_columns`).
     list_display = ("at", "actor_name", "action", "target_type", "target_link", "ip")
+    instant_columns: ClassVar[dict[str, Any]] = {"at": ("at", None)}
     list_filter = (
         "action",
         ActorFilter,
@@ -200,7 +219,7 @@ class AuditEventAdmin(RecordAdmin):
     date_hierarchy = "at"
     actions = None
     fields = (
-        "at",
+        "at_shown",
         "actor_name",
         "action",
         "target_type",
@@ -218,6 +237,17 @@ class AuditEventAdmin(RecordAdmin):
     ) -> bool:
         """Allow those who may read the audit log."""
         return can_view_audit_log(request.user)
+
+    def get_list_display_links(
+        self, request: HttpRequest, list_display: Sequence[Any]
+    ) -> tuple[Any, ...]:
+        """Link the time column to the event."""
+        return (list_display[0],)
+
+    @admin.display(description="at")
+    def at_shown(self, event: AuditEvent) -> SafeString | str:
+        """Show the time in the display zone, UTC on hover."""
+        return instant_html(event.at)
 
     @admin.display(description="actor", ordering="actor_repr")
     def actor_name(self, event: AuditEvent) -> str:
@@ -374,3 +404,6 @@ class APIKeyAdmin(RecordAdmin):
     def key_status(self, api_key: APIKey) -> str:
         """Show whether the key is active, expired or revoked."""
         return APIKey.Status(api_key.status(now=clock.now())).label
+
+
+from accounts import admin_preferences  # noqa: E402, F401 - registers the page

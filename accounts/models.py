@@ -7,8 +7,10 @@ django-guardian object permissions, so neither needs a model here.
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -144,3 +146,44 @@ class APIKey(models.Model):
         if self.is_expired(now=now):
             return self.Status.EXPIRED
         return self.Status.ACTIVE
+
+
+def validate_timezone_name(value: str) -> None:
+    """Refuse a name that is not an IANA time zone."""
+    if not value:
+        return
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            MSG_UNKNOWN_TIMEZONE.format(name=value), code="timezone"
+        ) from None
+
+
+MSG_UNKNOWN_TIMEZONE = (
+    "Unknown time zone {name!r}; use an IANA name like 'Asia/Hong_Kong'."
+)
+
+
+class UserPreference(models.Model):
+    """How one user wants the admin shown: the zone for every instant."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    timezone = models.CharField(
+        "display time zone",
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone_name],
+        help_text=(
+            "IANA name, e.g. Europe/Paris. Every time in the admin is shown in "
+            "it (UTC on hover). Empty: each job's own zone, else the portal's."
+        ),
+    )
+
+    class Meta:
+        verbose_name = "display setting"
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.timezone or 'job zones'}"

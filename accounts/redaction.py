@@ -45,20 +45,34 @@ def redact(value: Any, *, name: str = "") -> Any:
 
 
 def redact_changes(
-    changes: Mapping[str, Sequence[Any]], *, keep: frozenset[str] | None = None
+    changes: Mapping[str, Sequence[Any]],
+    *,
+    keep: frozenset[str] | None = None,
+    names: frozenset[str] = frozenset(),
 ) -> dict[str, list[Any]]:
     """Return `{field: [old, new]}` with secret-looking values hidden.
 
     With `keep`, every field not in it is hidden entirely (used for targets
-    whose values are all secret, where only names may show).
+    whose values are all secret, where only names may show). A path under a
+    field in `names` ("secrets", "secrets[0]") holds the *names* of secrets,
+    which the log keeps so that one can tell which secret was granted.
     """
     redacted: dict[str, list[Any]] = {}
     for path, (old, new) in changes.items():
-        if path_is_sensitive(path) or (keep is not None and path not in keep):
+        if _PATH_PARTS.split(path)[0] in names and _is_names(old) and _is_names(new):
+            redacted[path] = [old, new]
+        elif path_is_sensitive(path) or (keep is not None and path not in keep):
             redacted[path] = [_mask(old), _mask(new)]
         else:
             redacted[path] = [redact(old), redact(new)]
     return redacted
+
+
+def _is_names(value: Any) -> bool:
+    """Return True for None, a name, or a list of names (nothing nested)."""
+    if isinstance(value, list | tuple):
+        return all(isinstance(item, str) for item in value)
+    return value is None or isinstance(value, str)
 
 
 def _mask(value: Any) -> Any:

@@ -98,7 +98,7 @@ ALLOWED_HOSTS = env.list("JOB_PORTAL_ALLOWED_HOSTS", default=["localhost", "127.
 CSRF_TRUSTED_ORIGINS = env.list("JOB_PORTAL_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "jobportal.admin_site.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -121,6 +121,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.DisplayZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -139,6 +140,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "libraries": {"portal_time": "jobportal.templatetags.portal_time"},
         },
     },
 ]
@@ -330,9 +332,33 @@ JOB_PORTAL_ARTIFACTS_DIR = BASE_DIR / env.str(
 )
 JOB_PORTAL_SMTP_HOST = env.str("JOB_PORTAL_SMTP_HOST", default="localhost")
 JOB_PORTAL_SMTP_PORT = _number("JOB_PORTAL_SMTP_PORT", 25)
+JOB_PORTAL_SMTP_USER = env.str("JOB_PORTAL_SMTP_USER", default="")
+JOB_PORTAL_SMTP_PASSWORD = env.str("JOB_PORTAL_SMTP_PASSWORD", default="")
+JOB_PORTAL_SMTP_TLS = _bool("JOB_PORTAL_SMTP_TLS", default=False)
+JOB_PORTAL_SMTP_SSL = _bool("JOB_PORTAL_SMTP_SSL", default=False)
+JOB_PORTAL_SMTP_FROM = env.str("JOB_PORTAL_SMTP_FROM", default="jobportal@localhost")
+# When set, notifications create a "Default webhook" channel with a global
+# rule for failures and recoveries (see README "Notifications").
 JOB_PORTAL_WEBHOOK_URL = env.str("JOB_PORTAL_WEBHOOK_URL", default="")
+# Circuit breaker default: pause a job after this many failures in a row
+# (0: off; a job may set its own in its notification state).
+JOB_PORTAL_CIRCUIT_BREAKER_AFTER = _number("JOB_PORTAL_CIRCUIT_BREAKER_AFTER", 0)
+# Links in notifications point here (the admin's address as people see it).
+JOB_PORTAL_PUBLIC_URL = env.str(
+    "JOB_PORTAL_PUBLIC_URL", default="http://127.0.0.1:8000"
+)
+# /metrics (Prometheus): a bearer token and/or client addresses (networks
+# allowed); neither set means loopback only. Per-job series are opt-in.
+JOB_PORTAL_METRICS_TOKEN = env.str("JOB_PORTAL_METRICS_TOKEN", default="")
+JOB_PORTAL_METRICS_ALLOWED_IPS = env.list("JOB_PORTAL_METRICS_ALLOWED_IPS", default=[])
+JOB_PORTAL_METRICS_PER_JOB = _bool("JOB_PORTAL_METRICS_PER_JOB", default=False)
 EMAIL_HOST = JOB_PORTAL_SMTP_HOST
 EMAIL_PORT = JOB_PORTAL_SMTP_PORT or 25
+EMAIL_HOST_USER = JOB_PORTAL_SMTP_USER
+EMAIL_HOST_PASSWORD = JOB_PORTAL_SMTP_PASSWORD
+EMAIL_USE_TLS = JOB_PORTAL_SMTP_TLS
+EMAIL_USE_SSL = JOB_PORTAL_SMTP_SSL
+DEFAULT_FROM_EMAIL = JOB_PORTAL_SMTP_FROM
 
 JOB_PORTAL_LOG_LEVEL = env.str("JOB_PORTAL_LOG_LEVEL", default="INFO").upper()
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

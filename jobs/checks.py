@@ -5,6 +5,7 @@ reported here, by ``manage.py check`` and before every command, instead of
 failing later with a traceback.
 """
 
+import ipaddress
 import os
 import re
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 from django.core.checks import Warning as CheckWarning
 
-from jobs import crypto
+from jobs import crypto, supervisor
 from jobs.schedule import ScheduleError, parse_timezone
 
 EXTENSION = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -122,6 +123,71 @@ def check_encryption_key(
     return []
 
 
+# --- /metrics access (issue 14) ----------------------------------------------
+
+MSG_METRICS_IP = (
+    "JOB_PORTAL_METRICS_ALLOWED_IPS: {value!r} is not an IP address or network "
+    "(e.g. 10.0.0.5 or 10.0.0.0/24)."
+)
+MSG_METRICS_BEARER_SHORT = (
+    "JOB_PORTAL_METRICS_TOKEN is too short ({length} characters): use at least "
+    "{minimum} (e.g. python -c 'import secrets; print(secrets.token_urlsafe())')."
+)
+METRICS_TOKEN_MIN_LENGTH = 16
+
+
+@register()
+def check_metrics_access(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check the /metrics token's length and the allowed addresses' syntax."""
+    errors: list[CheckMessage] = []
+    for value in settings.JOB_PORTAL_METRICS_ALLOWED_IPS:
+        try:
+            ipaddress.ip_network(str(value).strip(), strict=False)
+        except ValueError:
+            errors.append(Error(MSG_METRICS_IP.format(value=value), id="jobs.E160"))
+    token = settings.JOB_PORTAL_METRICS_TOKEN
+    if token and len(token) < METRICS_TOKEN_MIN_LENGTH:
+        errors.append(
+            Error(
+                MSG_METRICS_BEARER_SHORT.format(
+                    length=len(token), minimum=METRICS_TOKEN_MIN_LENGTH
+                ),
+                id="jobs.E161",
+            )
+        )
+    return errors
+
+
+# --- notifications (issue 12) ------------------------------------------------
+
+MSG_CIRCUIT_BREAKER = (
+    "JOB_PORTAL_CIRCUIT_BREAKER_AFTER must be a whole number of failures, 0 (off) "
+    "or more; got {value!r}."
+)
+MSG_PUBLIC_URL = (
+    "JOB_PORTAL_PUBLIC_URL must be an http(s) address like "
+    "'https://jobs.example.com'; got {value!r}."
+)
+
+
+@register()
+def check_notification_settings(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check the circuit breaker default and the public address."""
+    errors: list[CheckMessage] = []
+    value = settings.JOB_PORTAL_CIRCUIT_BREAKER_AFTER
+    if value is None or value < 0:
+        raw = _raw("JOB_PORTAL_CIRCUIT_BREAKER_AFTER")
+        errors.append(Error(MSG_CIRCUIT_BREAKER.format(value=raw), id="jobs.E150"))
+    url = str(settings.JOB_PORTAL_PUBLIC_URL)
+    if not url.lower().startswith(("http://", "https://")):
+        errors.append(Error(MSG_PUBLIC_URL.format(value=url), id="jobs.E151"))
+    return errors
+
+
 # --- cluster-wide limits (issue 13) ------------------------------------------
 
 MSG_MAX_CONCURRENT_TOTAL = (
@@ -142,3 +208,15 @@ def check_cluster_limits(
             Error(MSG_MAX_CONCURRENT_TOTAL.format(value=_raw(name)), id="jobs.E120")
         ]
     return []
+
+
+# --- the run supervisor (issue 13) --------------------------------------------
+
+
+@register()
+def check_run_supervisor(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check that this system can supervise runs (Linux: prctl and /proc)."""
+    reason = supervisor.unsupported_reason()
+    return [Error(reason, id="jobs.E110")] if reason else []

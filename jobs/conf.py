@@ -89,6 +89,50 @@ def run_event_retention_days() -> int:
     return int(_positive_or_default("JOB_PORTAL_RUN_EVENT_RETENTION_DAYS"))
 
 
+def metrics_token() -> str:
+    """Return the bearer token /metrics asks for ("" : none)."""
+    return str(settings.JOB_PORTAL_METRICS_TOKEN)
+
+
+def metrics_allowed_ips() -> tuple[str, ...]:
+    """Return the addresses or networks /metrics answers (empty: see README)."""
+    return tuple(str(ip).strip() for ip in settings.JOB_PORTAL_METRICS_ALLOWED_IPS)
+
+
+def metrics_per_job() -> bool:
+    """Return whether /metrics has a series per job (opt-in: 10k jobs)."""
+    return bool(settings.JOB_PORTAL_METRICS_PER_JOB)
+
+
+def smtp_defaults() -> dict[str, object]:
+    """Return the JOB_PORTAL_SMTP_* server settings email channels start from."""
+    return {
+        "host": str(settings.JOB_PORTAL_SMTP_HOST),
+        "port": int(settings.JOB_PORTAL_SMTP_PORT or 25),
+        "username": str(settings.JOB_PORTAL_SMTP_USER),
+        "password": str(settings.JOB_PORTAL_SMTP_PASSWORD),
+        "use_tls": bool(settings.JOB_PORTAL_SMTP_TLS),
+        "use_ssl": bool(settings.JOB_PORTAL_SMTP_SSL),
+        "from_email": str(settings.JOB_PORTAL_SMTP_FROM),
+    }
+
+
+def default_webhook_url() -> str:
+    """Return JOB_PORTAL_WEBHOOK_URL (empty: no default webhook channel)."""
+    return str(settings.JOB_PORTAL_WEBHOOK_URL)
+
+
+def public_url() -> str:
+    """Return the portal's address as people reach it, without a final slash."""
+    return str(settings.JOB_PORTAL_PUBLIC_URL).rstrip("/")
+
+
+def circuit_breaker_after() -> int:
+    """Return the failures in a row that pause a job by default (0: never)."""
+    value = settings.JOB_PORTAL_CIRCUIT_BREAKER_AFTER
+    return max(0, int(value or 0))
+
+
 def max_concurrent_total() -> int | None:
     """Return the cap on runs executing at once across all workers; None: none.
 

@@ -36,7 +36,7 @@ from jobportal.text import (
 )
 from jobs import documents, priorities
 from jobs.errors import JobsError
-from jobs.models import Job, Secret, default_timezone
+from jobs.models import Job, JobDependency, Secret, default_timezone
 from jobs.services.jobs import schedules_validate
 from jobs.services.parameters import parameter_documents_validate
 from jobs.validators import validate_job_secret_names
@@ -74,6 +74,7 @@ DOCUMENT_KEYS = (
     "schedules",
     documents.PARAMETERS_KEY,
     *documents.GROUPS,
+    documents.DEPENDENCIES_KEY,
 )
 # Keys whose values end up in a process: their text must be storable.
 _STORABLE_KEYS = ("args", "env", "schedules")
@@ -159,6 +160,7 @@ def _document_fields(instance: Job | None) -> dict[str, Check]:
     checks[documents.PARAMETERS_KEY] = _parameters_check
     for group, fields in documents.GROUPS.items():
         checks[group] = _group_check(fields, instance=instance)
+    checks[documents.DEPENDENCIES_KEY] = _dependencies_check
     return checks
 
 
@@ -249,14 +251,14 @@ def _own_validators(field: models.Field, *skip: type) -> list[Callable[[Any], An
 
 
 def _text_converter(
-    field: models.Field, *, instance: Job | None
+    field: models.Field, *, instance: Job | None, unique: bool = True
 ) -> Callable[[Any], Any]:
     checks = _own_validators(field, MaxLengthValidator)
     if field.max_length is not None:
         limit = field.max_length
         message = MSG_MAX_LENGTH.format(max_length=limit)
         checks.append(MaxLengthValidator(limit, message=message))
-    if field.unique:
+    if field.unique and unique:
         checks.insert(0, _unique_check(field, instance=instance))
 
     def convert(value: Any) -> str:
@@ -427,3 +429,54 @@ def _secret(name: Any) -> Secret:
     except ValidationError as exc:
         raise _Invalid(exc.messages) from None
     return secret
+
+
+def _dependency_checks() -> dict[str, Check]:
+    """Return the checks of one dependency's keys ("job", "window_hours")."""
+    window = cast(models.Field, JobDependency._meta.get_field("window_hours"))
+    window_convert = _integer_converter(window)
+    name = cast(models.Field, Job._meta.get_field("name"))
+    name_convert = _text_converter(name, instance=None, unique=False)
+
+    def job(value: Any) -> dict[str, Any]:
+        if value is ABSENT:
+            raise _Invalid([MSG_REQUIRED])
+        if value is None:
+            raise _Invalid([MSG_NULL])
+        if _is_blank_text(name, value):
+            raise _Invalid([MSG_BLANK])
+        return {documents.DEPENDENCY_JOB_KEY: name_convert(value)}
+
+    def window_hours(value: Any) -> dict[str, Any]:
+        if value is ABSENT or value is None:
+            return {documents.DEPENDENCY_WINDOW_KEY: None}
+        return {documents.DEPENDENCY_WINDOW_KEY: window_convert(value)}
+
+    return {
+        documents.DEPENDENCY_JOB_KEY: job,
+        documents.DEPENDENCY_WINDOW_KEY: window_hours,
+    }
+
+
+def _dependencies_check(value: Any) -> dict[str, Any]:
+    """Check "dependencies": a list of {"job": name, "window_hours": n}.
+
+    Names are checked as text here; whether such jobs exist (or are being
+    imported alongside) is for the job services and the import to say.
+    """
+    if value is ABSENT:
+        return {}
+    if value is None:
+        raise _Invalid([MSG_NULL])
+    if isinstance(value, str | Mapping) or not hasattr(value, "__iter__"):
+        raise _Invalid([MSG_NOT_LIST.format(input_type=type(value).__name__)])
+    checks = _dependency_checks()
+    items, errors = [], {}
+    for index, item in enumerate(value):
+        try:
+            items.append(_fields(item, checks))
+        except _Invalid as exc:
+            errors[index] = exc.detail
+    if errors:
+        raise _Invalid(errors)
+    return {documents.DEPENDENCIES_KEY: items}

@@ -11,20 +11,24 @@ A job document is flat except for three policy groups::
                      "default": "apac", "choices": ["apac", "emea"],
                      "description": ""}],
      "retry": {"max_attempts": 1, ...}, "concurrency": {"policy": "forbid", ...},
-     "misfire": {"policy": "run_once", "grace_seconds": 60}}
+     "misfire": {"policy": "run_once", "grace_seconds": 60},
+     "dependency_mode": "all_success",
+     "dependencies": [{"job": "nightly-fetch", "window_hours": null}]}
 
 Pure Python: this module maps a job's attributes to a document and reads or
 writes files of documents; it never touches the database itself. Validation
 of a document is `jobs.document_schema`'s job.
 "secrets" lists the names of the job's secrets, never their values;
-"parameters" lists the run parameters the job declares, in their order.
+"parameters" lists the run parameters the job declares, in their order;
+"dependencies" names the jobs this one runs after (A to Z), each with its
+window in hours (null: any age).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +53,7 @@ FLAT_FIELDS: dict[str, str] = {
     "timeout_seconds": "timeout_seconds",
     "pre_hook": "pre_hook",
     "post_hook": "post_hook",
+    "dependency_mode": "dependency_mode",
 }
 RETRY_FIELDS: dict[str, str] = {
     "max_attempts": "retry_max_attempts",
@@ -92,6 +97,10 @@ SECRETS_KEY = "secrets"
 PARAMETERS_KEY = "parameters"
 # A parameter document's keys, in the order they are written.
 PARAMETER_KEYS = ("name", "type", "required", "default", "choices", "description")
+# The jobs this one depends on (rows of their own), and each one's keys.
+DEPENDENCIES_KEY = "dependencies"
+DEPENDENCY_JOB_KEY = "job"
+DEPENDENCY_WINDOW_KEY = "window_hours"
 
 FORMATS = ("json", "yaml")
 _EXTENSIONS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
@@ -118,12 +127,14 @@ def job_to_document(
     schedules: Sequence[Mapping[str, Any]] | None = None,
     secrets: Sequence[str] | None = None,
     parameters: Sequence[Mapping[str, Any]] | None = None,
+    dependencies: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Return `job` as a job document.
 
     `schedules` replaces the job's stored schedule documents, `secrets`
-    its secrets' names and `parameters` its parameter documents, for a job
-    whose new ones are not saved yet. Keys of
+    its secrets' names, `parameters` its parameter documents and
+    `dependencies` its dependency documents, for a job whose new ones are
+    not saved yet. Keys of
     `env` and of each schedule document come out in a fixed order, so that
     equal jobs give equal text on every database (PostgreSQL's jsonb does
     not keep key order).
@@ -134,6 +145,8 @@ def job_to_document(
         secrets = secret_names(job)
     if parameters is None:
         parameters = parameter_documents(job)
+    if dependencies is None:
+        dependencies = dependency_documents(job)
     document: dict[str, Any] = {}
     for key, field in FLAT_FIELDS.items():
         document[key] = copy.deepcopy(getattr(job, field))
@@ -146,6 +159,7 @@ def job_to_document(
         document[group] = {
             key: copy.deepcopy(getattr(job, field)) for key, field in fields.items()
         }
+    document[DEPENDENCIES_KEY] = dependencies_sorted(dependencies)
     return document
 
 
@@ -180,6 +194,34 @@ def parameter_document(document: Mapping[str, Any]) -> dict[str, Any]:
     ordered = {key: document[key] for key in PARAMETER_KEYS if key in document}
     ordered.update((k, v) for k, v in document.items() if k not in ordered)
     return copy.deepcopy(ordered)
+
+
+def dependency_documents(job: Job) -> list[dict[str, Any]]:
+    """Return the job's dependencies as documents, by upstream name."""
+    if job.pk is None:
+        return []
+    # .all() rather than values(): uses a prefetch when there is one.
+    return dependencies_sorted(
+        {
+            DEPENDENCY_JOB_KEY: dependency.depends_on.name,
+            DEPENDENCY_WINDOW_KEY: dependency.window_hours,
+        }
+        for dependency in job.dependencies.all()
+    )
+
+
+def dependencies_sorted(
+    dependencies: Iterable[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Return dependency documents as "job", "window_hours", by job name."""
+    documents = [
+        {
+            DEPENDENCY_JOB_KEY: d[DEPENDENCY_JOB_KEY],
+            DEPENDENCY_WINDOW_KEY: d.get(DEPENDENCY_WINDOW_KEY),
+        }
+        for d in dependencies
+    ]
+    return sorted(documents, key=lambda d: str(d[DEPENDENCY_JOB_KEY]))
 
 
 def schedule_document(document: Mapping[str, Any]) -> dict[str, Any]:

@@ -245,11 +245,21 @@ class ScheduleForm(forms.ModelForm):
         required=False,
         widget=forms.NumberInput(attrs={"min": 0, "max": 59}),
     )
+    # A plain text box, not the browser's time widget: that one shows
+    # "09:00 AM" in some locales and silently empties a typed 25:00, which
+    # then reads as "required"; the engine's message says what is wrong.
     time = forms.CharField(
         required=False,
-        help_text="24-hour HH:MM, in the schedule's timezone.",
+        help_text="24-hour HH:MM (00:00 to 23:59), in the schedule's timezone.",
         widget=forms.TextInput(
-            attrs={"type": "time", "placeholder": "HH:MM", "class": "jobs-time"}
+            attrs={
+                "placeholder": "HH:MM",
+                "class": "jobs-time",
+                "inputmode": "numeric",
+                "maxlength": 5,
+                "size": 6,
+                "autocomplete": "off",
+            }
         ),
     )
     weekdays = forms.MultipleChoiceField(
@@ -394,3 +404,25 @@ class SchedulePreviewForm(forms.Form):
     def clean_timezone(self) -> str:
         """Return the job's zone, the portal's default when left blank."""
         return self.cleaned_data["timezone"].strip() or conf.default_timezone()
+
+
+MAX_PREVIEW_COUNT = 100
+DEFAULT_PREVIEW_COUNT = 10
+
+
+class FireTimesPreviewForm(forms.Form):
+    """The job's schedule preview page: from which local date, how many."""
+
+    start = forms.DateField(
+        label="From",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="A date in the job's zone; empty: from now.",
+    )
+    count = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_PREVIEW_COUNT,
+        initial=DEFAULT_PREVIEW_COUNT,
+        required=False,
+        help_text=f"How many fire times, 1 to {MAX_PREVIEW_COUNT}.",
+    )

@@ -154,6 +154,14 @@ def can_run_job(user: User | None, job: Job) -> bool:
     return _has_job_right(user, job, RUN_JOB)
 
 
+def can_run_pipeline(user: User | None, job: Job) -> bool:
+    """Return True if `user` may start `job`'s pipeline (run it; downstream follows).
+
+    Downstream jobs then run as their dependencies are met, as after any run.
+    """
+    return can_run_job(user, job)
+
+
 def can_activate_job(user: User | None, job: Job) -> bool:
     """Return True if `user` may activate or deactivate `job` (a change)."""
     return can_change_job(user, job)
@@ -291,3 +299,23 @@ def _jobs_with_any_right(user: Any, codenames: tuple[str, ...]) -> QuerySet[Job]
     if _global(user, ADD_JOB) and set(codenames) & set(JOB_OBJECT_PERMISSIONS):
         condition |= Q(owner=user)
     return Job.objects.filter(condition)
+
+
+def metrics_job_scope(user: User | None) -> QuerySet[Job] | None:
+    """Return the jobs whose figures `user` may see; None means every job.
+
+    The dashboard and the metrics API read the all-jobs rollups for None
+    and the per-job rollups of these jobs otherwise.
+    """
+    if can_view_all_jobs(user):
+        return None
+    # The ids once, rather than the grants' subquery inside every aggregate.
+    ids = list(jobs_visible_to(user).values_list("pk", flat=True))
+    return Job.objects.filter(pk__in=ids)
+
+
+def can_view_workers(user: User | None) -> bool:
+    """Return True if `user` may see the workers (the admin's Workers page)."""
+    return is_active_user(user) and (
+        user.has_perm("jobs.view_worker") or user.has_perm("jobs.change_worker")
+    )

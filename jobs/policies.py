@@ -66,6 +66,10 @@ MSG_EXIT_CODE = "Exited with code {code}."
 MSG_SIGNAL = "Killed by signal {signal}."
 MSG_TIMED_OUT = "Timed out after {seconds:g} seconds; its process group was stopped."
 MSG_WORKER_ERROR = "The worker failed while handling this run: {error}"
+MSG_LEASE_EXPIRED = (
+    "The run's lease was not renewed in time (worker {worker} stalled or cut off "
+    "from the database); its supervisor ended the script."
+)
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,9 @@ def _ending(
     result: ProcessResult, *, cause: str, worker: str, timeout_seconds: float | None
 ) -> tuple[str, RetryMode, str, str]:
     """Return (status, retry mode, reason, reason code) for `result`."""
+    if result.lease_expired:
+        reason = MSG_LEASE_EXPIRED.format(worker=worker)
+        return LOST, RetryMode.INTERRUPTED, reason, reasons.LEASE_EXPIRED
     if result.cancelled and cause == CAUSE_SHUTDOWN:
         reason = MSG_SHUTDOWN.format(worker=worker)
         return LOST, RetryMode.INTERRUPTED, reason, reasons.SHUTDOWN

@@ -14,6 +14,8 @@ MISFIRE_SKIPPED = "misfire_skipped"
 MISFIRE_CAP = "misfire_cap"
 CONCURRENCY_FORBID = "concurrency_forbid"
 SCHEDULE_ERROR = "schedule_error"
+# Dependencies: the round's upstream outcomes can no longer satisfy the job.
+UPSTREAM_FAILED = "upstream_failed"
 # Blocked right before starting (`services.execution.run_prepare`).
 PATH_REFUSED = "path_refused"
 SCRIPT_UNAPPROVED = "script_unapproved"
@@ -36,6 +38,13 @@ EXIT_CODE = "exit_code"
 SIGNAL = "signal"
 START_FAILED = "start_failed"
 WORKER_ERROR = "worker_error"
+# The run's lease was not renewed in time: its supervisor ended the script.
+LEASE_EXPIRED = "lease_expired"
+# Why a job (not a run) was deactivated: the notifications circuit breaker
+# paused it after N failures in a row. Not a run's reason, so not in LABELS.
+CIRCUIT_OPEN = "circuit_open"
+# History brought in by `import_legacy`.
+LEGACY_FAILED = "legacy_failed"
 
 LABELS = {
     MISFIRE_FOLDED: "Missed slot folded into a later run",
@@ -43,6 +52,7 @@ LABELS = {
     MISFIRE_CAP: "Missed slot beyond the run-all cap",
     CONCURRENCY_FORBID: "Previous run still active (forbid)",
     SCHEDULE_ERROR: "Schedule could not be computed",
+    UPSTREAM_FAILED: "Upstream outcome cannot satisfy the dependencies",
     PATH_REFUSED: "Script or folder refused",
     SCRIPT_UNAPPROVED: "Script not approved",
     SCRIPT_REJECTED: "Script rejected",
@@ -61,6 +71,8 @@ LABELS = {
     SIGNAL: "Killed by a signal",
     START_FAILED: "Process could not start",
     WORKER_ERROR: "Worker error",
+    LEASE_EXPIRED: "Lease expired",
+    LEGACY_FAILED: "Failed in the legacy portal",
 }
 
 

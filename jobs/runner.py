@@ -1,9 +1,11 @@
 """Run a job's process: spawn it, time it out or cancel it, capture its output.
 
-Pure Python, no Django imports. The script runs in its own session, so its
-process group holds the script and everything it starts; a timeout or a
-cancel sends SIGTERM to that whole group, then SIGKILL after a grace period.
-Once the script exits, whatever it left behind in its group is killed too.
+Pure Python, no Django imports. The script runs under a supervisor
+(`jobs.supervisor`), its parent and the subreaper of everything it starts,
+in a session of its own. A timeout or a cancel sends SIGTERM to every
+descendant (those that called ``setsid()`` or double-forked included), then
+SIGKILL after a grace period. Once the script exits, whatever it left
+behind is killed too, and the supervisor ends it all if the worker dies.
 
 Output (stdout and stderr on one pipe, so they stay interleaved) is read in
 chunks into a buffer that keeps only a head and a tail, so memory stays
@@ -20,8 +22,6 @@ import logging
 import os
 import re
 import selectors
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -30,9 +30,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs.supervisor import CMD_HEARTBEAT, CMD_KILL, CMD_TERMINATE, Supervised, spawn
+
 logger = logging.getLogger(__name__)
 
 MSG_START_ERROR = "could not start: {error}"
+MSG_LEASE_LOST = "not started: the run's lease ran out before its start"
 MSG_DROPPED = "\n... [{dropped} bytes of output dropped] ...\n"
 MASK = "***"
 READ_CHUNK_BYTES = 64 * 1024
@@ -63,6 +66,8 @@ class ProcessSpec:
     kill_grace_seconds: float = 5.0
     # Values (the job's secrets) written as MASK wherever output is rendered.
     mask: tuple[str, ...] = ()
+    # The longest the script may run without its lease being renewed.
+    fence_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ class ProcessResult:
     dropped_bytes: int
     duration_seconds: float
     error: str = ""
+    # The supervisor ended the script: its lease was not renewed in time.
+    lease_expired: bool = False
 
 
 def interpreter_argv(
@@ -219,59 +226,83 @@ class OutputBuffer:
                 excess = 0
 
 
-class _Supervisor:
-    """Read a started process's output, signal its group and reap it.
+class Lease:
+    """When a run's lease was last renewed (`time.monotonic`), for its supervisor.
 
-    The group leader is only reaped at the very end: while it is unreaped
-    (even as a zombie) its pid, which is the group id, cannot be reused, so
-    signals sent to the group cannot reach an unrelated process.
+    The worker sets `renewed_at` after each renewal in the database (from
+    another thread); the runner then tells the supervisor, whose fence
+    timer starts again.
+    """
+
+    def __init__(self, renewed_at: float) -> None:
+        """Start with the lease renewed at `renewed_at`."""
+        self.renewed_at = renewed_at
+
+
+class _Supervisor:
+    """Read a supervised script's output, stop it, and collect its status.
+
+    The supervisor process (`jobs.supervisor`) is the script's parent and
+    subreaper: it reports the script's exit and, on command, ends every
+    descendant. It is only reaped at the very end, so its pid, which is its
+    process group's id, cannot be reused while a signal may be sent to it.
     """
 
     def __init__(
         self,
-        proc: subprocess.Popen[bytes],
+        handle: Supervised,
         buffer: OutputBuffer,
         *,
         clock: Callable[[], float],
         on_output: Callable[[str, int], None] | None,
         output_interval_seconds: float,
+        lease: Lease | None = None,
     ) -> None:
-        """Watch `proc`'s output pipe."""
-        if proc.stdout is None:
-            raise ValueError("The process must be started with stdout=PIPE.")
-        self.proc = proc
+        """Watch `handle`'s output pipe and control socket."""
+        self.handle = handle
         self.buffer = buffer
         self.clock = clock
         self.is_eof = False
         self._on_output = on_output
         self._interval = output_interval_seconds
-        self._fd = proc.stdout.fileno()
+        self._lease = lease
+        self._told_renewal = lease.renewed_at if lease is not None else 0.0
+        self._fd = handle.output_fd
         os.set_blocking(self._fd, False)
         _widen_pipe(self._fd)
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._fd, selectors.EVENT_READ)
+        self._selector.register(handle.control, selectors.EVENT_READ)
         self._flushed_at = clock()
         self._flushed_total = 0
 
     def has_exited(self) -> bool:
-        """Return whether the group leader has exited, without reaping it."""
-        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
-        try:
-            return os.waitid(os.P_PID, self.proc.pid, flags) is not None
-        except ChildProcessError:  # reaped elsewhere: it has exited
-            return True
+        """Return whether the script has exited (or its supervisor died)."""
+        self.handle.read_messages()
+        return self.handle.exit_code is not None or self.handle.has_exited()
 
     def pump(self, seconds: float) -> None:
         """Read what the pipe offers within `seconds`, then flush if due."""
+        self._pass_renewal()
         if self.is_eof:
-            # Nothing left to select on; wait for the leader instead.
+            # Nothing left to select on; wait for the script instead.
             self._await_exit(seconds)
-        elif self._selector.select(max(seconds, 0)):
-            self._read_available()
+        else:
+            for key, _ in self._selector.select(max(seconds, 0)):
+                if key.fd == self._fd:
+                    self._read_available()
+                else:
+                    self.handle.read_messages()
         self._flush_if_due()
 
+    def _pass_renewal(self) -> None:
+        """Tell the supervisor of a lease renewal it has not heard of yet."""
+        if self._lease is not None and self._lease.renewed_at > self._told_renewal:
+            self._told_renewal = self._lease.renewed_at
+            self.handle.send(CMD_HEARTBEAT)
+
     def _await_exit(self, seconds: float) -> None:
-        """Wait up to `seconds` for the leader to exit, polling from 1 ms up.
+        """Wait up to `seconds` for the script's exit, polling from 1 ms up.
 
         The kernel closes a child's pipe a moment before it marks the child
         exited, so the exit usually follows within a millisecond or two: a
@@ -287,7 +318,7 @@ class _Supervisor:
             pause = min(pause * 2, POLL_SECONDS)
 
     def drain(self, seconds: float) -> None:
-        """Pump until EOF and the leader's exit, for at most `seconds`."""
+        """Pump until EOF and the script's exit, for at most `seconds`."""
         deadline = self.clock() + seconds
         while not (self.is_eof and self.has_exited()):
             remaining = deadline - self.clock()
@@ -295,26 +326,20 @@ class _Supervisor:
                 return
             self.pump(min(POLL_SECONDS, remaining))
 
-    def signal_group(self, signum: signal.Signals) -> None:
-        """Send `signum` to the process group, if it still has members."""
-        try:
-            os.killpg(self.proc.pid, signum)
-        except ProcessLookupError:
-            pass
-        except PermissionError:
-            # macOS refuses to signal a group whose only member is a zombie.
-            logger.warning("Not allowed to signal process group %s", self.proc.pid)
+    def terminate(self) -> None:
+        """Send SIGTERM to the script and all its descendants."""
+        self.handle.send(CMD_TERMINATE)
 
-    def close(self) -> int:
-        """Kill what is left of the group, reap the leader, return its code."""
-        if self.proc.returncode is None:
-            self.signal_group(signal.SIGKILL)
-            # SIGKILL cannot be caught or ignored, so this wait ends.
-            self.proc.wait()
+    def kill(self) -> None:
+        """SIGKILL the script and all its descendants."""
+        self.handle.send(CMD_KILL)
+
+    def close(self) -> int | None:
+        """End what is left, reap the supervisor, return the script's code."""
+        code = self.handle.close()
         self._selector.close()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        return self.proc.returncode
+        os.close(self._fd)
+        return code
 
     def _read_available(self) -> None:
         for _ in range(READS_PER_PUMP):
@@ -366,18 +391,26 @@ def _watch(
     return False, False
 
 
-def _start(spec: ProcessSpec) -> subprocess.Popen[bytes]:
-    """Start `spec` as the leader of a new session, output on one pipe."""
-    return subprocess.Popen(
-        spec.argv,
-        cwd=spec.cwd,
-        env=spec.env,
-        start_new_session=True,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        close_fds=True,
-    )
+def _fence_left(
+    spec: ProcessSpec, lease: Lease | None, clock: Callable[[], float]
+) -> float | None:
+    """Return how long the script may run unrenewed from now (None: no limit).
+
+    With a lease, the fence runs out `fence_seconds` after the lease's last
+    renewal, not after the start.
+    """
+    fence = spec.fence_seconds
+    if fence is not None and lease is not None:
+        fence = max(fence - (clock() - lease.renewed_at), 0.0)
+    return fence
+
+
+def _start(
+    spec: ProcessSpec, lease: Lease | None, clock: Callable[[], float]
+) -> Supervised:
+    """Start `spec` under a supervisor, output on one pipe."""
+    fence = _fence_left(spec, lease, clock)
+    return spawn(spec.argv, cwd=spec.cwd, env=spec.env, fence_seconds=fence)
 
 
 def run_process(
@@ -385,6 +418,8 @@ def run_process(
     *,
     cancel: threading.Event | None = None,
     on_output: Callable[[str, int], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    lease: Lease | None = None,
     output_interval_seconds: float = 1.0,
     head_bytes: int = 64 * 1024,
     tail_bytes: int = 192 * 1024,
@@ -393,16 +428,31 @@ def run_process(
 ) -> ProcessResult:
     """Run `spec` to its end, its timeout or `cancel`, and return the result.
 
+    `on_start(supervisor_pid)` is called once the script has started.
     `on_output(output, dropped_bytes)` is called at most every
     `output_interval_seconds`, and only when new output arrived. Output,
     streamed or final, comes with `spec.mask`'s values masked. After a
     normal exit, output is read until EOF for at most `drain_seconds` (a
-    background process may hold the pipe), then the rest of the group is
-    killed.
+    background process may hold the pipe), then every descendant left is
+    killed. With `spec.fence_seconds`, `lease` must be renewed at least
+    that often, or the supervisor ends the script (`lease_expired`).
     """
     start = clock()
+    if _fence_left(spec, lease, clock) == 0.0:
+        # Stalled (SIGSTOP, a long pause) since the claim: the run may have
+        # been taken over already, so the script must not start.
+        return ProcessResult(
+            exit_code=None,
+            timed_out=False,
+            cancelled=False,
+            output="",
+            dropped_bytes=0,
+            duration_seconds=0.0,
+            error=MSG_LEASE_LOST,
+            lease_expired=True,
+        )
     try:
-        proc = _start(spec)
+        handle = _start(spec, lease, clock)
     except (OSError, ValueError) as exc:
         # ValueError: an embedded null byte in argv or the environment.
         return ProcessResult(
@@ -417,20 +467,23 @@ def run_process(
         )
     buffer = OutputBuffer(head_bytes, tail_bytes, mask=spec.mask)
     sup = _Supervisor(
-        proc,
+        handle,
         buffer,
         clock=clock,
         on_output=on_output,
         output_interval_seconds=output_interval_seconds,
+        lease=lease,
     )
     try:
+        if on_start is not None:
+            on_start(handle.pid)
         timed_out, cancelled = _watch(sup, spec, cancel, start)
         if timed_out or cancelled:
-            sup.signal_group(signal.SIGTERM)
+            sup.terminate()
             sup.drain(spec.kill_grace_seconds)
         else:
             sup.drain(drain_seconds)
-        sup.signal_group(signal.SIGKILL)
+        sup.kill()
         sup.drain(FINAL_DRAIN_SECONDS)
     finally:
         exit_code = sup.close()
@@ -441,4 +494,5 @@ def run_process(
         output=buffer.render(),
         dropped_bytes=buffer.dropped_bytes,
         duration_seconds=clock() - start,
+        lease_expired=handle.is_fenced,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth.models import Group, User
@@ -14,9 +14,9 @@ from django.db import DatabaseError
 from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Subquery
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from jobs import conf, reasons
+from jobs import conf, dst, reasons
 from jobs import schedule as engine
-from jobs.models import Job, JobRun, Schedule, Script, Worker
+from jobs.models import Job, JobDependency, JobRun, Schedule, Script, Worker
 from jobs.permissions import JOB_OBJECT_PERMISSIONS
 from jobs.script_content import ScriptFile, read_script
 from jobs.script_files import script_resolve
@@ -332,3 +332,112 @@ def _script_block(
         else reasons.SCRIPT_UNAPPROVED
     )
     return ScriptBlock(script_block_message(script), code, script.pk)
+
+
+@dataclass(frozen=True)
+class FireTimesPreview:
+    """A job's fire times from a chosen instant, and the DST change looked at."""
+
+    after: datetime
+    fire_times: list[engine.FireTime]
+    change: dst.OffsetChange | None
+
+
+def job_fire_times_preview(
+    *,
+    job: Job,
+    start: date | None,
+    count: int,
+    now: datetime,
+    next_dst: bool = False,
+) -> FireTimesPreview:
+    """Return `job`'s next `count` fire times from local date `start` (or now).
+
+    With `next_dst`, start the day before the next UTC offset change of the
+    job's zone after `now` (the change is returned too; None if the zone has
+    none). Raise `jobs.schedule.ScheduleError` for a broken schedule.
+    """
+    zone = engine.parse_timezone(job.timezone)
+    change = dst.next_offset_change(zone, now) if next_dst else None
+    if change is not None:
+        start = change.at.astimezone(zone).date() - timedelta(days=1)
+    after = now
+    if start is not None:
+        # Strictly after: one microsecond before local midnight keeps a
+        # fire at 00:00 that day.
+        midnight = datetime.combine(start, time.min, tzinfo=zone)
+        after = midnight.astimezone(UTC) - timedelta(microseconds=1)
+    fires = job_upcoming_fire_times(job=job, after=after, count=count)
+    return FireTimesPreview(after=after, fire_times=fires, change=change)
+
+
+RECENT_RUNS = 20
+
+
+def job_recent_runs(*, job: Job, limit: int = RECENT_RUNS) -> list[JobRun]:
+    """Return `job`'s latest runs, newest slot and attempt first."""
+    return list(
+        JobRun.objects.filter(job=job)
+        .select_related("worker", "triggered_by")
+        .order_by("-scheduled_for", "-attempt", "-pk")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class PipelineEdge:
+    """`downstream` runs after `upstream` (job ids), within `window_hours`."""
+
+    upstream: int
+    downstream: int
+    window_hours: int | None
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A job with every job upstream and downstream of it that one may see.
+
+    `jobs` are annotated like `jobs_with_last_run` (last status and run),
+    the job itself first, then by name.
+    """
+
+    job: Job
+    jobs: list[Job]
+    edges: list[PipelineEdge]
+
+
+def job_pipeline(*, job: Job, visible: QuerySet[Job]) -> Pipeline:
+    """Return `job`'s pipeline: its upstream and downstream jobs, all levels.
+
+    Only jobs in `visible` appear; an edge to a job not shown is left out,
+    and the walk does not pass through it.
+    """
+    shown = set(visible.values_list("pk", flat=True))
+    rows = list(
+        JobDependency.objects.values_list("depends_on_id", "job_id", "window_hours")
+    )
+    ups: dict[int, list[int]] = {}
+    downs: dict[int, list[int]] = {}
+    for up, down, _ in rows:
+        ups.setdefault(down, []).append(up)
+        downs.setdefault(up, []).append(down)
+    members = {job.pk} | _reach(job.pk, ups, shown) | _reach(job.pk, downs, shown)
+    jobs = list(jobs_with_last_run(Job.objects.filter(pk__in=members)).order_by("name"))
+    jobs.sort(key=lambda j: j.pk != job.pk)
+    edges = [
+        PipelineEdge(up, down, window)
+        for up, down, window in sorted(rows, key=lambda r: (r[0], r[1]))
+        if up in members and down in members
+    ]
+    return Pipeline(job=job, jobs=jobs, edges=edges)
+
+
+def _reach(start: int, links: dict[int, list[int]], shown: set[int]) -> set[int]:
+    """Return the shown jobs reachable from `start` along `links`."""
+    seen: set[int] = set()
+    stack = [start]
+    while stack:
+        for following in links.get(stack.pop(), []):
+            if following in shown and following not in seen:
+                seen.add(following)
+                stack.append(following)
+    return seen

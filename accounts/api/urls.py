@@ -5,11 +5,12 @@ Paths have no trailing slash, as documented; a trailing slash is accepted.
 
 from django.urls import re_path
 
-from accounts.api import keys, tokens
+from accounts.api import audit, keys, tokens
 from jobportal.api.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("keys", keys.APIKeyViewSet, basename="apikey")
+router.register("audit", audit.AuditEventViewSet, basename="audit")
 
 urlpatterns = [
     re_path(r"^auth/token/?$", tokens.TokenObtainView.as_view(), name="token-obtain"),

@@ -37,6 +37,8 @@ MAX_ATTEMPTS = 5
 # Targets whose values are all secret: only these fields show in changes.
 SECRET_TARGET_TYPES = frozenset({"jobs.secret"})
 SECRET_VISIBLE_FIELDS = frozenset({"name", "description"})
+# Fields of a target that list secrets by name (never values): shown as is.
+SECRET_NAME_FIELDS = {"jobs.job": frozenset({"secrets"})}
 
 Changes = Mapping[str, Sequence[Any]]
 
@@ -76,7 +78,8 @@ def audit_record(
         target = audit_target(target)
     is_secret = target is not None and target.type in SECRET_TARGET_TYPES
     keep = SECRET_VISIBLE_FIELDS if is_secret else None
-    safe_changes = json_safe(redact_changes(changes or {}, keep=keep))
+    names = SECRET_NAME_FIELDS.get(target.type, frozenset()) if target else frozenset()
+    safe_changes = json_safe(redact_changes(changes or {}, keep=keep, names=names))
     user = actor_user(actor)
     event = AuditEvent(
         at=now,

@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 
+from accounts.models import UserPreference
+
 # User fields the audit log follows (the password only as "changed").
 USER_FIELDS = (
     "username",
@@ -73,3 +75,9 @@ def group_state(group: Group) -> dict[str, Any]:
         "name": stored.name,
         "permissions": permission_labels(stored.permissions.all()),
     }
+
+
+def user_preference_get(*, user: User) -> UserPreference:
+    """Return `user`'s display settings, creating the empty row once."""
+    preference, _ = UserPreference.objects.get_or_create(user=user)
+    return preference

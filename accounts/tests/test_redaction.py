@@ -74,3 +74,24 @@ def test_redact_changes_with_keep_hides_every_other_field() -> None:
         "name": ["A", "B"],
         "ciphertext": [REDACTED, REDACTED],
     }
+
+
+def test_fields_listing_secret_names_keep_the_names() -> None:
+    """A job's "secrets" are names: the log says which one was granted."""
+    changes: dict[str, list[Any]] = {
+        "secrets[0]": [None, "GREETING_TOKEN"],
+        "secrets": [[], ["GREETING_TOKEN"]],
+        "env.API_TOKEN": ["a", "b"],
+    }
+    assert redact_changes(changes, names=frozenset({"secrets"})) == {
+        "secrets[0]": [None, "GREETING_TOKEN"],
+        "secrets": [[], ["GREETING_TOKEN"]],
+        "env.API_TOKEN": [REDACTED, REDACTED],
+    }
+
+
+def test_a_nested_value_under_a_names_field_stays_hidden() -> None:
+    """Only plain names pass; anything structured is still redacted."""
+    changes = {"secrets[0]": [None, {"value": "hunter2"}]}
+    redacted = redact_changes(changes, names=frozenset({"secrets"}))
+    assert redacted == {"secrets[0]": [None, REDACTED]}

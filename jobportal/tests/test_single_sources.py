@@ -18,8 +18,12 @@ APPS = ("accounts", "jobportal", "jobs", "notifications")
 # Who may do what: the owners of the clock, the settings and the resolver.
 CLOCK_OWNERS = frozenset({"jobportal/clock.py"})
 # checks.py validates the raw values (a bad one is None, and the accessors
-# would hide it behind its default), so it reads settings itself.
-SETTINGS_OWNERS = frozenset({"jobportal/settings.py", "jobs/conf.py", "jobs/checks.py"})
+# would hide it behind its default), so it reads settings itself. times.py (the
+# display rule) reads the portal's zone itself: accounts uses it and may not
+# import jobs.conf.
+SETTINGS_OWNERS = frozenset(
+    {"jobportal/settings.py", "jobs/conf.py", "jobs/checks.py", "jobportal/times.py"}
+)
 RESOLVER_OWNERS = frozenset({"jobs/script_files.py", "jobs/script_paths.py"})
 
 

@@ -5,6 +5,6 @@ schedule preview), `runs` the read-only run history and workers, and
 `display` the rendering helpers they share.
 """
 
-from jobs.admin import jobs, runs, scripts, secrets, templates
+from jobs.admin import dashboard, jobs, runs, scripts, secrets, templates
 
-__all__ = ["jobs", "runs", "scripts", "secrets", "templates"]
+__all__ = ["dashboard", "jobs", "runs", "scripts", "secrets", "templates"]

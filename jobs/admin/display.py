@@ -56,19 +56,6 @@ def status_badge(status: str | None, label: str) -> SafeString:
     )
 
 
-def compact_instant(at: datetime | None, *, since: datetime | None) -> str:
-    """Return `at` in UTC, dropping the date when it is `since`'s UTC date.
-
-    "2026-03-01 09:00:05", or "09:00:05" on the same day as `since`.
-    """
-    if at is None:
-        return "-"
-    utc = at.astimezone(UTC)
-    if since is not None and since.astimezone(UTC).date() == utc.date():
-        return f"{utc:%H:%M:%S}"
-    return f"{utc:%Y-%m-%d %H:%M:%S}"
-
-
 def format_duration(seconds: float | None) -> str:
     """Return a duration as "0.4s", "12s", "3m 05s" or "2h 01m"."""
     if seconds is None:

@@ -99,6 +99,7 @@ JOB_SECTIONS: tuple[Section, ...] = (
         ),
     ),
     Section("When", ("timezone", "is_active", "upcoming")),
+    Section("Pipeline", ("dependency_mode",)),
     Section(
         "Retries",
         (
@@ -127,7 +128,7 @@ JOB_SECTIONS: tuple[Section, ...] = (
     ),
     Section("Hooks", ("pre_hook", "post_hook"), collapsed=True),
     Section("Permissions", ("permission_grants",), shown=may_see_grants),
-    Section("History", ("version_history",), shown=is_saved),
+    Section("History", ("timeline_link", "version_history"), shown=is_saved),
     Section("Change note", (NOTE_FIELD,), shown=may_save),
 )
 
@@ -147,6 +148,7 @@ READ_ONLY: dict[str, Rule] = {
     "secrets": may_not_choose_secrets,
     "permission_grants": always,
     "version_history": always,
+    "timeline_link": always,
     "owner": may_not_change_owner,
     "priority_level": may_not_save,
 }

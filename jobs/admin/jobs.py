@@ -26,14 +26,17 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from accounts.selectors import people
 from jobportal import clock
 from jobs import permissions as perms
 from jobs import priorities
 from jobs import schedule as engine
 from jobs.admin.access import JobAccessMixin, ScheduleAccessMixin, actor_ip
+from jobs.admin.dependencies import DependencyFormSet, JobDependencyInline
 from jobs.admin.display import (
     count_jobs,
     fire_times_or_note,
+    format_duration,
     instant_html,
     status_badge,
     zone_or_utc,
@@ -49,7 +52,10 @@ from jobs.admin.job_form import (
     with_change_note,
 )
 from jobs.admin.job_security import JobRunParametersMixin
+from jobs.admin.live import JobRecentRunsMixin
+from jobs.admin.pipeline import JobPipelineMixin, pipeline_svg
 from jobs.admin.run_parameters import JobParameterFormSet, JobParameterInline
+from jobs.admin.schedule_preview import JobSchedulePreviewMixin
 from jobs.admin.script_blocks import (
     attach_script_blocks,
     block_badge,
@@ -57,6 +63,7 @@ from jobs.admin.script_blocks import (
     review_link,
 )
 from jobs.admin.script_display import with_script_dropdown
+from jobs.admin.timeline import JobTimelineMixin
 from jobs.admin.versions import JobVersionsMixin
 from jobs.forms import (
     DOCUMENT_FIELDS,
@@ -72,6 +79,7 @@ from jobs.models import Job, JobRun, Schedule
 from jobs.presentation import fire_time_json
 from jobs.schedule_text import describe_schedule, describe_schedules
 from jobs.selectors import (
+    job_recent_runs,
     job_script_block,
     job_upcoming_fire_times,
     jobs_with_last_run,
@@ -160,8 +168,12 @@ class ScheduleInline(ScheduleAccessMixin, admin.StackedInline):
 class JobAdmin(
     JobAccessMixin,
     JobVersionsMixin,
+    JobTimelineMixin,
     JobGrantsMixin,
     JobRunParametersMixin,
+    JobSchedulePreviewMixin,
+    JobRecentRunsMixin,
+    JobPipelineMixin,
     admin.ModelAdmin,
 ):
     """Jobs: list with schedules in words, next and last run; form with schedules.
@@ -172,7 +184,7 @@ class JobAdmin(
     """
 
     form = JobForm
-    inlines = (ScheduleInline, JobParameterInline)
+    inlines = (ScheduleInline, JobDependencyInline, JobParameterInline)
     filter_horizontal = ("secrets",)
     list_display = (
         "name",
@@ -189,10 +201,19 @@ class JobAdmin(
 
     class Media:
         css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("jobs/admin.css",)}
+        js = ("jobs/live_runs.js",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         """Annotate the latest run and prefetch schedules: no per-row queries."""
         return jobs_with_last_run(super().get_queryset(request))
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        """Offer people only as owners (not guardian's AnonymousUser)."""
+        if db_field.name == "owner":
+            kwargs["queryset"] = people().order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         """Decide once for the page's jobs whether their scripts may run."""
@@ -280,7 +301,19 @@ class JobAdmin(
         job = self.get_object(request, unquote(object_id)) if object_id else None
         context = {
             "jobs_can_run": job is not None and perms.can_run_job(request.user, job),
+            "jobs_can_run_pipeline": job is not None
+            and perms.can_run_pipeline(request.user, job),
+            "jobs_pipeline_svg": pipeline_svg(request, job) if job else None,
             "jobs_script_block": self._block_banner(job),
+            "jobs_recent_runs": [
+                (run, format_duration(run.duration_seconds))
+                for run in (job_recent_runs(job=job) if job else [])
+            ],
+            "jobs_all_runs_url": (
+                f"{reverse('admin:jobs_jobrun_changelist')}?job__id__exact={job.pk}"
+                if job
+                else ""
+            ),
             "jobs_schedule_config": {
                 "previewUrl": reverse("admin:jobs_job_preview_schedule"),
                 "fields": SCHEDULE_FIELDS,
@@ -306,31 +339,34 @@ class JobAdmin(
         formsets: list[BaseFormSet],
         change: bool,
     ) -> None:
-        """Save the job, its schedules and parameters through the service."""
-        schedules = None
-        parameters = None
+        """Save the job, schedules, parameters and dependencies through the service."""
+        schedules = parameters = dependencies = None
+        # The inlines saved with the job: save(commit=False) records what
+        # changed for the history message; it writes nothing.
+        with_job = (ScheduleFormSet, JobParameterFormSet, DependencyFormSet)
         for formset in formsets:
-            # save(commit=False) records what changed for the history
-            # message; it writes nothing.
+            if isinstance(formset, with_job):
+                formset.save(commit=False)
             if isinstance(formset, ScheduleFormSet):
-                formset.save(commit=False)
                 schedules = formset.schedule_documents()
-            elif isinstance(formset, JobParameterFormSet):
-                formset.save(commit=False)
+            if isinstance(formset, JobParameterFormSet):
                 parameters = formset.parameter_documents()
+            if isinstance(formset, DependencyFormSet):
+                dependencies = formset.dependency_documents()
         job_save(
             job=form.instance,
             schedules=schedules,
             parameters=parameters,
             now=clock.now(),
             secrets=form.cleaned_data.get("secrets"),
+            dependencies=dependencies,
             actor=request.user,
             ip=actor_ip(request),
             note=form.cleaned_data.get(NOTE_FIELD) or "",
         )
         form.save_m2m()
         for formset in formsets:
-            if not isinstance(formset, ScheduleFormSet | JobParameterFormSet):
+            if not isinstance(formset, with_job):
                 self.save_formset(request, form, formset, change)
 
     # --- columns and read-only fields ---------------------------------------

@@ -2,24 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from jobportal import clock
-from jobportal.admin import RecordAdmin
+from jobportal.admin import InstantColumnsMixin, RecordAdmin
+from jobportal.times import instant_html
 from jobs import permissions as perms
-from jobs.admin.access import MSG_REFUSED, RunAccessMixin, names_of
-from jobs.admin.display import compact_instant, format_duration, status_badge
+from jobs.admin.access import MSG_REFUSED, RunAccessMixin, actor_ip, names_of
+from jobs.admin.display import format_duration, status_badge
+from jobs.admin.live import RunLiveMixin
 from jobs.errors import JobsError
 from jobs.models import JobRun, Worker
 from jobs.services.runs import run_mark_failed, run_request_cancel
+
+INSTANT_FIELDS = {
+    "scheduled_for": "scheduled_for_shown",
+    "queued_at": "queued_at_shown",
+    "not_before": "not_before_shown",
+    "started_at": "started_at_shown",
+    "finished_at": "finished_at_shown",
+}
+MSG_RUN_TITLE = "Run #{pk} of {job}"
+MSG_RUN_TITLE_ATTEMPT = "Run #{pk} of {job} (attempt {attempt})"
+
+
+def run_title(run: JobRun) -> str:
+    """Return the run page's title, naming the run by its id."""
+    if run.attempt == 1:
+        return MSG_RUN_TITLE.format(pk=run.pk, job=run.job.name)
+    return MSG_RUN_TITLE_ATTEMPT.format(
+        pk=run.pk, job=run.job.name, attempt=run.attempt
+    )
 
 
 class ReadOnlyAdmin(RecordAdmin):
@@ -33,23 +55,29 @@ class ReadOnlyAdmin(RecordAdmin):
 
 
 @admin.register(JobRun)
-class JobRunAdmin(RunAccessMixin, ReadOnlyAdmin):
-    """Run history: what ran, when, for how long, with what output."""
+class JobRunAdmin(RunAccessMixin, RunLiveMixin, InstantColumnsMixin, RecordAdmin):
+    """Run history: what ran, when, for how long, with what output.
 
+    The ledger stays whole: nobody deletes runs here, not even a superuser
+    (no delete page, no "Delete selected" action); retention is the way.
+    """
+
+    # Chosen to fit a 1400 px window with the sidebar open: the attempt
+    # joins the status, the person the trigger, and start/end are on the
+    # run's page (the duration says the rest).
+    # "scheduled_for" becomes a column naming its zone (`instant_columns`).
     list_display = (
         "job_link",
-        "scheduled",
-        "attempt",
-        "trigger",
+        "scheduled_for",
         "status_badge",
-        "started",
-        "finished",
+        "trigger_by",
         "duration",
-        "exit_code",
-        "worker",
-        "triggered_by",
+        "exit_status",
+        "worker_name",
     )
-    list_display_links = ("scheduled",)
+    instant_columns: ClassVar[dict[str, Any]] = {
+        "scheduled_for": ("scheduled", lambda run: run.job.timezone)
+    }
     list_filter = (
         "status",
         "trigger",
@@ -60,7 +88,13 @@ class JobRunAdmin(RunAccessMixin, ReadOnlyAdmin):
     list_select_related = ("job", "worker", "triggered_by")
     search_fields = ("job__name",)
     actions = ("cancel_runs", "mark_runs_failed")
-    readonly_fields = ("status_badge", "duration", "output_text")
+    readonly_fields = (
+        "status_badge",
+        "duration",
+        "output_text",
+        "upstream_runs",
+        *INSTANT_FIELDS.values(),
+    )
     fieldsets = (
         (
             None,
@@ -69,12 +103,13 @@ class JobRunAdmin(RunAccessMixin, ReadOnlyAdmin):
                     "job",
                     "status_badge",
                     "trigger",
-                    "scheduled_for",
+                    "scheduled_for_shown",
                     "attempt",
                     "missed_slots",
                     "triggered_by",
                     "parameters",
                     "reason",
+                    "upstream_runs",
                 )
             },
         ),
@@ -82,10 +117,10 @@ class JobRunAdmin(RunAccessMixin, ReadOnlyAdmin):
             "Execution",
             {
                 "fields": (
-                    "queued_at",
-                    "not_before",
-                    "started_at",
-                    "finished_at",
+                    "queued_at_shown",
+                    "not_before_shown",
+                    "started_at_shown",
+                    "finished_at_shown",
                     "duration",
                     "exit_code",
                     "worker",
@@ -97,6 +132,7 @@ class JobRunAdmin(RunAccessMixin, ReadOnlyAdmin):
 
     class Media:
         css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("jobs/admin.css",)}
+        js = ("jobs/live_runs.js",)
 
     @admin.action(description="Cancel selected runs", permissions=["control"])
     def cancel_runs(self, request: HttpRequest, queryset: QuerySet[JobRun]) -> None:
@@ -132,7 +168,9 @@ class JobRunAdmin(RunAccessMixin, ReadOnlyAdmin):
             if run in refused:
                 continue
             try:
-                service(run=run, requested_by=request.user, now=now)
+                service(
+                    run=run, requested_by=request.user, now=now, ip=actor_ip(request)
+                )
             except JobsError as exc:
                 self.message_user(request, f"{run}: {exc}", messages.WARNING)
             else:
@@ -140,36 +178,120 @@ class JobRunAdmin(RunAccessMixin, ReadOnlyAdmin):
         if changed:
             self.message_user(request, f"{done}: {changed} run(s).", messages.SUCCESS)
 
+    def get_list_display_links(
+        self, request: HttpRequest, list_display: Sequence[Any]
+    ) -> tuple[Any, ...]:
+        """Link the time column (the job column links to the job)."""
+        return (list_display[1],)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """Title the page by the run's id, as "Run now" and links name it."""
+        run = self.get_object(request, unquote(object_id))
+        context = dict(extra_context or {})
+        if run is not None:
+            context["title"] = run_title(run)
+            context["jobs_live_config"] = self.live_config(run)
+        return super().change_view(request, object_id, form_url, context)
+
     @admin.display(description="job", ordering="job__name")
     def job_link(self, run: JobRun) -> SafeString:
-        """Link to the run's job."""
+        """Link to the run's job; a long name is cut, whole on hover."""
         url = reverse("admin:jobs_job_change", args=[run.job_id])
-        return format_html('<a href="{}">{}</a>', url, run.job.name)
+        return format_html(
+            '<a href="{}" class="jobs-cut" title="{}">{}</a>',
+            url,
+            run.job.name,
+            run.job.name,
+        )
 
-    @admin.display(description="scheduled for (UTC)", ordering="scheduled_for")
-    def scheduled(self, run: JobRun) -> str:
-        """Show the slot compactly, in UTC."""
-        return compact_instant(run.scheduled_for, since=None)
+    @admin.display(description="trigger", ordering="trigger")
+    def trigger_by(self, run: JobRun) -> SafeString:
+        """Show how the run started and who asked: "Manual · alice" (cut)."""
+        text = run.get_trigger_display()
+        if run.triggered_by is not None:
+            text = f"{text} · {run.triggered_by.get_username()}"
+        return format_html(
+            '<span class="jobs-cut jobs-cut-short" title="{}">{}</span>', text, text
+        )
 
-    @admin.display(description="started", ordering="started_at")
-    def started(self, run: JobRun) -> str:
-        """Show the start, with its date only when not the slot's date."""
-        return compact_instant(run.started_at, since=run.scheduled_for)
+    @admin.display(description="exit", ordering="exit_code")
+    def exit_status(self, run: JobRun) -> str:
+        """Show the exit code, "-" before there is one."""
+        return "-" if run.exit_code is None else str(run.exit_code)
 
-    @admin.display(description="finished", ordering="finished_at")
-    def finished(self, run: JobRun) -> str:
-        """Show the end, with its date only when not the start's date."""
-        return compact_instant(run.finished_at, since=run.started_at)
+    @admin.display(description="worker", ordering="worker__name")
+    def worker_name(self, run: JobRun) -> SafeString | str:
+        """Show the worker's name, cut when long."""
+        if run.worker is None:
+            return "-"
+        name = run.worker.name
+        return format_html(
+            '<span class="jobs-cut jobs-cut-short" title="{}">{}</span>', name, name
+        )
+
+    @admin.display(description="scheduled for")
+    def scheduled_for_shown(self, run: JobRun) -> SafeString | str:
+        """Show the slot in the display zone, UTC on hover."""
+        return instant_html(run.scheduled_for, job_zone=run.job.timezone)
+
+    @admin.display(description="queued at")
+    def queued_at_shown(self, run: JobRun) -> SafeString | str:
+        """Show when the run was queued."""
+        return instant_html(run.queued_at, job_zone=run.job.timezone)
+
+    @admin.display(description="not before")
+    def not_before_shown(self, run: JobRun) -> SafeString | str:
+        """Show the earliest start."""
+        return instant_html(run.not_before, job_zone=run.job.timezone)
+
+    @admin.display(description="started at")
+    def started_at_shown(self, run: JobRun) -> SafeString | str:
+        """Show the start."""
+        return instant_html(run.started_at, job_zone=run.job.timezone)
+
+    @admin.display(description="finished at")
+    def finished_at_shown(self, run: JobRun) -> SafeString | str:
+        """Show the end."""
+        return instant_html(run.finished_at, job_zone=run.job.timezone)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, run: JobRun) -> SafeString:
-        """Show the status as a colored badge."""
-        return status_badge(run.status, run.get_status_display())
+        """Show the status as a colored badge, with the attempt after the first."""
+        badge = status_badge(run.status, run.get_status_display())
+        if run.attempt == 1:
+            return badge
+        return format_html("{} <small>attempt {}</small>", badge, run.attempt)
 
     @admin.display(description="duration")
     def duration(self, run: JobRun) -> str:
         """Show how long the run took."""
         return format_duration(run.duration_seconds)
+
+    @admin.display(description="decided by upstream runs")
+    def upstream_runs(self, run: JobRun) -> SafeString | str:
+        """Link the upstream runs whose outcomes queued or skipped this run."""
+        used = run.upstreams.select_related("upstream_run__job").order_by(
+            "upstream_run_id"
+        )
+        links = [
+            format_html(
+                '<a href="{}">#{} {} ({})</a>',
+                reverse("admin:jobs_jobrun_change", args=[u.upstream_run_id]),
+                u.upstream_run_id,
+                u.upstream_run.job.name,
+                u.upstream_run.status,
+            )
+            for u in used
+        ]
+        if not links:
+            return "-"
+        return format_html_join(", ", "{}", ((link,) for link in links))
 
     @admin.display(description="output")
     def output_text(self, run: JobRun) -> SafeString:
@@ -185,8 +307,23 @@ class WorkerAdmin(ReadOnlyAdmin):
         "name",
         "host",
         "pid",
-        "started_at",
-        "last_heartbeat_at",
-        "stopped_at",
+        "started",
+        "last_heartbeat",
+        "stopped",
     )
     search_fields = ("name", "host")
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, worker: Worker) -> SafeString | str:
+        """Show the start in the display zone, UTC on hover."""
+        return instant_html(worker.started_at)
+
+    @admin.display(description="last heartbeat", ordering="last_heartbeat_at")
+    def last_heartbeat(self, worker: Worker) -> SafeString | str:
+        """Show the last heartbeat in the display zone, UTC on hover."""
+        return instant_html(worker.last_heartbeat_at)
+
+    @admin.display(description="stopped", ordering="stopped_at")
+    def stopped(self, worker: Worker) -> SafeString | str:
+        """Show the stop in the display zone, UTC on hover."""
+        return instant_html(worker.stopped_at)

@@ -28,8 +28,10 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.actors import signed_in_user
+from accounts.client import request_ip
 from jobportal import clock
 from jobportal.admin import RecordAdmin
+from jobportal.times import display_zone, instant_html, instant_text
 from jobs.admin.script_display import (
     content_table,
     diff_html,
@@ -80,7 +82,7 @@ class ScriptReviewInline(admin.TabularInline):
     model = ScriptReview
     extra = 0
     can_delete = False
-    fields = ("at", "action", "actor_name", "short_sha256", "note")
+    fields = ("at_shown", "action", "actor_name", "short_sha256", "note")
     readonly_fields = fields
     verbose_name = "review"
     verbose_name_plural = "approval history"
@@ -106,6 +108,11 @@ class ScriptReviewInline(admin.TabularInline):
         """Refuse: history is not edited."""
         return False
 
+    @admin.display(description="at")
+    def at_shown(self, review: ScriptReview) -> SafeString | str:
+        """Show when, in the display zone with UTC on hover."""
+        return instant_html(review.at)
+
     @admin.display(description="SHA-256")
     def short_sha256(self, review: ScriptReview) -> str:
         """Show the first 12 hex digits of the reviewed content's hash."""
@@ -121,9 +128,9 @@ class ScriptAdmin(RecordAdmin):
         "path",
         "status_badge",
         "size_bytes",
-        "modified_at",
+        "modified_at_shown",
         "approved_by_name",
-        "approved_at",
+        "approved_at_shown",
     )
     list_filter = ("status", "is_missing")
     search_fields = ("path",)
@@ -133,12 +140,12 @@ class ScriptAdmin(RecordAdmin):
         "status_badge",
         "sha256",
         "size_bytes",
-        "modified_at",
-        "registered_at",
-        "updated_at",
+        "modified_at_shown",
+        "registered_at_shown",
+        "updated_at_shown",
         "approved_sha256",
         "approved_by_name",
-        "approved_at",
+        "approved_at_shown",
         "content",
         "diff",
     )
@@ -151,15 +158,15 @@ class ScriptAdmin(RecordAdmin):
                     "status_badge",
                     "sha256",
                     "size_bytes",
-                    "modified_at",
-                    "registered_at",
-                    "updated_at",
+                    "modified_at_shown",
+                    "registered_at_shown",
+                    "updated_at_shown",
                 )
             },
         ),
         (
             "Last approval",
-            {"fields": ("approved_sha256", "approved_by_name", "approved_at")},
+            {"fields": ("approved_sha256", "approved_by_name", "approved_at_shown")},
         ),
         ("Current content", {"fields": ("content",)}),
         ("Changes since the last approval", {"fields": ("diff",)}),
@@ -173,6 +180,26 @@ class ScriptAdmin(RecordAdmin):
         }
 
     # --- columns and read-only fields ---------------------------------------
+
+    @admin.display(description="file modified at", ordering="modified_at")
+    def modified_at_shown(self, script: Script) -> SafeString | str:
+        """Show the file's time in the display zone, UTC on hover."""
+        return instant_html(script.modified_at)
+
+    @admin.display(description="registered at")
+    def registered_at_shown(self, script: Script) -> SafeString | str:
+        """Show when the file was first seen."""
+        return instant_html(script.registered_at)
+
+    @admin.display(description="updated at")
+    def updated_at_shown(self, script: Script) -> SafeString | str:
+        """Show the registry's last change."""
+        return instant_html(script.updated_at)
+
+    @admin.display(description="approved at", ordering="approved_at")
+    def approved_at_shown(self, script: Script) -> SafeString | str:
+        """Show the last approval's time."""
+        return instant_html(script.approved_at)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, script: Script) -> SafeString:
@@ -203,7 +230,7 @@ class ScriptAdmin(RecordAdmin):
             return format_html('<p class="jobs-error">{}</p>', current)
         approved_at = script.approved_at
         label = MSG_DIFF_LABEL_APPROVED.format(
-            date=f"{approved_at:%Y-%m-%d %H:%M} UTC" if approved_at else "?",
+            date=instant_text(approved_at, display_zone()) if approved_at else "?",
             user=script.approved_by_name or "?",
         )
         lines = unified_diff(
@@ -283,6 +310,11 @@ class ScriptAdmin(RecordAdmin):
                 context["review_url"] = reverse(
                     "admin:jobs_script_review", args=[obj.pk]
                 )
+                # Approving what is already approved would only add noise.
+                context["can_approve_content"] = (
+                    current.sha256 != obj.approved_sha256
+                    or obj.status != Script.Status.APPROVED
+                )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def sync_view(self, request: HttpRequest) -> HttpResponse:
@@ -291,7 +323,9 @@ class ScriptAdmin(RecordAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.can_sync(request):
             raise PermissionDenied
-        result = scripts_sync(now=clock.now(), actor=request.user)
+        result = scripts_sync(
+            now=clock.now(), actor=request.user, ip=request_ip(request)
+        )
         self.message_user(
             request,
             MSG_SYNCED.format(
@@ -337,6 +371,7 @@ class ScriptAdmin(RecordAdmin):
                 note=data["note"],
                 now=clock.now(),
                 expected_sha256=data["sha256"],
+                ip=request_ip(request),
             )
         except JobsError as exc:
             self.message_user(request, str(exc), messages.ERROR)

@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
+from accounts.client import request_ip
 from jobportal import clock
 from jobs import crypto
 from jobs.models import Secret
@@ -123,18 +124,26 @@ class SecretAdmin(admin.ModelAdmin):
             secret=obj,
             value=form.cleaned_data.get("value"),
             actor=request.user,
+            ip=request_ip(request),
             now=clock.now(),
         )
 
     def delete_model(self, request: HttpRequest, obj: Secret) -> None:
         """Delete through the service, which refuses a secret in use."""
-        secret_delete(secret=obj, actor=request.user, now=clock.now())
+        secret_delete(
+            secret=obj, actor=request.user, now=clock.now(), ip=request_ip(request)
+        )
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Secret]) -> None:
         """Delete each unused secret; say which are kept because jobs use them."""
         for secret in queryset:
             try:
-                secret_delete(secret=secret, actor=request.user, now=clock.now())
+                secret_delete(
+                    secret=secret,
+                    actor=request.user,
+                    now=clock.now(),
+                    ip=request_ip(request),
+                )
             except SecretInUseError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
 

@@ -33,6 +33,7 @@ from django.utils.safestring import SafeString
 from accounts.client import request_ip
 from accounts.permissions import can_view_audit_log
 from jobportal import clock
+from jobportal.times import instant_html
 from jobs import permissions as perms
 from jobs.admin.bases import ModelAdminMixin
 from jobs.admin.templates import template_origin
@@ -104,7 +105,7 @@ class JobVersionsMixin(ModelAdminMixin):
                 (
                     _version_url(job, v.number),
                     v.number,
-                    f"{v.created_at:%Y-%m-%d %H:%M} UTC",
+                    instant_html(v.created_at, job_zone=job.timezone),
                     author_name(v),
                     f" · {v.note}" if v.note else "",
                 )
@@ -173,6 +174,8 @@ class JobVersionsMixin(ModelAdminMixin):
         job = self._viewable_job(request, object_id)
         version = get_object_or_404(JobVersion, job=job, number=number)
         against = _against(request, job, version)
+        latest = job.versions.order_by("-number").values_list("number", flat=True)
+        is_current = latest.first() == version.number
         if against is None:
             lines: list[str] = []
             note = MSG_FIRST_VERSION
@@ -186,6 +189,7 @@ class JobVersionsMixin(ModelAdminMixin):
             job,
             title=f"{job}: version {version.number}",
             version=version,
+            is_current=is_current,
             author=author_name(version),
             against=against,
             diff_lines=lines,

@@ -28,11 +28,13 @@ from jobportal.api.serializers import (
     StorableCharField,
     StorableSlugRelatedField,
     StrictModelSerializer,
+    StrictSerializer,
     storable_json,
 )
 from jobs import documents, priorities
 from jobs.document_schema import DOCUMENT_KEYS, MSG_NOT_IN_SECRETS
 from jobs.models import Job, JobRun, Secret, default_timezone
+from jobs.models.dependencies import MAX_WINDOW_HOURS
 from jobs.services.jobs import schedules_validate
 from jobs.services.parameters import parameter_documents_validate
 from jobs.validators import validate_job_secret_names
@@ -105,6 +107,21 @@ class MisfireSerializer(DocumentPartSerializer):
         extra_kwargs = _renamed(documents.MISFIRE_FIELDS)
 
 
+class DependencySerializer(StrictSerializer):
+    """One entry of a job document's "dependencies"."""
+
+    job = StorableCharField(
+        max_length=200, help_text="Name of the job this one runs after."
+    )
+    window_hours = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_WINDOW_HOURS,
+        allow_null=True,
+        default=None,
+        help_text="Its outcome counts for this many hours; null: any age.",
+    )
+
+
 @extend_schema_field(
     {
         "oneOf": [
@@ -151,6 +168,11 @@ class JobDocumentSerializer(DocumentPartSerializer):
     retry = RetrySerializer(source="*", required=False)
     concurrency = ConcurrencySerializer(source="*", required=False)
     misfire = MisfireSerializer(source="*", required=False)
+    dependencies = serializers.ListField(
+        child=DependencySerializer(),
+        required=False,
+        help_text="The jobs this one runs after (see dependency_mode).",
+    )
 
     class Meta:
         model = Job

@@ -11,11 +11,15 @@ from jobs.api.views import (
     batch_runs,
     health,
     jobs,
+    metrics,
+    pipelines,
     runs,
     schedules,
     scripts,
     templates,
+    timeline,
     versions,
+    workers,
 )
 
 router = OptionalSlashRouter()
@@ -32,6 +36,8 @@ router.register(
 
 urlpatterns = [
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
+    re_path(r"^metrics/?$", metrics.MetricsView.as_view(), name="metrics"),
+    re_path(r"^workers/?$", workers.WorkerListView.as_view(), name="workers"),
     re_path(
         r"^schedules/preview/?$",
         schedules.SchedulePreviewView.as_view(),
@@ -44,9 +50,29 @@ urlpatterns = [
         name="job-logs",
     ),
     re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/timeline/?$",
+        timeline.JobTimelineView.as_view(),
+        name="job-timeline",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/timeline/run/?$",
+        timeline.JobTimelineRunView.as_view(),
+        name="job-timeline-run",
+    ),
+    re_path(
         r"^jobs/(?P<job_pk>[0-9]+)/template/?$",
         templates.JobOriginView.as_view(),
         name="job-template",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/graph/?$",
+        pipelines.JobGraphView.as_view(),
+        name="job-graph",
+    ),
+    re_path(
+        r"^jobs/(?P<job_pk>[0-9]+)/run-pipeline/?$",
+        pipelines.JobRunPipelineView.as_view(),
+        name="job-run-pipeline",
     ),
     *router.urls,
 ]

@@ -4,8 +4,16 @@
 `jobs.models.default_timezone` stays importable.
 """
 
+from jobs.models.dependencies import JobDependency, JobRunUpstream
 from jobs.models.events import RunEvent, RunEventConsumer, RunEventReceipt
 from jobs.models.jobs import Job, Schedule, default_timezone
+from jobs.models.metrics import (
+    JobLastOutcome,
+    JobMetricHour,
+    JobWeek,
+    MetricHour,
+    MetricTotal,
+)
 from jobs.models.parameters import (
     MSG_CHOICES_ONLY_FOR_CHOICE,
     MSG_PARAMETER_DUPLICATE,
@@ -21,11 +29,18 @@ __all__ = [
     "MSG_CHOICES_ONLY_FOR_CHOICE",
     "MSG_PARAMETER_DUPLICATE",
     "Job",
+    "JobDependency",
+    "JobLastOutcome",
+    "JobMetricHour",
     "JobParameter",
     "JobRun",
+    "JobRunUpstream",
     "JobTemplate",
     "JobTemplateVersion",
     "JobVersion",
+    "JobWeek",
+    "MetricHour",
+    "MetricTotal",
     "RunEvent",
     "RunEventConsumer",
     "RunEventReceipt",

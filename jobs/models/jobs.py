@@ -45,6 +45,11 @@ class Job(models.Model):
         FORBID = "forbid", "Skip a slot while a run is active"
         REPLACE = "replace", "Cancel the active run and start the new one"
 
+    class DependencyMode(models.TextChoices):
+        ALL_SUCCESS = "all_success", "When every upstream succeeded"
+        ANY_SUCCESS = "any_success", "When any upstream succeeded"
+        ALL_COMPLETE = "all_complete", "When every upstream ended, whatever the outcome"
+
     class MisfirePolicy(models.TextChoices):
         RUN_ONCE = "run_once", "Run once for all missed slots"
         SKIP = "skip", "Skip missed slots"
@@ -164,6 +169,13 @@ class Job(models.Model):
     misfire_grace_seconds = models.PositiveIntegerField(
         default=60, help_text="A slot this late or less still simply runs."
     )
+    legacy_id = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="The job's id in the legacy portal, if imported (import_legacy).",
+    )
     template_version = models.ForeignKey(
         "jobs.JobTemplateVersion",
         null=True,
@@ -172,6 +184,12 @@ class Job(models.Model):
         related_name="jobs",
         editable=False,
         help_text="The template version this job was made from, if any.",
+    )
+    dependency_mode = models.CharField(
+        max_length=16,
+        choices=DependencyMode.choices,
+        default=DependencyMode.ALL_SUCCESS,
+        help_text="How the outcomes of the jobs this one depends on combine.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -64,6 +64,10 @@ class JobRun(models.Model):
             reasons.LABELS[reasons.CONCURRENCY_FORBID],
         )
         SCHEDULE_ERROR = reasons.SCHEDULE_ERROR, reasons.LABELS[reasons.SCHEDULE_ERROR]
+        UPSTREAM_FAILED = (
+            reasons.UPSTREAM_FAILED,
+            reasons.LABELS[reasons.UPSTREAM_FAILED],
+        )
         PATH_REFUSED = reasons.PATH_REFUSED, reasons.LABELS[reasons.PATH_REFUSED]
         SCRIPT_UNAPPROVED = (
             reasons.SCRIPT_UNAPPROVED,
@@ -103,6 +107,8 @@ class JobRun(models.Model):
         SIGNAL = reasons.SIGNAL, reasons.LABELS[reasons.SIGNAL]
         START_FAILED = reasons.START_FAILED, reasons.LABELS[reasons.START_FAILED]
         WORKER_ERROR = reasons.WORKER_ERROR, reasons.LABELS[reasons.WORKER_ERROR]
+        LEASE_EXPIRED = reasons.LEASE_EXPIRED, reasons.LABELS[reasons.LEASE_EXPIRED]
+        LEGACY_FAILED = reasons.LEGACY_FAILED, reasons.LABELS[reasons.LEGACY_FAILED]
 
     FINISHED = (
         Status.SUCCEEDED,
@@ -156,6 +162,23 @@ class JobRun(models.Model):
     # The job's priority, copied when the run is queued (and again when the
     # job's priority changes), so that claiming reads one index in order.
     priority = models.IntegerField(default=0)
+    # Where the run's supervisor runs (`jobs.supervisor`), to end its process
+    # tree from the same host; a pid is only trusted with its start time
+    # (clock ticks since boot, /proc/PID/stat field 22) and this boot's id.
+    host = models.CharField(max_length=255, blank=True)
+    boot_id = models.CharField(max_length=64, blank=True)
+    supervisor_pid = models.PositiveIntegerField(null=True, blank=True)
+    supervisor_started = models.BigIntegerField(null=True, blank=True)
+    # Renewed by the worker's heartbeat; its supervisor ends the script
+    # before it runs out, so another worker may take the run over after.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    legacy_id = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="The log's id in the legacy portal, if imported (import_legacy).",
+    )
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -179,6 +202,10 @@ class JobRun(models.Model):
             ),
             models.Index(fields=["-scheduled_for"], name="jobrun_recent_idx"),
             models.Index(fields=["worker", "status"], name="jobrun_worker_idx"),
+            # The dashboard's latest failures: per status, newest ends first.
+            models.Index(
+                fields=["status", "-finished_at"], name="jobrun_status_finished_idx"
+            ),
             # Active runs of one job: concurrency policies and claims.
             models.Index(fields=["job", "status"], name="jobrun_job_status_idx"),
             # Queued runs in claiming order: a claim reads the first few.

@@ -127,6 +127,7 @@ def script_approve(
     note: str = "",
     now: datetime,
     expected_sha256: str | None = None,
+    ip: str | None = None,
 ) -> Script:
     """Approve the script's current content, as read from disk now.
 
@@ -142,6 +143,7 @@ def script_approve(
         note=note,
         now=now,
         expected_sha256=expected_sha256,
+        ip=ip,
     )
 
 
@@ -152,6 +154,7 @@ def script_reject(
     note: str = "",
     now: datetime,
     expected_sha256: str | None = None,
+    ip: str | None = None,
 ) -> Script:
     """Reject the script's current content, as read from disk now.
 
@@ -165,6 +168,7 @@ def script_reject(
         note=note,
         now=now,
         expected_sha256=expected_sha256,
+        ip=ip,
     )
 
 
@@ -217,6 +221,7 @@ def _review(
     note: str,
     now: datetime,
     expected_sha256: str | None,
+    ip: str | None,
 ) -> Script:
     if not can_approve_scripts(actor):
         raise ScriptPermissionError(MSG_NOT_APPROVER)
@@ -274,7 +279,12 @@ def _review(
             else AuditEvent.Action.REJECT
         )
         audit_record(
-            actor=actor, action=audit_action, target=script, changes=changes, now=now
+            actor=actor,
+            action=audit_action,
+            target=script,
+            changes=changes,
+            ip=ip,
+            now=now,
         )
     logger.info("Script %s %s by %s (%s)", script.path, action, name, current.sha256)
     return script

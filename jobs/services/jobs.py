@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +16,12 @@ from accounts.actors import Actor, actor_user
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record, audit_target
 from jobs import schedule as engine
+from jobs.documents import DEPENDENCIES_KEY
 from jobs.errors import JobsError
 from jobs.models import Job, JobRun, JobVersion, Schedule, Secret
 from jobs.permissions import can_change_job_owner
 from jobs.services.grants import object_permissions_clear
+from jobs.services.job_dependencies import dependencies_resolve, dependencies_store
 from jobs.services.parameters import (
     job_parameters_replace,
     parameter_documents_validate,
@@ -120,13 +122,16 @@ def job_save(
     audit_action: str | None = None,
     secrets: Iterable[Secret] | None = None,
     parameters: Sequence[Any] | None = None,
+    dependencies: Sequence[Mapping[str, Any]] | None = None,
 ) -> Job:
     """Validate and save `job`, replace its schedules if given, refresh next run.
 
     `schedules=None` keeps the existing schedules (for example when only the
     description changed); likewise `secrets=None` keeps the job's secrets
     and `parameters=None` its declared parameters (parameter documents,
-    `jobs.documents.PARAMETER_KEYS`).
+    `jobs.documents.PARAMETER_KEYS`), and `dependencies=None` (documents:
+    "job", "window_hours") the jobs it depends on
+    (`jobs.services.job_dependencies` checks them).
     Raise `ValidationError` and write nothing when any part is invalid.
 
     A new job without an owner is owned by `actor`, who creates it; naming
@@ -147,12 +152,19 @@ def job_save(
     job.full_clean()
     secrets = _secrets_allowed(secrets)
     documents = _schedules_for(job, schedules, now=now)
-    parameter_documents = None
-    if parameters is not None:
-        parameter_documents = parameter_documents_validate(list(parameters))
+    parameter_documents = (
+        None if parameters is None else parameter_documents_validate(list(parameters))
+    )
+    upstreams = (
+        None
+        if dependencies is None
+        else dependencies_resolve(job=job, documents=dependencies, actor=actor)
+    )
     job.save()
     if parameter_documents is not None:
         job_parameters_replace(job=job, documents=parameter_documents)
+    if upstreams is not None:
+        dependencies_store(job=job, upstreams=upstreams)
     if documents is not None:
         job.schedules.all().delete()
         Schedule.objects.bulk_create(
@@ -363,6 +375,7 @@ def job_version_restore(
         schedules=schedules,
         secrets=snapshot_secrets(version.snapshot),
         parameters=snapshot_parameters(version.snapshot),
+        dependencies=version.snapshot.get(DEPENDENCIES_KEY, []),
         now=now,
         actor=actor,
         ip=ip,

@@ -38,7 +38,11 @@ class RunEnd:
 
 
 def runs_end(
-    *, now: datetime, end: RunEnd | None = None, records: Sequence[JobRun] = ()
+    *,
+    now: datetime,
+    end: RunEnd | None = None,
+    records: Sequence[JobRun] = (),
+    is_history: bool = False,
 ) -> list[JobRun]:
     """Write terminal run states and their events; return the runs that ended.
 
@@ -47,7 +51,10 @@ def runs_end(
     racing writers only one ends the run and only one event is written.
     `records` are new runs, inserted in one statement; those already ended
     (skipped or blocked slots) get their events in one more statement.
-    Joins the caller's transaction, or opens one.
+    With `is_history` the records are runs that ended before this portal
+    knew of them (`import_legacy`): no event is written, so consumers such
+    as notifications do not react to years-old runs. Joins the caller's
+    transaction, or opens one.
     """
     if end is not None and end.changes.get("status") not in TERMINAL:
         raise ValueError(
@@ -58,7 +65,7 @@ def runs_end(
         if records:
             JobRun.objects.bulk_create(records)
             ended += [record for record in records if record.status in TERMINAL]
-        if ended:
+        if ended and not is_history:
             _announce(ended, kind=RunEvent.Kind.ENDED, at=now)
     return ended
 

@@ -106,7 +106,9 @@ def job_run_now(
     return run
 
 
-def run_request_cancel(*, run: JobRun, requested_by: Actor, now: datetime) -> JobRun:
+def run_request_cancel(
+    *, run: JobRun, requested_by: Actor, now: datetime, ip: str | None = None
+) -> JobRun:
     """Cancel a queued run at once, or ask the worker of a running one to stop.
 
     The worker running it notices within a second, ends the process group
@@ -142,11 +144,13 @@ def run_request_cancel(*, run: JobRun, requested_by: Actor, now: datetime) -> Jo
     run.refresh_from_db()
     if run.status != JobRun.Status.CANCELLED and run.cancel_requested_at is None:
         raise RunStateError(MSG_NOT_CANCELLABLE.format(status=run.status))
-    _audit_run_control(run, requested_by, AuditEvent.Action.CANCEL, now=now)
+    _audit_run_control(run, requested_by, AuditEvent.Action.CANCEL, now=now, ip=ip)
     return run
 
 
-def run_mark_failed(*, run: JobRun, requested_by: Actor, now: datetime) -> JobRun:
+def run_mark_failed(
+    *, run: JobRun, requested_by: Actor, now: datetime, ip: str | None = None
+) -> JobRun:
     """Mark a running run failed at once, e.g. when its worker is dead.
 
     No retry follows. Should its worker be alive after all, it stops the
@@ -169,7 +173,7 @@ def run_mark_failed(*, run: JobRun, requested_by: Actor, now: datetime) -> JobRu
     run.refresh_from_db()
     if not ended:
         raise RunStateError(MSG_NOT_RUNNING.format(status=run.status))
-    _audit_run_control(run, requested_by, AuditEvent.Action.UPDATE, now=now)
+    _audit_run_control(run, requested_by, AuditEvent.Action.UPDATE, now=now, ip=ip)
     logger.info("Run %s marked failed by %s", run.pk, requested_by)
     wakeup_notify()
     return run
@@ -359,7 +363,7 @@ def _past_retry_window(run: JobRun, *, not_before: datetime) -> bool:
 
 
 def _audit_run_control(
-    run: JobRun, actor: Actor, action: str, *, now: datetime
+    run: JobRun, actor: Actor, action: str, *, now: datetime, ip: str | None
 ) -> None:
     """Record an operator's cancel or mark-failed of a run on its job."""
     audit_record(
@@ -371,6 +375,7 @@ def _audit_run_control(
             "status": [None, run.status],
             "reason": [None, run.reason],
         },
+        ip=ip,
         now=now,
     )
 

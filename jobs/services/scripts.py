@@ -47,13 +47,15 @@ class SyncResult:
     unchanged: int = 0
 
 
-def scripts_sync(*, now: datetime, actor: Actor = None) -> SyncResult:
+def scripts_sync(
+    *, now: datetime, actor: Actor = None, ip: str | None = None
+) -> SyncResult:
     """Register new script files, update changed ones, flag missing ones.
 
     A file counts if it resolves inside the scripts directory (symlinks
     pointing outside do not) and has an allowed extension; hidden folders
     and ``__pycache__`` are skipped. Changes are audited as done by `actor`
-    (None: the system).
+    (None: the system) from address `ip`.
     """
     result = SyncResult()
     seen: set[str] = set()
@@ -64,7 +66,7 @@ def scripts_sync(*, now: datetime, actor: Actor = None) -> SyncResult:
         except (ScriptPathError, OSError):
             continue
         seen.add(relative)
-        outcome = _record_stat(relative, stat, now=now, actor=actor)
+        outcome = _record_stat(relative, stat, now=now, actor=actor, ip=ip)
         if outcome == _REGISTERED:
             result.registered.append(relative)
         elif outcome in (_CHANGED, _BACK_TO_REVIEW):
@@ -75,7 +77,7 @@ def scripts_sync(*, now: datetime, actor: Actor = None) -> SyncResult:
             result.unchanged += 1
     gone = Script.objects.filter(is_missing=False).exclude(path__in=seen)
     for script in gone:
-        if _mark_missing(script.path, now=now, actor=actor):
+        if _mark_missing(script.path, now=now, actor=actor, ip=ip):
             result.missing.append(script.path)
     logger.info(
         "Scripts synced: %s new, %s changed, %s missing, %s unchanged",
@@ -160,14 +162,15 @@ def _record_stat(
     *,
     now: datetime,
     actor: Actor,
+    ip: str | None = None,
 ) -> str:
     """Store what the file `path` holds now; return what kind of change it was."""
     try:
-        return _record_stat_once(path, stat, now=now, actor=actor)
+        return _record_stat_once(path, stat, now=now, actor=actor, ip=ip)
     except IntegrityError:
         # Another process (a second worker starting a run of the same new
         # script) registered it first; update that row instead.
-        return _record_stat_once(path, stat, now=now, actor=actor)
+        return _record_stat_once(path, stat, now=now, actor=actor, ip=ip)
 
 
 def _record_stat_once(
@@ -176,6 +179,7 @@ def _record_stat_once(
     *,
     now: datetime,
     actor: Actor,
+    ip: str | None,
 ) -> str:
     """Do one attempt of `_record_stat` in its own transaction."""
     with transaction.atomic():
@@ -199,6 +203,7 @@ def _record_stat_once(
                 script,
                 {"sha256": [None, stat.sha256]},
                 now,
+                ip,
             )
             logger.info("Script %s registered (%s)", path, stat.sha256)
             return _REGISTERED
@@ -230,7 +235,7 @@ def _record_stat_once(
         if was_missing:
             changes["missing"] = [True, False]
         if changes:
-            _audit(actor, AuditEvent.Action.UPDATE, script, changes, now)
+            _audit(actor, AuditEvent.Action.UPDATE, script, changes, now, ip)
     if old_sha256 == stat.sha256:
         return _CHANGED if was_missing else _UNCHANGED
     if old_status == Script.Status.APPROVED and script.status == Script.Status.PENDING:
@@ -240,7 +245,9 @@ def _record_stat_once(
     return _CHANGED
 
 
-def _mark_missing(path: str, *, now: datetime, actor: Actor) -> bool:
+def _mark_missing(
+    path: str, *, now: datetime, actor: Actor, ip: str | None = None
+) -> bool:
     """Flag registered script `path` missing; return True if that is news."""
     with transaction.atomic():
         updated = Script.objects.filter(path=path, is_missing=False).update(
@@ -249,7 +256,12 @@ def _mark_missing(path: str, *, now: datetime, actor: Actor) -> bool:
         if updated:
             script = Script.objects.get(path=path)
             _audit(
-                actor, AuditEvent.Action.UPDATE, script, {"missing": [False, True]}, now
+                actor,
+                AuditEvent.Action.UPDATE,
+                script,
+                {"missing": [False, True]},
+                now,
+                ip,
             )
             logger.warning("Script %s is missing", path)
     return bool(updated)
@@ -261,5 +273,8 @@ def _audit(
     script: Script,
     changes: dict[str, list[object]],
     now: datetime,
+    ip: str | None = None,
 ) -> None:
-    audit_record(actor=actor, action=action, target=script, changes=changes, now=now)
+    audit_record(
+        actor=actor, action=action, target=script, changes=changes, ip=ip, now=now
+    )

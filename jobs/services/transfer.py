@@ -18,12 +18,15 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from accounts.actors import Actor, actor_user
+from jobs import dependency_rules as rules
 from jobs.document_schema import (
     NON_FIELD_ERRORS_KEY,
     DocumentInvalidError,
     document_validate,
 )
 from jobs.documents import (
+    DEPENDENCIES_KEY,
+    DEPENDENCY_JOB_KEY,
     MODEL_FIELDS,
     PARAMETERS_KEY,
     SECRETS_KEY,
@@ -31,8 +34,9 @@ from jobs.documents import (
     job_to_document,
 )
 from jobs.errors import JobsError
-from jobs.models import Job, Secret
+from jobs.models import Job, JobDependency, Secret
 from jobs.schedule import interval_starts_stamp
+from jobs.services.job_dependencies import MSG_CYCLE, MSG_UNKNOWN_JOB
 from jobs.services.jobs import job_save
 
 logger = logging.getLogger(__name__)
@@ -40,6 +44,7 @@ logger = logging.getLogger(__name__)
 MSG_JOB_NAMED = 'Job "{name}"'
 MSG_JOB_AT = "Job #{position}"
 MSG_DUPLICATE = "name: Used by more than one job in this import ({positions})."
+MSG_IMPORT_CYCLE = "Import: " + MSG_CYCLE
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class _Plan:
     action: str  # "created", "updated" or "unchanged"
     secrets: list[Secret] = field(default_factory=list)
     parameters: list[dict[str, Any]] = field(default_factory=list)
+    dependencies: list[dict[str, Any]] = field(default_factory=list)
 
 
 def jobs_export(*, queryset: QuerySet[Job] | None = None) -> list[dict[str, Any]]:
@@ -75,7 +81,7 @@ def jobs_export(*, queryset: QuerySet[Job] | None = None) -> list[dict[str, Any]
     if queryset is None:
         queryset = Job.objects.all()
     jobs = queryset.order_by("name").prefetch_related(
-        "schedules", "secrets", "parameters"
+        "schedules", "secrets", "parameters", "dependencies__depends_on"
     )
     return [job_to_document(job) for job in jobs]
 
@@ -129,7 +135,9 @@ def _plan(
         job.name: job
         for job in Job.objects.filter(
             name__in=[n for n in names if n]
-        ).prefetch_related("schedules", "parameters")
+        ).prefetch_related(
+            "schedules", "secrets", "parameters", "dependencies__depends_on"
+        )
     }
     errors = _duplicates(names, labels)
     plans = []
@@ -141,9 +149,61 @@ def _plan(
             errors.extend(_in_job(label, _flatten(exc.errors)))
             continue
         plans.append((label, _apply(validated, instance, owner, now=now)))
+    errors.extend(_dependency_errors(plans))
     if errors:
         raise JobImportError(errors)
-    return plans
+    return _upstreams_first(plans)
+
+
+def _dependency_errors(plans: list[tuple[str, _Plan]]) -> list[str]:
+    """Name dependencies on jobs neither stored nor imported, and cycles."""
+    graph = _stored_graph()
+    graph.update((p.job.name, _upstream_names(p)) for _, p in plans)
+    known = set(graph) | set(Job.objects.values_list("name", flat=True))
+    errors = []
+    for label, plan in plans:
+        for name in _upstream_names(plan):
+            if name not in known:
+                message = MSG_UNKNOWN_JOB.format(name=name)
+                errors.extend(_in_job(label, [f"{DEPENDENCIES_KEY}: {message}"]))
+    if errors:
+        return errors
+    cycle = rules.find_cycle(graph)
+    if cycle is not None:
+        return [MSG_IMPORT_CYCLE.format(cycle=rules.cycle_text(cycle))]
+    return []
+
+
+def _stored_graph() -> dict[str, list[str]]:
+    """Return the stored dependencies as job name -> upstream names."""
+    graph: dict[str, list[str]] = {}
+    rows = JobDependency.objects.values_list("job__name", "depends_on__name")
+    for downstream, upstream in rows:
+        graph.setdefault(downstream, []).append(upstream)
+    return graph
+
+
+def _upstream_names(plan: _Plan) -> list[str]:
+    return [str(d[DEPENDENCY_JOB_KEY]) for d in plan.dependencies]
+
+
+def _upstreams_first(plans: list[tuple[str, _Plan]]) -> list[tuple[str, _Plan]]:
+    """Order plans so that each job is saved after the imported jobs it needs.
+
+    The graph has no cycle (checked before), so every pass places one.
+    """
+    pending = list(plans)
+    placed: list[tuple[str, _Plan]] = []
+    while pending:
+        waiting = {p.job.name for _, p in pending}
+        ready = next(
+            item
+            for item in pending
+            if not waiting.intersection(_upstream_names(item[1]))
+        )
+        pending.remove(ready)
+        placed.append(ready)
+    return placed
 
 
 def _apply(
@@ -158,10 +218,17 @@ def _apply(
     values.update((k, v) for k, v in validated.items() if k in MODEL_FIELDS)
     schedules = list(validated["schedules"])
     secrets = list(validated.get(SECRETS_KEY, []))
-    parameters = list(validated.get(PARAMETERS_KEY, []))
+    dependencies = list(validated.get(DEPENDENCIES_KEY, []))
+    plan = _Plan(
+        job=instance or Job(owner=actor_user(owner), **values),
+        schedules=schedules,
+        action="created",
+        secrets=secrets,
+        parameters=list(validated.get(PARAMETERS_KEY, [])),
+        dependencies=dependencies,
+    )
     if instance is None:
-        job = Job(owner=actor_user(owner), **values)
-        return _Plan(job, schedules, "created", secrets, parameters)
+        return plan
     before = job_to_document(instance)
     schedules = interval_starts_stamp(
         schedules, previous=instance.schedule_documents(), now=now
@@ -172,10 +239,12 @@ def _apply(
         instance,
         schedules=schedules,
         secrets=[s.name for s in secrets],
-        parameters=parameters,
+        parameters=plan.parameters,
+        dependencies=dependencies,
     )
-    action = "unchanged" if after == before else "updated"
-    return _Plan(instance, schedules, action, secrets, parameters)
+    plan.schedules = schedules
+    plan.action = "unchanged" if after == before else "updated"
+    return plan
 
 
 def _save(label: str, plan: _Plan, *, now: datetime) -> None:
@@ -187,6 +256,7 @@ def _save(label: str, plan: _Plan, *, now: datetime) -> None:
             now=now,
             secrets=plan.secrets,
             parameters=plan.parameters,
+            dependencies=plan.dependencies,
         )
     except ValidationError as exc:
         # The serializer ran the same validators; this catches what only the

@@ -22,6 +22,9 @@ from django.db import transaction
 
 from accounts.actors import Actor, actor_user
 from jobs.documents import (
+    DEPENDENCIES_KEY,
+    DEPENDENCY_JOB_KEY,
+    DEPENDENCY_WINDOW_KEY,
     FLAT_FIELDS,
     GROUPS,
     PARAMETER_KEYS,
@@ -30,7 +33,7 @@ from jobs.documents import (
     job_to_document,
     parameter_documents,
 )
-from jobs.models import Job, JobVersion, Schedule, Script, Secret
+from jobs.models import Job, JobDependency, JobVersion, Schedule, Script, Secret
 from jobs.script_content import stat_script
 from jobs.script_files import script_resolve
 from jobs.script_paths import ScriptPathError
@@ -52,8 +55,18 @@ def _snapshot_key_order() -> tuple[str, ...]:
             top.append(SECRETS_KEY)
     nested = [key for fields in GROUPS.values() for key in fields]
     # "type" leads each schedule document, as in `schedule_document`.
-    order = [*top, "schedules", PARAMETERS_KEY, *GROUPS, SCRIPT_HASH_KEY, "type"]
-    order += nested
+    order = [
+        *top,
+        "schedules",
+        PARAMETERS_KEY,
+        *GROUPS,
+        DEPENDENCIES_KEY,
+        SCRIPT_HASH_KEY,
+        "type",
+        *nested,
+        DEPENDENCY_JOB_KEY,
+        DEPENDENCY_WINDOW_KEY,
+    ]
     # A parameter's keys, but those a job document already places ("name").
     order += [key for key in PARAMETER_KEYS if key not in order]
     return tuple(order)
@@ -83,6 +96,7 @@ def job_snapshot(job: Job) -> dict[str, Any]:
     schedules: list[Any] = []
     secrets: list[str] = []
     parameters: list[dict[str, Any]] = []
+    dependencies: list[dict[str, Any]] = []
     if job.pk is not None:
         # Read afresh: a prefetched `job.schedules` may predate the save.
         schedules = list(
@@ -92,8 +106,18 @@ def job_snapshot(job: Job) -> dict[str, Any]:
         )
         secrets = list(Secret.objects.filter(jobs=job).values_list("name", flat=True))
         parameters = parameter_documents(Job.objects.get(pk=job.pk))
+        dependencies = [
+            {DEPENDENCY_JOB_KEY: name, DEPENDENCY_WINDOW_KEY: window}
+            for name, window in JobDependency.objects.filter(job_id=job.pk).values_list(
+                "depends_on__name", "window_hours"
+            )
+        ]
     snapshot = job_to_document(
-        job, schedules=schedules, secrets=secrets, parameters=parameters
+        job,
+        schedules=schedules,
+        secrets=secrets,
+        parameters=parameters,
+        dependencies=dependencies,
     )
     snapshot[SCRIPT_HASH_KEY] = script_sha256(job.script)
     return snapshot

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from jobs.models import JobRun, Worker
+from jobs.services.leases import run_tree_end
 from jobs.services.runs import MSG_LOST, MSG_ORPHANED, run_mark_lost
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ def worker_register(*, name: str, host: str, pid: int, now: datetime) -> Worker:
     )
     orphans = JobRun.objects.filter(worker=worker, status=JobRun.Status.RUNNING)
     for run in orphans.select_related("job"):
+        if not run_tree_end(run=run, host=host):
+            continue  # still active: the next recovery tries again
         run_mark_lost(
             run=run,
             reason=MSG_ORPHANED.format(worker=name),
@@ -67,12 +70,20 @@ def worker_stop(*, worker: Worker, now: datetime) -> None:
 
 
 def runs_recover_lost(
-    *, now: datetime, lost_after_seconds: float, exclude: Worker | None = None
+    *,
+    now: datetime,
+    lost_after_seconds: float,
+    exclude: Worker | None = None,
+    host: str = "",
 ) -> list[JobRun]:
     """Mark lost the running runs of workers silent for `lost_after_seconds`.
 
-    Each is retried per its job's policy. Return the runs marked lost. A run
-    without a worker (its row was deleted) counts as lost too.
+    A run is taken over only once its lease has run out too (its supervisor
+    ended the script before that), or, on its own host, once its process
+    tree is ended here: until then it still counts as active for its job's
+    concurrency limits. Each is retried per its job's policy. Return the
+    runs marked lost. A run without a worker (its row was deleted) counts
+    as lost too.
     """
     cutoff = now - timedelta(seconds=lost_after_seconds)
     stale = JobRun.objects.filter(status=JobRun.Status.RUNNING).filter(
@@ -82,6 +93,8 @@ def runs_recover_lost(
         stale = stale.exclude(worker=exclude)
     lost = []
     for run in stale.select_related("job", "worker"):
+        if not _is_over(run, now=now, host=host):
+            continue
         if run.worker is None:
             reason = MSG_LOST.format(worker="?", seen="never")
         else:
@@ -91,3 +104,14 @@ def runs_recover_lost(
         if run.status == JobRun.Status.LOST:
             lost.append(run)
     return lost
+
+
+def _is_over(run: JobRun, *, now: datetime, host: str) -> bool:
+    """Return whether nothing of `run` can still be executing.
+
+    On its own host its tree is ended here; elsewhere its lease must have
+    run out (the supervisor fences itself at half the lease).
+    """
+    if host and run.host == host and run.supervisor_pid is not None:
+        return run_tree_end(run=run, host=host)
+    return run.lease_expires_at is None or run.lease_expires_at <= now

@@ -29,13 +29,15 @@ from jobs.admin.job_form import (
     job_fieldsets,
     job_readonly_fields,
 )
+from jobs.forms import ScheduleForm
 from jobs.models import Job
 from jobs.tests.factories import JobFactory
 
 MAIN: str | None = None
 WHEN, RETRIES, LIMITS = ("When", "Retries", "Limits, concurrency and missed runs")
 HOOKS = "Hooks"
-COMPUTED = ("upcoming", "permission_grants", "version_history")
+PIPELINE = "Pipeline"
+COMPUTED = ("upcoming", "permission_grants", "version_history", "timeline_link")
 NOBODY = JobFormRights(
     is_saved=True,
     may_save=False,
@@ -62,7 +64,15 @@ def test_a_saved_job_shows_its_fire_times_history_and_every_field() -> None:
     """The main sections in order; collapsed ones keep their class."""
     fieldsets = job_fieldsets(NOBODY)
 
-    assert titles(fieldsets) == [MAIN, WHEN, RETRIES, LIMITS, HOOKS, "History"]
+    assert titles(fieldsets) == [
+        MAIN,
+        WHEN,
+        PIPELINE,
+        RETRIES,
+        LIMITS,
+        HOOKS,
+        "History",
+    ]
     assert fields_of(fieldsets, MAIN) == (
         "name",
         "description",
@@ -74,7 +84,7 @@ def test_a_saved_job_shows_its_fire_times_history_and_every_field() -> None:
         "owner",
     )
     assert fields_of(fieldsets, WHEN) == ("timezone", "is_active", "upcoming")
-    assert fieldsets[2][1]["classes"] == ("collapse",)
+    assert fieldsets[3][1]["classes"] == ("collapse",)
     assert "classes" not in fieldsets[0][1]
 
 
@@ -90,7 +100,15 @@ def test_the_add_form_has_no_fire_times_history_or_grants() -> None:
 
     fieldsets = job_fieldsets(rights)
 
-    assert titles(fieldsets) == [MAIN, WHEN, RETRIES, LIMITS, HOOKS, "Change note"]
+    assert titles(fieldsets) == [
+        MAIN,
+        WHEN,
+        PIPELINE,
+        RETRIES,
+        LIMITS,
+        HOOKS,
+        "Change note",
+    ]
     assert fields_of(fieldsets, WHEN) == ("timezone", "is_active")
 
 
@@ -115,6 +133,7 @@ def test_each_right_unlocks_its_own_part() -> None:
         "secrets",
         "permission_grants",
         "version_history",
+        "timeline_link",
         "owner",
         "priority_level",
     )
@@ -185,6 +204,7 @@ EDITOR_READ_ONLY = (
     "secrets",
     "permission_grants",
     "version_history",
+    "timeline_link",
     "owner",
 )
 
@@ -207,7 +227,7 @@ def test_each_role_gets_its_sections_and_read_only_fields_on_a_job(
 ) -> None:
     """Only an Admin sees grants and edits owner and secrets; savers add a note."""
     assert form_for(users[role], job) == (
-        [MAIN, WHEN, RETRIES, LIMITS, HOOKS, *sections],
+        [MAIN, WHEN, PIPELINE, RETRIES, LIMITS, HOOKS, *sections],
         read_only,
     )
 
@@ -225,6 +245,15 @@ def test_each_role_gets_its_sections_and_read_only_fields_on_the_add_form(
 ) -> None:
     """The add form: a note for those who may create; owner and secrets locked."""
     assert form_for(users[role], None) == (
-        [MAIN, WHEN, RETRIES, LIMITS, HOOKS, *sections],
+        [MAIN, WHEN, PIPELINE, RETRIES, LIMITS, HOOKS, *sections],
         read_only,
     )
+
+
+def test_the_time_field_is_a_24_hour_text_box() -> None:
+    """No browser time widget (12-hour in some locales, empties 25:00)."""
+    html = str(ScheduleForm()["time"])
+    assert 'type="text"' in html
+    assert 'placeholder="HH:MM"' in html
+    assert 'inputmode="numeric"' in html
+    assert 'type="time"' not in html

@@ -108,6 +108,7 @@ def job_form_data(**overrides: str | Sequence[str]) -> dict[str, Any]:
         "max_concurrent": "1",
         "misfire_policy": "run_once",
         "misfire_grace_seconds": "60",
+        "dependency_mode": "all_success",
         "schedules-TOTAL_FORMS": "1",
         "schedules-INITIAL_FORMS": "0",
         "schedules-MIN_NUM_FORMS": "1",
@@ -119,6 +120,11 @@ def job_form_data(**overrides: str | Sequence[str]) -> dict[str, Any]:
         "parameters-INITIAL_FORMS": "0",
         "parameters-MIN_NUM_FORMS": "0",
         "parameters-MAX_NUM_FORMS": "1000",
+        # The dependency rows (none).
+        "dependencies-TOTAL_FORMS": "0",
+        "dependencies-INITIAL_FORMS": "0",
+        "dependencies-MIN_NUM_FORMS": "0",
+        "dependencies-MAX_NUM_FORMS": "1000",
     }
     data.update(overrides)
     return data
@@ -733,6 +739,7 @@ def test_preview_returns_the_next_five_fire_times(admin_user_client: Client) -> 
         "at": "2026-03-01T01:00:00+00:00",
         "local": "2026-03-01T09:00:00+08:00",
         "moved_from": None,
+        "fold": None,
         "text": "2026-03-01 09:00 HKT / 01:00 UTC",
     }
 
@@ -750,6 +757,7 @@ def test_preview_marks_a_time_moved_by_a_dst_gap(admin_user_client: Client) -> N
         "at": "2026-03-08T07:00:00+00:00",
         "local": "2026-03-08T03:00:00-04:00",
         "moved_from": "2026-03-08T02:30:00",
+        "fold": None,
         "text": "2026-03-08 03:00 EDT / 07:00 UTC (moved from 02:30 by a DST gap)",
     }
 

@@ -15,6 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
+from jobportal.times import instant_html
+from jobs.admin.runs import MSG_RUN_TITLE, MSG_RUN_TITLE_ATTEMPT
 from jobs.models import Job, JobRun, Worker
 from jobs.services.jobs import job_save
 from jobs.tests.factories import JobFactory
@@ -75,14 +77,19 @@ def test_list_shows_the_run_columns(
 
     text = response.content.decode()
     job_url = reverse("admin:jobs_job_change", args=[job.pk])
-    assert f'<a href="{job_url}">nightly-report</a>' in text
+    assert (
+        f'<a href="{job_url}" class="jobs-cut" title="nightly-report">'
+        "nightly-report</a>"
+    ) in text
     assert reverse("admin:jobs_jobrun_change", args=[run.pk]) in text
+    assert "Scheduled (job&#x27;s zone)" in text
+    assert instant_html(run.scheduled_for, job_zone="Asia/Hong_Kong") in text
+    assert "HKT</time>" in text
     assert '<span class="jobs-status jobs-status-failed">Failed</span>' in text
     assert "1m 23s" in text
     assert "host-a:4242" in text
-    assert "Manual" in text
-    assert '<td class="field-exit_code">2</td>' in text
-    assert admin_user.username in text
+    assert f"Manual · {admin_user.username}</span>" in text
+    assert '<td class="field-exit_status">2</td>' in text
 
 
 def test_list_queries_do_not_grow_with_the_number_of_runs(
@@ -199,7 +206,7 @@ def test_detail_shows_the_output_escaped_in_a_pre(
     assert 'name="_save"' not in text
 
 
-def test_only_superusers_delete_runs(client: Client, job: Job) -> None:
+def test_nobody_deletes_runs(client: Client, job: Job) -> None:
     """Even a staff member holding the delete permission cannot delete runs."""
     run = make_run(job)
     staff_with_all_run_permissions(client)
@@ -212,16 +219,22 @@ def test_only_superusers_delete_runs(client: Client, job: Job) -> None:
     assert JobRun.objects.filter(pk=run.pk).exists()
 
 
-def test_superuser_may_delete_a_run(admin_client: Client, job: Job) -> None:
-    """A superuser can remove a run record."""
+def test_not_even_a_superuser_deletes_runs(admin_client: Client, job: Job) -> None:
+    """The ledger stays whole: no delete page and no bulk delete action."""
     run = make_run(job)
 
     response = admin_client.post(
         reverse("admin:jobs_jobrun_delete", args=[run.pk]), {"post": "yes"}
     )
+    bulk = admin_client.post(
+        reverse(RUNS), {"action": "delete_selected", "_selected_action": [run.pk]}
+    )
+    listing = admin_client.get(reverse(RUNS)).content.decode()
 
-    assert response.status_code == 302
-    assert not JobRun.objects.filter(pk=run.pk).exists()
+    assert response.status_code == 403
+    assert bulk.status_code == 302
+    assert JobRun.objects.filter(pk=run.pk).exists()
+    assert 'value="delete_selected"' not in listing
 
 
 def test_staff_with_view_permission_sees_runs(client: Client, job: Job) -> None:
@@ -357,3 +370,34 @@ def test_cancel_and_mark_failed_are_audited(
         ("cancel", "cancelled"),
         ("update", "failed"),
     ]
+
+
+def test_run_page_is_titled_by_the_run_id_and_shows_times_in_the_jobs_zone(
+    admin_client: Client, job: Job, worker: Worker
+) -> None:
+    """ "Run #N of job" (attempt only when a retry); seconds in HKT, UTC on hover."""
+    run = make_run(job, worker=worker)
+    retry = make_run(job, worker=worker, attempt=2)
+
+    page = admin_client.get(
+        reverse("admin:jobs_jobrun_change", args=[run.pk])
+    ).content.decode()
+    retry_page = admin_client.get(
+        reverse("admin:jobs_jobrun_change", args=[retry.pk])
+    ).content.decode()
+
+    assert f"<h1>{MSG_RUN_TITLE.format(pk=run.pk, job=job.name)}</h1>" in page
+    assert (
+        MSG_RUN_TITLE_ATTEMPT.format(pk=retry.pk, job=job.name, attempt=2) in retry_page
+    )
+    for at in (run.scheduled_for, run.queued_at, run.started_at, run.finished_at):
+        assert instant_html(at, job_zone="Asia/Hong_Kong") in page
+    assert "HKT</time>" in page
+
+
+def test_workers_list_shows_times_with_utc_on_hover(
+    admin_client: Client, worker: Worker
+) -> None:
+    """Heartbeats in the portal's zone, UTC in the title."""
+    page = admin_client.get(reverse("admin:jobs_worker_changelist")).content.decode()
+    assert instant_html(worker.last_heartbeat_at) in page

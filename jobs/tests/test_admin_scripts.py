@@ -133,7 +133,7 @@ def test_the_page_shows_the_diff_against_the_approved_content(
     script = approved_script("ok.py", by=alice, now=now)
     (scripts_dir / "ok.py").write_text("print('ok')\nprint('<b>new</b>')\n")
     html = client_for(alice).get(change_url(script)).content.decode()
-    assert "--- approved 2026-03-01 00:00 UTC by alice" in html
+    assert "--- approved 2026-03-01 08:00:00 HKT by alice" in html
     added = "+print(&#x27;&lt;b&gt;new&lt;/b&gt;&#x27;)"
     assert f'<span class="jobs-diff-added">{added}</span>' in html
 
@@ -156,6 +156,23 @@ def test_only_approvers_see_the_review_form(scripts_dir: Path, now: datetime) ->
     assert "jobs-script-review-form" in (
         client_for(approver()).get(change_url(script)).content.decode()
     )
+
+
+def test_approve_is_offered_only_for_content_not_yet_approved(
+    scripts_dir: Path, now: datetime
+) -> None:
+    """Pending: Approve and Reject; approved: only Reject, saying so."""
+    alice = approver()
+    script = script_sync_path(path="ok.py", now=now)
+    pending = client_for(alice).get(change_url(script)).content.decode()
+    approved_script("ok.py", by=alice, now=now)
+    approved = client_for(alice).get(change_url(script)).content.decode()
+    assert "Approve this content" in pending
+    assert "Approve this content" not in approved
+    assert "This content is the approved content." in approved
+    assert "Reject (revoke the approval)" in approved
+    assert 'class="closelink"' not in approved
+    assert 'title="2026-03-01 00:00:00 UTC"' in approved
 
 
 def test_a_non_approver_posting_an_approval_is_refused(

@@ -67,7 +67,16 @@ def test_a_version_shows_its_diff_against_the_one_before(
     """Version 3's page shows the line that changed since version 2."""
     text = page(client, "jobs_job_version", job.pk, 3)
     assert escape("schedules[0].time: '10:00' → '11:00'") in text
-    assert "Restore this version" in text
+
+
+def test_restore_is_offered_on_older_versions_only(client: Client, job: Job) -> None:
+    """The current version says so instead of offering to restore itself."""
+    current = page(client, "jobs_job_version", job.pk, 3)
+    older = page(client, "jobs_job_version", job.pk, 2)
+    assert "This is the current version." in current
+    assert "Restore this version" not in current
+    assert "Restore this version" in older
+    assert "This is the current version." not in older
 
 
 def test_any_two_versions_can_be_compared(client: Client, job: Job) -> None:
@@ -158,6 +167,7 @@ def _change_data(job: Job) -> dict[str, str]:
         "max_concurrent": "1",
         "misfire_policy": "run_once",
         "misfire_grace_seconds": "60",
+        "dependency_mode": "all_success",
         "change_note": "Ticket OPS-12",
         "schedules-TOTAL_FORMS": "1",
         "schedules-INITIAL_FORMS": "1",
@@ -171,6 +181,11 @@ def _change_data(job: Job) -> dict[str, str]:
         "parameters-INITIAL_FORMS": "0",
         "parameters-MIN_NUM_FORMS": "0",
         "parameters-MAX_NUM_FORMS": "1000",
+        # The dependency rows (none).
+        "dependencies-TOTAL_FORMS": "0",
+        "dependencies-INITIAL_FORMS": "0",
+        "dependencies-MIN_NUM_FORMS": "0",
+        "dependencies-MAX_NUM_FORMS": "1000",
     }
 
 

@@ -211,3 +211,17 @@ def test_health_ignores_credentials(api_client: Any) -> None:
     response = api_client.get(reverse(HEALTH), HTTP_AUTHORIZATION="Bearer not-a-token")
 
     assert response.status_code == 200
+
+
+def test_health_is_never_rate_limited(api_client: Any, settings: Any) -> None:
+    """A monitor polling far past the anonymous rate never sees a 429."""
+    from django.core.cache import caches
+
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"user": "2/minute", "anon": "1/minute"},
+    }
+    caches["throttle"].clear()
+    make_worker("w1", seen_ago=1)
+    codes = {api_client.get(reverse(HEALTH)).status_code for _ in range(10)}
+    assert codes == {200}

@@ -54,6 +54,7 @@ def test_preview_moves_a_time_skipped_by_dst(client: Any) -> None:
                 "at": "2026-03-08T07:00:00+00:00",
                 "local": "2026-03-08T03:00:00-04:00",
                 "moved_from": "2026-03-08T02:30:00",
+                "fold": None,
                 "text": "2026-03-08 03:00 EDT / 07:00 UTC "
                 "(moved from 02:30 by a DST gap)",
             },
@@ -61,16 +62,43 @@ def test_preview_moves_a_time_skipped_by_dst(client: Any) -> None:
                 "at": "2026-03-09T06:30:00+00:00",
                 "local": "2026-03-09T02:30:00-04:00",
                 "moved_from": None,
+                "fold": None,
                 "text": "2026-03-09 02:30 EDT / 06:30 UTC",
             },
             {
                 "at": "2026-03-10T06:30:00+00:00",
                 "local": "2026-03-10T02:30:00-04:00",
                 "moved_from": None,
+                "fold": None,
                 "text": "2026-03-10 02:30 EDT / 06:30 UTC",
             },
         ],
     }
+
+
+def test_preview_marks_both_instants_of_a_repeated_hour(client: Any) -> None:
+    """Hourly at :30 on New York's fall-back night: 01:30 EDT and 01:30 EST."""
+    response = preview(
+        client,
+        {
+            "schedule": {"type": "hourly", "minute": 30},
+            "timezone": "America/New_York",
+            "count": 3,
+            "after": "2026-11-01T05:00:00Z",
+        },
+    )
+
+    fires = response.json()["fire_times"]
+    assert [(f["at"], f["fold"]) for f in fires] == [
+        ("2026-11-01T05:30:00+00:00", 0),
+        ("2026-11-01T06:30:00+00:00", 1),
+        ("2026-11-01T07:30:00+00:00", None),
+    ]
+    assert fires[0]["text"] == (
+        "2026-11-01 01:30 EDT / 05:30 UTC (First of the two 01:30s: the clocks "
+        "fall back and this hour repeats)"
+    )
+    assert "(Second of the two 01:30s" in fires[1]["text"]
 
 
 def test_the_documents_own_zone_wins(client: Any) -> None:

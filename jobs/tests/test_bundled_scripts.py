@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -105,3 +107,16 @@ def test_command_prints_one_line_then_nothing_but_the_pending_count(
     paths = ", ".join(sorted(BUNDLED_SCRIPT_SHA256))
     assert first == [MSG_APPROVED.format(user="admin", paths=paths)]
     assert second == [MSG_PENDING.format(count=1)]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("require_approval", "frozen_clock")
+def test_command_logs_nothing_at_info_besides_its_line(
+    bundled_dir: Path, now: datetime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The one printed line is the report: no INFO line per approved script."""
+    make_user("admin", superuser=True)
+    scripts_sync(now=now)
+    caplog.set_level(logging.INFO)
+    call_command("approvebundled", "--username", "admin", stdout=io.StringIO())
+    assert [r for r in caplog.records if r.name == "jobs.services.approval"] == []

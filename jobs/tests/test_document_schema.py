@@ -118,6 +118,18 @@ DOCUMENTS: list[Any] = [
     {**BASE, "concurrency": {"policy": "replace", "max_concurrent": "2"}},
     {**BASE, "concurrency": {"policy": 1}},
     {**BASE, "misfire": {"policy": "", "grace_seconds": None}},
+    {**BASE, "dependency_mode": "any_success"},
+    {**BASE, "dependency_mode": "some"},
+    {**BASE, "dependencies": [{"job": "taken"}]},
+    {**BASE, "dependencies": [{"job": " taken ", "window_hours": "5"}]},
+    {**BASE, "dependencies": [{"job": ""}, {"job": None}, {"job": True}]},
+    {**BASE, "dependencies": [{"window_hours": 0, "extra": 1}]},
+    {**BASE, "dependencies": [{"job": 5, "window_hours": 9000}]},
+    {**BASE, "dependencies": [{"job": "a", "window_hours": None}, "taken"]},
+    {**BASE, "dependencies": [{"job": "x" * 201}, {"job": "nul\x00"}]},
+    {**BASE, "dependencies": "taken"},
+    {**BASE, "dependencies": None},
+    {**BASE, "dependencies": []},
 ]
 
 

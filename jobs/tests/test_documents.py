@@ -27,8 +27,8 @@ from jobs.tests.factories import JobFactory
 DAILY_0900 = {"type": "daily", "time": "09:00"}
 KNOWN_FIELDS = (
     "name, description, script, args, env, working_dir, timezone, active, "
-    "priority, timeout_seconds, pre_hook, post_hook, secrets, schedules, "
-    "parameters, retry, concurrency, misfire"
+    "priority, timeout_seconds, pre_hook, post_hook, dependency_mode, secrets, "
+    "schedules, parameters, retry, concurrency, misfire, dependencies"
 )
 
 
@@ -80,6 +80,7 @@ EXPECTED = {
     "timeout_seconds": 600,
     "pre_hook": "",
     "post_hook": "",
+    "dependency_mode": "all_success",
     "schedules": [
         {"type": "weekly", "time": "09:30", "weekdays": ["mon", "fri"]},
         {"type": "cron", "expression": "0 2 * * *", "timezone": "UTC"},
@@ -97,6 +98,7 @@ EXPECTED = {
     },
     "concurrency": {"policy": "allow", "max_concurrent": 2},
     "misfire": {"policy": "skip", "grace_seconds": 300},
+    "dependencies": [],
 }
 
 
@@ -270,6 +272,7 @@ def test_serializer_flattens_groups_into_model_fields(scripts_dir: Path) -> None
     assert data.pop("schedules") == EXPECTED["schedules"]
     assert data.pop("secrets") == []
     assert data.pop("parameters") == []
+    assert data.pop("dependencies") == []
     assert set(data) == set(MODEL_FIELDS)
     assert data["retry_backoff"] == "exponential"
     assert data["is_active"] is False

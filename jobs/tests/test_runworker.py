@@ -187,7 +187,8 @@ def test_kill_9_mid_run_gives_a_lost_run_that_another_worker_retries(
             context=worker_processes.logs,
         )
     finally:
-        # The orphaned script outlives its killed worker; end it here.
+        # Its supervisor ends the script with the worker; should it not,
+        # end it here rather than leave it behind.
         eventually(
             lambda: pid_file.read_text(), timeout=5, context=worker_processes.logs
         )

@@ -106,7 +106,7 @@ def test_an_event_is_delivered_once_after_worker_and_consumer_crash(
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=TIMEOUT)
     assert claimed == f"CLAIMED [{ended.pk}]"
-    assert RunEventReceipt.objects.get().acked_at is None
+    assert RunEventReceipt.objects.get(consumer__name="notifications").acked_at is None
 
     # Within the lease, the dead consumer's claim still holds the event.
     within = claimed_at + timedelta(seconds=LEASE_SECONDS - 1)
@@ -121,5 +121,5 @@ def test_an_event_is_delivered_once_after_worker_and_consumer_crash(
 
     much_later = after + timedelta(days=1)
     assert run_events_claim(consumer="notifications", limit=10, now=much_later) == []
-    receipt = RunEventReceipt.objects.get()
+    receipt = RunEventReceipt.objects.get(consumer__name="notifications")
     assert (receipt.event_id, receipt.acked_at) == (ended.pk, after)

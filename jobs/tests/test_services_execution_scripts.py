@@ -34,8 +34,14 @@ MARKER_SCRIPT = (
 
 
 def run_once(loop: WorkerLoop, job: Job, now: datetime) -> JobRun:
-    """Queue a run of `job`, claim it, execute it and return it as stored."""
-    run = job_run_now(job=job, requested_by=None, now=now)
+    """Queue a run of `job` as its schedule would, claim, execute and return it.
+
+    A scheduled run, not "Run now": the manual path refuses an unrunnable script
+    before queueing, while these tests are about the worker's own checks.
+    """
+    run = job_run_now(
+        job=job, requested_by=None, now=now, trigger=JobRun.Trigger.SCHEDULE
+    )
     assert loop.claim_runs(1) == [run]
     loop.execute_run(run)
     run.refresh_from_db()

@@ -18,6 +18,7 @@ from jobs.services.grants import job_rights_set
 from jobs.services.jobs import job_delete, job_save, job_set_active
 from jobs.services.runs import job_run_now
 from jobs.tests.factories import JobFactory
+from jobs.tests.security_helpers import make_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +194,16 @@ def test_deleting_a_job_records_its_last_state_and_clears_its_grants(
     assert not Job.objects.filter(pk=job_id).exists()
     assert UserObjectPermission.objects.count() == 0
     assert audit_chain_report().broken is None
+
+
+def test_granting_a_secret_records_its_name(
+    job: Job, alice: User, now: datetime
+) -> None:
+    """The log names the secret a job got (as the version diff does)."""
+    secret = make_secret("GREETING_TOKEN", "s3cr3t-value", now=now)
+    job = Job.objects.get(pk=job.pk)
+    admin = UserFactory.staff("root", password="x", is_superuser=True)
+    job_save(job=job, schedules=None, now=now, actor=admin, secrets=[secret])
+    [event] = job_events(job.pk, AuditEvent.Action.UPDATE)
+    assert event.changes == {"secrets[0]": [None, "GREETING_TOKEN"]}
+    assert "s3cr3t-value" not in str(list(AuditEvent.objects.values_list("changes")))

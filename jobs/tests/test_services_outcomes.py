@@ -255,10 +255,10 @@ def test_a_run_of_an_unapproved_script_is_blocked_with_its_code(
     settings: object,
     now: datetime,
 ) -> None:
-    """Approval required and never given: blocked, script_unapproved."""
+    """Approval required and never given: a scheduled run is blocked (unapproved)."""
     job = make_job()
     settings.JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL = True  # type: ignore[attr-defined]
-    job_run_now(job=job, requested_by=None, now=now)
+    job_run_now(job=job, requested_by=None, now=now, trigger=JobRun.Trigger.SCHEDULE)
     [run] = loop.claim_runs(1)
     loop.execute_run(run)
     assert events() == [(run.pk, ENDED, "blocked", "script_unapproved", 1)]

@@ -13,8 +13,9 @@ import dataclasses
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -37,8 +38,8 @@ from jobs.policies import (
     RetryMode,
     outcome_for,
 )
-from jobs.runner import ProcessResult, run_process
-from jobs.services import execution, runs
+from jobs.runner import Lease, ProcessResult, run_process
+from jobs.services import execution, leases, runs
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +52,13 @@ BACKOFF_MAX_SECONDS = 30.0
 
 @dataclass
 class InFlight:
-    """A run being executed, and how to stop it (and why)."""
+    """A run being executed, how to stop it (and why), and its lease."""
 
     run_id: int
     cancel: threading.Event = field(default_factory=threading.Event)
     cause: str = ""
     future: Any = None
+    lease: Lease = field(default_factory=lambda: Lease(time.monotonic()))
 
 
 def backoff_seconds(failures: int) -> float:
@@ -75,13 +77,21 @@ class RunExecutor:
         python: str = sys.executable,
         kill_grace_seconds: float = 5.0,
         output_interval_seconds: float = 1.0,
+        lease_seconds: float | None = None,
+        host: str = "",
     ) -> None:
-        """Configure; `abandon` set means: stop retrying failed writes."""
+        """Configure; `abandon` set means: stop retrying failed writes.
+
+        With `lease_seconds`, each run's supervisor ends its script when
+        the lease goes unrenewed for half of that (`jobs.supervisor`).
+        """
         self.clock = clock
         self.abandon = abandon
         self.python = python
         self.kill_grace_seconds = kill_grace_seconds
         self.output_interval_seconds = output_interval_seconds
+        self.lease_seconds = lease_seconds
+        self.host = host
 
     def execute(self, run: JobRun, *, worker: Worker, flight: InFlight) -> None:
         """Execute `run` (claimed by `worker`) to its end and record it.
@@ -169,12 +179,19 @@ class RunExecutor:
                 self.abandon.wait(delay)
 
     def _execute(self, run: JobRun, *, worker: Worker, flight: InFlight) -> None:
-        prepared = execution.run_prepare(
-            run=run,
-            now=self.clock(),
-            python=self.python,
-            kill_grace_seconds=self.kill_grace_seconds,
-        )
+        try:
+            prepared = execution.run_prepare(
+                run=run,
+                now=self.clock(),
+                python=self.python,
+                kill_grace_seconds=self.kill_grace_seconds,
+            )
+        except DB_ERRORS as exc:
+            # Nothing ran: the run goes back to the queue, as it was.
+            logger.warning("Database error before run %s started: %s", run.pk, exc)
+            close_connection()
+            self.record(leases.run_hand_back, run=run, worker=worker)
+            return
         if isinstance(prepared, execution.Blocked):
             self._block(run, worker=worker, blocked=prepared)
             return
@@ -190,10 +207,15 @@ class RunExecutor:
         before = self._pre_hook(run, prepared, worker=worker, flight=flight)
         if before is None:
             return
+        spec = prepared.spec
+        if self.lease_seconds is not None:
+            spec = replace(spec, fence_seconds=self.lease_seconds / 2)
         result = run_process(
-            prepared.spec,
+            spec,
             cancel=flight.cancel,
             on_output=partial(self._flush_output, run, worker),
+            on_start=partial(self._record_supervisor, run, worker),
+            lease=flight.lease,
             output_interval_seconds=self.output_interval_seconds,
         )
         self.finish(
@@ -272,6 +294,25 @@ class RunExecutor:
         )
         if done:
             logger.info("Run %s of job %s blocked: %s", run.pk, run.job, blocked.reason)
+
+    def _record_supervisor(self, run: JobRun, worker: Worker, pid: int) -> None:
+        """Record where the run's supervisor runs and start its lease.
+
+        One try: should the database fail, recovery falls back on the
+        worker's heartbeat alone, and the supervisor still fences itself.
+        """
+        try:
+            leases.run_supervisor_record(
+                run=run,
+                worker=worker,
+                host=self.host,
+                pid=pid,
+                now=self.clock(),
+                lease_seconds=self.lease_seconds,
+            )
+        except DB_ERRORS as exc:
+            logger.warning("Could not record the supervisor of run %s: %s", run.pk, exc)
+            close_connection()
 
     def _flush_output(
         self, run: JobRun, worker: Worker, output: str, dropped: int

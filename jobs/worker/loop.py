@@ -37,7 +37,7 @@ from jobportal import clock as portal_clock
 from jobs import conf, selectors
 from jobs.models import JobRun, Worker
 from jobs.policies import CAUSE_CANCEL, CAUSE_SHUTDOWN
-from jobs.services import claims, due, events, workers
+from jobs.services import claims, dependencies, due, events, leases, metrics, workers
 from jobs.wakeup import Doorbell, Waiter, make_waiter
 from jobs.worker.execution import (
     DB_ERRORS,
@@ -63,6 +63,10 @@ FINAL_RECORD_SECONDS = 10.0
 # How often consumed and expired run events are deleted (at most): with the
 # heartbeat, so that an idle cycle costs no query for it.
 PRUNE_EVENTS_SECONDS = 60.0
+# How often ended runs are counted into the metrics rollups (at most): the
+# dashboard lags the runs by about this much.
+METRICS_SECONDS = 5.0
+METRICS_MAX_BATCHES = 5
 
 
 def default_worker_name() -> str:
@@ -115,38 +119,86 @@ class WorkerLoop:
         self._doorbell = Doorbell()
         # Set once shutdown gives up on recording results.
         self._abandon = threading.Event()
+        self.host = socket.gethostname()
+        # Held while claiming and registering a run, and while looking for
+        # runs marked running on this worker that it does not execute.
+        self._claim_lock = threading.Lock()
         self.executor = RunExecutor(
             clock=clock,
             abandon=self._abandon,
             python=python,
             kill_grace_seconds=kill_grace_seconds,
             output_interval_seconds=output_interval_seconds,
+            lease_seconds=self.lost_after_seconds,
+            host=self.host,
         )
         self._beat_due_at: datetime | None = None
         self._prune_due_at: datetime | None = None
+        self._metrics_due_at: datetime | None = None
         self._cancel_check_due_at = 0.0
         # When the last scheduling cycle finished (reported by heartbeats).
         self._cycle_at: datetime | None = None
         self._due_backlog = False
+        # The next due slot the loop waits for (read by the notification
+        # sender, which keeps the database free around it).
+        self._next_due_at: datetime | None = None
         self._failures = 0
 
     # --- steps ---------------------------------------------------------------
 
     def register(self) -> Worker:
         """Create (or take over) this worker's row and start heart-beating."""
+        now = self.clock()
         self.worker = workers.worker_register(
-            name=self.name, host=socket.gethostname(), pid=os.getpid(), now=self.clock()
+            name=self.name, host=self.host, pid=os.getpid(), now=now
         )
+        leases.runs_leftovers_end(host=self.host, now=now)
         return self.worker
 
     def heartbeat(self) -> None:
-        """Record that this worker is alive (re-register if its row vanished)."""
+        """Record that this worker is alive (re-register if its row vanished).
+
+        Renew the leases of the runs it executes, then hand back those marked
+        running on it that it does not execute (after an outage, say).
+        """
         now = self.clock()
+        at = time.monotonic()
         if self.worker is None or not workers.worker_heartbeat(
             worker=self.worker, now=now, cycle_at=self._cycle_at
         ):
             self.register()
+        self.renew_leases(now=now, at=at)
+        self.hand_back_strays()
         self._beat_due_at = now + timedelta(seconds=self.heartbeat_seconds)
+
+    def renew_leases(self, *, now: datetime, at: float) -> int:
+        """Renew the leases of the runs in flight, then tell their supervisors.
+
+        `at` is the `time.monotonic()` of `now`: a supervisor's fence counts
+        from it, so it runs out before the lease written here does.
+        """
+        with self._lock:
+            flights = list(self._in_flight.values())
+        if not flights or self.worker is None:
+            return 0
+        renewed = leases.runs_lease_renew(
+            worker=self.worker,
+            run_ids=[flight.run_id for flight in flights],
+            now=now,
+            lease_seconds=self.lost_after_seconds,
+        )
+        for flight in flights:
+            flight.lease.renewed_at = max(flight.lease.renewed_at, at)
+        return renewed
+
+    def hand_back_strays(self) -> list[int]:
+        """Queue again the runs marked running here that no thread executes."""
+        if self.worker is None:
+            return []
+        with self._claim_lock:
+            with self._lock:
+                known = set(self._in_flight)
+            return leases.runs_hand_back_unknown(worker=self.worker, known=known)
 
     def recover_lost_runs(self) -> int:
         """Mark lost the runs of workers silent too long; return how many."""
@@ -154,6 +206,7 @@ class WorkerLoop:
             now=self.clock(),
             lost_after_seconds=self.lost_after_seconds,
             exclude=self.worker,
+            host=self.host,
         )
         return len(lost)
 
@@ -164,6 +217,29 @@ class WorkerLoop:
             return 0
         self._prune_due_at = now + timedelta(seconds=PRUNE_EVENTS_SECONDS)
         return events.run_events_prune(now=now)
+
+    def count_metrics(self) -> int:
+        """Count ended runs into the metrics rollups, every few seconds at most."""
+        now = self.clock()
+        if self._metrics_due_at is not None and now < self._metrics_due_at:
+            return 0
+        self._metrics_due_at = now + timedelta(seconds=METRICS_SECONDS)
+        counted = 0
+        # A backlog (after downtime) is worked off a few batches per cycle.
+        for _ in range(METRICS_MAX_BATCHES):
+            batch = metrics.metrics_consume(now=now)
+            counted += batch
+            if batch < metrics.CONSUME_BATCH:
+                break
+        return counted
+
+    def queue_dependents(self) -> int:
+        """Queue (or skip) the jobs that depend on runs that ended; return events.
+
+        Reads run events as the "dependencies" consumer, so that each
+        upstream end is handled once by one worker.
+        """
+        return dependencies.dependency_events_process(now=self.clock())
 
     def schedule_due_slots(self, *, max_batches: int | None = None) -> int:
         """Turn due slots into queued (or skipped) runs; return how many slots.
@@ -248,8 +324,10 @@ class WorkerLoop:
             self.check_cancellations()
         if self.stop.is_set():
             return 0.0
+        self.queue_dependents()
         self.schedule_due_slots(max_batches=1)
         self.start_runs(self.claim_runs(self.free_capacity()))
+        self.count_metrics()
         self._cycle_at = self.clock()
         if self._due_backlog:
             return 0.0
@@ -264,6 +342,7 @@ class WorkerLoop:
         now = self.clock()
         waits = [self.poll_seconds]
         next_at = selectors.next_due_at(after=now, lead=self.prepare)
+        self._next_due_at = next_at
         if next_at is not None:
             waits.append((next_at - now).total_seconds())
         if self._beat_due_at is not None:
@@ -272,6 +351,17 @@ class WorkerLoop:
             if self._in_flight:
                 waits.append(CANCEL_CHECK_SECONDS)
         return max(0.0, min(waits))
+
+    def seconds_to_next_slot(self) -> float | None:
+        """Return how soon the next slot the loop knows of is due (None: none).
+
+        Negative once it is due and not yet taken. Other threads of the
+        worker (the notification sender) read it to stay out of the way.
+        """
+        next_at = self._next_due_at
+        if next_at is None:
+            return None
+        return (next_at - self.clock()).total_seconds()
 
     def request_stop(self) -> None:
         """Stop the loop: set the stop event and wake the loop at once.
@@ -413,6 +503,7 @@ class WorkerLoop:
         if self._beat_due_at is None or self.clock() >= self._beat_due_at:
             self.heartbeat()
         self.check_cancellations()
+        self.queue_dependents()
         started = self.start_runs(self.claim_runs(self.free_capacity()))
         with self._lock:
             return bool(started or self._in_flight)
@@ -428,13 +519,14 @@ class WorkerLoop:
         try:
             while True:
                 self.execute_run(current, flight=flight)
-                following = self._claim_following()
-                if following is None:
-                    return
-                with self._lock:
-                    self._in_flight.pop(current.pk, None)
-                    flight = InFlight(run_id=following.pk, future=flight.future)
-                    self._in_flight[following.pk] = flight
+                with self._claim_lock:
+                    following = self._claim_following()
+                    if following is None:
+                        return
+                    with self._lock:
+                        self._in_flight.pop(current.pk, None)
+                        flight = InFlight(run_id=following.pk, future=flight.future)
+                        self._in_flight[following.pk] = flight
                 current = following
         finally:
             with self._lock:

@@ -47,7 +47,12 @@ from jobs import permissions as perms
 from jobs.api.access import MSG_FORBIDDEN, require
 from jobs.api.filters import JobFilter
 from jobs.api.serializers import JobSerializer
-from jobs.documents import PARAMETERS_KEY, SECRETS_KEY, document_path
+from jobs.documents import (
+    DEPENDENCIES_KEY,
+    PARAMETERS_KEY,
+    SECRETS_KEY,
+    document_path,
+)
 from jobs.models import Job, JobRun
 from jobs.selectors import jobs_with_last_run
 from jobs.services.jobs import (
@@ -298,15 +303,17 @@ class JobViewSet(viewsets.GenericViewSet):
     ) -> Job:
         """Save through `job_save`; a document left without secrets has none.
 
-        Likewise a whole document left without parameters declares none.
+        Likewise a whole document without parameters declares none, and one
+        without dependencies depends on nothing.
         """
         schedules = validated.get("schedules")
         secrets = validated.get(SECRETS_KEY)
-        if secrets is None and not partial:
-            secrets = []
         parameters = validated.get(PARAMETERS_KEY)
-        if parameters is None and not partial:
-            parameters = []
+        dependencies = validated.get(DEPENDENCIES_KEY)
+        if not partial:
+            secrets = [] if secrets is None else secrets
+            parameters = [] if parameters is None else parameters
+            dependencies = [] if dependencies is None else dependencies
         try:
             return job_save(
                 job=job,
@@ -316,6 +323,7 @@ class JobViewSet(viewsets.GenericViewSet):
                 ip=_ip(self.request),
                 secrets=secrets,
                 parameters=parameters,
+                dependencies=dependencies,
             )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(_document_errors(exc)) from None
@@ -345,7 +353,7 @@ def jobs_shown(queryset: QuerySet[Job]) -> QuerySet[Job]:
     return (
         jobs_with_last_run(queryset)
         .select_related("owner")
-        .prefetch_related("secrets", "parameters")
+        .prefetch_related("secrets", "parameters", "dependencies__depends_on")
         .order_by("name", "pk")
     )
 

@@ -129,6 +129,12 @@ class FireTimeSerializer(serializers.Serializer):
         help_text="The local wall time (no offset) a DST gap skipped, when the "
         "fire moved to the first instant after the gap; else null.",
     )
+    fold = serializers.IntegerField(
+        allow_null=True,
+        help_text="For a local wall time that happens twice (the clocks fall "
+        "back): 0 for the first of the two instants, 1 for the second; else "
+        "null.",
+    )
     text = serializers.CharField(help_text="The instant in words, local and UTC.")
 
 

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobportal import clock
+from jobs.management.quiet import quiet_info
 from jobs.models import Script
 from jobs.services.approval import scripts_approve_bundled
 
@@ -37,7 +38,8 @@ class Command(BaseCommand):
         actor = get_user_model().objects.filter(username=username).first()
         if actor is None:
             raise CommandError(MSG_NO_USER.format(username=username))
-        approved = scripts_approve_bundled(actor=actor, now=clock.now())
+        with quiet_info(scripts_approve_bundled.__module__):
+            approved = scripts_approve_bundled(actor=actor, now=clock.now())
         if approved:
             paths = ", ".join(script.path for script in approved)
             self.stdout.write(MSG_APPROVED.format(user=username, paths=paths))

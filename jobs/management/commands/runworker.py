@@ -11,9 +11,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobs.worker import WorkerLoop
 from jobs.worker.execution import keep_connections
+from notifications.sender import NotificationSender
 
 MSG_POSITIVE = "{option} must be greater than 0, got {value}."
 MSG_NOT_NEGATIVE = "{option} must be 0 or more, got {value}."
+# How long shutdown waits for a send in progress (each send is bounded).
+SENDER_JOIN_SECONDS = 15.0
 
 
 class Command(BaseCommand):
@@ -44,6 +47,11 @@ class Command(BaseCommand):
             "--once",
             action="store_true",
             help="Process what is due now, wait for those runs, then exit.",
+        )
+        parser.add_argument(
+            "--no-notifications",
+            action="store_true",
+            help="Do not send notifications from this worker (another one does).",
         )
         parser.add_argument(
             "--grace",
@@ -78,7 +86,20 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        if options["once"]:
-            loop.drain()
-        else:
-            loop.run_forever()
+        # Notifications go out from a thread of their own, with its own
+        # database connection: a slow mail server never delays scheduling.
+        sender = None
+        if not options["no_notifications"] and not options["once"]:
+            sender = NotificationSender(
+                stop=loop.stop, next_slot=loop.seconds_to_next_slot
+            )
+            sender.start()
+        try:
+            if options["once"]:
+                loop.drain()
+            else:
+                loop.run_forever()
+        finally:
+            loop.stop.set()
+            if sender is not None:
+                sender.join(SENDER_JOIN_SECONDS)

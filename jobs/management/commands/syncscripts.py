@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
 from jobportal import clock
+from jobs.management.quiet import quiet_info
 from jobs.services.scripts import scripts_sync
 
 MSG_SUMMARY = (
@@ -27,15 +27,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Sync and report by path."""
-        # The lines below are the report; the service's own INFO log lines
-        # would print the same result a second time.
-        service_logger = logging.getLogger(scripts_sync.__module__)
-        level = service_logger.level
-        service_logger.setLevel(logging.WARNING)
-        try:
+        with quiet_info(scripts_sync.__module__):
             result = scripts_sync(now=clock.now())
-        finally:
-            service_logger.setLevel(level)
         for message, paths in (
             (MSG_NEW, result.registered),
             (MSG_BACK_TO_REVIEW, result.back_to_review),

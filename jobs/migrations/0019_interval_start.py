@@ -19,6 +19,6 @@ def stamp_epoch(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("jobs", "0012_template_role_permissions")]
+    dependencies = [("jobs", "0018_metrics_rollups")]
 
     operations = [migrations.RunPython(stamp_epoch, migrations.RunPython.noop)]

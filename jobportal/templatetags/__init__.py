@@ -1,0 +1,1 @@
+"""Template tag libraries the apps share (registered in TEMPLATES' libraries)."""

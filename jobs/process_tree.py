@@ -1,0 +1,143 @@
+"""Find and end a process and all its descendants, through Linux's /proc.
+
+Pure Python, no Django imports. A process is named by its pid *and* its
+start time (field 22 of /proc/PID/stat, clock ticks since boot), so that a
+pid the kernel has since given to another process is never signalled:
+`tree_end` checks the start time before it kills anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+PROC = Path("/proc")
+BOOT_ID_PATH = PROC / "sys/kernel/random/boot_id"
+# A process in one of these states is dead (a zombie waiting to be reaped).
+DEAD_STATES = frozenset({"Z", "X", "x"})
+# How long `tree_end` keeps killing what it finds before it gives up.
+END_SECONDS = 5.0
+
+
+def boot_id() -> str:
+    """Return this boot's id (empty where /proc does not tell)."""
+    try:
+        return BOOT_ID_PATH.read_text().strip()
+    except OSError:
+        return ""
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """Return /proc/PID/stat's fields from the state on, or None if gone.
+
+    The command name (field 2) may hold spaces and parentheses, so the
+    fields are read after its last closing parenthesis: [0] is the state
+    (field 3), [1] the parent pid (field 4), [19] the start time (field 22).
+    """
+    try:
+        text = (PROC / str(pid) / "stat").read_text()
+    except (OSError, ValueError):
+        return None
+    return text.rpartition(")")[2].split()
+
+
+def start_time(pid: int) -> int | None:
+    """Return `pid`'s start time in clock ticks since boot, or None if gone."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields and len(fields) > 19 else None
+
+
+def is_alive(pid: int, started: int | None = None) -> bool:
+    """Return whether `pid` runs (not a zombie) and, if given, started then."""
+    fields = _stat_fields(pid)
+    if not fields or fields[0] in DEAD_STATES:
+        return False
+    return started is None or int(fields[19]) == started
+
+
+def _parents() -> dict[int, int]:
+    """Return {pid: parent pid} for every live process."""
+    parents: dict[int, int] = {}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        if fields and fields[0] not in DEAD_STATES:
+            parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def descendants(pid: int) -> list[int]:
+    """Return the live descendants of `pid`, parents before their children."""
+    children: dict[int, list[int]] = {}
+    for child, parent in _parents().items():
+        children.setdefault(parent, []).append(child)
+    found: list[int] = []
+    queue = list(children.get(pid, []))
+    while queue:
+        current = queue.pop(0)
+        found.append(current)
+        queue.extend(children.get(current, []))
+    return found
+
+
+def signal_all(pids: list[int], signum: int) -> None:
+    """Send `signum` to each of `pids` that still exists."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signum)
+
+
+def descendants_kill(
+    pid: int, *, seconds: float = END_SECONDS, reap: Callable[[], object] | None = None
+) -> bool:
+    """SIGKILL `pid`'s descendants until none is left; True once none is.
+
+    Killing a process hands its children to the nearest subreaper (or
+    init), so the walk is repeated until it finds nobody. Each pass first
+    stops everything found, so that nothing forks while it is killed.
+    `reap` collects the killed processes when the caller is their parent
+    (the supervisor); nobody else may reap them.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        found = descendants(pid)
+        if not found:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        signal_all(found, signal.SIGSTOP)
+        signal_all(found, signal.SIGKILL)
+        if reap is not None:
+            reap()
+        time.sleep(0.001)
+
+
+def tree_end(pid: int, started: int, *, seconds: float = END_SECONDS) -> bool:
+    """End process `pid` (if it is the one that started at `started`) and
+    its descendants; return True once nothing of that tree is alive.
+
+    A pid that now belongs to another process, or to nobody, is left
+    alone and counts as ended.
+    """
+    if not is_alive(pid, started):
+        return True
+    # Stop the head first: a supervisor (a subreaper) keeps collecting the
+    # orphans of what is killed below it, so they stay findable.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGSTOP)
+    if not descendants_kill(pid, seconds=seconds):
+        return False
+    if is_alive(pid, started):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + seconds
+    while is_alive(pid, started):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.001)
+    return True

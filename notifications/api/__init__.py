@@ -1,0 +1,1 @@
+"""The notifications API under /api/notifications/ (see README "Notifications")."""

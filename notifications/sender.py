@@ -1,0 +1,120 @@
+"""The notification sender: a thread of the worker, beside the scheduler.
+
+Each step reads run events into the outbox (`services.outbox`), rolls held
+back rows into digests, leases a small batch of due rows and sends them
+(`services.delivery`). Sending is network I/O with a bounded timeout per
+message, in this thread with its own database connection, so the worker's
+scheduling loop never waits for a mail server. Between steps the thread
+waits on its stop event: at once again while there is more work, else up
+to `poll_seconds`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from django.db import DatabaseError, close_old_connections, connection
+
+from jobportal import clock as portal_clock
+from notifications.services import channels, delivery, outbox
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5
+BATCH = 20
+BUSY_PAUSE_SECONDS = 0.05
+# A batch starts only if no slot is due within this long; after a slot the
+# sender waits this much more, while the scheduler claims and starts the run.
+SLOT_GUARD_SECONDS = 0.3
+SLOT_AFTER_SECONDS = 0.15
+# After a database error, the sender waits this long before trying again.
+ERROR_PAUSE_SECONDS = 5.0
+
+
+class NotificationSender:
+    """Consume run events and deliver notifications until stopped."""
+
+    def __init__(
+        self,
+        *,
+        stop: threading.Event,
+        clock: Callable[[], datetime] = portal_clock.now,
+        poll_seconds: float = POLL_SECONDS,
+        batch: int = BATCH,
+        next_slot: Callable[[], float | None] | None = None,
+    ) -> None:
+        """Keep the stop event, the clock, the batch size and the slot probe.
+
+        `next_slot` returns the seconds until the scheduler's next slot
+        (`WorkerLoop.seconds_to_next_slot`); the sender holds off around it.
+        """
+        self.next_slot = next_slot
+        self.stop = stop
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self._thread: threading.Thread | None = None
+
+    def yield_seconds(self) -> float:
+        """Return how long to hold off so that a slot due soon starts on time.
+
+        Around a slot's instant the scheduler writes (records and claims the
+        run); a sender batch holding the database then (SQLite has one
+        writer) would make the run late.
+        """
+        if self.next_slot is None:
+            return 0.0
+        seconds = self.next_slot()
+        if seconds is None or seconds > SLOT_GUARD_SECONDS:
+            return 0.0
+        return max(0.0, seconds) + SLOT_AFTER_SECONDS
+
+    def run_once(self) -> int:
+        """Do one step; return how much work it found (0: idle)."""
+        hold = self.yield_seconds()
+        if hold:
+            self.stop.wait(hold)
+        now = self.clock()
+        channels.default_webhook_ensure(now=now)
+        found = outbox.notifications_consume(now=now)
+        found += delivery.digests_queue(now=now)
+        leased = delivery.notifications_lease(now=self.clock(), limit=self.batch)
+        if leased:
+            delivery.notifications_deliver(leased, clock=self.clock, stop=self.stop)
+        return found + len(leased)
+
+    def run_forever(self) -> None:
+        """Step until the stop event is set; never raise."""
+        logger.info("Notification sender started")
+        try:
+            while not self.stop.is_set():
+                close_old_connections()
+                try:
+                    busy = self.run_once()
+                except DatabaseError as exc:
+                    logger.warning("Notification sender: database error (%s)", exc)
+                    connection.close()
+                    self.stop.wait(ERROR_PAUSE_SECONDS)
+                    continue
+                # Even when busy, pause a little: the scheduler's writes get
+                # the database between two batches (SQLite has one writer).
+                self.stop.wait(BUSY_PAUSE_SECONDS if busy else self.poll_seconds)
+        finally:
+            connection.close()
+            logger.info("Notification sender stopped")
+
+    def start(self) -> threading.Thread:
+        """Run `run_forever` in a daemon thread of its own and return it."""
+        self._thread = threading.Thread(
+            target=self.run_forever, name="notifications", daemon=True
+        )
+        self._thread.start()
+        return self._thread
+
+    def join(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for the thread to end."""
+        if self._thread is not None:
+            self._thread.join(timeout)

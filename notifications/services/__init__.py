@@ -1,0 +1,1 @@
+"""Writes of the notifications app: channels, rules, the outbox, delivery."""
