@@ -246,7 +246,8 @@ def interval_starts_stamp(
     for document in documents:
         if document.get("type") == "interval" and "start" not in document:
             same = kept.get(document["seconds"])
-            start = same.pop(0) if same else _instant_text(now)
+            # Whole seconds: a readable start, at most a second early.
+            start = same.pop(0) if same else _instant_text(now.replace(microsecond=0))
             document = {**document, "start": start}
         result.append(document)
     return result
