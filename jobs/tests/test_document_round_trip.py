@@ -91,9 +91,20 @@ def full_job(now: datetime) -> Job:
         max_concurrent=2,
         misfire_policy=Job.MisfirePolicy.SKIP,
         misfire_grace_seconds=300,
+        dependency_mode=Job.DependencyMode.ALL_COMPLETE,
+    )
+    upstream = job_save(
+        job=Job(name="a-upstream", script="ok.py"),
+        schedules=[{"type": "daily", "time": "01:00"}],
+        now=now,
     )
     return job_save(
-        job=job, schedules=SCHEDULES, secrets=[secret], parameters=PARAMETERS, now=now
+        job=job,
+        schedules=SCHEDULES,
+        secrets=[secret],
+        parameters=PARAMETERS,
+        dependencies=[{"job": upstream.name, "window_hours": 12}],
+        now=now,
     )
 
 
@@ -125,7 +136,8 @@ def test_export_import_export_is_byte_identical(
     call_command("importjobs", str(tmp_path / f"first.{fmt}"), stdout=StringIO())
     second = export_text(tmp_path / f"second.{fmt}")
     assert second == first
-    job = Job.objects.get()
+    job = Job.objects.get(name="every-feature")
+    assert [d.depends_on.name for d in job.dependencies.all()] == ["a-upstream"]
     assert [p.name for p in job.parameters.all()] == [
         "region",
         "limit",
