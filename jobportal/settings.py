@@ -198,6 +198,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Collected run artifacts (jobs.services.artifacts): local files under
+    # JOB_PORTAL_ARTIFACTS_DIR/stored by default; any storage backend works.
+    "artifacts": {"BACKEND": "jobs.storage.ArtifactStorage"},
 }
 WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -287,6 +290,13 @@ JOB_PORTAL_DEFAULTS: dict[str, float] = {
     "JOB_PORTAL_WORKER_LOST_AFTER": 60.0,
     "JOB_PORTAL_WORKER_SHUTDOWN_GRACE": 30.0,
     "JOB_PORTAL_RUN_EVENT_RETENTION_DAYS": 7,
+    "JOB_PORTAL_RETENTION_DAYS": 90,
+    "JOB_PORTAL_RETENTION_RUNS": 0,
+    "JOB_PORTAL_OUTPUT_RETENTION_DAYS": 30,
+    "JOB_PORTAL_RETENTION_INTERVAL": 60.0,
+    "JOB_PORTAL_RETENTION_BATCH": 500,
+    "JOB_PORTAL_ARTIFACTS_MAX_BYTES": 100 * 2**20,
+    "JOB_PORTAL_ARTIFACT_RETENTION_DAYS": 30,
 }
 JOB_PORTAL_WORKER_POLL_INTERVAL = _number(
     "JOB_PORTAL_WORKER_POLL_INTERVAL",
@@ -318,6 +328,38 @@ JOB_PORTAL_WORKER_SHUTDOWN_GRACE = _number(
 JOB_PORTAL_RUN_EVENT_RETENTION_DAYS = _number(
     "JOB_PORTAL_RUN_EVENT_RETENTION_DAYS",
     JOB_PORTAL_DEFAULTS["JOB_PORTAL_RUN_EVENT_RETENTION_DAYS"],
+)
+# Retention (jobs.services.retention): finished runs are deleted after this
+# many days and beyond this many per job (0: no limit), their output emptied
+# after this many days (0: kept); a job's own numbers win. The worker applies
+# it at most every RETENTION_INTERVAL seconds, BATCH rows per step.
+JOB_PORTAL_RETENTION_DAYS = _number(
+    "JOB_PORTAL_RETENTION_DAYS", JOB_PORTAL_DEFAULTS["JOB_PORTAL_RETENTION_DAYS"]
+)
+JOB_PORTAL_RETENTION_RUNS = _number(
+    "JOB_PORTAL_RETENTION_RUNS", JOB_PORTAL_DEFAULTS["JOB_PORTAL_RETENTION_RUNS"]
+)
+JOB_PORTAL_OUTPUT_RETENTION_DAYS = _number(
+    "JOB_PORTAL_OUTPUT_RETENTION_DAYS",
+    JOB_PORTAL_DEFAULTS["JOB_PORTAL_OUTPUT_RETENTION_DAYS"],
+)
+JOB_PORTAL_RETENTION_INTERVAL = _number(
+    "JOB_PORTAL_RETENTION_INTERVAL",
+    JOB_PORTAL_DEFAULTS["JOB_PORTAL_RETENTION_INTERVAL"],
+    cast=float,
+)
+JOB_PORTAL_RETENTION_BATCH = _number(
+    "JOB_PORTAL_RETENTION_BATCH", JOB_PORTAL_DEFAULTS["JOB_PORTAL_RETENTION_BATCH"]
+)
+# Artifacts a run may leave, in bytes (more fails the run: artifacts_too_large),
+# and the days collected artifacts are kept (0: as long as their run).
+JOB_PORTAL_ARTIFACTS_MAX_BYTES = _number(
+    "JOB_PORTAL_ARTIFACTS_MAX_BYTES",
+    JOB_PORTAL_DEFAULTS["JOB_PORTAL_ARTIFACTS_MAX_BYTES"],
+)
+JOB_PORTAL_ARTIFACT_RETENTION_DAYS = _number(
+    "JOB_PORTAL_ARTIFACT_RETENTION_DAYS",
+    JOB_PORTAL_DEFAULTS["JOB_PORTAL_ARTIFACT_RETENTION_DAYS"],
 )
 # Runs executing at once across every worker (jobs.services.claims); empty or
 # 0 means no cap. A bad value is None here and reported by check jobs.E120.

@@ -123,6 +123,20 @@ def check_encryption_key(
     return []
 
 
+# --- retention (issue 14) --------------------------------------------------------
+
+# (setting, minimum, rule in words)
+RETENTION_NUMBERS = (
+    ("JOB_PORTAL_RETENTION_DAYS", 0, "of whole days, 0 (no limit) or more"),
+    ("JOB_PORTAL_RETENTION_RUNS", 0, "of whole runs, 0 (no limit) or more"),
+    ("JOB_PORTAL_OUTPUT_RETENTION_DAYS", 0, "of whole days, 0 (kept) or more"),
+    ("JOB_PORTAL_RETENTION_INTERVAL", 1, "of seconds, at least 1"),
+    ("JOB_PORTAL_RETENTION_BATCH", 1, "of whole rows, at least 1"),
+    ("JOB_PORTAL_ARTIFACTS_MAX_BYTES", 1, "of bytes, at least 1"),
+    ("JOB_PORTAL_ARTIFACT_RETENTION_DAYS", 0, "of whole days, 0 (kept) or more"),
+)
+
+
 # --- /metrics access (issue 14) ----------------------------------------------
 
 MSG_METRICS_IP = (
@@ -208,6 +222,24 @@ def check_cluster_limits(
             Error(MSG_MAX_CONCURRENT_TOTAL.format(value=_raw(name)), id="jobs.E120")
         ]
     return []
+
+
+@register()
+def check_retention_settings(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check the retention and artifact numbers (jobs.E170)."""
+    errors: list[CheckMessage] = []
+    for name, minimum, rule in RETENTION_NUMBERS:
+        value = getattr(settings, name)
+        if value is None or value < minimum:
+            errors.append(
+                Error(
+                    MSG_NUMBER.format(name=name, rule=rule, value=_raw(name)),
+                    id="jobs.E170",
+                )
+            )
+    return errors
 
 
 # --- the run supervisor (issue 13) --------------------------------------------

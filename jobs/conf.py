@@ -141,3 +141,44 @@ def max_concurrent_total() -> int | None:
     """
     value = settings.JOB_PORTAL_MAX_CONCURRENT_TOTAL
     return int(value) if value and value > 0 else None
+
+
+def _whole_or_default(name: str) -> int:
+    """Return a count that may be 0, or its default when unset or bad."""
+    value = getattr(settings, name)
+    return int(_default(name) if value is None or value < 0 else value)
+
+
+def retention_days() -> int:
+    """Return the days finished runs are kept (0: no limit by age)."""
+    return _whole_or_default("JOB_PORTAL_RETENTION_DAYS")
+
+
+def retention_runs() -> int:
+    """Return the finished runs kept per job (0: no limit by count)."""
+    return _whole_or_default("JOB_PORTAL_RETENTION_RUNS")
+
+
+def output_retention_days() -> int:
+    """Return the days a finished run's output is kept (0: kept with the row)."""
+    return _whole_or_default("JOB_PORTAL_OUTPUT_RETENTION_DAYS")
+
+
+def retention_interval_seconds() -> float:
+    """Return the least time between two retention steps of a worker."""
+    return float(_positive_or_default("JOB_PORTAL_RETENTION_INTERVAL"))
+
+
+def retention_batch() -> int:
+    """Return how many rows one retention step deletes or trims at most."""
+    return int(_positive_or_default("JOB_PORTAL_RETENTION_BATCH"))
+
+
+def artifacts_max_bytes() -> int:
+    """Return the bytes of artifacts one run may leave."""
+    return int(_positive_or_default("JOB_PORTAL_ARTIFACTS_MAX_BYTES"))
+
+
+def artifact_retention_days() -> int:
+    """Return the days collected artifacts are kept (0: as long as the run)."""
+    return _whole_or_default("JOB_PORTAL_ARTIFACT_RETENTION_DAYS")

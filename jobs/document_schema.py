@@ -36,7 +36,13 @@ from jobportal.text import (
 )
 from jobs import documents, priorities
 from jobs.errors import JobsError
-from jobs.models import Job, JobDependency, Secret, default_timezone
+from jobs.models import (
+    BlackoutCalendar,
+    Job,
+    JobDependency,
+    Secret,
+    default_timezone,
+)
 from jobs.services.jobs import schedules_validate
 from jobs.services.parameters import parameter_documents_validate
 from jobs.validators import validate_job_secret_names
@@ -59,6 +65,10 @@ MSG_NOT_JSON = "Value must be valid JSON."
 MSG_NOT_LIST = 'Expected a list of items but got type "{input_type}".'
 MSG_NOT_IN_SECRETS = "No secret is named {value!r}; create it first (admin: Secrets)."
 MSG_INVALID_VALUE = "Invalid value."
+MSG_NOT_IN_BLACKOUTS = (
+    "No blackout calendar is named {value!r}; create it first (admin: Blackout "
+    "calendars, or POST /api/blackouts)."
+)
 MSG_PRIORITY = priorities.MSG_PRIORITY
 
 TRUE_VALUES = {"t", "y", "yes", "true", "on", "1", 1}
@@ -73,6 +83,7 @@ DOCUMENT_KEYS = (
     documents.SECRETS_KEY,
     "schedules",
     documents.PARAMETERS_KEY,
+    documents.BLACKOUTS_KEY,
     *documents.GROUPS,
     documents.DEPENDENCIES_KEY,
 )
@@ -158,6 +169,7 @@ def _document_fields(instance: Job | None) -> dict[str, Check]:
     checks[documents.SECRETS_KEY] = _secrets_check
     checks["schedules"] = _schedules_check
     checks[documents.PARAMETERS_KEY] = _parameters_check
+    checks[documents.BLACKOUTS_KEY] = _blackouts_check
     for group, fields in documents.GROUPS.items():
         checks[group] = _group_check(fields, instance=instance)
     checks[documents.DEPENDENCIES_KEY] = _dependencies_check
@@ -429,6 +441,27 @@ def _secret(name: Any) -> Secret:
     except ValidationError as exc:
         raise _Invalid(exc.messages) from None
     return secret
+
+
+def _blackouts_check(value: Any) -> dict[str, Any]:
+    """Check "blackouts": a list of the names of existing blackout calendars."""
+    if value is ABSENT:
+        return {}
+    if value is None:
+        raise _Invalid([MSG_NULL])
+    if isinstance(value, str) or not hasattr(value, "__iter__"):
+        raise _Invalid([MSG_NOT_LIST.format(input_type=type(value).__name__)])
+    return {documents.BLACKOUTS_KEY: [_blackout_calendar(name) for name in value]}
+
+
+def _blackout_calendar(name: Any) -> BlackoutCalendar:
+    """Return the blackout calendar called `name`, or raise."""
+    if not isinstance(name, str) or has_unstorable_text(name):
+        raise _Invalid([MSG_NOT_TEXT])
+    try:
+        return BlackoutCalendar.objects.get(name=name)
+    except BlackoutCalendar.DoesNotExist:
+        raise _Invalid([MSG_NOT_IN_BLACKOUTS.format(value=name)]) from None
 
 
 def _dependency_checks() -> dict[str, Check]:

@@ -6,20 +6,28 @@ A job document is flat except for three policy groups::
      "args": [], "env": {}, "secrets": ["API_TOKEN"], "working_dir": "",
      "timezone": "Asia/Hong_Kong",
      "active": true, "priority": 0, "timeout_seconds": null,
+     "blackout_action": "skip",
      "schedules": [{"type": "daily", "time": "02:00"}],
      "parameters": [{"name": "region", "type": "choice", "required": true,
                      "default": "apac", "choices": ["apac", "emea"],
                      "description": ""}],
+     "blackouts": ["holidays-hk"],
      "retry": {"max_attempts": 1, ...}, "concurrency": {"policy": "forbid", ...},
      "misfire": {"policy": "run_once", "grace_seconds": 60},
+     "retention": {"days": null, "runs": null, "output_days": null},
      "dependency_mode": "all_success",
      "dependencies": [{"job": "nightly-fetch", "window_hours": null}]}
+
+"retention" numbers left null take the JOB_PORTAL_RETENTION_* settings.
 
 Pure Python: this module maps a job's attributes to a document and reads or
 writes files of documents; it never touches the database itself. Validation
 of a document is `jobs.document_schema`'s job.
 "secrets" lists the names of the job's secrets, never their values;
 "parameters" lists the run parameters the job declares, in their order;
+"blackouts" the names of its blackout calendars (`BlackoutCalendar`),
+which must exist where the document is imported (global calendars apply
+without being named).
 "dependencies" names the jobs this one runs after (A to Z), each with its
 window in hours (null: any age).
 """
@@ -51,6 +59,7 @@ FLAT_FIELDS: dict[str, str] = {
     "active": "is_active",
     "priority": "priority",
     "timeout_seconds": "timeout_seconds",
+    "blackout_action": "blackout_action",
     "pre_hook": "pre_hook",
     "post_hook": "post_hook",
     "dependency_mode": "dependency_mode",
@@ -73,11 +82,17 @@ MISFIRE_FIELDS: dict[str, str] = {
     "policy": "misfire_policy",
     "grace_seconds": "misfire_grace_seconds",
 }
+RETENTION_FIELDS: dict[str, str] = {
+    "days": "retention_days",
+    "runs": "retention_runs",
+    "output_days": "output_retention_days",
+}
 # Group key -> (group's document key -> model field).
 GROUPS: dict[str, dict[str, str]] = {
     "retry": RETRY_FIELDS,
     "concurrency": CONCURRENCY_FIELDS,
     "misfire": MISFIRE_FIELDS,
+    "retention": RETENTION_FIELDS,
 }
 # Model field -> its path in a document ("retry_max_attempts" ->
 # "retry.max_attempts"), for error messages that speak the document's terms.
@@ -97,6 +112,8 @@ SECRETS_KEY = "secrets"
 PARAMETERS_KEY = "parameters"
 # A parameter document's keys, in the order they are written.
 PARAMETER_KEYS = ("name", "type", "required", "default", "choices", "description")
+# The names of the job's blackout calendars (a relation too).
+BLACKOUTS_KEY = "blackouts"
 # The jobs this one depends on (rows of their own), and each one's keys.
 DEPENDENCIES_KEY = "dependencies"
 DEPENDENCY_JOB_KEY = "job"
@@ -127,14 +144,15 @@ def job_to_document(
     schedules: Sequence[Mapping[str, Any]] | None = None,
     secrets: Sequence[str] | None = None,
     parameters: Sequence[Mapping[str, Any]] | None = None,
+    blackouts: Sequence[str] | None = None,
     dependencies: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Return `job` as a job document.
 
-    `schedules` replaces the job's stored schedule documents, `secrets`
-    its secrets' names, `parameters` its parameter documents and
-    `dependencies` its dependency documents, for a job whose new ones are
-    not saved yet. Keys of
+    `schedules` replaces the job's stored schedule documents, `secrets` its
+    secrets' names, `blackouts` its calendars' names, `parameters` its
+    parameter documents and `dependencies` its dependency documents, for a
+    job whose new ones are not saved yet. Keys of
     `env` and of each schedule document come out in a fixed order, so that
     equal jobs give equal text on every database (PostgreSQL's jsonb does
     not keep key order).
@@ -145,6 +163,8 @@ def job_to_document(
         secrets = secret_names(job)
     if parameters is None:
         parameters = parameter_documents(job)
+    if blackouts is None:
+        blackouts = blackout_names(job)
     if dependencies is None:
         dependencies = dependency_documents(job)
     document: dict[str, Any] = {}
@@ -155,6 +175,7 @@ def job_to_document(
     document["env"] = dict(sorted(document["env"].items()))
     document["schedules"] = [schedule_document(s) for s in schedules]
     document[PARAMETERS_KEY] = [parameter_document(p) for p in parameters]
+    document[BLACKOUTS_KEY] = sorted(blackouts)
     for group, fields in GROUPS.items():
         document[group] = {
             key: copy.deepcopy(getattr(job, field)) for key, field in fields.items()
@@ -194,6 +215,13 @@ def parameter_document(document: Mapping[str, Any]) -> dict[str, Any]:
     ordered = {key: document[key] for key in PARAMETER_KEYS if key in document}
     ordered.update((k, v) for k, v in document.items() if k not in ordered)
     return copy.deepcopy(ordered)
+
+
+def blackout_names(job: Job) -> list[str]:
+    """Return the names of the job's blackout calendars, A to Z."""
+    if job.pk is None:
+        return []
+    return sorted(calendar.name for calendar in job.blackout_calendars.all())
 
 
 def dependency_documents(job: Job) -> list[dict[str, Any]]:

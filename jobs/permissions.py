@@ -69,6 +69,12 @@ APPROVE_SCRIPT = "jobs.approve_script"
 VIEW_SCRIPT = "jobs.view_script"
 CHANGE_SCRIPT = "jobs.change_script"
 VIEW_RUN = "jobs.view_jobrun"
+VIEW_BLACKOUTS = "jobs.view_blackoutcalendar"
+MANAGE_BLACKOUTS = (
+    "jobs.add_blackoutcalendar",
+    "jobs.change_blackoutcalendar",
+    "jobs.delete_blackoutcalendar",
+)
 VIEW_TEMPLATE = "jobs.view_jobtemplate"
 ADD_TEMPLATE = "jobs.add_jobtemplate"
 CHANGE_TEMPLATE = "jobs.change_jobtemplate"
@@ -204,6 +210,22 @@ def can_view_scripts(user: User | None) -> bool:
     return is_active_user(user) and (
         user.has_perm(VIEW_SCRIPT) or user.has_perm(CHANGE_SCRIPT)
     )
+
+
+def can_view_blackouts(user: User | None) -> bool:
+    """Return True if `user` may see the blackout calendars (every role)."""
+    return is_active_user(user) and (
+        user.has_perm(VIEW_BLACKOUTS) or can_manage_blackouts(user)
+    )
+
+
+def can_manage_blackouts(user: User | None) -> bool:
+    """Return True if `user` may add, change and delete blackout calendars.
+
+    One right for all three (the Admin role): a calendar stops the runs of
+    every job that names it, or of every job when global.
+    """
+    return is_active_user(user) and user.has_perms(MANAGE_BLACKOUTS)
 
 
 def can_view_templates(user: User | None) -> bool:

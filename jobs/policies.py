@@ -82,6 +82,8 @@ class SlotPlan:
     reason_code: str = ""
     missed_slots: int = 0
     is_blocked: bool = False
+    # A run deferred past a blackout window may not start before this.
+    not_before: datetime | None = None
     is_misfire: bool = False
 
 

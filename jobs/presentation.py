@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from jobs.dst import OffsetChange, fold_index
 
 if TYPE_CHECKING:
+    from jobs import blackout
     from jobs import schedule as engine
     from jobs.models import JobRun, JobTemplateVersion, JobVersion
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 MAX_SHOWN_LINES = 5000
 
 MSG_DST_MOVED = "moved from {wall:%H:%M} by a DST gap"
+MSG_BLACKOUT_REMOVED = "removed by blackout window {window}"
 MSG_FOLD = (
     "{which} of the two {wall:%H:%M}s: the clocks fall back and this hour repeats"
 )
@@ -62,11 +64,17 @@ def format_instant(at: datetime, zone: tzinfo) -> str:
     return local_text if utc_text is None else f"{local_text} / {utc_text}"
 
 
-def describe_fire(fire: engine.FireTime, zone: tzinfo) -> str:
-    """Return a fire time in `zone` and UTC, noting a DST gap move or a fold."""
+def describe_fire(
+    fire: engine.FireTime, zone: tzinfo, hit: blackout.Hit | None = None
+) -> str:
+    """Return a fire time in `zone` and UTC, noting DST and a blackout."""
     text = format_instant(fire.at, zone)
     note = fire_note(fire)
-    return text if note is None else f"{text} ({note})"
+    if note is not None:
+        text = f"{text} ({note})"
+    if hit is not None:
+        text = f"{text} ({MSG_BLACKOUT_REMOVED.format(window=repr(hit.name))})"
+    return text
 
 
 def fire_note(fire: engine.FireTime) -> str | None:
@@ -94,14 +102,21 @@ def describe_offset_change(change: OffsetChange, zone: ZoneInfo) -> str:
     )
 
 
-def fire_time_json(fire: engine.FireTime) -> dict[str, Any]:
-    """Return one fire time for the preview's JSON answer."""
+def fire_time_json(
+    fire: engine.FireTime, hit: blackout.Hit | None = None
+) -> dict[str, Any]:
+    """Return one fire time for the preview's JSON answer.
+
+    "blackout" names the window ("calendar: window") that removes the slot,
+    or is None.
+    """
     return {
         "at": fire.at.isoformat(),
         "local": fire.local.isoformat(),
         "moved_from": fire.moved_from.isoformat() if fire.moved_from else None,
         "fold": fold_index(fire.local),
-        "text": describe_fire(fire, fire.local.tzinfo or UTC),
+        "blackout": hit.name if hit is not None else None,
+        "text": describe_fire(fire, fire.local.tzinfo or UTC, hit),
     }
 
 

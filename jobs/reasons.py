@@ -14,6 +14,7 @@ MISFIRE_SKIPPED = "misfire_skipped"
 MISFIRE_CAP = "misfire_cap"
 CONCURRENCY_FORBID = "concurrency_forbid"
 SCHEDULE_ERROR = "schedule_error"
+BLACKOUT = "blackout"
 # Dependencies: the round's upstream outcomes can no longer satisfy the job.
 UPSTREAM_FAILED = "upstream_failed"
 # Blocked right before starting (`services.execution.run_prepare`).
@@ -38,6 +39,8 @@ EXIT_CODE = "exit_code"
 SIGNAL = "signal"
 START_FAILED = "start_failed"
 WORKER_ERROR = "worker_error"
+# The run's files: more artifacts than JOB_PORTAL_ARTIFACTS_MAX_BYTES allows.
+ARTIFACTS_TOO_LARGE = "artifacts_too_large"
 # The run's lease was not renewed in time: its supervisor ended the script.
 LEASE_EXPIRED = "lease_expired"
 # Why a job (not a run) was deactivated: the notifications circuit breaker
@@ -52,6 +55,7 @@ LABELS = {
     MISFIRE_CAP: "Missed slot beyond the run-all cap",
     CONCURRENCY_FORBID: "Previous run still active (forbid)",
     SCHEDULE_ERROR: "Schedule could not be computed",
+    BLACKOUT: "Inside a blackout window",
     UPSTREAM_FAILED: "Upstream outcome cannot satisfy the dependencies",
     PATH_REFUSED: "Script or folder refused",
     SCRIPT_UNAPPROVED: "Script not approved",
@@ -71,6 +75,7 @@ LABELS = {
     SIGNAL: "Killed by a signal",
     START_FAILED: "Process could not start",
     WORKER_ERROR: "Worker error",
+    ARTIFACTS_TOO_LARGE: "Artifacts over the size limit",
     LEASE_EXPIRED: "Lease expired",
     LEGACY_FAILED: "Failed in the legacy portal",
 }

@@ -11,12 +11,20 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError
-from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from jobs import conf, dst, reasons
+from jobs import blackout, conf, dst, reasons
 from jobs import schedule as engine
-from jobs.models import Job, JobDependency, JobRun, Schedule, Script, Worker
+from jobs.models import (
+    BlackoutCalendar,
+    Job,
+    JobDependency,
+    JobRun,
+    Schedule,
+    Script,
+    Worker,
+)
 from jobs.permissions import JOB_OBJECT_PERMISSIONS
 from jobs.script_content import ScriptFile, read_script
 from jobs.script_files import script_resolve
@@ -201,6 +209,44 @@ def next_due_at(*, after: datetime, lead: timedelta = timedelta(0)) -> datetime 
         probes.next_queued_at(after=after),
     )
     return min((at for at in candidates if at is not None), default=None)
+
+
+def blackout_calendars_for(
+    *, jobs: Sequence[Job]
+) -> dict[int, list[blackout.Calendar]]:
+    """Return each job's blackout calendars: the global ones, then its own.
+
+    A fixed number of queries whatever the number of jobs; a job without
+    calendars maps to an empty list.
+    """
+    links = list(
+        BlackoutCalendar.jobs.through.objects.filter(
+            job_id__in=[job.pk for job in jobs]
+        ).values_list("job_id", "blackoutcalendar_id")
+    )
+    rows = BlackoutCalendar.objects.filter(
+        Q(is_global=True) | Q(pk__in={calendar for _, calendar in links})
+    ).prefetch_related("windows")
+    calendars = {row.pk: (row.is_global, row.as_calendar()) for row in rows}
+    shared = [calendar for is_global, calendar in calendars.values() if is_global]
+    own: dict[int, list[blackout.Calendar]] = {job.pk: [] for job in jobs}
+    for job_id, pk in links:
+        is_global, calendar = calendars[pk]
+        if not is_global:
+            own[job_id].append(calendar)
+    return {job.pk: shared + own[job.pk] for job in jobs}
+
+
+def blackout_calendars_named(
+    names: Sequence[str],
+) -> tuple[list[blackout.Calendar], list[str]]:
+    """Return the global calendars and those named, and the unknown names."""
+    rows = BlackoutCalendar.objects.filter(
+        Q(is_global=True) | Q(name__in=names)
+    ).prefetch_related("windows")
+    calendars = [row.as_calendar() for row in rows]
+    known = {calendar.name for calendar in calendars}
+    return calendars, sorted(set(names) - known)
 
 
 def runs_active(*, jobs: Sequence[Job]) -> dict[int, list[JobRun]]:

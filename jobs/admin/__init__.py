@@ -5,6 +5,14 @@ schedule preview), `runs` the read-only run history and workers, and
 `display` the rendering helpers they share.
 """
 
-from jobs.admin import dashboard, jobs, runs, scripts, secrets, templates
+from jobs.admin import blackouts, dashboard, jobs, runs, scripts, secrets, templates
 
-__all__ = ["dashboard", "jobs", "runs", "scripts", "secrets", "templates"]
+__all__ = [
+    "blackouts",
+    "dashboard",
+    "jobs",
+    "runs",
+    "scripts",
+    "secrets",
+    "templates",
+]

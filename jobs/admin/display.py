@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from jobs import blackout
 from jobs import schedule as engine
 from jobs.presentation import describe_fire, instant_parts
 
@@ -39,13 +40,28 @@ def instant_html(at: datetime, zone: tzinfo) -> SafeString:
     )
 
 
-def fire_times_html(fires: Iterable[engine.FireTime], zone: tzinfo) -> SafeString:
-    """Return fire times as an ordered list; DST-moved ones are marked."""
-    items = format_html_join(
-        "",
-        '<li class="{}">{}</li>',
-        (("jobs-moved" if f.moved_from else "", describe_fire(f, zone)) for f in fires),
-    )
+def fire_times_html(
+    fires: Iterable[engine.FireTime],
+    zone: tzinfo,
+    calendars: Sequence[blackout.Calendar] = (),
+) -> SafeString:
+    """Return fire times as an ordered list; DST-moved ones are marked.
+
+    So are the slots a window of `calendars` removes (class jobs-blackout).
+    """
+    rows = []
+    for fire in fires:
+        hit = blackout.blackout_at(calendars, fire.at)
+        classes = " ".join(
+            name
+            for name, marked in (
+                ("jobs-moved", fire.moved_from is not None),
+                ("jobs-blackout", hit is not None),
+            )
+            if marked
+        )
+        rows.append((classes, describe_fire(fire, zone, hit)))
+    items = format_html_join("", '<li class="{}">{}</li>', rows)
     return format_html('<ol class="jobs-fire-times">{}</ol>', items)
 
 
@@ -71,11 +87,14 @@ def format_duration(seconds: float | None) -> str:
 
 
 def fire_times_or_note(
-    fires: list[engine.FireTime], *, zone: tzinfo | None
+    fires: list[engine.FireTime],
+    *,
+    zone: tzinfo | None,
+    calendars: Sequence[blackout.Calendar] = (),
 ) -> SafeString:
     """Render fire times (in `zone`, else each fire's own zone) or a note."""
     if not fires:
         return format_html('<p class="jobs-preview-note">{}</p>', MSG_NO_FIRE_TIMES)
     if zone is None:
         zone = fires[0].local.tzinfo or UTC
-    return fire_times_html(fires, zone)
+    return fire_times_html(fires, zone, calendars)

@@ -98,7 +98,16 @@ JOB_SECTIONS: tuple[Section, ...] = (
             "owner",
         ),
     ),
-    Section("When", ("timezone", "is_active", "upcoming")),
+    Section(
+        "When",
+        (
+            "timezone",
+            "is_active",
+            "blackout_calendars",
+            "blackout_action",
+            "upcoming",
+        ),
+    ),
     Section("Pipeline", ("dependency_mode",)),
     Section(
         "Retries",
@@ -124,6 +133,11 @@ JOB_SECTIONS: tuple[Section, ...] = (
             "misfire_policy",
             "misfire_grace_seconds",
         ),
+        collapsed=True,
+    ),
+    Section(
+        "Retention",
+        ("retention_days", "retention_runs", "output_retention_days"),
         collapsed=True,
     ),
     Section("Hooks", ("pre_hook", "post_hook"), collapsed=True),

@@ -79,6 +79,7 @@ from jobs.models import Job, JobRun, Schedule
 from jobs.presentation import fire_time_json
 from jobs.schedule_text import describe_schedule, describe_schedules
 from jobs.selectors import (
+    blackout_calendars_for,
     job_recent_runs,
     job_script_block,
     job_upcoming_fire_times,
@@ -185,7 +186,7 @@ class JobAdmin(
 
     form = JobForm
     inlines = (ScheduleInline, JobDependencyInline, JobParameterInline)
-    filter_horizontal = ("secrets",)
+    filter_horizontal = ("secrets", "blackout_calendars")
     list_display = (
         "name",
         "schedule_text",
@@ -359,6 +360,7 @@ class JobAdmin(
             parameters=parameters,
             now=clock.now(),
             secrets=form.cleaned_data.get("secrets"),
+            blackouts=form.cleaned_data.get("blackout_calendars"),
             dependencies=dependencies,
             actor=request.user,
             ip=actor_ip(request),
@@ -420,7 +422,8 @@ class JobAdmin(
             )
         except engine.ScheduleError as exc:
             return format_html('<p class="jobs-error">{}</p>', str(exc))
-        body = fire_times_or_note(fires, zone=zone)
+        calendars = blackout_calendars_for(jobs=[job])[job.pk]
+        body = fire_times_or_note(fires, zone=zone, calendars=calendars)
         if fires and not job.is_active:
             body = format_html(
                 '<p class="jobs-preview-note">{}</p>{}', MSG_INACTIVE, body

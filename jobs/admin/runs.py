@@ -8,8 +8,9 @@ from typing import Any, ClassVar
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -22,8 +23,10 @@ from jobs.admin.display import format_duration, status_badge
 from jobs.admin.live import RunLiveMixin
 from jobs.errors import JobsError
 from jobs.models import JobRun, Worker
+from jobs.services.artifacts import artifact_download_name, artifact_open
 from jobs.services.runs import run_mark_failed, run_request_cancel
 
+MSG_NO_ARTIFACTS = "None."
 INSTANT_FIELDS = {
     "scheduled_for": "scheduled_for_shown",
     "queued_at": "queued_at_shown",
@@ -93,6 +96,7 @@ class JobRunAdmin(RunAccessMixin, RunLiveMixin, InstantColumnsMixin, RecordAdmin
         "duration",
         "output_text",
         "upstream_runs",
+        "artifact_links",
         *INSTANT_FIELDS.values(),
     )
     fieldsets = (
@@ -128,7 +132,55 @@ class JobRunAdmin(RunAccessMixin, RunLiveMixin, InstantColumnsMixin, RecordAdmin
             },
         ),
         ("Output", {"fields": ("output_text", "output_dropped_bytes")}),
+        ("Artifacts", {"fields": ("artifact_links",)}),
     )
+
+    @admin.display(description="Files the run left")
+    def artifact_links(self, run: JobRun) -> SafeString | str:
+        """List the run's artifacts with download links, size and SHA-256."""
+        rows = [
+            (
+                reverse("admin:jobs_jobrun_artifact", args=[run.pk, artifact.pk]),
+                artifact.name,
+                artifact.size,
+                artifact.sha256,
+            )
+            for artifact in run.artifacts.all()
+        ]
+        if not rows:
+            return MSG_NO_ARTIFACTS
+        items = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> ({} bytes, sha256 <code>{}</code>)</li>',
+            rows,
+        )
+        return format_html("<ul>{}</ul>", items)
+
+    def get_urls(self) -> list[URLPattern]:
+        """Add the artifact download view."""
+        download = self.admin_site.admin_view(self.artifact_view)
+        return [
+            path(
+                "<path:object_id>/artifacts/<int:artifact_id>/",
+                download,
+                name="jobs_jobrun_artifact",
+            ),
+            *super().get_urls(),
+        ]
+
+    def artifact_view(
+        self, request: HttpRequest, object_id: str, artifact_id: int
+    ) -> FileResponse:
+        """Send one artifact of a run the user may see (else 404)."""
+        run = self.get_object(request, object_id)
+        if run is None or not self.has_view_permission(request, run):
+            raise Http404
+        artifact = get_object_or_404(run.artifacts, pk=artifact_id)
+        return FileResponse(
+            artifact_open(artifact),
+            as_attachment=True,
+            filename=artifact_download_name(artifact),
+        )
 
     class Media:
         css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("jobs/admin.css",)}

@@ -32,8 +32,12 @@ from jobportal.api.serializers import (
     storable_json,
 )
 from jobs import documents, priorities
-from jobs.document_schema import DOCUMENT_KEYS, MSG_NOT_IN_SECRETS
-from jobs.models import Job, JobRun, Secret, default_timezone
+from jobs.document_schema import (
+    DOCUMENT_KEYS,
+    MSG_NOT_IN_BLACKOUTS,
+    MSG_NOT_IN_SECRETS,
+)
+from jobs.models import BlackoutCalendar, Job, JobRun, Secret, default_timezone
 from jobs.models.dependencies import MAX_WINDOW_HOURS
 from jobs.services.jobs import schedules_validate
 from jobs.services.parameters import parameter_documents_validate
@@ -107,6 +111,15 @@ class MisfireSerializer(DocumentPartSerializer):
         extra_kwargs = _renamed(documents.MISFIRE_FIELDS)
 
 
+class RetentionSerializer(DocumentPartSerializer):
+    """The "retention" group of a job document (null: the portal's setting)."""
+
+    class Meta:
+        model = Job
+        fields = tuple(documents.RETENTION_FIELDS)
+        extra_kwargs = _renamed(documents.RETENTION_FIELDS)
+
+
 class DependencySerializer(StrictSerializer):
     """One entry of a job document's "dependencies"."""
 
@@ -165,9 +178,18 @@ class JobDocumentSerializer(DocumentPartSerializer):
     )
     # The run parameters the job declares, as parameter documents.
     parameters = serializers.JSONField(required=False)
+    # Blackout calendars by name (global ones apply without being named).
+    blackouts = StorableSlugRelatedField(
+        many=True,
+        slug_field="name",
+        queryset=BlackoutCalendar.objects.all(),
+        required=False,
+        error_messages={"does_not_exist": MSG_NOT_IN_BLACKOUTS},
+    )
     retry = RetrySerializer(source="*", required=False)
     concurrency = ConcurrencySerializer(source="*", required=False)
     misfire = MisfireSerializer(source="*", required=False)
+    retention = RetentionSerializer(source="*", required=False)
     dependencies = serializers.ListField(
         child=DependencySerializer(),
         required=False,

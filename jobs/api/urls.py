@@ -8,7 +8,9 @@ from django.urls import re_path
 
 from jobportal.api.routers import OptionalSlashRouter
 from jobs.api.views import (
+    artifacts,
     batch_runs,
+    blackouts,
     health,
     jobs,
     metrics,
@@ -27,6 +29,7 @@ router.register("jobs", jobs.JobViewSet, basename="job")
 router.register("logs", runs.RunViewSet, basename="log")
 router.register("scripts", scripts.ScriptViewSet, basename="script")
 router.register("versions", versions.VersionViewSet, basename="version")
+router.register("blackouts", blackouts.BlackoutCalendarViewSet, basename="blackout")
 router.register("templates", templates.TemplateViewSet, basename="template")
 router.register(
     "template-versions",
@@ -44,6 +47,16 @@ urlpatterns = [
         name="schedule-preview",
     ),
     re_path(r"^runs/?$", batch_runs.BatchRunsView.as_view(), name="run-batch"),
+    re_path(
+        r"^logs/(?P<run_pk>[^/]+)/artifacts/?$",
+        artifacts.RunArtifactsView.as_view(),
+        name="run-artifacts",
+    ),
+    re_path(
+        r"^logs/(?P<run_pk>[^/]+)/artifacts/(?P<artifact_pk>[^/]+)/?$",
+        artifacts.RunArtifactDownloadView.as_view(),
+        name="run-artifact",
+    ),
     re_path(
         r"^jobs/(?P<job_pk>[0-9]+)/logs/?$",
         runs.JobLogsView.as_view(),

@@ -4,6 +4,7 @@
 `jobs.models.default_timezone` stays importable.
 """
 
+from jobs.models.blackouts import BlackoutCalendar, BlackoutWindow
 from jobs.models.dependencies import JobDependency, JobRunUpstream
 from jobs.models.events import RunEvent, RunEventConsumer, RunEventReceipt
 from jobs.models.jobs import Job, Schedule, default_timezone
@@ -19,7 +20,7 @@ from jobs.models.parameters import (
     MSG_PARAMETER_DUPLICATE,
     JobParameter,
 )
-from jobs.models.runs import JobRun, Worker
+from jobs.models.runs import JobRun, RunArtifact, Worker
 from jobs.models.scripts import Script, ScriptReview
 from jobs.models.secrets import Secret
 from jobs.models.templates import JobTemplate, JobTemplateVersion
@@ -28,6 +29,8 @@ from jobs.models.versions import JobVersion
 __all__ = [
     "MSG_CHOICES_ONLY_FOR_CHOICE",
     "MSG_PARAMETER_DUPLICATE",
+    "BlackoutCalendar",
+    "BlackoutWindow",
     "Job",
     "JobDependency",
     "JobLastOutcome",
@@ -41,6 +44,7 @@ __all__ = [
     "JobWeek",
     "MetricHour",
     "MetricTotal",
+    "RunArtifact",
     "RunEvent",
     "RunEventConsumer",
     "RunEventReceipt",

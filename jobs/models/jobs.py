@@ -55,6 +55,10 @@ class Job(models.Model):
         SKIP = "skip", "Skip missed slots"
         RUN_ALL = "run_all", "Run every missed slot"
 
+    class BlackoutAction(models.TextChoices):
+        SKIP = "skip", "Skip a slot inside a blackout window"
+        DEFER = "defer", "Defer a slot to the blackout window's end"
+
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     script = models.CharField(
@@ -168,6 +172,37 @@ class Job(models.Model):
     )
     misfire_grace_seconds = models.PositiveIntegerField(
         default=60, help_text="A slot this late or less still simply runs."
+    )
+    blackout_calendars = models.ManyToManyField(
+        "jobs.BlackoutCalendar",
+        blank=True,
+        related_name="jobs",
+        help_text="Calendars whose windows this job's slots avoid (global "
+        "calendars apply to every job).",
+    )
+    blackout_action = models.CharField(
+        max_length=16,
+        choices=BlackoutAction.choices,
+        default=BlackoutAction.SKIP,
+        help_text="What a slot inside a blackout window becomes.",
+    )
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Delete finished runs after this many days (0: never); "
+        "empty means JOB_PORTAL_RETENTION_DAYS.",
+    )
+    retention_runs = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Keep at most this many finished runs (0: no limit); empty "
+        "means JOB_PORTAL_RETENTION_RUNS.",
+    )
+    output_retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Empty the output of finished runs after this many days, "
+        "keeping the run (0: never); empty means JOB_PORTAL_OUTPUT_RETENTION_DAYS.",
     )
     legacy_id = models.PositiveBigIntegerField(
         null=True,

@@ -64,6 +64,7 @@ class JobRun(models.Model):
             reasons.LABELS[reasons.CONCURRENCY_FORBID],
         )
         SCHEDULE_ERROR = reasons.SCHEDULE_ERROR, reasons.LABELS[reasons.SCHEDULE_ERROR]
+        BLACKOUT = reasons.BLACKOUT, reasons.LABELS[reasons.BLACKOUT]
         UPSTREAM_FAILED = (
             reasons.UPSTREAM_FAILED,
             reasons.LABELS[reasons.UPSTREAM_FAILED],
@@ -107,6 +108,10 @@ class JobRun(models.Model):
         SIGNAL = reasons.SIGNAL, reasons.LABELS[reasons.SIGNAL]
         START_FAILED = reasons.START_FAILED, reasons.LABELS[reasons.START_FAILED]
         WORKER_ERROR = reasons.WORKER_ERROR, reasons.LABELS[reasons.WORKER_ERROR]
+        ARTIFACTS_TOO_LARGE = (
+            reasons.ARTIFACTS_TOO_LARGE,
+            reasons.LABELS[reasons.ARTIFACTS_TOO_LARGE],
+        )
         LEASE_EXPIRED = reasons.LEASE_EXPIRED, reasons.LABELS[reasons.LEASE_EXPIRED]
         LEGACY_FAILED = reasons.LEGACY_FAILED, reasons.LABELS[reasons.LEGACY_FAILED]
 
@@ -147,6 +152,8 @@ class JobRun(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
     output = models.TextField(blank=True)
     output_dropped_bytes = models.BigIntegerField(default=0)
+    # When retention emptied the output (the run itself is kept).
+    output_trimmed_at = models.DateTimeField(null=True, blank=True, editable=False)
     reason = models.TextField(
         blank=True, help_text="Why the run was skipped, blocked, failed or cancelled."
     )
@@ -230,3 +237,26 @@ class JobRun(models.Model):
     def is_finished(self) -> bool:
         """Return True once the run has an outcome."""
         return self.status in self.FINISHED
+
+
+class RunArtifact(models.Model):
+    """A file a run left in its JOB_ARTIFACTS_DIR, kept in the artifacts storage."""
+
+    run = models.ForeignKey(JobRun, on_delete=models.CASCADE, related_name="artifacts")
+    # The file's path inside the run's folder, "/"-separated.
+    name = models.CharField(max_length=500)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    # Where the storage keeps it (jobs.storage.artifact_storage()).
+    storage_name = models.CharField(max_length=600)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("run", "name")
+        constraints = (
+            models.UniqueConstraint(fields=["run", "name"], name="artifact_one_name"),
+        )
+        indexes = (models.Index(fields=["created_at"], name="artifact_age_idx"),)
+
+    def __str__(self) -> str:
+        return f"{self.run_id}: {self.name}"

@@ -25,11 +25,11 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 
-from jobs import policies, reasons
+from jobs import blackout, policies, reasons
 from jobs import schedule as engine
 from jobs.models import Job, JobRun
 from jobs.policies import SlotPlan
-from jobs.selectors import jobs_due, runs_active
+from jobs.selectors import blackout_calendars_for, jobs_due, runs_active
 from jobs.services import probes
 from jobs.services.outcomes import RunEnd, runs_end
 from jobs.wakeup import wakeup_notify
@@ -129,7 +129,11 @@ def _schedule_jobs(
     slot first. With `one_by_one`, each record is saved alone and a slot
     that already has a run is left out.
     """
-    planned = [_plan_job(job, now=now, horizon=horizon) for job in jobs]
+    calendars = blackout_calendars_for(jobs=jobs)
+    planned = [
+        _plan_job(job, now=now, horizon=horizon, calendars=calendars[job.pk])
+        for job in jobs
+    ]
     if not planned:
         return DueBatch()
     won = _move_next_runs(planned)
@@ -221,8 +225,18 @@ def _saved_alone(record: JobRun, *, now: datetime) -> bool:
     return True
 
 
-def _plan_job(job: Job, *, now: datetime, horizon: datetime) -> _JobPlan:
-    """Return the plans for `job`'s slots up to `horizon`, its next slot, any error."""
+def _plan_job(
+    job: Job,
+    *,
+    now: datetime,
+    horizon: datetime,
+    calendars: list[blackout.Calendar],
+) -> _JobPlan:
+    """Return the plans for `job`'s slots up to `horizon`, its next slot, any error.
+
+    A slot inside one of `calendars`' blackout windows is skipped or
+    deferred to the window's end, as the job says (`jobs.blackout`).
+    """
     assert job.next_run_at is not None  # noqa: S101 - jobs_due filters on it
     try:
         schedules = job.parsed_schedules()
@@ -248,7 +262,23 @@ def _plan_job(job: Job, *, now: datetime, horizon: datetime) -> _JobPlan:
         has_more=after is not None and after <= horizon,
     )
     next_run_at = slots[len(plans)] if len(plans) < len(slots) else after
+    plans = blackout.plans_blackout(
+        plans,
+        calendars,
+        action=job.blackout_action,
+        is_deferred=functools.partial(_has_deferred_run, job),
+    )
     return _JobPlan(job, [_count_folded(job, plan) for plan in plans], next_run_at)
+
+
+def _has_deferred_run(job: Job, hit: blackout.Hit) -> bool:
+    """Return True if a slot inside the window already waits for its end."""
+    return JobRun.objects.filter(
+        job=job,
+        scheduled_for__gte=hit.start,
+        scheduled_for__lt=hit.end,
+        not_before=hit.end,
+    ).exists()
 
 
 def _count_folded(job: Job, plan: SlotPlan) -> SlotPlan:
@@ -340,7 +370,7 @@ def _record(job: Job, plan: SlotPlan, *, now: datetime) -> JobRun:
             trigger=JobRun.Trigger.SCHEDULE,
             status=JobRun.Status.QUEUED,
             queued_at=now,
-            not_before=plan.scheduled_for,
+            not_before=plan.not_before or plan.scheduled_for,
             priority=job.priority,
             missed_slots=plan.missed_slots,
         )

@@ -18,7 +18,7 @@ from accounts.services.audit import audit_record, audit_target
 from jobs import schedule as engine
 from jobs.documents import DEPENDENCIES_KEY
 from jobs.errors import JobsError
-from jobs.models import Job, JobRun, JobVersion, Schedule, Secret
+from jobs.models import BlackoutCalendar, Job, JobRun, JobVersion, Schedule, Secret
 from jobs.permissions import can_change_job_owner
 from jobs.services.grants import object_permissions_clear
 from jobs.services.job_dependencies import dependencies_resolve, dependencies_store
@@ -34,6 +34,7 @@ from jobs.services.versions import (
     job_version_baseline,
     job_version_record,
     snapshot_apply,
+    snapshot_blackouts,
     snapshot_parameters,
     snapshot_secrets,
 )
@@ -122,6 +123,7 @@ def job_save(
     audit_action: str | None = None,
     secrets: Iterable[Secret] | None = None,
     parameters: Sequence[Any] | None = None,
+    blackouts: Iterable[BlackoutCalendar] | None = None,
     dependencies: Sequence[Mapping[str, Any]] | None = None,
 ) -> Job:
     """Validate and save `job`, replace its schedules if given, refresh next run.
@@ -129,8 +131,9 @@ def job_save(
     `schedules=None` keeps the existing schedules (for example when only the
     description changed); likewise `secrets=None` keeps the job's secrets
     and `parameters=None` its declared parameters (parameter documents,
-    `jobs.documents.PARAMETER_KEYS`), and `dependencies=None` (documents:
-    "job", "window_hours") the jobs it depends on
+    `jobs.documents.PARAMETER_KEYS`), `blackouts=None` its blackout
+    calendars; `dependencies=None` (documents: "job", "window_hours") keeps
+    the jobs it depends on
     (`jobs.services.job_dependencies` checks them).
     Raise `ValidationError` and write nothing when any part is invalid.
 
@@ -175,6 +178,8 @@ def job_save(
         _check_may_choose_secrets(job, list(secrets), actor=actor, creating=creating)
         # Before the snapshot, so that the version and audit name them.
         job.secrets.set(list(secrets))
+    if blackouts is not None:
+        job.blackout_calendars.set(list(blackouts))
     # A job refers to a registered script: a new one now waits for review.
     with contextlib.suppress(ScriptUnavailableError):
         script_sync_path(path=job.script, now=now, actor=actor)
@@ -375,6 +380,7 @@ def job_version_restore(
         schedules=schedules,
         secrets=snapshot_secrets(version.snapshot),
         parameters=snapshot_parameters(version.snapshot),
+        blackouts=snapshot_blackouts(version.snapshot),
         dependencies=version.snapshot.get(DEPENDENCIES_KEY, []),
         now=now,
         actor=actor,

@@ -25,6 +25,7 @@ from jobs.document_schema import (
     document_validate,
 )
 from jobs.documents import (
+    BLACKOUTS_KEY,
     DEPENDENCIES_KEY,
     DEPENDENCY_JOB_KEY,
     MODEL_FIELDS,
@@ -34,7 +35,7 @@ from jobs.documents import (
     job_to_document,
 )
 from jobs.errors import JobsError
-from jobs.models import Job, JobDependency, Secret
+from jobs.models import BlackoutCalendar, Job, JobDependency, Secret
 from jobs.schedule import interval_starts_stamp
 from jobs.services.job_dependencies import MSG_CYCLE, MSG_UNKNOWN_JOB
 from jobs.services.jobs import job_save
@@ -73,6 +74,7 @@ class _Plan:
     action: str  # "created", "updated" or "unchanged"
     secrets: list[Secret] = field(default_factory=list)
     parameters: list[dict[str, Any]] = field(default_factory=list)
+    blackouts: list[BlackoutCalendar] = field(default_factory=list)
     dependencies: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -81,7 +83,11 @@ def jobs_export(*, queryset: QuerySet[Job] | None = None) -> list[dict[str, Any]
     if queryset is None:
         queryset = Job.objects.all()
     jobs = queryset.order_by("name").prefetch_related(
-        "schedules", "secrets", "parameters", "dependencies__depends_on"
+        "schedules",
+        "secrets",
+        "parameters",
+        "blackout_calendars",
+        "dependencies__depends_on",
     )
     return [job_to_document(job) for job in jobs]
 
@@ -218,6 +224,7 @@ def _apply(
     values.update((k, v) for k, v in validated.items() if k in MODEL_FIELDS)
     schedules = list(validated["schedules"])
     secrets = list(validated.get(SECRETS_KEY, []))
+    blackouts = list(validated.get(BLACKOUTS_KEY, []))
     dependencies = list(validated.get(DEPENDENCIES_KEY, []))
     plan = _Plan(
         job=instance or Job(owner=actor_user(owner), **values),
@@ -225,6 +232,7 @@ def _apply(
         action="created",
         secrets=secrets,
         parameters=list(validated.get(PARAMETERS_KEY, [])),
+        blackouts=blackouts,
         dependencies=dependencies,
     )
     if instance is None:
@@ -240,6 +248,7 @@ def _apply(
         schedules=schedules,
         secrets=[s.name for s in secrets],
         parameters=plan.parameters,
+        blackouts=[c.name for c in blackouts],
         dependencies=dependencies,
     )
     plan.schedules = schedules
@@ -256,6 +265,7 @@ def _save(label: str, plan: _Plan, *, now: datetime) -> None:
             now=now,
             secrets=plan.secrets,
             parameters=plan.parameters,
+            blackouts=plan.blackouts,
             dependencies=plan.dependencies,
         )
     except ValidationError as exc:

@@ -22,6 +22,7 @@ from django.db import transaction
 
 from accounts.actors import Actor, actor_user
 from jobs.documents import (
+    BLACKOUTS_KEY,
     DEPENDENCIES_KEY,
     DEPENDENCY_JOB_KEY,
     DEPENDENCY_WINDOW_KEY,
@@ -33,7 +34,15 @@ from jobs.documents import (
     job_to_document,
     parameter_documents,
 )
-from jobs.models import Job, JobDependency, JobVersion, Schedule, Script, Secret
+from jobs.models import (
+    BlackoutCalendar,
+    Job,
+    JobDependency,
+    JobVersion,
+    Schedule,
+    Script,
+    Secret,
+)
 from jobs.script_content import stat_script
 from jobs.script_files import script_resolve
 from jobs.script_paths import ScriptPathError
@@ -43,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 MSG_BASELINE = "State before its first recorded change."
 MSG_SECRETS_GONE = "Secrets of this version no longer exist: {names}."
+MSG_BLACKOUTS_GONE = "Blackout calendars of this version no longer exist: {names}."
 SCRIPT_HASH_KEY = "script_sha256"
 
 
@@ -59,6 +69,7 @@ def _snapshot_key_order() -> tuple[str, ...]:
         *top,
         "schedules",
         PARAMETERS_KEY,
+        BLACKOUTS_KEY,
         *GROUPS,
         DEPENDENCIES_KEY,
         SCRIPT_HASH_KEY,
@@ -96,6 +107,7 @@ def job_snapshot(job: Job) -> dict[str, Any]:
     schedules: list[Any] = []
     secrets: list[str] = []
     parameters: list[dict[str, Any]] = []
+    blackouts: list[str] = []
     dependencies: list[dict[str, Any]] = []
     if job.pk is not None:
         # Read afresh: a prefetched `job.schedules` may predate the save.
@@ -106,6 +118,9 @@ def job_snapshot(job: Job) -> dict[str, Any]:
         )
         secrets = list(Secret.objects.filter(jobs=job).values_list("name", flat=True))
         parameters = parameter_documents(Job.objects.get(pk=job.pk))
+        blackouts = list(
+            BlackoutCalendar.objects.filter(jobs=job).values_list("name", flat=True)
+        )
         dependencies = [
             {DEPENDENCY_JOB_KEY: name, DEPENDENCY_WINDOW_KEY: window}
             for name, window in JobDependency.objects.filter(job_id=job.pk).values_list(
@@ -117,6 +132,7 @@ def job_snapshot(job: Job) -> dict[str, Any]:
         schedules=schedules,
         secrets=secrets,
         parameters=parameters,
+        blackouts=blackouts,
         dependencies=dependencies,
     )
     snapshot[SCRIPT_HASH_KEY] = script_sha256(job.script)
@@ -225,3 +241,14 @@ def snapshot_secrets(snapshot: dict[str, Any]) -> list[Secret]:
             {SECRETS_KEY: [MSG_SECRETS_GONE.format(names=", ".join(sorted(missing)))]}
         )
     return secrets
+
+
+def snapshot_blackouts(snapshot: dict[str, Any]) -> list[BlackoutCalendar]:
+    """Return the blackout calendars a snapshot names; raise if any is gone."""
+    names = set(snapshot.get(BLACKOUTS_KEY, []))
+    calendars = list(BlackoutCalendar.objects.filter(name__in=names))
+    missing = names - {calendar.name for calendar in calendars}
+    if missing:
+        text = MSG_BLACKOUTS_GONE.format(names=", ".join(sorted(missing)))
+        raise ValidationError({BLACKOUTS_KEY: [text]})
+    return calendars

@@ -22,7 +22,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from jobportal.tests.clocks import FrozenClock
-from jobs.models import Job, JobRun
+from jobs.models import Job, JobRun, RunArtifact
+from jobs.storage import artifact_storage
 from jobs.tests.factories import EVERY_MINUTE, JobFactory
 from jobs.wakeup import NullWaiter, wakeup_file
 from jobs.worker import WorkerLoop
@@ -268,3 +269,10 @@ def worker_processes(
     processes = WorkerProcesses(env, tmp_path)
     yield processes
     processes.stop_all()
+
+
+def stored_artifact_text(run: JobRun, name: str) -> str:
+    """Return the text of artifact `name` the worker collected from `run`."""
+    artifact = RunArtifact.objects.get(run=run, name=name)
+    with artifact_storage().open(artifact.storage_name, "rb") as handle:
+        return bytes(handle.read()).decode()

@@ -21,7 +21,7 @@ from typing import Any
 import factory
 
 from accounts.actors import Actor
-from jobs.models import Job, JobRun, Secret, Worker
+from jobs.models import BlackoutCalendar, Job, JobRun, Secret, Worker
 from jobs.services.jobs import job_save
 
 # The root conftest's `now`: the instant a job is saved at unless told.
@@ -37,7 +37,7 @@ class JobFactory(factory.django.DjangoModelFactory[Job]):
     Besides the model's fields it takes `job_save`'s: `schedules` (None:
     every minute; an empty list is refused, as `job_save` refuses it),
     `now` (default `NOW`), `actor`, `ip`, `note`, `audit_action` and
-    `secrets`.
+    `secrets` and `blackouts`.
     """
 
     class Meta:
@@ -56,6 +56,7 @@ class JobFactory(factory.django.DjangoModelFactory[Job]):
         actor = kwargs.pop("actor", None)
         note = kwargs.pop("note", "")
         secrets: Iterable[Secret] | None = kwargs.pop("secrets", None)
+        blackouts: Iterable[BlackoutCalendar] | None = kwargs.pop("blackouts", None)
         ip: str | None = kwargs.pop("ip", None)
         audit_action: str | None = kwargs.pop("audit_action", None)
         return job_save(
@@ -67,6 +68,7 @@ class JobFactory(factory.django.DjangoModelFactory[Job]):
             note=note,
             audit_action=audit_action,
             secrets=secrets,
+            blackouts=blackouts,
         )
 
     @classmethod

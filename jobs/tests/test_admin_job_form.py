@@ -70,6 +70,7 @@ def test_a_saved_job_shows_its_fire_times_history_and_every_field() -> None:
         PIPELINE,
         RETRIES,
         LIMITS,
+        "Retention",
         HOOKS,
         "History",
     ]
@@ -83,7 +84,13 @@ def test_a_saved_job_shows_its_fire_times_history_and_every_field() -> None:
         "working_dir",
         "owner",
     )
-    assert fields_of(fieldsets, WHEN) == ("timezone", "is_active", "upcoming")
+    assert fields_of(fieldsets, WHEN) == (
+        "timezone",
+        "is_active",
+        "blackout_calendars",
+        "blackout_action",
+        "upcoming",
+    )
     assert fieldsets[3][1]["classes"] == ("collapse",)
     assert "classes" not in fieldsets[0][1]
 
@@ -106,10 +113,16 @@ def test_the_add_form_has_no_fire_times_history_or_grants() -> None:
         PIPELINE,
         RETRIES,
         LIMITS,
+        "Retention",
         HOOKS,
         "Change note",
     ]
-    assert fields_of(fieldsets, WHEN) == ("timezone", "is_active")
+    assert fields_of(fieldsets, WHEN) == (
+        "timezone",
+        "is_active",
+        "blackout_calendars",
+        "blackout_action",
+    )
 
 
 def test_each_right_unlocks_its_own_part() -> None:
@@ -227,7 +240,7 @@ def test_each_role_gets_its_sections_and_read_only_fields_on_a_job(
 ) -> None:
     """Only an Admin sees grants and edits owner and secrets; savers add a note."""
     assert form_for(users[role], job) == (
-        [MAIN, WHEN, PIPELINE, RETRIES, LIMITS, HOOKS, *sections],
+        [MAIN, WHEN, PIPELINE, RETRIES, LIMITS, "Retention", HOOKS, *sections],
         read_only,
     )
 
@@ -245,7 +258,7 @@ def test_each_role_gets_its_sections_and_read_only_fields_on_the_add_form(
 ) -> None:
     """The add form: a note for those who may create; owner and secrets locked."""
     assert form_for(users[role], None) == (
-        [MAIN, WHEN, PIPELINE, RETRIES, LIMITS, HOOKS, *sections],
+        [MAIN, WHEN, PIPELINE, RETRIES, LIMITS, "Retention", HOOKS, *sections],
         read_only,
     )
 

@@ -107,6 +107,7 @@ def job_form_data(**overrides: str | Sequence[str]) -> dict[str, Any]:
         "concurrency_policy": "forbid",
         "max_concurrent": "1",
         "misfire_policy": "run_once",
+        "blackout_action": "skip",
         "misfire_grace_seconds": "60",
         "dependency_mode": "all_success",
         "schedules-TOTAL_FORMS": "1",
@@ -740,6 +741,7 @@ def test_preview_returns_the_next_five_fire_times(admin_user_client: Client) -> 
         "local": "2026-03-01T09:00:00+08:00",
         "moved_from": None,
         "fold": None,
+        "blackout": None,
         "text": "2026-03-01 09:00 HKT / 01:00 UTC",
     }
 
@@ -758,6 +760,7 @@ def test_preview_marks_a_time_moved_by_a_dst_gap(admin_user_client: Client) -> N
         "local": "2026-03-08T03:00:00-04:00",
         "moved_from": "2026-03-08T02:30:00",
         "fold": None,
+        "blackout": None,
         "text": "2026-03-08 03:00 EDT / 07:00 UTC (moved from 02:30 by a DST gap)",
     }
 

@@ -166,6 +166,7 @@ def _change_data(job: Job) -> dict[str, str]:
         "concurrency_policy": "forbid",
         "max_concurrent": "1",
         "misfire_policy": "run_once",
+        "blackout_action": "skip",
         "misfire_grace_seconds": "60",
         "dependency_mode": "all_success",
         "change_note": "Ticket OPS-12",

@@ -55,6 +55,7 @@ def test_preview_moves_a_time_skipped_by_dst(client: Any) -> None:
                 "local": "2026-03-08T03:00:00-04:00",
                 "moved_from": "2026-03-08T02:30:00",
                 "fold": None,
+                "blackout": None,
                 "text": "2026-03-08 03:00 EDT / 07:00 UTC "
                 "(moved from 02:30 by a DST gap)",
             },
@@ -63,6 +64,7 @@ def test_preview_moves_a_time_skipped_by_dst(client: Any) -> None:
                 "local": "2026-03-09T02:30:00-04:00",
                 "moved_from": None,
                 "fold": None,
+                "blackout": None,
                 "text": "2026-03-09 02:30 EDT / 06:30 UTC",
             },
             {
@@ -70,6 +72,7 @@ def test_preview_moves_a_time_skipped_by_dst(client: Any) -> None:
                 "local": "2026-03-10T02:30:00-04:00",
                 "moved_from": None,
                 "fold": None,
+                "blackout": None,
                 "text": "2026-03-10 02:30 EDT / 06:30 UTC",
             },
         ],
@@ -209,7 +212,8 @@ def test_bad_schedule_is_400_with_the_engines_field_message(
             {
                 "non_field_errors": [
                     MSG_UNKNOWN_FIELDS.format(
-                        unknown="cnt", known="schedule, timezone, count, after"
+                        unknown="cnt",
+                        known="schedule, timezone, count, after, blackouts",
                     )
                 ]
             },

@@ -27,8 +27,9 @@ from jobs.tests.factories import JobFactory
 DAILY_0900 = {"type": "daily", "time": "09:00"}
 KNOWN_FIELDS = (
     "name, description, script, args, env, working_dir, timezone, active, "
-    "priority, timeout_seconds, pre_hook, post_hook, dependency_mode, secrets, "
-    "schedules, parameters, retry, concurrency, misfire, dependencies"
+    "priority, timeout_seconds, blackout_action, pre_hook, post_hook, "
+    "dependency_mode, secrets, schedules, parameters, blackouts, retry, "
+    "concurrency, misfire, retention, dependencies"
 )
 
 
@@ -57,6 +58,9 @@ def make_job(now: datetime, **fields: object) -> Job:
         "max_concurrent": 2,
         "misfire_policy": Job.MisfirePolicy.SKIP,
         "misfire_grace_seconds": 300,
+        "blackout_action": Job.BlackoutAction.DEFER,
+        "retention_days": 14,
+        "output_retention_days": 0,
     }
     values.update(fields)
     schedules: list[dict[str, Any]] = [
@@ -78,6 +82,7 @@ EXPECTED = {
     "active": False,
     "priority": 7,
     "timeout_seconds": 600,
+    "blackout_action": "defer",
     "pre_hook": "",
     "post_hook": "",
     "dependency_mode": "all_success",
@@ -86,6 +91,7 @@ EXPECTED = {
         {"type": "cron", "expression": "0 2 * * *", "timezone": "UTC"},
     ],
     "parameters": [],
+    "blackouts": [],
     "retry": {
         "max_attempts": 3,
         "delay_seconds": 30,
@@ -98,6 +104,7 @@ EXPECTED = {
     },
     "concurrency": {"policy": "allow", "max_concurrent": 2},
     "misfire": {"policy": "skip", "grace_seconds": 300},
+    "retention": {"days": 14, "runs": None, "output_days": 0},
     "dependencies": [],
 }
 
@@ -272,6 +279,7 @@ def test_serializer_flattens_groups_into_model_fields(scripts_dir: Path) -> None
     assert data.pop("schedules") == EXPECTED["schedules"]
     assert data.pop("secrets") == []
     assert data.pop("parameters") == []
+    assert data.pop("blackouts") == []
     assert data.pop("dependencies") == []
     assert set(data) == set(MODEL_FIELDS)
     assert data["retry_backoff"] == "exponential"

@@ -23,7 +23,7 @@ from jobs.models import Job, JobRun, Secret
 from jobs.runner import ProcessSpec, interpreter_argv, run_process
 from jobs.services.runs import job_run_now
 from jobs.services.secrets import encryption_keys
-from jobs.tests.conftest import FakeClock
+from jobs.tests.conftest import FakeClock, stored_artifact_text
 from jobs.tests.security_helpers import approved_script, make_user
 from jobs.worker import WorkerLoop
 
@@ -68,8 +68,8 @@ def plant_env(job: Job, env: dict[str, str]) -> None:
 
 
 def script_env(artifacts_dir: Path, run: JobRun) -> dict[str, str]:
-    """Return the environment env.py wrote down."""
-    text = (artifacts_dir / str(run.pk) / "env.txt").read_text()
+    """Return the environment env.py wrote down (collected as an artifact)."""
+    text = stored_artifact_text(run, "env.txt")
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
@@ -264,6 +264,12 @@ BUNDLED_RUNS = [
     ("fail_with_code.py", [], 2),
     ("long_task.py", ["0"], 0),
     ("disk_report.sh", [], 0),
+    # The template library's scripts: their usage message (exit 1) proves their
+    # imports load under -I; file_cleanup does a real dry run of the empty cwd.
+    ("db_backup.py", [], 1),
+    ("api_fetch.py", [], 1),
+    ("report_generate.py", [], 1),
+    ("file_cleanup.py", [".", "30", "--dry-run"], 0),
 ]
 
 

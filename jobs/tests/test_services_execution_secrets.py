@@ -17,6 +17,7 @@ from jobs.services import execution
 from jobs.services.parameters import MSG_REQUIRED, parameters_validate
 from jobs.services.runs import job_run_now
 from jobs.services.secrets import MSG_UNREADABLE, job_secret_values
+from jobs.tests.conftest import stored_artifact_text
 from jobs.tests.security_helpers import database_text_holding, make_secret
 from jobs.worker import WorkerLoop
 
@@ -55,8 +56,8 @@ def run_once(
 def script_env(
     artifacts_dir: Path, run: JobRun, name: str = "env.txt"
 ) -> dict[str, str]:
-    """Return the environment the script wrote down."""
-    text = (artifacts_dir / str(run.pk) / name).read_text()
+    """Return the environment the script wrote down (collected as an artifact)."""
+    text = stored_artifact_text(run, name)
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 

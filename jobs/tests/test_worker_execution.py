@@ -20,7 +20,7 @@ from jobs.services.runs import (
     job_run_now,
     run_request_cancel,
 )
-from jobs.tests.conftest import FakeClock, eventually
+from jobs.tests.conftest import FakeClock, eventually, stored_artifact_text
 from jobs.worker import WorkerLoop
 from jobs.worker import execution as worker_execution
 
@@ -77,8 +77,8 @@ def test_shell_scripts_run_with_bash_in_their_folder(
 
 
 def read_env(artifacts_dir: Path, run: JobRun) -> dict[str, str]:
-    """Return what env.py wrote for `run`."""
-    text = (artifacts_dir / str(run.pk) / "env.txt").read_text()
+    """Return what env.py wrote for `run` (collected as an artifact)."""
+    text = stored_artifact_text(run, "env.txt")
     return dict(line.split("=", 1) for line in text.splitlines())
 
 

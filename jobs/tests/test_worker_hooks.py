@@ -16,7 +16,7 @@ from jobs.models import Job, JobRun, RunEvent
 from jobs.services.approval import script_approve
 from jobs.services.runs import job_run_now, run_request_cancel
 from jobs.services.scripts import script_sync_path
-from jobs.tests.conftest import eventually
+from jobs.tests.conftest import eventually, stored_artifact_text
 from jobs.tests.factories import JobFactory
 from jobs.worker import WorkerLoop
 
@@ -77,6 +77,7 @@ def test_a_failing_pre_hook_fails_the_run_and_the_script_never_starts(
         run.output == "----- pre-hook pre_fail.py: exited with 3 -----\nno input file\n"
     )
     assert not (artifacts_dir / str(run.pk) / "main.txt").exists()
+    assert not run.artifacts.filter(name="main.txt").exists()
     event = RunEvent.objects.get(run=run)
     assert event.reason_code == reasons.PRE_HOOK_FAILED
 
@@ -104,7 +105,7 @@ def test_the_post_hook_runs_after_a_failure_with_status_and_exit_code(
     job = make_job(script="fail.py", post_hook="post.py")
     run = execute(loop, job, now)
     assert (run.status, run.exit_code) == (JobRun.Status.FAILED, 2)
-    written = (artifacts_dir / str(run.pk) / "post.txt").read_text()
+    written = stored_artifact_text(run, "post.txt")
     assert written == "failed 2"
 
 
@@ -160,9 +161,9 @@ def test_the_post_hook_runs_after_a_users_cancel(
         lambda: JobRun.objects.get(pk=run.pk).status == JobRun.Status.CANCELLED,
         timeout=10,
     )
-    written = artifacts_dir / str(run.pk) / "post.txt"
+    written = stored_artifact_text(run, "post.txt")
     # Its exit code is the signal that ended it (SIGTERM), as the run records.
-    assert written.read_text() == "cancelled -15"
+    assert written == "cancelled -15"
     assert "----- post-hook post.py: exited with 0 -----" in (
         JobRun.objects.get(pk=run.pk).output
     )

@@ -39,7 +39,7 @@ from jobs.policies import (
     outcome_for,
 )
 from jobs.runner import Lease, ProcessResult, run_process
-from jobs.services import execution, leases, runs
+from jobs.services import artifacts, execution, leases, runs
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +141,9 @@ class RunExecutor:
         )
         if around is not None:
             outcome = around(outcome)
+        outcome = artifacts.run_artifacts_finish(
+            run=run, outcome=outcome, now=self.clock()
+        )
         retry = self.record(
             runs.run_finish,
             run=run,

@@ -37,7 +37,16 @@ from jobportal import clock as portal_clock
 from jobs import conf, selectors
 from jobs.models import JobRun, Worker
 from jobs.policies import CAUSE_CANCEL, CAUSE_SHUTDOWN
-from jobs.services import claims, dependencies, due, events, leases, metrics, workers
+from jobs.services import (
+    claims,
+    dependencies,
+    due,
+    events,
+    leases,
+    metrics,
+    retention,
+    workers,
+)
 from jobs.wakeup import Doorbell, Waiter, make_waiter
 from jobs.worker.execution import (
     DB_ERRORS,
@@ -134,6 +143,7 @@ class WorkerLoop:
         )
         self._beat_due_at: datetime | None = None
         self._prune_due_at: datetime | None = None
+        self._retention_due_at: datetime | None = None
         self._metrics_due_at: datetime | None = None
         self._cancel_check_due_at = 0.0
         # When the last scheduling cycle finished (reported by heartbeats).
@@ -217,6 +227,19 @@ class WorkerLoop:
             return 0
         self._prune_due_at = now + timedelta(seconds=PRUNE_EVENTS_SECONDS)
         return events.run_events_prune(now=now)
+
+    def apply_retention(self) -> int:
+        """Apply retention, one batch, at most once per retention interval.
+
+        Return how many runs were deleted or emptied.
+        """
+        now = self.clock()
+        if self._retention_due_at is not None and now < self._retention_due_at:
+            return 0
+        interval = conf.retention_interval_seconds()
+        self._retention_due_at = now + timedelta(seconds=interval)
+        done = retention.retention_apply(now=now)
+        return done.runs_deleted + done.outputs_trimmed
 
     def count_metrics(self) -> int:
         """Count ended runs into the metrics rollups, every few seconds at most."""
@@ -320,6 +343,7 @@ class WorkerLoop:
             self.heartbeat()
             self.recover_lost_runs()
             self.prune_run_events()
+            self.apply_retention()
         if time.monotonic() >= self._cancel_check_due_at:
             self.check_cancellations()
         if self.stop.is_set():

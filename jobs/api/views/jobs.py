@@ -48,6 +48,7 @@ from jobs.api.access import MSG_FORBIDDEN, require
 from jobs.api.filters import JobFilter
 from jobs.api.serializers import JobSerializer
 from jobs.documents import (
+    BLACKOUTS_KEY,
     DEPENDENCIES_KEY,
     PARAMETERS_KEY,
     SECRETS_KEY,
@@ -309,10 +310,12 @@ class JobViewSet(viewsets.GenericViewSet):
         schedules = validated.get("schedules")
         secrets = validated.get(SECRETS_KEY)
         parameters = validated.get(PARAMETERS_KEY)
+        blackouts = validated.get(BLACKOUTS_KEY)
         dependencies = validated.get(DEPENDENCIES_KEY)
         if not partial:
             secrets = [] if secrets is None else secrets
             parameters = [] if parameters is None else parameters
+            blackouts = [] if blackouts is None else blackouts
             dependencies = [] if dependencies is None else dependencies
         try:
             return job_save(
@@ -323,6 +326,7 @@ class JobViewSet(viewsets.GenericViewSet):
                 ip=_ip(self.request),
                 secrets=secrets,
                 parameters=parameters,
+                blackouts=blackouts,
                 dependencies=dependencies,
             )
         except DjangoValidationError as exc:
@@ -353,7 +357,9 @@ def jobs_shown(queryset: QuerySet[Job]) -> QuerySet[Job]:
     return (
         jobs_with_last_run(queryset)
         .select_related("owner")
-        .prefetch_related("secrets", "parameters", "dependencies__depends_on")
+        .prefetch_related(
+            "secrets", "parameters", "blackout_calendars", "dependencies__depends_on"
+        )
         .order_by("name", "pk")
     )
 

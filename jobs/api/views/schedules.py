@@ -36,13 +36,13 @@ from rest_framework.views import APIView
 
 from jobportal import clock
 from jobportal.api.responses import FORBIDDEN, NOT_SIGNED_IN, UNSUPPORTED
-from jobportal.api.serializers import StrictSerializer
-from jobs import conf
+from jobportal.api.serializers import StorableCharField, StrictSerializer
+from jobs import blackout, conf
 from jobs import permissions as perms
 from jobs import schedule as engine
 from jobs.presentation import fire_time_json
 from jobs.schedule_text import describe_schedule
-from jobs.selectors import schedule_fire_times
+from jobs.selectors import blackout_calendars_named, schedule_fire_times
 from jobs.validators import validate_timezone
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 MAX_COUNT = 50
 DEFAULT_COUNT = 5
+MSG_UNKNOWN_BLACKOUTS = "No blackout calendar is named: {names}."
 MSG_AFTER_OFFSET = (
     "Give the instant with its UTC offset, e.g. 2026-03-08T00:00:00-05:00 or "
     "2026-03-08T05:00:00Z."
@@ -117,6 +118,23 @@ class PreviewInputSerializer(StrictSerializer):
         help_text="List fire times strictly after this instant (ISO 8601 with "
         "an offset); default now.",
     )
+    blackouts = serializers.ListField(
+        child=StorableCharField(),
+        required=False,
+        default=list,
+        help_text="Names of blackout calendars (the job's); global calendars "
+        "always apply. Each fire time a window removes names it in "
+        '"blackout".',
+    )
+
+    def validate_blackouts(self, value: list[str]) -> list[str]:
+        """Refuse names no calendar has."""
+        _, unknown = blackout_calendars_named(value)
+        if unknown:
+            raise serializers.ValidationError(
+                MSG_UNKNOWN_BLACKOUTS.format(names=", ".join(unknown))
+            )
+        return value
 
 
 class FireTimeSerializer(serializers.Serializer):
@@ -128,6 +146,11 @@ class FireTimeSerializer(serializers.Serializer):
         allow_null=True,
         help_text="The local wall time (no offset) a DST gap skipped, when the "
         "fire moved to the first instant after the gap; else null.",
+    )
+    blackout = serializers.CharField(
+        allow_null=True,
+        help_text='The blackout window ("calendar: window") that removes this '
+        "slot, else null.",
     )
     fold = serializers.IntegerField(
         allow_null=True,
@@ -199,10 +222,14 @@ class SchedulePreviewView(APIView):
             raise serializers.ValidationError({"schedule": _field_error(exc)}) from None
         except OverflowError:
             raise serializers.ValidationError({"after": [MSG_AFTER_RANGE]}) from None
+        calendars, _ = blackout_calendars_named(data["blackouts"])
         return Response(
             {
                 "description": describe_schedule(data["schedule"], timezone=zone),
-                "fire_times": [fire_time_json(fire) for fire in fires],
+                "fire_times": [
+                    fire_time_json(fire, blackout.blackout_at(calendars, fire.at))
+                    for fire in fires
+                ],
             }
         )
 

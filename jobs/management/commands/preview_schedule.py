@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobportal import clock
-from jobs import conf
+from jobs import blackout, conf
+from jobs.presentation import MSG_BLACKOUT_REMOVED
 from jobs.schedule import FireTime, ScheduleError, anchored, parse_schedule
 from jobs.schedule_text import describe_schedule
+from jobs.selectors import blackout_calendars_named
 
 MAX_COUNT = 1000
 MSG_JSON = "The schedule is not valid JSON: {problem} (line {line}, column {column})."
@@ -30,6 +32,7 @@ MSG_MANUAL = "Manual schedule: runs only when triggered."
 MSG_GAP = "moved from {wall:%H:%M} (DST gap)"
 MSG_FOLD_FIRST = "first of two {local:%H:%M}s (DST fold)"
 MSG_FOLD_SECOND = "second {local:%H:%M} (DST fold)"
+MSG_UNKNOWN_BLACKOUTS = "--blackouts: no blackout calendar is named: {names}."
 
 
 class Command(BaseCommand):
@@ -38,7 +41,9 @@ class Command(BaseCommand):
         "--after (default: now), in the schedule's timezone and in UTC, "
         "marking instants a DST change moved. A document without "
         '"timezone" uses JOB_PORTAL_TIMEZONE. With --json, print only a JSON '
-        'array of UTC instants in ISO 8601 ("2026-01-01T01:00:00+00:00").'
+        'array of UTC instants in ISO 8601 ("2026-01-01T01:00:00+00:00"). '
+        "With --blackouts, instants a blackout window removes (of the "
+        "calendars named and the global ones) are marked with the window."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -60,6 +65,13 @@ class Command(BaseCommand):
             help=f"How many instants to print, 1 to {MAX_COUNT} (default: 5).",
         )
         parser.add_argument(
+            "--blackouts",
+            default=None,
+            help="Mark instants inside the windows of these blackout calendars "
+            "(comma-separated names, a job's; may be empty) and of the global "
+            "ones.",
+        )
+        parser.add_argument(
             "--json",
             action="store_true",
             help="Print only a JSON array of ISO-8601 UTC instants.",
@@ -74,6 +86,7 @@ class Command(BaseCommand):
             )
         except ScheduleError as exc:
             raise CommandError(MSG_SCHEDULE.format(error=exc)) from None
+        calendars = _calendars(options["blackouts"])
         count = _count(options["count"])
         after = _after(options["after"], zone=schedule.zone)
         # An interval without a start counts from --after, as if saved then.
@@ -95,7 +108,23 @@ class Command(BaseCommand):
         )
         with_seconds = any(fire.at.second for fire in fires)
         for fire in fires:
-            self.stdout.write(_line(fire, with_seconds=with_seconds))
+            line = _line(fire, with_seconds=with_seconds)
+            hit = blackout.blackout_at(calendars, fire.at)
+            if hit is not None:
+                removed = MSG_BLACKOUT_REMOVED.format(window=repr(hit.name))
+                line = f"{line}   {removed}"
+            self.stdout.write(line)
+
+
+def _calendars(option: str | None) -> list[blackout.Calendar]:
+    """Return the calendars --blackouts asks for (none without it), or raise."""
+    if option is None:
+        return []
+    names = [name.strip() for name in option.split(",") if name.strip()]
+    calendars, unknown = blackout_calendars_named(names)
+    if unknown:
+        raise CommandError(MSG_UNKNOWN_BLACKOUTS.format(names=", ".join(unknown)))
+    return calendars
 
 
 def _load_document(text: str) -> Any:

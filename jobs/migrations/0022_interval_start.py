@@ -19,6 +19,6 @@ def stamp_epoch(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("jobs", "0018_metrics_rollups")]
+    dependencies = [("jobs", "0021_run_artifacts")]
 
     operations = [migrations.RunPython(stamp_epoch, migrations.RunPython.noop)]
