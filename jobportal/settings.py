@@ -2,7 +2,9 @@
 
 Every operator-facing variable has the ``JOB_PORTAL_`` prefix and a safe
 default, so that a fresh checkout runs on SQLite with no configuration. An
-optional ``.env`` file in the project root is read first. Values whose meaning
+optional ``.env`` file in the project root is read first, then the optional
+YAML file named by ``JOB_PORTAL_CONFIG_FILE`` (jobportal/config_file.py), whose
+keys the environment overrides. Values whose meaning
 is checked beyond their type (timezone, scripts directory, extensions) are
 validated by system checks in ``jobs/checks.py`` so that a bad value is
 reported with its variable's name instead of a traceback.
@@ -18,11 +20,50 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from jobportal import config_file
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class _Env(environ.Env):
+    """environ.Env that remembers the variables read, for check jobs.E210."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get_value(self, var, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.read.add(var)
+        return super().get_value(var, *args, **kwargs)
+
+
+env = _Env()
 if (BASE_DIR / ".env").is_file():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _config_file() -> tuple[str, dict[str, str]]:
+    """Read the YAML file JOB_PORTAL_CONFIG_FILE names, if any; refuse a bad one.
+
+    A relative path is taken relative to the project root, as the scripts
+    directory is.
+    """
+    name = os.environ.get(config_file.VARIABLE, "").strip()
+    if not name:
+        return "", {}
+    path = BASE_DIR / name
+    try:
+        return str(path), config_file.load(path)
+    except config_file.ConfigFileError as exc:
+        raise ImproperlyConfigured(str(exc)) from exc
+
+
+# The environment (and .env) wins over the configuration file.
+JOB_PORTAL_CONFIG_FILE, JOB_PORTAL_CONFIG_VALUES = _config_file()
+env.ENVIRON = {**JOB_PORTAL_CONFIG_VALUES, **os.environ}
+# Every variable the settings read (the set keeps growing to the module's
+# end); check jobs.E210 refuses a file key that is not among them.
+JOB_PORTAL_SETTINGS_READ = env.read
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -280,6 +321,13 @@ JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL = _bool(
 # decrypt (rotation: put the new key first, run `rotatekey`, drop the old).
 # No built-in value; checks jobs.E010/E011 report a missing or bad key.
 JOB_PORTAL_ENCRYPTION_KEY = env.str("JOB_PORTAL_ENCRYPTION_KEY", default="")
+# Secret backends besides the built-in store, asked at run time
+# (jobs/secret_backends.py): Vault KV v2 and AWS Secrets Manager.
+JOB_PORTAL_VAULT_ADDR = env.str("JOB_PORTAL_VAULT_ADDR", default="")
+JOB_PORTAL_VAULT_TOKEN = env.str("JOB_PORTAL_VAULT_TOKEN", default="")
+JOB_PORTAL_VAULT_MOUNT = env.str("JOB_PORTAL_VAULT_MOUNT", default="secret")
+JOB_PORTAL_AWS_REGION = env.str("JOB_PORTAL_AWS_REGION", default="")
+JOB_PORTAL_AWS_ENDPOINT_URL = env.str("JOB_PORTAL_AWS_ENDPOINT_URL", default="")
 # The numbers' defaults, stated once: the variables below start from them,
 # and jobs.conf falls back to them when a value is bad (None, reported by
 # the system checks) so that a misconfigured worker still runs.

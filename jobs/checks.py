@@ -16,7 +16,8 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 from django.core.checks import Warning as CheckWarning
 
-from jobs import crypto, supervisor
+from jobportal import config_file
+from jobs import crypto, secret_backends, supervisor
 from jobs.schedule import ScheduleError, parse_timezone
 
 EXTENSION = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -46,7 +47,8 @@ NUMBERS = (
 
 def _raw(name: str) -> Any:
     """Return what the operator set, for the message (else the parsed value)."""
-    return os.environ.get(name, getattr(settings, name, None))
+    from_file = getattr(settings, "JOB_PORTAL_CONFIG_VALUES", {})
+    return os.environ.get(name, from_file.get(name, getattr(settings, name, None)))
 
 
 @register()
@@ -252,3 +254,35 @@ def check_run_supervisor(
     """Check that this system can supervise runs (Linux: prctl and /proc)."""
     reason = supervisor.unsupported_reason()
     return [Error(reason, id="jobs.E110")] if reason else []
+
+
+# --- configuration file and secret backends (issue 16) ----------------------
+
+
+@register()
+def check_config_file(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Refuse keys of JOB_PORTAL_CONFIG_FILE that the settings never read."""
+    path = getattr(settings, "JOB_PORTAL_CONFIG_FILE", "")
+    if not path:
+        return []
+    messages = config_file.unknown_keys(
+        settings.JOB_PORTAL_CONFIG_VALUES,
+        known=settings.JOB_PORTAL_SETTINGS_READ,
+        path=path,
+    )
+    return [Error(message, id="jobs.E210") for message in messages]
+
+
+@register()
+def check_vault_addr(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check JOB_PORTAL_VAULT_ADDR: empty (no Vault) or an http(s) address."""
+    addr = str(getattr(settings, "JOB_PORTAL_VAULT_ADDR", "") or "")
+    if addr and not addr.lower().startswith(("http://", "https://")):
+        return [
+            Error(secret_backends.MSG_VAULT_ADDR.format(value=addr), id="jobs.E211")
+        ]
+    return []

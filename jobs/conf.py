@@ -182,3 +182,20 @@ def artifacts_max_bytes() -> int:
 def artifact_retention_days() -> int:
     """Return the days collected artifacts are kept (0: as long as the run)."""
     return _whole_or_default("JOB_PORTAL_ARTIFACT_RETENTION_DAYS")
+
+
+def vault_settings() -> dict[str, str]:
+    """Return the Vault address, token and KV v2 mount for secret backends."""
+    return {
+        "addr": str(settings.JOB_PORTAL_VAULT_ADDR),
+        "token": str(settings.JOB_PORTAL_VAULT_TOKEN),
+        "mount": str(settings.JOB_PORTAL_VAULT_MOUNT),
+    }
+
+
+def aws_settings() -> dict[str, str]:
+    """Return the AWS region and endpoint (empty: boto3's defaults)."""
+    return {
+        "region": str(settings.JOB_PORTAL_AWS_REGION),
+        "endpoint_url": str(settings.JOB_PORTAL_AWS_ENDPOINT_URL),
+    }

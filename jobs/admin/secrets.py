@@ -1,7 +1,8 @@
 """The secret admin: the value is write-only, never shown again after saving.
 
 The form has a password box for a new value that is never filled in from
-the stored one; the page shows only whether a value is set and when it last
+the stored one (a secret kept in Vault or AWS has a reference instead, and
+no value here); the page shows only whether a value is set and when it last
 changed. Saving and deleting go through `jobs.services.secrets`, which
 encrypts the value and refuses to delete a secret that jobs still use.
 """
@@ -22,6 +23,7 @@ from jobportal import clock
 from jobs import crypto
 from jobs.models import Secret
 from jobs.services.secrets import (
+    MSG_NO_VALUE_FOR_BACKEND,
     SecretInUseError,
     encryption_keys,
     secret_delete,
@@ -53,7 +55,7 @@ class SecretForm(forms.ModelForm):
 
     class Meta:
         model = Secret
-        fields = ("name", "description")
+        fields = ("name", "description", "backend", "reference")
         widgets: ClassVar[dict[str, forms.Widget]] = {
             "description": forms.Textarea(attrs={"rows": 2}),
         }
@@ -61,16 +63,20 @@ class SecretForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Say how the value box works for a new or an existing secret."""
         super().__init__(*args, **kwargs)
+        # Left out of a form post: the built-in store, as before backends.
+        self.fields["backend"].required = False
         if self.instance.pk is None:
             self.fields["value"].label = "Value"
         else:
             self.fields["value"].help_text = MSG_VALUE_HELP_CHANGE
 
+    def clean_backend(self) -> str:
+        """Return the chosen backend, the built-in store when none is given."""
+        return self.cleaned_data.get("backend") or Secret.Backend.BUILTIN
+
     def clean_value(self) -> str | None:
-        """Return the new value, None to keep the old one; a new secret needs one."""
+        """Return the new value, None to keep the old one (or for a backend)."""
         value = self.cleaned_data.get("value") or None
-        if value is None and self.instance.pk is None:
-            raise forms.ValidationError(MSG_VALUE_REQUIRED)
         if value is not None:
             try:
                 encryption_keys()
@@ -78,17 +84,43 @@ class SecretForm(forms.ModelForm):
                 raise forms.ValidationError(str(exc)) from None
         return value
 
+    def clean(self) -> dict[str, Any]:
+        """A new built-in secret needs a value; another backend takes none."""
+        cleaned = super().clean() or {}
+        backend = cleaned.get("backend") or Secret.Backend.BUILTIN
+        value = cleaned.get("value")
+        if backend != Secret.Backend.BUILTIN and value is not None:
+            label = Secret.Backend(backend).label
+            self.add_error("value", MSG_NO_VALUE_FOR_BACKEND.format(backend=label))
+        elif (
+            backend == Secret.Backend.BUILTIN
+            and value is None
+            and (self.instance.pk is None or not self.instance.value_encrypted)
+        ):
+            self.add_error("value", MSG_VALUE_REQUIRED)
+        return cleaned
+
 
 @admin.register(Secret)
 class SecretAdmin(admin.ModelAdmin):
     """Secrets by name: whether a value is set, when it changed, who uses it."""
 
     form = SecretForm
-    list_display = ("name", "description", "is_set", "value_changed_at", "job_count")
+    list_display = (
+        "name",
+        "description",
+        "backend",
+        "is_set",
+        "value_changed_at",
+        "job_count",
+    )
+    list_filter = ("backend",)
     search_fields = ("name", "description")
     fields = (
         "name",
         "description",
+        "backend",
+        "reference",
         "value",
         "value_status",
         "value_changed_at",
@@ -105,7 +137,7 @@ class SecretAdmin(admin.ModelAdmin):
     ) -> tuple[str, ...]:
         """Leave out what a secret not yet saved does not have."""
         if obj is None:
-            return ("name", "description", "value")
+            return ("name", "description", "backend", "reference", "value")
         return self.fields
 
     def has_delete_permission(

@@ -17,7 +17,7 @@ from django.db import transaction
 from accounts.actors import Actor
 from accounts.models import AuditEvent
 from accounts.services.audit import audit_record, audit_target
-from jobs import conf, crypto
+from jobs import conf, crypto, secret_backends
 from jobs.errors import JobsError
 from jobs.models import Job, Secret
 
@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 MSG_VALUE_REQUIRED = "Enter the secret's value."
 MSG_IN_USE = "Secret {name!r} is used by job(s) {jobs}; remove it from them first."
 MSG_UNREADABLE = "Secret {name!r} cannot be decrypted: {error}"
+MSG_BACKEND_UNREADABLE = "Secret {name!r} cannot be read from {backend}: {error}"
+MSG_NO_VALUE_FOR_BACKEND = (
+    "A secret kept in {backend} has no value here; leave the value empty."
+)
 # What the audit log says about a value: that it was set, never what.
 VALUE_SET = "set"
 
@@ -62,20 +66,22 @@ def secret_save(
     write nothing when invalid, `crypto.EncryptionKeyError` without a key.
     """
     creating = secret.pk is None
-    if value is None and (creating or not secret.value_encrypted):
-        raise ValidationError({"value": [MSG_VALUE_REQUIRED]})
+    _check_value(secret, value)
     before = (
         None
         if creating
-        else Secret.objects.filter(pk=secret.pk).values("name", "description").first()
+        else Secret.objects.filter(pk=secret.pk).values(*AUDITED).first()
     )
-    if value is not None:
+    if secret.backend != Secret.Backend.BUILTIN:
+        # Fetched at run time, never stored: drop a value from before.
+        secret.value_encrypted = ""
+    elif value is not None:
         secret.value_encrypted = crypto.encrypt(value, keys=encryption_keys())
         secret.value_changed_at = now
     secret.full_clean()
     secret.save()
     changes: dict[str, list[object]] = {}
-    for name in ("name", "description"):
+    for name in AUDITED:
         old = before[name] if before else None
         if old != getattr(secret, name):
             changes[name] = [old, getattr(secret, name)]
@@ -92,6 +98,22 @@ def secret_save(
         )
     logger.info("Secret %s %s", secret.name, "created" if creating else "updated")
     return secret
+
+
+AUDITED = ("name", "description", "backend", "reference")
+
+
+def _check_value(secret: Secret, value: str | None) -> None:
+    """Require a value for a built-in secret without one; refuse one otherwise."""
+    if secret.backend != Secret.Backend.BUILTIN:
+        if value is not None:
+            label = Secret.Backend(secret.backend).label
+            raise ValidationError(
+                {"value": [MSG_NO_VALUE_FOR_BACKEND.format(backend=label)]}
+            )
+        return
+    if value is None and (secret.pk is None or not secret.value_encrypted):
+        raise ValidationError({"value": [MSG_VALUE_REQUIRED]})
 
 
 def secret_set_value(
@@ -130,14 +152,41 @@ def secret_delete(
 def secret_value(*, secret: Secret) -> str:
     """Return the decrypted value of `secret`, for a script's environment only.
 
-    Raise `SecretUnreadableError` if no configured key decrypts it, or
-    `crypto.EncryptionKeyError` without a usable key.
+    A secret kept in Vault or AWS is fetched now and never stored. Raise
+    `SecretUnreadableError` if no configured key decrypts it or its backend
+    cannot give it, or `crypto.EncryptionKeyError` without a usable key.
     """
+    if secret.backend != Secret.Backend.BUILTIN:
+        return _backend_value(secret)
     try:
         return crypto.decrypt(secret.value_encrypted, keys=encryption_keys())
     except crypto.DecryptionError as exc:
         raise SecretUnreadableError(
             MSG_UNREADABLE.format(name=secret.name, error=exc)
+        ) from None
+
+
+def _backend_value(secret: Secret) -> str:
+    """Fetch `secret` from its backend; errors name the secret and backend."""
+    try:
+        if secret.backend == Secret.Backend.VAULT:
+            vault = conf.vault_settings()
+            return secret_backends.vault_fetch(
+                addr=vault["addr"],
+                token=vault["token"],
+                mount=vault["mount"],
+                reference=secret.reference,
+            )
+        aws = conf.aws_settings()
+        return secret_backends.aws_fetch(
+            region=aws["region"],
+            endpoint_url=aws["endpoint_url"],
+            reference=secret.reference,
+        )
+    except secret_backends.SecretBackendError as exc:
+        label = Secret.Backend(secret.backend).label
+        raise SecretUnreadableError(
+            MSG_BACKEND_UNREADABLE.format(name=secret.name, backend=label, error=exc)
         ) from None
 
 
@@ -159,7 +208,8 @@ def secrets_rotate(*, now: datetime, actor: Actor = None) -> int:
     keys = encryption_keys()
     count = 0
     with transaction.atomic():
-        for secret in Secret.objects.select_for_update().order_by("pk"):
+        builtin = Secret.objects.filter(backend=Secret.Backend.BUILTIN)
+        for secret in builtin.select_for_update().order_by("pk"):
             try:
                 token = crypto.reencrypt(secret.value_encrypted, keys=keys)
             except crypto.DecryptionError as exc:

@@ -14,7 +14,7 @@ from django.utils.html import escape
 from jobs.admin import secrets as secrets_admin
 from jobs.models import Job, Secret
 from jobs.services.jobs import job_save
-from jobs.services.secrets import secret_value
+from jobs.services.secrets import MSG_NO_VALUE_FOR_BACKEND, secret_value
 from jobs.tests.security_helpers import make_secret, make_user
 
 # "now" is pinned to 2026-03-01 00:00 UTC for every test here.
@@ -132,4 +132,31 @@ def test_an_unused_secret_is_deleted_through_the_service(
     """The delete page works for a secret no job uses."""
     secret = make_secret("API_TOKEN", VALUE, now=now)
     client.post(reverse("admin:jobs_secret_delete", args=[secret.pk]), {"post": "yes"})
+    assert not Secret.objects.exists()
+
+
+def test_a_vault_secret_is_added_with_a_reference_and_no_value(
+    client: Client,
+) -> None:
+    """Backend and reference are saved; nothing is stored as a value."""
+    response = client.post(
+        reverse("admin:jobs_secret_add"),
+        {"name": "API_TOKEN", "backend": "vault", "reference": "apps/billing#token"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    secret = Secret.objects.get(name="API_TOKEN")
+    assert (secret.backend, secret.reference) == ("vault", "apps/billing#token")
+    assert secret.value_encrypted == ""
+
+
+def test_a_value_for_a_backend_secret_is_refused(client: Client) -> None:
+    """The form says the value lives in the backend; nothing is saved."""
+    response = client.post(
+        reverse("admin:jobs_secret_add"),
+        {"name": "API_TOKEN", "backend": "aws", "reference": "prod/x", "value": VALUE},
+    )
+    message = MSG_NO_VALUE_FOR_BACKEND.format(backend="AWS Secrets Manager")
+    assert escape(message) in response.content.decode()
+    assert "Tr0ub4dor" not in response.content.decode()
     assert not Secret.objects.exists()
