@@ -189,7 +189,7 @@ def test_the_migration_writes_the_epoch_into_stored_intervals(
 
     from jobs.models import Schedule
 
-    migration = import_module("jobs.migrations.0022_interval_start")
+    migration = import_module("jobs.migrations.0023_interval_start")
     job = Job.objects.create(name="old", script="ok.py")
     old = Schedule.objects.create(job=job, document=HOURLY, position=0)
     stated = Schedule.objects.create(

@@ -19,6 +19,6 @@ def stamp_epoch(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("jobs", "0021_run_artifacts")]
+    dependencies = [("jobs", "0022_secret_backends")]
 
     operations = [migrations.RunPython(stamp_epoch, migrations.RunPython.noop)]
