@@ -17,8 +17,8 @@ import yaml
 VARIABLE = "JOB_PORTAL_CONFIG_FILE"
 PREFIX = "JOB_PORTAL_"
 # Read from the environment only: the file's own name, and the address
-# ./portal (a shell script) hands to gunicorn.
-ENVIRONMENT_ONLY = frozenset({VARIABLE, "JOB_PORTAL_BIND"})
+# ./portal (a shell script) hands to gunicorn, and the .env file to read.
+ENVIRONMENT_ONLY = frozenset({VARIABLE, "JOB_PORTAL_BIND", "JOB_PORTAL_ENV_FILE"})
 
 MSG_UNREADABLE = "JOB_PORTAL_CONFIG_FILE={path!r} cannot be read: {error}."
 MSG_NOT_YAML = "JOB_PORTAL_CONFIG_FILE={path!r} is not valid YAML: {error}"

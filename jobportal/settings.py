@@ -38,8 +38,29 @@ class _Env(environ.Env):
 
 
 env = _Env()
-if (BASE_DIR / ".env").is_file():
-    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _read_env_file() -> None:
+    """Read the optional .env file (JOB_PORTAL_ENV_FILE; empty: read none).
+
+    Its variables never override the environment's. The default file may be
+    missing; a file named by JOB_PORTAL_ENV_FILE must exist. A relative path
+    is taken relative to the project root.
+    """
+    named = os.environ.get("JOB_PORTAL_ENV_FILE")
+    if named is not None and not named.strip():
+        return
+    path = BASE_DIR / (named.strip() if named else ".env")
+    if path.is_file():
+        environ.Env.read_env(path, overwrite=False)
+    elif named:
+        raise ImproperlyConfigured(
+            f"JOB_PORTAL_ENV_FILE={named!r} is not a file; name an existing "
+            ".env file, or set it empty to read none."
+        )
+
+
+_read_env_file()
 
 
 def _config_file() -> tuple[str, dict[str, str]]:
@@ -173,7 +194,10 @@ WSGI_APPLICATION = "jobportal.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # Inside the packages, so that the wheel ships them: the admin's in
+        # jobs/templates (an app), the browsable API's branding here (it must
+        # come before rest_framework's own, which an app folder would not).
+        "DIRS": [BASE_DIR / "jobportal" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -416,6 +440,9 @@ JOB_PORTAL_MAX_CONCURRENT_TOTAL = (
     if env.str("JOB_PORTAL_MAX_CONCURRENT_TOTAL", default="").strip()
     else 0
 )
+# The interpreter of .py jobs (absolute path; check jobs.E200); empty: the
+# worker's own (jobs.conf.job_python).
+JOB_PORTAL_PYTHON = env.str("JOB_PORTAL_PYTHON", default="")
 # Each run gets its own folder here (JOB_ARTIFACTS_DIR in its environment).
 JOB_PORTAL_ARTIFACTS_DIR = BASE_DIR / env.str(
     "JOB_PORTAL_ARTIFACTS_DIR", default="var/artifacts"

@@ -286,3 +286,25 @@ def check_vault_addr(
             Error(secret_backends.MSG_VAULT_ADDR.format(value=addr), id="jobs.E211")
         ]
     return []
+
+
+# --- embedding (issue 16) ----------------------------------------------------
+
+MSG_PYTHON = (
+    "JOB_PORTAL_PYTHON={value!r} is not an executable file; give the absolute "
+    "path of the Python that runs .py jobs, or leave it empty for the worker's own."
+)
+
+
+@register()
+def check_job_python(
+    app_configs: Sequence[Any] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check JOB_PORTAL_PYTHON: empty, or an absolute path to an executable file."""
+    value = str(getattr(settings, "JOB_PORTAL_PYTHON", "") or "")
+    if not value:
+        return []
+    path = Path(value)
+    if path.is_absolute() and path.is_file() and os.access(path, os.X_OK):
+        return []
+    return [Error(MSG_PYTHON.format(value=value), id="jobs.E200")]

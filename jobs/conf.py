@@ -9,6 +9,7 @@ as None by ``settings.py`` (a bad value, reported by the system checks)
 falls back to its default in ``JOB_PORTAL_DEFAULTS``, stated once there.
 """
 
+import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -26,6 +27,15 @@ def _positive_or_default(name: str) -> float:
 def scripts_dir() -> Path:
     """Return the folder scripts are resolved in (JOB_PORTAL_SCRIPTS_DIR)."""
     return Path(settings.JOB_PORTAL_SCRIPTS_DIR)
+
+
+def job_python() -> str:
+    """Return the interpreter that runs ``.py`` jobs (JOB_PORTAL_PYTHON).
+
+    Unset or empty: the worker's own interpreter. Optional for a host
+    project, so a missing setting reads as unset.
+    """
+    return str(getattr(settings, "JOB_PORTAL_PYTHON", "") or sys.executable)
 
 
 def allowed_extensions() -> tuple[str, ...]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from django.db import (
     connections,
 )
 
-from jobs import hooks, reasons
+from jobs import conf, hooks, reasons
 from jobs.models import JobRun, Worker
 from jobs.policies import (
     CAUSE_SHUTDOWN,
@@ -74,7 +73,7 @@ class RunExecutor:
         *,
         clock: Callable[[], datetime],
         abandon: threading.Event,
-        python: str = sys.executable,
+        python: str | None = None,
         kill_grace_seconds: float = 5.0,
         output_interval_seconds: float = 1.0,
         lease_seconds: float | None = None,
@@ -87,7 +86,8 @@ class RunExecutor:
         """
         self.clock = clock
         self.abandon = abandon
-        self.python = python
+        # The interpreter of .py jobs: JOB_PORTAL_PYTHON unless given.
+        self.python = python or conf.job_python()
         self.kill_grace_seconds = kill_grace_seconds
         self.output_interval_seconds = output_interval_seconds
         self.lease_seconds = lease_seconds

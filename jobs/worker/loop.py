@@ -21,7 +21,6 @@ import logging
 import os
 import select
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -98,7 +97,7 @@ class WorkerLoop:
         lost_after_seconds: float | None = None,
         kill_grace_seconds: float = 5.0,
         output_interval_seconds: float = 1.0,
-        python: str = sys.executable,
+        python: str | None = None,
         waiter: Waiter | None = None,
         prepare_seconds: float = PREPARE_SECONDS,
     ) -> None:
