@@ -44,6 +44,7 @@ from jobs.models import (
     default_timezone,
 )
 from jobs.services.jobs import schedules_validate
+from jobs.services.parameters import parameter_documents_validate
 from jobs.validators import validate_job_secret_names
 
 NON_FIELD_ERRORS_KEY = "non_field_errors"
@@ -81,6 +82,7 @@ DOCUMENT_KEYS = (
     *documents.FLAT_FIELDS,
     documents.SECRETS_KEY,
     "schedules",
+    documents.PARAMETERS_KEY,
     documents.BLACKOUTS_KEY,
     *documents.GROUPS,
     documents.DEPENDENCIES_KEY,
@@ -116,9 +118,10 @@ def document_validate(data: Any, *, instance: Job | None = None) -> dict[str, An
     """Return the job field values a whole job document sets, validated.
 
     Keys the document leaves out are left out (their model defaults apply);
-    "schedules" holds the normalised schedule documents and "secrets" the
-    `Secret`s named. `instance` is the job the document updates, if any (its
-    own name is not taken). Raise `DocumentInvalidError` with every error.
+    "schedules" holds the normalised schedule documents, "parameters" the
+    normalised parameter documents and "secrets" the `Secret`s named.
+    `instance` is the job the document updates, if any (its own name is not
+    taken). Raise `DocumentInvalidError` with every error.
     """
     if data is None:
         raise DocumentInvalidError({NON_FIELD_ERRORS_KEY: [MSG_NO_DATA]})
@@ -165,6 +168,7 @@ def _document_fields(instance: Job | None) -> dict[str, Check]:
     }
     checks[documents.SECRETS_KEY] = _secrets_check
     checks["schedules"] = _schedules_check
+    checks[documents.PARAMETERS_KEY] = _parameters_check
     checks[documents.BLACKOUTS_KEY] = _blackouts_check
     for group, fields in documents.GROUPS.items():
         checks[group] = _group_check(fields, instance=instance)
@@ -395,6 +399,20 @@ def _schedules_check(value: Any) -> dict[str, Any]:
     if has_unstorable_text(items):
         raise _Invalid([MSG_UNSTORABLE_TEXT])
     return {"schedules": items}
+
+
+def _parameters_check(value: Any) -> dict[str, Any]:
+    """Check "parameters": a list of parameter documents."""
+    if value is ABSENT:
+        return {}
+    if value is None:
+        raise _Invalid([MSG_NULL])
+    if has_unstorable_text(value):
+        raise _Invalid([MSG_UNSTORABLE_TEXT])
+    try:
+        return {documents.PARAMETERS_KEY: parameter_documents_validate(value)}
+    except ValidationError as exc:
+        raise _Invalid(exc.message_dict[documents.PARAMETERS_KEY]) from None
 
 
 def _secrets_check(value: Any) -> dict[str, Any]:

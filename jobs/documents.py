@@ -8,6 +8,9 @@ A job document is flat except for three policy groups::
      "active": true, "priority": 0, "timeout_seconds": null,
      "blackout_action": "skip",
      "schedules": [{"type": "daily", "time": "02:00"}],
+     "parameters": [{"name": "region", "type": "choice", "required": true,
+                     "default": "apac", "choices": ["apac", "emea"],
+                     "description": ""}],
      "blackouts": ["holidays-hk"],
      "retry": {"max_attempts": 1, ...}, "concurrency": {"policy": "forbid", ...},
      "misfire": {"policy": "run_once", "grace_seconds": 60},
@@ -21,6 +24,7 @@ Pure Python: this module maps a job's attributes to a document and reads or
 writes files of documents; it never touches the database itself. Validation
 of a document is `jobs.document_schema`'s job.
 "secrets" lists the names of the job's secrets, never their values;
+"parameters" lists the run parameters the job declares, in their order;
 "blackouts" the names of its blackout calendars (`BlackoutCalendar`),
 which must exist where the document is imported (global calendars apply
 without being named).
@@ -104,6 +108,10 @@ FIELD_PATHS: dict[str, str] = {
 MODEL_FIELDS: tuple[str, ...] = tuple(FIELD_PATHS)
 # The names of the job's secrets (a relation, so not among MODEL_FIELDS).
 SECRETS_KEY = "secrets"
+# The job's declared run parameters (rows of their own, in order).
+PARAMETERS_KEY = "parameters"
+# A parameter document's keys, in the order they are written.
+PARAMETER_KEYS = ("name", "type", "required", "default", "choices", "description")
 # The names of the job's blackout calendars (a relation too).
 BLACKOUTS_KEY = "blackouts"
 # The jobs this one depends on (rows of their own), and each one's keys.
@@ -135,14 +143,16 @@ def job_to_document(
     *,
     schedules: Sequence[Mapping[str, Any]] | None = None,
     secrets: Sequence[str] | None = None,
+    parameters: Sequence[Mapping[str, Any]] | None = None,
     blackouts: Sequence[str] | None = None,
     dependencies: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Return `job` as a job document.
 
     `schedules` replaces the job's stored schedule documents, `secrets` its
-    secrets' names, `blackouts` its calendars' names and `dependencies` its
-    dependency documents, for a job whose new ones are not saved yet. Keys of
+    secrets' names, `blackouts` its calendars' names, `parameters` its
+    parameter documents and `dependencies` its dependency documents, for a
+    job whose new ones are not saved yet. Keys of
     `env` and of each schedule document come out in a fixed order, so that
     equal jobs give equal text on every database (PostgreSQL's jsonb does
     not keep key order).
@@ -151,6 +161,8 @@ def job_to_document(
         schedules = job.schedule_documents()
     if secrets is None:
         secrets = secret_names(job)
+    if parameters is None:
+        parameters = parameter_documents(job)
     if blackouts is None:
         blackouts = blackout_names(job)
     if dependencies is None:
@@ -162,6 +174,7 @@ def job_to_document(
             document[SECRETS_KEY] = sorted(secrets)
     document["env"] = dict(sorted(document["env"].items()))
     document["schedules"] = [schedule_document(s) for s in schedules]
+    document[PARAMETERS_KEY] = [parameter_document(p) for p in parameters]
     document[BLACKOUTS_KEY] = sorted(blackouts)
     for group, fields in GROUPS.items():
         document[group] = {
@@ -177,6 +190,31 @@ def secret_names(job: Job) -> list[str]:
         return []
     # .all() rather than values_list(): uses a prefetch when there is one.
     return sorted(secret.name for secret in job.secrets.all())
+
+
+def parameter_documents(job: Job) -> list[dict[str, Any]]:
+    """Return the job's declared parameters as documents, in their order."""
+    if job.pk is None:
+        return []
+    # .all() rather than values(): uses a prefetch when there is one.
+    return [
+        {
+            "name": p.name,
+            "type": p.type,
+            "required": p.is_required,
+            "default": p.default,
+            "choices": list(p.choices or []),
+            "description": p.description,
+        }
+        for p in job.parameters.all()
+    ]
+
+
+def parameter_document(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a copy of a parameter document with its keys in document order."""
+    ordered = {key: document[key] for key in PARAMETER_KEYS if key in document}
+    ordered.update((k, v) for k, v in document.items() if k not in ordered)
+    return copy.deepcopy(ordered)
 
 
 def blackout_names(job: Job) -> list[str]:

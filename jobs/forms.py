@@ -42,7 +42,7 @@ MSG_PRIORITY_HELP = (
 # The document fields each schedule type takes, in the order the form shows
 # them; "timezone" is accepted by every type. From the engine's table.
 SCHEDULE_FIELDS: dict[str, tuple[str, ...]] = {
-    name: kind.fields for name, kind in engine.KINDS.items()
+    name: (*kind.fields, *kind.optional) for name, kind in engine.KINDS.items()
 }
 TYPE_CHOICES = tuple((name, kind.label) for name, kind in engine.KINDS.items())
 WEEKDAY_CHOICES = tuple((day, day.capitalize()) for day in engine.WEEKDAYS)
@@ -278,6 +278,26 @@ class ScheduleForm(forms.ModelForm):
             "@monthly, @yearly."
         ),
         widget=forms.TextInput(attrs={"placeholder": "30 2 * * 1-5"}),
+    )
+    start = forms.CharField(
+        label="Start",
+        required=False,
+        help_text=(
+            "Optional: the first fire, an instant with its offset (e.g. "
+            "<code>2026-03-01T14:10:00+08:00</code>); then every interval after "
+            "it. Blank: from when the job is first saved."
+        ),
+    )
+    at = forms.CharField(
+        label="At",
+        required=False,
+        help_text=(
+            "Local date and time, <code>YYYY-MM-DDTHH:MM</code>, in the "
+            "schedule's timezone."
+        ),
+        widget=forms.TextInput(
+            attrs={"type": "datetime-local", "placeholder": "2026-12-24T09:00"}
+        ),
     )
     timezone = forms.CharField(
         required=False,

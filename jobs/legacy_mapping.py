@@ -325,7 +325,7 @@ def schedule_map(
         if value <= 0:
             warnings.append(W_BAD_INTERVAL.format(value=seconds))
             return None
-        return {"type": "interval", "seconds": value}
+        return {"type": "interval", "seconds": value, **_interval_start(row)}
     if kind == "manual":
         if row.get("next_run") not in (None, ""):
             warnings.append(W_RUN_NOW)
@@ -339,6 +339,23 @@ def schedule_map(
         return _fixed_time(kind, row, warnings, offset_minutes)
     warnings.append(W_UNKNOWN_TYPE.format(value=row.get("schedule_type")))
     return None
+
+
+def _interval_start(row: Mapping[str, Any]) -> dict[str, str]:
+    """Return {"start": next_run} so that an interval keeps its legacy phase.
+
+    The legacy next_run is the dispatch time plus the interval (naive UTC),
+    so the new schedule fires at the same instants. Without a readable one
+    the job is stamped when it is saved, like any new interval.
+    """
+    next_run = row.get("next_run")
+    if next_run in (None, ""):
+        return {}
+    try:
+        at = run_time_parse(next_run, legacy_id=0)
+    except LegacyDataError:
+        return {}
+    return {"start": at.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def job_map(

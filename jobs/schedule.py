@@ -15,6 +15,12 @@ to UTC. Fire instants follow ISC (Vixie) cron across DST changes:
   field): fire at every real instant whose local time matches, so a gap's
   times never occur and a fold's occur twice.
 
+An interval fires at ``start + k * seconds`` (k >= 0); a document without
+``start`` counts from the Unix epoch, and `job_save` stamps ``start`` with
+the moment the job is first saved (`interval_starts_stamp`). A one-off
+("once") schedule fires once, at a wall-clock time resolved like the
+fixed-time rules.
+
 `KINDS` (after the parsers it names) is the table of schedule kinds: each
 kind's document fields, its label and its parser. Forms, the admin and
 `jobs.schedule_text` derive from it.
@@ -58,6 +64,13 @@ _CRON_FIELD_PROBES = (
 )
 _CRON_FIELD_CHARS = re.compile(r"^[0-9A-Za-z*,/-]+$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+# An instant with its offset ("Z" or "+08:00"); seconds and fractions optional.
+_INSTANT = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})$",
+    re.IGNORECASE,
+)
+# A wall-clock date and time without offset ("2026-12-24T09:00").
+_WALL = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$")
 # Longest run of days a valid schedule can go without firing: cron's Feb 29
 # on one weekday ("0 0 29 2 */7") recurs up to 40 years apart when a century
 # skips its leap year, plus slack.
@@ -79,6 +92,14 @@ MSG_SECONDS = "Must be a whole number of seconds greater than 0, got {value!r}."
 # Ten years: far beyond any useful interval, and far from datetime's limits.
 MAX_INTERVAL_SECONDS = 10 * 366 * 24 * 3600
 MSG_SECONDS_MAX = "Must be at most {limit} seconds (ten years), got {value!r}."
+MSG_START = (
+    "Start must be an ISO-8601 instant with its offset, e.g. "
+    "'2026-03-01T14:10:00+08:00' or '2026-03-01T06:10:00Z'; got {value!r}."
+)
+MSG_AT = (
+    "Must be a local date and time without offset, 'YYYY-MM-DDTHH:MM', "
+    "e.g. '2026-12-24T09:00'; got {value!r}."
+)
 MSG_MINUTE = "Minute must be from 0 to 59, got {value!r}."
 MSG_WEEKDAYS = (
     "Weekdays must be a non-empty list of: mon, tue, wed, thu, fri, sat, sun."
@@ -138,13 +159,23 @@ class Schedule:
         """Return True if every matching real instant fires (gaps/folds)."""
         return self.wall_times is not None and self.wall_times.wildcard
 
+    @property
+    def has_start(self) -> bool:
+        """Return True for an interval anchored at a stated start."""
+        return self.kind == "interval" and "start" in self.document
+
     def next_after(self, after: datetime) -> FireTime | None:
         """Return the first fire instant strictly after `after`, or None."""
         _require_aware(after)
         if self.kind == "manual":
             return None
         if self.kind == "interval":
-            return _next_interval(self.document["seconds"], self.zone, after)
+            start = self.document.get("start")
+            anchor = _INTERVAL_EPOCH if start is None else parse_instant(start)
+            return _next_interval(self.document["seconds"], self.zone, after, anchor)
+        if self.kind == "once":
+            fire = _resolve_fixed(_parse_wall(self.document["at"]), self.zone)
+            return fire if fire.at > after else None
         assert self.wall_times is not None  # noqa: S101 - set for every other kind
         return _next_wall_time(self.wall_times, self.zone, after)
 
@@ -182,6 +213,76 @@ def parse_schedule(doc: Any, *, default_timezone: str) -> Schedule:
     )
 
 
+def anchored(schedule: Schedule, start: datetime) -> Schedule:
+    """Return `schedule` counting from `start` if it is an unanchored interval.
+
+    Other schedules, and intervals with their own start, come back as they
+    are. For previews: an interval not saved yet starts when it is asked.
+    """
+    if schedule.kind != "interval" or schedule.has_start:
+        return schedule
+    document = {**schedule.document, "start": _instant_text(start)}
+    return Schedule(schedule.kind, schedule.zone, document, schedule.wall_times)
+
+
+def interval_starts_stamp(
+    documents: list[dict[str, Any]],
+    *,
+    previous: list[dict[str, Any]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Return normalised `documents` with every interval's "start" filled in.
+
+    An interval without a start keeps the start of a previous interval of
+    the same length (a later edit keeps the phase), else starts at `now`
+    (the moment the job is first saved with it).
+    """
+    _require_aware(now)
+    kept: dict[Any, list[str]] = {}
+    for old in previous:
+        if old.get("type") == "interval" and "start" in old:
+            kept.setdefault(old["seconds"], []).append(old["start"])
+    result = []
+    for document in documents:
+        if document.get("type") == "interval" and "start" not in document:
+            same = kept.get(document["seconds"])
+            # Whole seconds: a readable start, at most a second early.
+            start = same.pop(0) if same else _instant_text(now.replace(microsecond=0))
+            document = {**document, "start": start}
+        result.append(document)
+    return result
+
+
+def parse_instant(value: Any, *, field: str = "start") -> datetime:
+    """Return an ISO-8601 instant with offset (or Z) as a UTC datetime."""
+    if not isinstance(value, str) or not _INSTANT.match(value.strip()):
+        raise ScheduleError(field, MSG_START.format(value=value))
+    text = value.strip()
+    if text[-1] in "zZ":
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ScheduleError(field, MSG_START.format(value=value)) from None
+    return parsed.astimezone(UTC)
+
+
+def _instant_text(value: datetime) -> str:
+    """Return an instant as the normalised text documents hold: UTC, "Z"."""
+    text = value.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return text + "Z"
+
+
+def _parse_wall(value: Any, *, field: str = "at") -> datetime:
+    """Return a naive local date and time ("2026-12-24T09:00")."""
+    if not isinstance(value, str) or not _WALL.match(value.strip()):
+        raise ScheduleError(field, MSG_AT.format(value=value))
+    try:
+        return datetime.fromisoformat(value.strip().replace(" ", "T"))
+    except ValueError:
+        raise ScheduleError(field, MSG_AT.format(value=value)) from None
+
+
 def _parse_kind(doc: Any) -> Kind:
     """Return the document's kind after checking which fields it has."""
     if not isinstance(doc, Mapping):
@@ -195,7 +296,7 @@ def _parse_kind(doc: Any) -> Kind:
             "type", MSG_UNKNOWN_TYPE.format(value=name, choices=", ".join(KINDS))
         )
     kind = KINDS[name]
-    allowed = {"type", "timezone", *kind.fields}
+    allowed = {"type", "timezone", *kind.fields, *kind.optional}
     unknown = sorted(str(key) for key in doc if key not in allowed)
     if unknown:
         raise ScheduleError(
@@ -308,7 +409,19 @@ _Terms = tuple[dict[str, Any], WallTimes | None]
 
 
 def _parse_interval(doc: Mapping[str, Any]) -> _Terms:
-    return {"seconds": _positive_int(doc["seconds"], "seconds")}, None
+    terms: dict[str, Any] = {"seconds": _positive_int(doc["seconds"], "seconds")}
+    # A blank start (an empty admin field) means none.
+    start = doc.get("start")
+    if start is not None and start != "":
+        terms["start"] = _instant_text(parse_instant(start))
+    return terms, None
+
+
+def _parse_once(doc: Mapping[str, Any]) -> _Terms:
+    at = _parse_wall(doc["at"])
+    return {
+        "at": at.isoformat(timespec="minutes" if not at.second else "seconds")
+    }, None
 
 
 def _parse_hourly(doc: Mapping[str, Any]) -> _Terms:
@@ -549,7 +662,8 @@ class Kind:
     """One schedule kind: its document fields, its label and its parser.
 
     `fields` are the document fields the kind requires, in the order a form
-    shows them ("type" and "timezone" are accepted by every kind). `parse`
+    shows them ("type" and "timezone" are accepted by every kind), and
+    `optional` those it also accepts. `parse`
     gets a document that holds exactly those fields and returns their
     normalised values with the wall times the kind fires at (None for kinds
     that do not follow the wall clock).
@@ -559,6 +673,7 @@ class Kind:
     label: str
     fields: tuple[str, ...]
     parse: Callable[[Mapping[str, Any]], _Terms]
+    optional: tuple[str, ...] = ()
 
 
 # Every schedule kind, in the order forms offer them. Forms, the admin,
@@ -566,13 +681,20 @@ class Kind:
 KINDS: Mapping[str, Kind] = {
     kind.name: kind
     for kind in (
-        Kind("interval", "Interval (every N seconds)", ("seconds",), _parse_interval),
+        Kind(
+            "interval",
+            "Interval (every N seconds)",
+            ("seconds",),
+            _parse_interval,
+            optional=("start",),
+        ),
         Kind("hourly", "Hourly", ("minute",), _parse_hourly),
         Kind("daily", "Daily", ("time",), _parse_daily),
         Kind("weekly", "Weekly", ("weekdays", "time"), _parse_weekly),
         Kind("monthly", "Monthly", ("day", "time"), _parse_monthly),
         Kind("yearly", "Yearly", ("month", "day", "time"), _parse_yearly),
         Kind("cron", "Cron expression", ("expression",), _parse_cron_kind),
+        Kind("once", "Once (at one date and time)", ("at",), _parse_once),
         Kind("manual", "Manual only (never scheduled)", (), _parse_manual),
     )
 }
@@ -586,10 +708,16 @@ def _require_aware(value: datetime) -> None:
         raise ValueError("`after` must be a timezone-aware datetime")
 
 
-def _next_interval(seconds: int, zone: ZoneInfo, after: datetime) -> FireTime:
-    # Elapsed time, anchored at the Unix epoch: DST never matters.
-    elapsed = (after - _INTERVAL_EPOCH) // timedelta(seconds=1)
-    at = _INTERVAL_EPOCH + timedelta(seconds=(elapsed // seconds + 1) * seconds)
+def _next_interval(
+    seconds: int, zone: ZoneInfo, after: datetime, anchor: datetime
+) -> FireTime:
+    # Elapsed time from the anchor: DST never matters. Nothing fires before
+    # the anchor itself.
+    if after < anchor:
+        return FireTime(at=anchor, local=anchor.astimezone(zone))
+    elapsed = (after - anchor) // timedelta(microseconds=1)
+    step = seconds * 1_000_000
+    at = anchor + timedelta(microseconds=(elapsed // step + 1) * step)
     return FireTime(at=at, local=at.astimezone(zone))
 
 

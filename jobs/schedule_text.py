@@ -24,6 +24,7 @@ from jobs.schedule import (
     MONTH_NAMES,
     Schedule,
     ScheduleError,
+    parse_instant,
     parse_schedule,
 )
 
@@ -55,12 +56,21 @@ def _describe_manual(schedule: Schedule) -> str:
 
 
 def _describe_interval(schedule: Schedule) -> str:
-    # Elapsed time: the zone never matters, so it is not shown.
+    # Elapsed time: the zone matters only to show the start.
     seconds = schedule.document["seconds"]
     # The largest unit that divides evenly: 5400 s is "Every 90 minutes".
     size, unit = next((s, u) for s, u in _INTERVAL_UNITS if seconds % s == 0)
     count = seconds // size
-    return f"Every {unit}" if count == 1 else f"Every {count} {unit}s"
+    words = f"Every {unit}" if count == 1 else f"Every {count} {unit}s"
+    if not schedule.has_start:
+        return words
+    start = parse_instant(schedule.document["start"]).astimezone(schedule.zone)
+    return f"{words} from {start:%Y-%m-%d %H:%M:%S} ({schedule.zone.key})"
+
+
+def _once_words(document: dict[str, Any]) -> str:
+    day, _, at = document["at"].partition("T")
+    return f"Once on {day} at {at}"
 
 
 def _in_zone(words: Callable[[dict[str, Any]], str]) -> Callable[[Schedule], str]:
@@ -139,5 +149,6 @@ DESCRIBERS: dict[str, Callable[[Schedule], str]] = {
     "monthly": _in_zone(_monthly_words),
     "yearly": _in_zone(_yearly_words),
     "cron": _in_zone(_cron_words),
+    "once": _in_zone(_once_words),
     "manual": _describe_manual,
 }

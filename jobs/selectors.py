@@ -82,11 +82,14 @@ def schedule_fire_times(
 ) -> list[engine.FireTime]:
     """Return the next `count` distinct fire instants of `documents` after `after`.
 
-    Raise `jobs.schedule.ScheduleError` when a document (or `timezone`) is
-    invalid.
+    An interval without a start (a schedule not saved yet) counts from
+    `after`. Raise `jobs.schedule.ScheduleError` when a document (or
+    `timezone`) is invalid.
     """
     schedules = [
-        engine.parse_schedule(document, default_timezone=timezone)
+        engine.anchored(
+            engine.parse_schedule(document, default_timezone=timezone), after
+        )
         for document in documents
     ]
     return engine.merged_fire_times(schedules, after, count)

@@ -54,7 +54,7 @@ from jobs.admin.job_form import (
 from jobs.admin.job_security import JobRunParametersMixin
 from jobs.admin.live import JobRecentRunsMixin
 from jobs.admin.pipeline import JobPipelineMixin, pipeline_svg
-from jobs.admin.run_parameters import JobParameterInline
+from jobs.admin.run_parameters import JobParameterFormSet, JobParameterInline
 from jobs.admin.schedule_preview import JobSchedulePreviewMixin
 from jobs.admin.script_blocks import (
     attach_script_blocks,
@@ -340,19 +340,24 @@ class JobAdmin(
         formsets: list[BaseFormSet],
         change: bool,
     ) -> None:
-        """Save the job and its schedules through the service, then the rest."""
-        schedules = dependencies = None
+        """Save the job, schedules, parameters and dependencies through the service."""
+        schedules = parameters = dependencies = None
+        # The inlines saved with the job: save(commit=False) records what
+        # changed for the history message; it writes nothing.
+        with_job = (ScheduleFormSet, JobParameterFormSet, DependencyFormSet)
         for formset in formsets:
-            if isinstance(formset, ScheduleFormSet | DependencyFormSet):
-                # Records what changed for the history message; writes nothing.
+            if isinstance(formset, with_job):
                 formset.save(commit=False)
             if isinstance(formset, ScheduleFormSet):
                 schedules = formset.schedule_documents()
+            if isinstance(formset, JobParameterFormSet):
+                parameters = formset.parameter_documents()
             if isinstance(formset, DependencyFormSet):
                 dependencies = formset.dependency_documents()
         job_save(
             job=form.instance,
             schedules=schedules,
+            parameters=parameters,
             now=clock.now(),
             secrets=form.cleaned_data.get("secrets"),
             blackouts=form.cleaned_data.get("blackout_calendars"),
@@ -363,7 +368,7 @@ class JobAdmin(
         )
         form.save_m2m()
         for formset in formsets:
-            if not isinstance(formset, ScheduleFormSet | DependencyFormSet):
+            if not isinstance(formset, with_job):
                 self.save_formset(request, form, formset, change)
 
     # --- columns and read-only fields ---------------------------------------

@@ -40,6 +40,31 @@ class JobParameterFormSet(BaseInlineFormSet):
                 form.add_error("name", MSG_PARAMETER_DUPLICATE)
             seen.add(name)
 
+    def parameter_documents(self) -> list[dict[str, Any]]:
+        """Return the kept rows as parameter documents, in position order.
+
+        The job's parameters are saved with the job through `job_save`, so
+        that its version and audit event hold them.
+        """
+        kept = [
+            form
+            for form in self.forms
+            if not form.cleaned_data.get("DELETE")
+            and (form.instance.pk is not None or form.has_changed())
+        ]
+        kept.sort(key=lambda form: form.cleaned_data.get("position") or 0)
+        return [
+            {
+                "name": form.cleaned_data["name"],
+                "type": form.cleaned_data["type"],
+                "required": form.cleaned_data["is_required"],
+                "default": form.cleaned_data["default"],
+                "choices": form.cleaned_data["choices"] or [],
+                "description": form.cleaned_data["description"],
+            }
+            for form in kept
+        ]
+
 
 class JobParameterInline(ScheduleAccessMixin, admin.TabularInline):
     """Parameters the job declares; each reaches the script as JOB_PARAM_<NAME>.

@@ -40,6 +40,7 @@ from jobs.document_schema import (
 from jobs.models import BlackoutCalendar, Job, JobRun, Secret, default_timezone
 from jobs.models.dependencies import MAX_WINDOW_HOURS
 from jobs.services.jobs import schedules_validate
+from jobs.services.parameters import parameter_documents_validate
 from jobs.validators import validate_job_secret_names
 
 MSG_NO_USER = "No user is named {value!r}."
@@ -175,6 +176,8 @@ class JobDocumentSerializer(DocumentPartSerializer):
         required=False,
         error_messages={"does_not_exist": MSG_NOT_IN_SECRETS},
     )
+    # The run parameters the job declares, as parameter documents.
+    parameters = serializers.JSONField(required=False)
     # Blackout calendars by name (global ones apply without being named).
     blackouts = StorableSlugRelatedField(
         many=True,
@@ -218,6 +221,16 @@ class JobDocumentSerializer(DocumentPartSerializer):
     def validate_schedules(self, value: Any) -> Any:
         """Refuse schedule text that cannot be stored."""
         return storable_json(value)
+
+    def validate_parameters(self, value: Any) -> Any:
+        """Check the parameter documents as every other caller does."""
+        storable_json(value)
+        try:
+            return parameter_documents_validate(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(
+                exc.message_dict[documents.PARAMETERS_KEY]
+            ) from None
 
     def validate_secrets(self, value: Any) -> Any:
         """Refuse secrets whose names make other code run (`jobs.run_env`)."""

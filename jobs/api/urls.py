@@ -9,6 +9,7 @@ from django.urls import re_path
 from jobportal.api.routers import OptionalSlashRouter
 from jobs.api.views import (
     artifacts,
+    batch_runs,
     blackouts,
     health,
     jobs,
@@ -45,6 +46,7 @@ urlpatterns = [
         schedules.SchedulePreviewView.as_view(),
         name="schedule-preview",
     ),
+    re_path(r"^runs/?$", batch_runs.BatchRunsView.as_view(), name="run-batch"),
     re_path(
         r"^logs/(?P<run_pk>[^/]+)/artifacts/?$",
         artifacts.RunArtifactsView.as_view(),

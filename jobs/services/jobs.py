@@ -22,6 +22,10 @@ from jobs.models import BlackoutCalendar, Job, JobRun, JobVersion, Schedule, Sec
 from jobs.permissions import can_change_job_owner
 from jobs.services.grants import object_permissions_clear
 from jobs.services.job_dependencies import dependencies_resolve, dependencies_store
+from jobs.services.parameters import (
+    job_parameters_replace,
+    parameter_documents_validate,
+)
 from jobs.services.scripts import ScriptUnavailableError, script_sync_path
 from jobs.services.versions import (
     SNAPSHOT_KEY_ORDER,
@@ -31,6 +35,7 @@ from jobs.services.versions import (
     job_version_record,
     snapshot_apply,
     snapshot_blackouts,
+    snapshot_parameters,
     snapshot_secrets,
 )
 from jobs.validators import validate_job_secret_names
@@ -117,6 +122,7 @@ def job_save(
     note: str = "",
     audit_action: str | None = None,
     secrets: Iterable[Secret] | None = None,
+    parameters: Sequence[Any] | None = None,
     blackouts: Iterable[BlackoutCalendar] | None = None,
     dependencies: Sequence[Mapping[str, Any]] | None = None,
 ) -> Job:
@@ -124,8 +130,10 @@ def job_save(
 
     `schedules=None` keeps the existing schedules (for example when only the
     description changed); likewise `secrets=None` keeps the job's secrets
-    and `blackouts=None` its blackout calendars; `dependencies=None`
-    (documents: "job", "window_hours") keeps the jobs it depends on
+    and `parameters=None` its declared parameters (parameter documents,
+    `jobs.documents.PARAMETER_KEYS`), `blackouts=None` its blackout
+    calendars; `dependencies=None` (documents: "job", "window_hours") keeps
+    the jobs it depends on
     (`jobs.services.job_dependencies` checks them).
     Raise `ValidationError` and write nothing when any part is invalid.
 
@@ -146,13 +154,18 @@ def job_save(
     before_owner = None if creating else _stored_owner_name(job.pk)
     job.full_clean()
     secrets = _secrets_allowed(secrets)
-    documents = _schedules_for(job, schedules)
+    documents = _schedules_for(job, schedules, now=now)
+    parameter_documents = (
+        None if parameters is None else parameter_documents_validate(list(parameters))
+    )
     upstreams = (
         None
         if dependencies is None
         else dependencies_resolve(job=job, documents=dependencies, actor=actor)
     )
     job.save()
+    if parameter_documents is not None:
+        job_parameters_replace(job=job, documents=parameter_documents)
     if upstreams is not None:
         dependencies_store(job=job, upstreams=upstreams)
     if documents is not None:
@@ -194,6 +207,23 @@ def job_save(
             now=now,
         )
     return job
+
+
+def _schedules_for(
+    job: Job, schedules: Sequence[dict[str, Any]] | None, *, now: datetime
+) -> list[dict[str, Any]] | None:
+    """Return the schedules to store for `job`, validated (None: keep them).
+
+    An interval without a start keeps its previous start if its length did
+    not change, else starts now (`jobs.schedule.interval_starts_stamp`).
+    """
+    if schedules is not None:
+        documents = schedules_validate(list(schedules), timezone=job.timezone)
+        previous = [] if job.pk is None else job.schedule_documents()
+        return engine.interval_starts_stamp(documents, previous=previous, now=now)
+    if job.pk is None:
+        raise ValidationError({"schedules": [MSG_NO_SCHEDULES]})
+    return None
 
 
 @transaction.atomic
@@ -262,17 +292,6 @@ def job_delete(
     )
     # A waiting worker may have been waiting for this job's next run.
     wakeup_notify()
-
-
-def _schedules_for(
-    job: Job, schedules: Sequence[dict[str, Any]] | None
-) -> list[dict[str, Any]] | None:
-    """Return the validated schedules to store, None to keep them; or raise."""
-    if schedules is not None:
-        return schedules_validate(list(schedules), timezone=job.timezone)
-    if job.pk is None:
-        raise ValidationError({"schedules": [MSG_NO_SCHEDULES]})
-    return None
 
 
 def _stored_owner_name(job_id: int) -> str | None:
@@ -360,6 +379,7 @@ def job_version_restore(
         job=job,
         schedules=schedules,
         secrets=snapshot_secrets(version.snapshot),
+        parameters=snapshot_parameters(version.snapshot),
         blackouts=snapshot_blackouts(version.snapshot),
         dependencies=version.snapshot.get(DEPENDENCIES_KEY, []),
         now=now,

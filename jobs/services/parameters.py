@@ -112,3 +112,109 @@ def _unknown(name: str, declared: list[JobParameter]) -> str:
         return MSG_UNKNOWN_NONE.format(name=name)
     known = ", ".join(parameter.name for parameter in declared)
     return MSG_UNKNOWN.format(name=name, known=known)
+
+
+MSG_PARAMETERS_LIST = "Parameters must be a list of parameter documents."
+MSG_PARAMETER_OBJECT = "A parameter must be an object with a name and a type."
+MSG_PARAMETER_KEYS = "Unknown parameter key(s): {keys}; use: {allowed}."
+MSG_PARAMETER_DUPLICATE = "Another parameter has this name (case does not matter)."
+MSG_PARAMETER_BOOLEAN = "Must be true or false."
+MSG_PARAMETER_TEXT = "Must be text."
+# Document key -> model field, for what a parameter document sets.
+_PARAMETER_FIELDS = {
+    "name": "name",
+    "type": "type",
+    "required": "is_required",
+    "default": "default",
+    "choices": "choices",
+    "description": "description",
+}
+
+
+def parameter_documents_validate(documents: Any) -> list[dict[str, Any]]:
+    """Return the declared parameters' documents checked and normalised.
+
+    Each document is checked with the model's own validators (name, type,
+    default of the right type, choices only for a choice). Raise
+    `ValidationError` keyed "parameters" naming the parameter's position
+    and the key at fault ("parameter 2: default: ...").
+    """
+    if documents is None:
+        return []
+    if isinstance(documents, str | Mapping) or not isinstance(documents, list | tuple):
+        raise ValidationError({"parameters": [MSG_PARAMETERS_LIST]})
+    errors: list[str] = []
+    result: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, document in enumerate(documents, 1):
+        try:
+            parameter = _parameter_from_document(document)
+        except ValidationError as exc:
+            errors.extend(f"parameter {index}: {line}" for line in _lines(exc))
+            continue
+        if parameter.name.lower() in seen:
+            errors.append(f"parameter {index}: name: {MSG_PARAMETER_DUPLICATE}")
+        seen.add(parameter.name.lower())
+        result.append(
+            {key: getattr(parameter, field) for key, field in _PARAMETER_FIELDS.items()}
+        )
+    if errors:
+        raise ValidationError({"parameters": errors})
+    return result
+
+
+def job_parameters_replace(*, job: Job, documents: list[dict[str, Any]]) -> None:
+    """Replace the job's declared parameters with checked `documents`."""
+    job.parameters.all().delete()
+    JobParameter.objects.bulk_create(
+        JobParameter(
+            job=job,
+            position=position,
+            **{field: document[key] for key, field in _PARAMETER_FIELDS.items()},
+        )
+        for position, document in enumerate(documents)
+    )
+
+
+def _parameter_from_document(document: Any) -> JobParameter:
+    if not isinstance(document, Mapping) or "name" not in document:
+        raise ValidationError(MSG_PARAMETER_OBJECT)
+    unknown = sorted(str(key) for key in document if key not in _PARAMETER_FIELDS)
+    if unknown:
+        raise ValidationError(
+            MSG_PARAMETER_KEYS.format(
+                keys=", ".join(unknown), allowed=", ".join(_PARAMETER_FIELDS)
+            )
+        )
+    values = {
+        field: document[key]
+        for key, field in _PARAMETER_FIELDS.items()
+        if key in document and document[key] is not None
+    }
+    if not isinstance(values.get("is_required", False), bool):
+        raise ValidationError({"is_required": [MSG_PARAMETER_BOOLEAN]})
+    for field in ("name", "type", "default", "description"):
+        if field in values and not isinstance(values[field], str):
+            values[field] = _text(values[field], field)
+    parameter = JobParameter(**values)
+    parameter.full_clean(exclude=["job"], validate_constraints=False)
+    return parameter
+
+
+def _text(value: Any, field: str) -> str:
+    """Return a number given for a text key as text (a default of 5 is "5")."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError({field: [MSG_PARAMETER_TEXT]})
+    return str(value)
+
+
+def _lines(error: ValidationError) -> list[str]:
+    """Return a parameter's errors as "key: message" lines in document terms."""
+    if not hasattr(error, "error_dict"):
+        return list(error.messages)
+    keys = {field: key for key, field in _PARAMETER_FIELDS.items()}
+    return [
+        f"{keys.get(field, field)}: {message}"
+        for field, messages in error.message_dict.items()
+        for message in messages
+    ]

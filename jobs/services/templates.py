@@ -27,7 +27,7 @@ from accounts.models import AuditEvent
 from accounts.services.audit import audit_record, audit_target
 from jobs import template_text
 from jobs.document_schema import DocumentInvalidError, document_validate
-from jobs.documents import MODEL_FIELDS, SECRETS_KEY
+from jobs.documents import MODEL_FIELDS, PARAMETERS_KEY, SECRETS_KEY
 from jobs.models import Job, JobTemplate, JobTemplateVersion
 from jobs.services.jobs import job_save
 from jobs.services.versions import SNAPSHOT_KEY_ORDER
@@ -238,9 +238,7 @@ def template_instantiate(
     document = template_render(template=template, values=values, name=name)
     validated = document_validate(document)
     fields = Job.field_defaults(MODEL_FIELDS)
-    fields.update(
-        (k, v) for k, v in validated.items() if k not in ("schedules", SECRETS_KEY)
-    )
+    fields.update((k, v) for k, v in validated.items() if k in MODEL_FIELDS)
     version = template_latest_version(template)
     job = Job(owner=actor_user(actor), template_version=version, **fields)
     note = ""
@@ -250,6 +248,7 @@ def template_instantiate(
         job=job,
         schedules=list(validated["schedules"]),
         secrets=list(validated.get(SECRETS_KEY, [])),
+        parameters=list(validated.get(PARAMETERS_KEY, [])),
         now=now,
         actor=actor,
         ip=ip,

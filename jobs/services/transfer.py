@@ -29,12 +29,14 @@ from jobs.documents import (
     DEPENDENCIES_KEY,
     DEPENDENCY_JOB_KEY,
     MODEL_FIELDS,
+    PARAMETERS_KEY,
     SECRETS_KEY,
     document_path,
     job_to_document,
 )
 from jobs.errors import JobsError
 from jobs.models import BlackoutCalendar, Job, JobDependency, Secret
+from jobs.schedule import interval_starts_stamp
 from jobs.services.job_dependencies import MSG_CYCLE, MSG_UNKNOWN_JOB
 from jobs.services.jobs import job_save
 
@@ -44,8 +46,6 @@ MSG_JOB_NAMED = 'Job "{name}"'
 MSG_JOB_AT = "Job #{position}"
 MSG_DUPLICATE = "name: Used by more than one job in this import ({positions})."
 MSG_IMPORT_CYCLE = "Import: " + MSG_CYCLE
-# Keys of a validated document that are no model fields.
-_RELATIONS = ("schedules", SECRETS_KEY, BLACKOUTS_KEY, DEPENDENCIES_KEY)
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class _Plan:
     schedules: list[dict[str, Any]]
     action: str  # "created", "updated" or "unchanged"
     secrets: list[Secret] = field(default_factory=list)
+    parameters: list[dict[str, Any]] = field(default_factory=list)
     blackouts: list[BlackoutCalendar] = field(default_factory=list)
     dependencies: list[dict[str, Any]] = field(default_factory=list)
 
@@ -82,7 +83,11 @@ def jobs_export(*, queryset: QuerySet[Job] | None = None) -> list[dict[str, Any]
     if queryset is None:
         queryset = Job.objects.all()
     jobs = queryset.order_by("name").prefetch_related(
-        "schedules", "secrets", "blackout_calendars", "dependencies__depends_on"
+        "schedules",
+        "secrets",
+        "parameters",
+        "blackout_calendars",
+        "dependencies__depends_on",
     )
     return [job_to_document(job) for job in jobs]
 
@@ -106,7 +111,7 @@ def jobs_import(
     then. With `dry_run`, validate and classify but write nothing.
     """
     with transaction.atomic():
-        plans = _plan(documents, owner=owner)
+        plans = _plan(documents, owner=owner, now=now)
         if not dry_run:
             for label, plan in plans:
                 if plan.action != "unchanged":
@@ -126,7 +131,9 @@ def jobs_import(
     return result
 
 
-def _plan(items: Sequence[Any], *, owner: Actor) -> list[tuple[str, _Plan]]:
+def _plan(
+    items: Sequence[Any], *, owner: Actor, now: datetime
+) -> list[tuple[str, _Plan]]:
     """Validate every document and decide what to do with each, or raise."""
     labels = [_label(item, position) for position, item in enumerate(items, 1)]
     names = [_name(item) for item in items]
@@ -134,7 +141,9 @@ def _plan(items: Sequence[Any], *, owner: Actor) -> list[tuple[str, _Plan]]:
         job.name: job
         for job in Job.objects.filter(
             name__in=[n for n in names if n]
-        ).prefetch_related("schedules", "secrets", "dependencies__depends_on")
+        ).prefetch_related(
+            "schedules", "secrets", "parameters", "dependencies__depends_on"
+        )
     }
     errors = _duplicates(names, labels)
     plans = []
@@ -145,7 +154,7 @@ def _plan(items: Sequence[Any], *, owner: Actor) -> list[tuple[str, _Plan]]:
         except DocumentInvalidError as exc:
             errors.extend(_in_job(label, _flatten(exc.errors)))
             continue
-        plans.append((label, _apply(validated, instance, owner)))
+        plans.append((label, _apply(validated, instance, owner, now=now)))
     errors.extend(_dependency_errors(plans))
     if errors:
         raise JobImportError(errors)
@@ -203,10 +212,16 @@ def _upstreams_first(plans: list[tuple[str, _Plan]]) -> list[tuple[str, _Plan]]:
     return placed
 
 
-def _apply(validated: Mapping[str, Any], instance: Job | None, owner: Actor) -> _Plan:
-    """Set the document's values (defaults for the missing) on the job."""
+def _apply(
+    validated: Mapping[str, Any], instance: Job | None, owner: Actor, *, now: datetime
+) -> _Plan:
+    """Set the document's values (defaults for the missing) on the job.
+
+    Intervals without a start get the one `job_save` would give them, so
+    that a document that leaves it out can still be "unchanged".
+    """
     values = Job.field_defaults(MODEL_FIELDS)
-    values.update((k, v) for k, v in validated.items() if k not in _RELATIONS)
+    values.update((k, v) for k, v in validated.items() if k in MODEL_FIELDS)
     schedules = list(validated["schedules"])
     secrets = list(validated.get(SECRETS_KEY, []))
     blackouts = list(validated.get(BLACKOUTS_KEY, []))
@@ -216,21 +231,27 @@ def _apply(validated: Mapping[str, Any], instance: Job | None, owner: Actor) -> 
         schedules=schedules,
         action="created",
         secrets=secrets,
+        parameters=list(validated.get(PARAMETERS_KEY, [])),
         blackouts=blackouts,
         dependencies=dependencies,
     )
     if instance is None:
         return plan
     before = job_to_document(instance)
+    schedules = interval_starts_stamp(
+        schedules, previous=instance.schedule_documents(), now=now
+    )
     for name, value in values.items():
         setattr(instance, name, value)
     after = job_to_document(
         instance,
         schedules=schedules,
         secrets=[s.name for s in secrets],
+        parameters=plan.parameters,
         blackouts=[c.name for c in blackouts],
         dependencies=dependencies,
     )
+    plan.schedules = schedules
     plan.action = "unchanged" if after == before else "updated"
     return plan
 
@@ -243,6 +264,7 @@ def _save(label: str, plan: _Plan, *, now: datetime) -> None:
             schedules=plan.schedules,
             now=now,
             secrets=plan.secrets,
+            parameters=plan.parameters,
             blackouts=plan.blackouts,
             dependencies=plan.dependencies,
         )

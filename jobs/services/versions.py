@@ -28,8 +28,11 @@ from jobs.documents import (
     DEPENDENCY_WINDOW_KEY,
     FLAT_FIELDS,
     GROUPS,
+    PARAMETER_KEYS,
+    PARAMETERS_KEY,
     SECRETS_KEY,
     job_to_document,
+    parameter_documents,
 )
 from jobs.models import (
     BlackoutCalendar,
@@ -62,9 +65,10 @@ def _snapshot_key_order() -> tuple[str, ...]:
             top.append(SECRETS_KEY)
     nested = [key for fields in GROUPS.values() for key in fields]
     # "type" leads each schedule document, as in `schedule_document`.
-    return (
+    order = [
         *top,
         "schedules",
+        PARAMETERS_KEY,
         BLACKOUTS_KEY,
         *GROUPS,
         DEPENDENCIES_KEY,
@@ -73,7 +77,10 @@ def _snapshot_key_order() -> tuple[str, ...]:
         *nested,
         DEPENDENCY_JOB_KEY,
         DEPENDENCY_WINDOW_KEY,
-    )
+    ]
+    # A parameter's keys, but those a job document already places ("name").
+    order += [key for key in PARAMETER_KEYS if key not in order]
+    return tuple(order)
 
 
 # How diffs and pages order a snapshot's keys (the database may not keep it).
@@ -96,9 +103,10 @@ def script_sha256(script: str) -> str | None:
 
 
 def job_snapshot(job: Job) -> dict[str, Any]:
-    """Return the snapshot of `job` as saved: stored schedules and secrets."""
+    """Return the snapshot of `job` as saved: schedules, secrets, parameters."""
     schedules: list[Any] = []
     secrets: list[str] = []
+    parameters: list[dict[str, Any]] = []
     blackouts: list[str] = []
     dependencies: list[dict[str, Any]] = []
     if job.pk is not None:
@@ -109,6 +117,7 @@ def job_snapshot(job: Job) -> dict[str, Any]:
             .values_list("document", flat=True)
         )
         secrets = list(Secret.objects.filter(jobs=job).values_list("name", flat=True))
+        parameters = parameter_documents(Job.objects.get(pk=job.pk))
         blackouts = list(
             BlackoutCalendar.objects.filter(jobs=job).values_list("name", flat=True)
         )
@@ -122,6 +131,7 @@ def job_snapshot(job: Job) -> dict[str, Any]:
         job,
         schedules=schedules,
         secrets=secrets,
+        parameters=parameters,
         blackouts=blackouts,
         dependencies=dependencies,
     )
@@ -208,6 +218,17 @@ def snapshot_apply(job: Job, snapshot: dict[str, Any]) -> list[dict[str, Any]]:
             if key in snapshot.get(group, {}):
                 setattr(job, field, copy.deepcopy(snapshot[group][key]))
     return copy.deepcopy(list(snapshot.get("schedules", [])))
+
+
+def snapshot_parameters(snapshot: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Return the parameter documents a snapshot declares.
+
+    None for a version stored before versions held parameters: restoring
+    it keeps the job's current ones rather than dropping them.
+    """
+    if PARAMETERS_KEY not in snapshot:
+        return None
+    return copy.deepcopy(list(snapshot[PARAMETERS_KEY]))
 
 
 def snapshot_secrets(snapshot: dict[str, Any]) -> list[Secret]:

@@ -145,12 +145,10 @@ def test_viewers_see_the_history_but_cannot_restore(
     assert job.versions.count() == 3
 
 
-def test_the_change_note_is_stored_with_the_version(
-    client: Client, job: Job, editor: User
-) -> None:
-    """The form's change note becomes the new version's note."""
+def _change_data(job: Job) -> dict[str, str]:
+    """Return the job change form's POST data: one daily schedule, no parameters."""
     schedule = job.schedules.get()
-    data = {
+    return {
         "name": "nightly",
         "description": "now with a note",
         "script": "ok.py",
@@ -190,11 +188,54 @@ def test_the_change_note_is_stored_with_the_version(
         "dependencies-MIN_NUM_FORMS": "0",
         "dependencies-MAX_NUM_FORMS": "1000",
     }
+
+
+def test_the_change_note_is_stored_with_the_version(
+    client: Client, job: Job, editor: User
+) -> None:
+    """The form's change note becomes the new version's note."""
+    data = _change_data(job)
     response = client.post(reverse("admin:jobs_job_change", args=[job.pk]), data)
     assert response.status_code == 302
     latest = job.versions.first()
     assert latest is not None
     assert (latest.number, latest.note, latest.author) == (4, "Ticket OPS-12", editor)
+
+
+def test_a_parameter_added_in_the_admin_is_in_the_new_version(
+    client: Client, job: Job, editor: User
+) -> None:
+    """The parameters inline saves through job_save: the version holds it."""
+    client.force_login(editor)
+    data = _change_data(job)
+    data.update(
+        {
+            "parameters-TOTAL_FORMS": "1",
+            "parameters-0-job": str(job.pk),
+            "parameters-0-name": "region",
+            "parameters-0-type": "choice",
+            "parameters-0-is_required": "on",
+            "parameters-0-default": "apac",
+            "parameters-0-choices": '["apac", "emea"]',
+            "parameters-0-description": "",
+            "parameters-0-position": "0",
+        }
+    )
+    response = client.post(reverse("admin:jobs_job_change", args=[job.pk]), data)
+    assert response.status_code == 302
+    latest = job.versions.first()
+    assert latest is not None
+    assert latest.snapshot["parameters"] == [
+        {
+            "name": "region",
+            "type": "choice",
+            "required": True,
+            "default": "apac",
+            "choices": ["apac", "emea"],
+            "description": "",
+        }
+    ]
+    assert [p.name for p in job.parameters.all()] == ["region"]
 
 
 # --- permissions section --------------------------------------------------------

@@ -155,7 +155,7 @@ def test_manual_schedule_has_no_fire_times(client: Any) -> None:
                     MSG_UNKNOWN_TYPE.format(
                         value="fortnightly",
                         choices="interval, hourly, daily, weekly, monthly, "
-                        "yearly, cron, manual",
+                        "yearly, cron, once, manual",
                     )
                 ]
             },

@@ -28,8 +28,8 @@ DAILY_0900 = {"type": "daily", "time": "09:00"}
 KNOWN_FIELDS = (
     "name, description, script, args, env, working_dir, timezone, active, "
     "priority, timeout_seconds, blackout_action, pre_hook, post_hook, "
-    "dependency_mode, secrets, schedules, blackouts, retry, concurrency, misfire, "
-    "retention, dependencies"
+    "dependency_mode, secrets, schedules, parameters, blackouts, retry, "
+    "concurrency, misfire, retention, dependencies"
 )
 
 
@@ -90,6 +90,7 @@ EXPECTED = {
         {"type": "weekly", "time": "09:30", "weekdays": ["mon", "fri"]},
         {"type": "cron", "expression": "0 2 * * *", "timezone": "UTC"},
     ],
+    "parameters": [],
     "blackouts": [],
     "retry": {
         "max_attempts": 3,
@@ -277,6 +278,7 @@ def test_serializer_flattens_groups_into_model_fields(scripts_dir: Path) -> None
     data = dict(serializer.validated_data)
     assert data.pop("schedules") == EXPECTED["schedules"]
     assert data.pop("secrets") == []
+    assert data.pop("parameters") == []
     assert data.pop("blackouts") == []
     assert data.pop("dependencies") == []
     assert set(data) == set(MODEL_FIELDS)

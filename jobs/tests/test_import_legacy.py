@@ -324,7 +324,7 @@ def test_a_job_whose_script_is_missing_is_left_out_and_reported(
 def test_every_schema_version_imports(
     scripts_dir: Path, tmp_path: Path, layout: str, version: str
 ) -> None:
-    row = job(1, "a", interval_seconds=120)
+    row = job(1, "a", interval_seconds=120, next_run="2025-12-20 01:02:03.456789")
     if layout != "v1":
         row |= {"schedule_type": "daily", "schedule_time": "16:00"}
     path = legacy_db(tmp_path / "legacy.db", layout, [row], [log(1, 1)])
@@ -333,7 +333,7 @@ def test_every_schema_version_imports(
 
     assert report["schema_version"] == version
     expected = (
-        {"type": "interval", "seconds": 120}
+        {"type": "interval", "seconds": 120, "start": "2025-12-20T01:02:03Z"}
         if layout == "v1"
         else {"type": "daily", "time": "00:00", "timezone": "Asia/Hong_Kong"}
     )

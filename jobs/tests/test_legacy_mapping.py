@@ -101,6 +101,18 @@ def test_hourly_is_never_shifted_and_types_are_trimmed(
     assert rules.schedule_map(row, []) == expected
 
 
+def test_an_interval_keeps_its_phase_from_next_run() -> None:
+    """Issue 16, item 3: the legacy next_run becomes the interval's start."""
+    row = {"interval_seconds": 86400, "next_run": "2025-12-20T06:10:00"}
+    assert rules.schedule_map(row, []) == {
+        "type": "interval",
+        "seconds": 86400,
+        "start": "2025-12-20T06:10:00Z",
+    }
+    unreadable = {"interval_seconds": 60, "next_run": "soon"}
+    assert rules.schedule_map(unreadable, []) == {"type": "interval", "seconds": 60}
+
+
 def test_a_v1_row_is_an_interval_job() -> None:
     assert rules.schedule_map({"interval_seconds": 300}, []) == {
         "type": "interval",

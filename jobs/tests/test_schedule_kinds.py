@@ -40,6 +40,10 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str]] = {
         {"type": "cron", "expression": "30 2 * * 1-5"},
         "Cron 30 2 * * 1-5: At 02:30, Monday through Friday (Asia/Hong_Kong)",
     ),
+    "once": (
+        {"type": "once", "at": "2026-12-24T09:00"},
+        "Once on 2026-12-24 at 09:00 (Asia/Hong_Kong)",
+    ),
     "manual": ({"type": "manual"}, "Manual only"),
 }
 HONG_KONG = "Asia/Hong_Kong"

@@ -47,7 +47,13 @@ from jobs import permissions as perms
 from jobs.api.access import MSG_FORBIDDEN, require
 from jobs.api.filters import JobFilter
 from jobs.api.serializers import JobSerializer
-from jobs.documents import BLACKOUTS_KEY, DEPENDENCIES_KEY, SECRETS_KEY, document_path
+from jobs.documents import (
+    BLACKOUTS_KEY,
+    DEPENDENCIES_KEY,
+    PARAMETERS_KEY,
+    SECRETS_KEY,
+    document_path,
+)
 from jobs.models import Job, JobRun
 from jobs.selectors import jobs_with_last_run
 from jobs.services.jobs import (
@@ -298,14 +304,17 @@ class JobViewSet(viewsets.GenericViewSet):
     ) -> Job:
         """Save through `job_save`; a document left without secrets has none.
 
-        Likewise a whole document without dependencies depends on nothing.
+        Likewise a whole document without parameters declares none, and one
+        without dependencies depends on nothing.
         """
         schedules = validated.get("schedules")
         secrets = validated.get(SECRETS_KEY)
+        parameters = validated.get(PARAMETERS_KEY)
         blackouts = validated.get(BLACKOUTS_KEY)
         dependencies = validated.get(DEPENDENCIES_KEY)
         if not partial:
             secrets = [] if secrets is None else secrets
+            parameters = [] if parameters is None else parameters
             blackouts = [] if blackouts is None else blackouts
             dependencies = [] if dependencies is None else dependencies
         try:
@@ -316,6 +325,7 @@ class JobViewSet(viewsets.GenericViewSet):
                 actor=self.request.user,
                 ip=_ip(self.request),
                 secrets=secrets,
+                parameters=parameters,
                 blackouts=blackouts,
                 dependencies=dependencies,
             )
@@ -347,7 +357,9 @@ def jobs_shown(queryset: QuerySet[Job]) -> QuerySet[Job]:
     return (
         jobs_with_last_run(queryset)
         .select_related("owner")
-        .prefetch_related("secrets", "blackout_calendars", "dependencies__depends_on")
+        .prefetch_related(
+            "secrets", "parameters", "blackout_calendars", "dependencies__depends_on"
+        )
         .order_by("name", "pk")
     )
 

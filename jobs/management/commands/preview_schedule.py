@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from jobportal import clock
 from jobs import blackout, conf
 from jobs.presentation import MSG_BLACKOUT_REMOVED
-from jobs.schedule import FireTime, ScheduleError, parse_schedule
+from jobs.schedule import FireTime, ScheduleError, anchored, parse_schedule
 from jobs.schedule_text import describe_schedule
 from jobs.selectors import blackout_calendars_named
 
@@ -89,6 +89,8 @@ class Command(BaseCommand):
         calendars = _calendars(options["blackouts"])
         count = _count(options["count"])
         after = _after(options["after"], zone=schedule.zone)
+        # An interval without a start counts from --after, as if saved then.
+        schedule = anchored(schedule, after)
         try:
             fires = schedule.fire_times(after, count)
         except OverflowError:
