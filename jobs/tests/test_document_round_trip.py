@@ -10,7 +10,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import AuditEvent
-from jobs.models import Job, JobParameter, JobVersion, Script, Secret
+from jobs.models import BlackoutCalendar, Job, JobParameter, JobVersion, Script, Secret
+from jobs.services.blackouts import blackout_calendar_save
 from jobs.services.jobs import job_save, job_version_restore
 from jobs.services.secrets import secret_save
 
@@ -66,6 +67,12 @@ SCHEDULES: list[dict[str, Any]] = [
 def full_job(now: datetime) -> Job:
     """Save a job that sets every document key away from its default."""
     secret = secret_save(secret=Secret(name="API_TOKEN"), value="s3cret", now=now)
+    # Calendars are referenced by name, not exported: this one outlives the jobs.
+    holidays = blackout_calendar_save(
+        calendar=BlackoutCalendar(name="holidays", timezone="Asia/Hong_Kong"),
+        windows=[],
+        now=now,
+    )
     job = Job(
         name="every-feature",
         description="Uses everything a job document holds.",
@@ -92,6 +99,10 @@ def full_job(now: datetime) -> Job:
         misfire_policy=Job.MisfirePolicy.SKIP,
         misfire_grace_seconds=300,
         dependency_mode=Job.DependencyMode.ALL_COMPLETE,
+        blackout_action=Job.BlackoutAction.DEFER,
+        retention_days=30,
+        retention_runs=100,
+        output_retention_days=7,
     )
     upstream = job_save(
         job=Job(name="a-upstream", script="ok.py"),
@@ -104,6 +115,7 @@ def full_job(now: datetime) -> Job:
         secrets=[secret],
         parameters=PARAMETERS,
         dependencies=[{"job": upstream.name, "window_hours": 12}],
+        blackouts=[holidays],
         now=now,
     )
 
@@ -132,12 +144,15 @@ def test_export_import_export_is_byte_identical(
     full_job(now)
     first = export_text(tmp_path / f"first.{fmt}")
     assert '"required": true' in first or "required: true" in first
+    assert "holidays" in first and "output_days" in first
     empty_the_database()
     call_command("importjobs", str(tmp_path / f"first.{fmt}"), stdout=StringIO())
     second = export_text(tmp_path / f"second.{fmt}")
     assert second == first
     job = Job.objects.get(name="every-feature")
     assert [d.depends_on.name for d in job.dependencies.all()] == ["a-upstream"]
+    assert [c.name for c in job.blackout_calendars.all()] == ["holidays"]
+    assert (job.blackout_action, job.retention_runs) == ("defer", 100)
     assert [p.name for p in job.parameters.all()] == [
         "region",
         "limit",
