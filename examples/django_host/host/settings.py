@@ -102,6 +102,7 @@ JOB_PORTAL_ARTIFACTS_DIR = Path(
     os.environ.get("HOST_ARTIFACTS_DIR", str(BASE_DIR / "var" / "artifacts"))
 )
 JOB_PORTAL_PYTHON = sys.executable
+JOB_PORTAL_RUN_STATE_DIR = BASE_DIR / "var" / "run-state"
 JOB_PORTAL_DEFAULTS = {
     "JOB_PORTAL_WORKER_POLL_INTERVAL": 5.0,
     "JOB_PORTAL_WORKER_JOB_TIMEOUT": 3600,

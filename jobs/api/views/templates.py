@@ -42,7 +42,12 @@ from jobportal.api.ids import (
     id_or_404,
     id_path_parameter,
 )
-from jobportal.api.responses import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS
+from jobportal.api.responses import (
+    BAD_FILTER,
+    LIST_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+)
 from jobportal.api.serializers import (
     StorableCharField,
     StrictSerializer,
@@ -50,7 +55,7 @@ from jobportal.api.serializers import (
 )
 from jobs import permissions as perms
 from jobs.api.access import require
-from jobs.api.views.versions import change_data
+from jobs.api.views.versions import VersionDiffOutput, change_data
 from jobs.document_schema import DocumentInvalidError
 from jobs.models import JobTemplate, JobTemplateVersion
 from jobs.presentation import MSG_FIRST_VERSION, author_name
@@ -378,7 +383,7 @@ class TemplateVersionViewSet(
     @extend_schema(
         summary="Compare two template versions",
         parameters=[ID_PARAMETER, DiffQuery],
-        responses={200: serializers.JSONField(), **READ_ERRORS},
+        responses={200: VersionDiffOutput, 400: BAD_FILTER, **READ_ERRORS},
     )
     @action(detail=True, methods=["get"])
     def diff(self, request: Request, pk: str) -> Response:
@@ -407,14 +412,16 @@ class TemplateVersionViewSet(
         else:
             note = "" if changes else MSG_NO_CHANGES
         return Response(
-            {
-                "version": version.pk,
-                "number": version.number,
-                "against": against.pk if against else None,
-                "against_number": against.number if against else None,
-                "changes": changes,
-                "note": note,
-            }
+            VersionDiffOutput(
+                {
+                    "version": version.pk,
+                    "number": version.number,
+                    "against": against.pk if against else None,
+                    "against_number": against.number if against else None,
+                    "changes": changes,
+                    "note": note,
+                }
+            ).data
         )
 
     @extend_schema(
