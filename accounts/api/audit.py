@@ -20,6 +20,7 @@ from rest_framework.request import Request
 
 from accounts.models import AuditEvent
 from accounts.permissions import can_view_audit_log
+from jobportal.api.filters import InstantFilter
 from jobportal.api.ids import ObjectByIdMixin, id_path_parameter
 from jobportal.api.responses import LIST_ERRORS, READ_ERRORS
 
@@ -62,8 +63,8 @@ class AuditFilter(django_filters.FilterSet):
     actor = django_filters.CharFilter(field_name="actor_repr")
     target_type = django_filters.CharFilter()
     target_id = django_filters.CharFilter()
-    after = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    before = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    after = InstantFilter(field_name="at", lookup_expr="gte")
+    before = InstantFilter(field_name="at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent

@@ -66,6 +66,19 @@ def test_filters(
     assert [r["id"] for r in by_actor.json()["results"]] == [events[0].pk]
 
 
+def test_an_instant_the_database_cannot_hold_is_a_400(
+    api_client: APIClient, events: list[AuditEvent], make_user: Callable[..., User]
+) -> None:
+    """A year past 9999 in UTC names the field; an offset PostgreSQL refuses
+    (+21:31) is converted to UTC first, so it is an ordinary instant."""
+    api_client.force_authenticate(make_user("boss", "Admin"))
+    answer = api_client.get(URL, {"after": "9999-12-31T23:00:00-05:00"})
+    assert answer.status_code == 400
+    assert "after" in answer.json()
+    answer = api_client.get(URL, {"after": "5757-03-19T08:49:28.7+21:31"})
+    assert (answer.status_code, answer.json()["results"]) == (200, [])
+
+
 def test_one_event_and_an_unknown_id(
     api_client: APIClient, events: list[AuditEvent], make_user: Callable[..., User]
 ) -> None:

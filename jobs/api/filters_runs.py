@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import django_filters
 
+from jobportal.api.filters import InstantFilter
 from jobportal.api.ids import IdFilter
-from jobs.api.filters import InstantFilter
 from jobs.models import JobRun
 
 

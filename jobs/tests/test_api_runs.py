@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AuditEvent
+from jobportal.api.filters import MSG_RANGE
 from jobs.api.access import MSG_FORBIDDEN
-from jobs.api.filters import MSG_RANGE
 from jobs.api.views.runs import ACTION_CANCEL, ACTION_MARK_FAILED
 from jobs.models import Job, JobRun, Worker
 from jobs.services.grants import job_rights_set

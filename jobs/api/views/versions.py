@@ -31,6 +31,7 @@ from rest_framework.response import Response
 
 from accounts.client import request_ip
 from jobportal import clock
+from jobportal.api.filters import InstantFilter
 from jobportal.api.ids import (
     ID_SCHEMA,
     IdField,
@@ -45,7 +46,7 @@ from jobportal.api.responses import (
     UNSUPPORTED,
 )
 from jobs.api.access import require
-from jobs.api.filters import InstantFilter, StableOrderingFilter
+from jobs.api.filters import StableOrderingFilter
 from jobs.models import JobVersion
 from jobs.permissions import can_restore_job_version, jobs_visible_to
 from jobs.presentation import (
