@@ -277,6 +277,9 @@ def _ending(
         return LOST, RetryMode.INTERRUPTED, reason, reasons.SHUTDOWN
     if result.cancelled:
         return CANCELLED, RetryMode.NEVER, MSG_CANCELLED, reasons.CANCELLED_BY_USER
+    if result.artifacts_too_large:
+        # Not retried: a rerun of the same script would fill the folder again.
+        return FAILED, RetryMode.NEVER, result.error, reasons.ARTIFACTS_TOO_LARGE
     if result.timed_out:
         reason = MSG_TIMED_OUT.format(seconds=timeout_seconds or 0)
         return TIMED_OUT, RetryMode.POLICY, reason, reasons.TIMED_OUT

@@ -28,6 +28,7 @@ from django.core.exceptions import ValidationError
 
 from jobs import conf, reasons, run_env
 from jobs.crypto import EncryptionKeyError
+from jobs.folder_size import FolderLimit
 from jobs.models import JobRun
 from jobs.runner import ProcessSpec, interpreter_argv
 from jobs.script_files import script_dir_resolve, script_resolve
@@ -304,4 +305,7 @@ def _spec(
         timeout_seconds=float(timeout) if timeout else None,
         kill_grace_seconds=kill_grace_seconds,
         mask=tuple(secrets.values()),
+        artifacts=FolderLimit(
+            path=str(run_artifacts_dir(run=run)), max_bytes=conf.artifacts_max_bytes()
+        ),
     )
