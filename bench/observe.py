@@ -177,7 +177,7 @@ _STATUS_CASE = (
 _COLUMNS = (
     "job_id, scheduled_for, attempt, trigger, status, queued_at, not_before, "
     "started_at, finished_at, exit_code, parameters, output, "
-    "output_dropped_bytes, reason, reason_code, missed_slots, priority"
+    "output_dropped_bytes, reason, reason_code, missed_slots, priority, host, boot_id"
 )
 
 
@@ -211,7 +211,7 @@ def _runs_sql(vendor: str, *, first: int) -> str:
         f"{first} + n % {JOBS}, {slot}, 1, 'schedule', {_STATUS_CASE}, {slot}, {slot}, "
         f"CASE WHEN {skipped} THEN NULL ELSE {start} END, "
         f"CASE WHEN {skipped} THEN {slot} ELSE {finish} END, "
-        f"CASE WHEN n % 100 < 90 THEN 0 ELSE 1 END, '{{}}', '', 0, '', '', 0, 0"
+        f"CASE WHEN n % 100 < 90 THEN 0 ELSE 1 END, '{{}}', '', 0, '', '', 0, 0, '', ''"
     )
     return prefix + values + suffix
 
