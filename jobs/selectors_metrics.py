@@ -263,6 +263,7 @@ def recent_failures(
             "finished_at",
             "attempt",
             "job__name",
+            "job__timezone",
         )
         .order_by("-finished_at")[:limit]
     )

@@ -2,13 +2,16 @@
 
 The figures come from `jobs.selectors_metrics` for the jobs the user may
 see (`jobs.permissions.metrics_job_scope`); the charts are SVG drawn by
-`jobs.charts`. Times are UTC; "today" is the portal's timezone's day.
+`jobs.charts`. Instants, hours and days are shown in the viewer's zone,
+else JOB_PORTAL_TIMEZONE (`jobportal.times`, as everywhere in the admin); a
+failed run's slot in the viewer's zone, else its job's.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -18,6 +21,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from jobportal import clock
+from jobportal.times import zone_label
 from jobs import charts, conf
 from jobs import selectors_metrics as metrics
 from jobs.admin.display import format_duration
@@ -37,9 +41,15 @@ def _svg(markup: str) -> SafeString:
     return mark_safe(markup)  # noqa: S308
 
 
-def dashboard_context(*, jobs: QuerySet[Job] | None, now: datetime) -> dict[str, Any]:
-    """Return the dashboard's figures and charts for `jobs` (None: all)."""
-    zone = conf.default_timezone()
+def dashboard_context(
+    *, jobs: QuerySet[Job] | None, now: datetime, zone: str
+) -> dict[str, Any]:
+    """Return the dashboard's figures and charts for `jobs` (None: all).
+
+    `zone` (an IANA name) is where "today", the days of the trends and the
+    hours of the chart are counted and labelled.
+    """
+    tz = ZoneInfo(zone)
     day = metrics.day_start(now, zone)
     last_24h = now - timedelta(hours=23)
     week = now - timedelta(days=6, hours=23)
@@ -55,6 +65,7 @@ def dashboard_context(*, jobs: QuerySet[Job] | None, now: datetime) -> dict[str,
     return {
         "now": now,
         "zone": zone,
+        "slot_zone": zone_label(per_job=True),
         "last_status": _last_status_rows(metrics.jobs_by_last_status(jobs)),
         "rate_24h": _percent(stats_24h.success_rate),
         "rate_7d": _percent(stats_7d.success_rate),
@@ -79,8 +90,8 @@ def dashboard_context(*, jobs: QuerySet[Job] | None, now: datetime) -> dict[str,
         "lateness_runs": today.lateness_count,
         "hourly_chart": _svg(
             charts.stacked_bars(
-                [(f"{hour:%H}:00 UTC", ok, bad) for hour, ok, bad in hourly],
-                label="Runs per hour, last 24 hours: succeeded and failed",
+                [(f"{hour.astimezone(tz):%H:%M}", ok, bad) for hour, ok, bad in hourly],
+                label=f"Runs per hour ({zone}), last 24 hours: succeeded and failed",
             )
         ),
         "job_tables": [
@@ -163,7 +174,9 @@ def dashboard_index(
     """Render the admin index with the dashboard for the user's jobs on top."""
     context = dict(extra_context or {})
     context["dashboard"] = dashboard_context(
-        jobs=metrics_job_scope(request.user), now=clock.now()
+        jobs=metrics_job_scope(request.user),
+        now=clock.now(),
+        zone=zone_label(per_job=False),
     )
     return _admin_index(request, context)
 
