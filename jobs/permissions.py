@@ -51,6 +51,7 @@ from guardian.core import ObjectPermissionChecker
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from accounts.permissions import is_active_user
+from jobportal.request_memo import memoized
 from jobs.models import Job, JobRun
 
 if TYPE_CHECKING:
@@ -139,7 +140,20 @@ def can_view_all_jobs(user: User | None) -> bool:
 
 def can_view_some_job(user: User | None) -> bool:
     """Return True if `user` may see at least one job (shows the job pages)."""
-    return can_view_all_jobs(user) or jobs_visible_to(user).exists()
+    return can_view_all_jobs(user) or _has_some_job(user, JOB_OBJECT_PERMISSIONS)
+
+
+def _has_some_job(user: User | None, codenames: tuple[str, ...]) -> bool:
+    """Return True if `user` holds one of `codenames` on some job.
+
+    Asked by many parts of one page: once per read-only request.
+    """
+    if not is_active_user(user):
+        return False
+    return memoized(
+        ("has_some_job", user.pk, codenames),
+        lambda: _jobs_with_any_right(user, codenames).exists(),
+    )
 
 
 def can_add_job(user: User | None) -> bool:
@@ -258,7 +272,10 @@ def jobs_visible_to(user: User | None) -> QuerySet[Job]:
         return Job.objects.none()
     if can_view_all_jobs(user):
         return Job.objects.all()
-    return _jobs_with_any_right(user, JOB_OBJECT_PERMISSIONS)
+    return memoized(
+        ("jobs_visible_to", user.pk),
+        lambda: _jobs_with_any_right(user, JOB_OBJECT_PERMISSIONS),
+    )
 
 
 def jobs_with_right(user: User | None, codename: str) -> QuerySet[Job]:
@@ -270,19 +287,27 @@ def jobs_with_right(user: User | None, codename: str) -> QuerySet[Job]:
     return _jobs_with_any_right(user, (codename,))
 
 
+def _some_job_with_right(user: User | None, codename: str) -> bool:
+    if not is_active_user(user):
+        return False
+    if _global(user, codename):
+        return Job.objects.exists()
+    return _has_some_job(user, (codename,))
+
+
 def can_change_some_job(user: User | None) -> bool:
     """Return True if `user` may change at least one job (shows change tools)."""
-    return jobs_with_right(user, CHANGE_JOB).exists()
+    return _some_job_with_right(user, CHANGE_JOB)
 
 
 def can_run_some_job(user: User | None) -> bool:
     """Return True if `user` may run at least one job (shows run tools)."""
-    return jobs_with_right(user, RUN_JOB).exists()
+    return _some_job_with_right(user, RUN_JOB)
 
 
 def can_delete_some_job(user: User | None) -> bool:
     """Return True if `user` may delete at least one job."""
-    return jobs_with_right(user, DELETE_JOB).exists()
+    return _some_job_with_right(user, DELETE_JOB)
 
 
 def can_view_all_runs(user: User | None) -> bool:
