@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
 
@@ -125,3 +125,29 @@ def test_without_a_zone_slots_are_in_each_jobs_zone(
     assert "<th>Slot (job&#x27;s zone)</th>" in failures
     assert ">2026-03-01 03:20:00 EST</time>" in failures
     assert ">2026-03-01 20:00:00 HKT</time></small></h2>" in html
+
+
+def test_a_user_granted_through_a_group_sees_the_same_figures(
+    client: Client,
+    jobs: tuple[Job, Job],
+    make_user: Callable[..., User],
+) -> None:
+    """alpha through a group: as granted directly, 66.7 %, one failure."""
+    alpha, beta = jobs
+    group = Group.objects.create(name="alpha-watchers")
+    member = make_user("member")
+    member.groups.add(group)
+    job_rights_set(
+        job=alpha,
+        grantee=group,
+        rights=["view_job"],
+        actor=make_user("boss", "Admin"),
+        now=DAY,
+    )
+    client.force_login(member)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert tile(html, "rate-24h") == "66.7%"
+    assert tile(html, "rate-7d") == "66.7%"
+    assert tile(html, "failures") == "1"
+    assert '<th>runs started</th><td class="jobs-num">3</td>' in html
+    assert reverse("admin:jobs_job_change", args=[beta.pk]) not in html
