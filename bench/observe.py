@@ -249,7 +249,7 @@ USER_KINDS = (
 def _bench_user(username: str, how: str) -> Any:
     """Return the user `username`, made as `how` says the first time."""
     from django.contrib.auth.models import Group, User
-    from guardian.shortcuts import assign_perm
+    from guardian.models import GroupObjectPermission, UserObjectPermission
 
     from accounts.roles import VIEWER
     from jobs.models import Job
@@ -272,9 +272,9 @@ def _bench_user(username: str, how: str) -> Any:
     if kind == "group":
         group = Group.objects.create(name=f"{username}-group")
         user.groups.add(group)
-        assign_perm("jobs.view_job", group, chosen)
+        GroupObjectPermission.objects.bulk_assign_perm("view_job", group, chosen)
     else:
-        assign_perm("jobs.view_job", user, chosen)
+        UserObjectPermission.objects.bulk_assign_perm("view_job", user, chosen)
     _analyze()
     return user
 

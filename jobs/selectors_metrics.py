@@ -19,9 +19,18 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import BigIntegerField, Count, Max, Min, Q, QuerySet, Sum
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db import NotSupportedError
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    F,
+    Func,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+)
 
 from jobs import histograms
 from jobs.models import (
@@ -46,6 +55,7 @@ RATED_STATUSES = (JobRun.Status.SUCCEEDED, *FAILURE_STATUSES)
 NEVER = "never"
 QUANTILES = (0.5, 0.95, 0.99)
 TOP_JOBS = 10
+MSG_DATABASE = "Histogram sums are written for SQLite and PostgreSQL, not {vendor}."
 
 
 def hour_floor(instant: datetime) -> datetime:
@@ -119,6 +129,48 @@ def _rollup_rows(
     return JobMetricHour.objects.filter(window, job__in=jobs.values("pk"))
 
 
+class BucketCount(Func):
+    """One bucket's count in a JSON histogram column, as a bigint (NULL if none).
+
+    Plainer than Django's key transforms, which test each value's JSON type
+    first: on SQLite that is three JSON calls per bucket and row instead of
+    one, for tens of thousands of rows.
+    """
+
+    output_field = BigIntegerField()
+
+    def __init__(self, field: str, index: int) -> None:
+        """Read bucket `index` (0-based) of the JSON array in `field`."""
+        super().__init__(F(field))
+        self.index = index
+
+    def as_sqlite(
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        """Return JSON_EXTRACT(field, '$[index]')."""
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"JSON_EXTRACT({sql}, %s)", [*params, f"$[{self.index}]"]
+
+    def as_postgresql(
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        """Return (field ->> index)::bigint."""
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(({sql}) ->> %s)::bigint", [*params, self.index]
+
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> Any:
+        """Refuse other databases: the portal runs on SQLite and PostgreSQL."""
+        raise NotSupportedError(MSG_DATABASE.format(vendor=connection.vendor))
+
+
 def _bucket_sums(field: str, bounds: Sequence[float]) -> dict[str, Sum]:
     """Return one SUM per bucket of the JSON histogram `field` (+Inf included).
 
@@ -127,9 +179,7 @@ def _bucket_sums(field: str, bounds: Sequence[float]) -> dict[str, Sum]:
     histogram (`[]`) adds nothing.
     """
     return {
-        f"{field}_{index}": Sum(
-            Cast(KeyTextTransform(str(index), field), BigIntegerField())
-        )
+        f"{field}_{index}": Sum(BucketCount(field, index))
         for index in range(len(bounds) + 1)
     }
 
