@@ -44,8 +44,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import IntegerField, Q, QuerySet
+from django.db.models import IntegerField, QuerySet
 from django.db.models.functions import Cast
 from guardian.core import ObjectPermissionChecker
 from guardian.models import GroupObjectPermission, UserObjectPermission
@@ -345,22 +346,47 @@ def _jobs_with_any_right(user: Any, codenames: tuple[str, ...]) -> QuerySet[Job]
     text to compare it with them.
     """
     job_type = ContentType.objects.get_for_model(Job)
+    # The rights' ids rather than a join on their codenames: the planner
+    # then estimates from the grants' own statistics how many rows match.
     rights = {
         "content_type": job_type,
-        "permission__content_type": job_type,
-        "permission__codename__in": codenames,
+        "permission__in": _permission_ids(job_type.pk, codenames),
     }
     granted_ids = Cast("object_pk", IntegerField())
-    by_user = UserObjectPermission.objects.filter(user=user, **rights).values_list(
-        granted_ids
+    # No ORDER BY: SQLite refuses one inside a UNION's parts.
+    by_user = (
+        UserObjectPermission.objects.filter(user=user, **rights)
+        .values_list(granted_ids)
+        .order_by()
     )
-    by_group = GroupObjectPermission.objects.filter(
-        group__in=user.groups.values("pk"), **rights
-    ).values_list(granted_ids)
-    condition = Q(pk__in=by_user) | Q(pk__in=by_group)
+    by_group = (
+        GroupObjectPermission.objects.filter(
+            group__in=user.groups.values("pk"), **rights
+        )
+        .values_list(granted_ids)
+        .order_by()
+    )
+    granted = by_user.union(by_group, all=True)
     if _global(user, ADD_JOB) and set(codenames) & set(JOB_OBJECT_PERMISSIONS):
-        condition |= Q(owner=user)
-    return Job.objects.filter(condition)
+        granted = granted.union(
+            Job.objects.filter(owner=user).values_list("pk").order_by(), all=True
+        )
+    # One IN over a UNION, not an OR of INs: the planner then knows how few
+    # ids there are and reads those jobs' rows only, instead of testing
+    # every job's id against each subquery.
+    return Job.objects.filter(pk__in=granted)
+
+
+def _permission_ids(content_type_id: int, codenames: tuple[str, ...]) -> list[int]:
+    """Return the ids of the jobs' permissions `codenames` (once per GET)."""
+    return memoized(
+        ("permission_ids", content_type_id, codenames),
+        lambda: list(
+            Permission.objects.filter(
+                content_type_id=content_type_id, codename__in=codenames
+            ).values_list("pk", flat=True)
+        ),
+    )
 
 
 def metrics_job_scope(user: User | None) -> QuerySet[Job] | None:
