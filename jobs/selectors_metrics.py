@@ -23,8 +23,10 @@ from django.db import NotSupportedError
 from django.db.models import (
     BigIntegerField,
     Count,
+    ExpressionWrapper,
     F,
     Func,
+    IntegerField,
     Max,
     Min,
     Q,
@@ -366,6 +368,18 @@ def hourly_outcomes(
     )
 
 
+def _runs_of(runs: QuerySet[JobRun], jobs: QuerySet[Job]) -> QuerySet[JobRun]:
+    """Return `runs` of `jobs` only, found through their status, not their job.
+
+    Runs running, queued or failed lately are few, and an index on status
+    finds them; filtering on `job_id + 0` keeps the database from instead
+    probing the (job, status) index once per visible job, which SQLite
+    chose for thousands of jobs (5,000: 125 ms rather than 5 ms).
+    """
+    of_job = ExpressionWrapper(F("job_id") + 0, output_field=IntegerField())
+    return runs.alias(of_job=of_job).filter(of_job__in=jobs.values("pk"))
+
+
 def jobs_by_last_status(jobs: QuerySet[Job] | None) -> dict[str, int]:
     """Return how many jobs' latest slot ended in each status, and "never"."""
     outcomes = JobLastOutcome.objects.all()
@@ -399,7 +413,7 @@ def live_state(
     """Return what runs and waits now; "queued" counts runs due to start."""
     runs = JobRun.objects.all()
     if jobs is not None:
-        runs = runs.filter(job__in=jobs.values("pk"))
+        runs = _runs_of(runs, jobs)
     running = runs.filter(status=JobRun.Status.RUNNING).count()
     queued = runs.filter(status=JobRun.Status.QUEUED, not_before__lte=now).aggregate(
         count=Count("pk"), oldest=Min("not_before")
@@ -433,7 +447,7 @@ def recent_failures(
     """Return the latest runs that failed since `since`, newest first."""
     runs = JobRun.objects.filter(status__in=FAILURE_STATUSES, finished_at__gte=since)
     if jobs is not None:
-        runs = runs.filter(job__in=jobs.values("pk"))
+        runs = _runs_of(runs, jobs)
     return list(
         runs.select_related("job")
         .only(
