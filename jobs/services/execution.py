@@ -157,7 +157,8 @@ def _hook(
 
     A hook is a script like the job's: inside the scripts folder and, when
     approval is required, approved by its content hash; it runs in the
-    script's folder with its environment, timeout and output masking.
+    script's folder with its environment, timeout and output masking, but
+    without the artifacts limit while it runs.
     """
     if not path:
         return None
@@ -171,7 +172,9 @@ def _hook(
         code = reasons.code_of(reason, default=reasons.SCRIPT_BLOCKED)
         return Blocked(MSG_BLOCKED_HOOK.format(part=part, error=reason), code)
     argv = interpreter_argv(resolved, [], python=python)
-    return Hook(path=path, spec=dataclasses.replace(spec, argv=argv))
+    # Not ended by the artifacts limit: a post-hook cleans up after a script
+    # that filled the folder (the limit still applies to what is kept).
+    return Hook(path=path, spec=dataclasses.replace(spec, argv=argv, artifacts=None))
 
 
 def run_begin(*, run: JobRun, prepared: Prepared) -> JobRun:
