@@ -2,17 +2,27 @@
 
 Starts ``/bin/true`` N times each way, in a process that has loaded Django
 and the portal like a worker (its memory is what a fork copies), and prints
-the median and 95th percentile of:
+the median and 95th percentile of the time from the call until the
+script's exit status is known (closing and reaping after that are not
+timed: they are not start cost):
 
 * ``popen``: ``subprocess.Popen(start_new_session=True)`` then ``wait()``,
   the runner's way before the supervisor;
-* ``supervised``: `jobs.supervisor.spawn` (fork, setsid, prctl, posix_spawn,
-  "started" message) until the script's exit status is reported, then
-  ``close()`` (end everything, reap the supervisor);
-* ``to_start``: `spawn` alone, until the supervisor says the script started.
+* ``supervised``: `jobs.supervisor.spawn` with the worker's pool of spare
+  supervisors (one spare), until the supervisor reports the exit status.
+  As in the worker, `spawn` asks for a new spare once the script has
+  started; each iteration waits (untimed) until it is ready;
+* ``to_start``: the same, `spawn` alone (until "started");
+* ``no_spare``: `spawn` with the pool stopped: it forks a supervisor on
+  the spot (what a burst larger than the pool costs).
+
+Then the worker-side CPU: the refill fork's own (the refiller thread's CPU
+time around ``fork()``), and this process's CPU per iteration (all threads,
+the copy-on-write faults after the forks included) for each way.
 
 Run: ``.venv/bin/python bench/supervisor_start.py [--count N]`` (with the
-two ``JOB_PORTAL_*`` keys in the environment, as the tests have).
+two ``JOB_PORTAL_*`` keys in the environment, as the tests have). The load
+average is printed first and last: figures under load are not comparable.
 """
 
 from __future__ import annotations
@@ -34,10 +44,11 @@ import django
 django.setup()
 
 from jobs import models  # noqa: E402, F401 - loaded for a worker-sized heap
-from jobs.supervisor import spawn  # noqa: E402
+from jobs.supervisor import Supervised, pool, spawn  # noqa: E402
 
 ARGV = ["/bin/true"]
 ENV = {"PATH": "/usr/bin:/bin"}
+REFILL_SECONDS = 30.0
 
 
 def popen() -> None:
@@ -54,42 +65,85 @@ def popen() -> None:
     proc.wait()
 
 
-def supervised() -> None:
-    """Start the script under a supervisor, wait for its status, close."""
-    handle = spawn(ARGV, cwd="/", env=ENV)
-    while handle.exit_code is None and not handle.has_exited():
-        handle.read_messages()
-        time.sleep(0.0002)
+def _await_status(handle: Supervised) -> None:
+    """Block until the supervisor reports the script's exit status."""
+    while handle.exit_code is None:
+        data = handle.control.recv(4096)
+        if not data:
+            break
+        handle.take(data)
+
+
+def _close(handle: Supervised) -> None:
     handle.close()
     os.close(handle.output_fd)
 
 
-def to_start() -> None:
-    """Start the script under a supervisor; the rest is not timed."""
+def supervised(timed: list[float]) -> None:
+    """Time a supervised start until its status; close and refill untimed."""
     started = time.perf_counter()
     handle = spawn(ARGV, cwd="/", env=ENV)
-    _starts.append(time.perf_counter() - started)
-    handle.close()
-    os.close(handle.output_fd)
+    _await_status(handle)
+    timed.append(time.perf_counter() - started)
+    _close(handle)
+    if not pool.pool().wait_full(REFILL_SECONDS):
+        raise SystemExit("the pool was not refilled in time")
 
 
-_starts: list[float] = []
+def to_start(timed: list[float]) -> None:
+    """Time `spawn` alone; the rest is not timed."""
+    started = time.perf_counter()
+    handle = spawn(ARGV, cwd="/", env=ENV)
+    timed.append(time.perf_counter() - started)
+    _await_status(handle)
+    _close(handle)
+    if not pool.pool().wait_full(REFILL_SECONDS):
+        raise SystemExit("the pool was not refilled in time")
 
 
-def measure(step: Callable[[], None], count: int) -> list[float]:
-    """Return `count` durations of `step`, in milliseconds."""
-    times = []
+def measure(
+    step: Callable[[list[float]], None], count: int
+) -> tuple[list[float], float]:
+    """Return `count` timings of `step` in ms, and the process CPU ms per step."""
+    timed: list[float] = []
+    cpu = time.process_time()
     for _ in range(count):
+        step(timed)
+    cpu_ms = (time.process_time() - cpu) * 1000 / count
+    return [t * 1000 for t in timed], cpu_ms
+
+
+def whole(action: Callable[[], None]) -> Callable[[list[float]], None]:
+    """Return a step that times all of `action`."""
+
+    def step(timed: list[float]) -> None:
         started = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - started) * 1000)
-    return times
+        action()
+        timed.append(time.perf_counter() - started)
+
+    return step
 
 
-def line(name: str, times: list[float]) -> str:
-    """Return one table row: median and p95 in ms."""
+def no_spare() -> None:
+    """Start with no spare (the pool stopped), wait for the status, close."""
+    handle = spawn(ARGV, cwd="/", env=ENV)
+    _await_status(handle)
+    _close(handle)
+
+
+def row(name: str, times: list[float], cpu_ms: float) -> str:
+    """Return one table row: median and p95 in ms, CPU per iteration."""
     p95 = statistics.quantiles(times, n=20)[18]
-    return f"{name:<12} median {statistics.median(times):7.3f} ms   p95 {p95:7.3f} ms"
+    return (
+        f"{name:<11} median {statistics.median(times):7.3f} ms   "
+        f"p95 {p95:7.3f} ms   worker CPU/iteration {cpu_ms:6.3f} ms"
+    )
+
+
+def load() -> str:
+    """Return the load averages, for the record."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def main() -> None:
@@ -97,16 +151,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=300)
     count = parser.parse_args().count
-    measure(popen, 20)
+    rows = [f"{load()}; {count} starts of {ARGV[0]} each way; {os.cpu_count()} CPUs"]
+    pool.pool_start(1)
+    pool.pool().wait_full(REFILL_SECONDS)
+    measure(whole(popen), 20)
     measure(supervised, 20)
-    old = measure(popen, count)
-    new = measure(supervised, count)
-    _starts.clear()
-    measure(to_start, count)
-    starts = [s * 1000 for s in _starts]
-    rows = [line("popen", old), line("supervised", new), line("to_start", starts)]
+    old, old_cpu = measure(whole(popen), count)
+    pool.pool().fork_cpu_seconds.clear()
+    new, new_cpu = measure(supervised, count)
+    forks = [s * 1000 for s in pool.pool().fork_cpu_seconds]
+    starts, starts_cpu = measure(to_start, count)
+    pool.pool_stop()
+    fresh, fresh_cpu = measure(whole(no_spare), count)
     added = statistics.median(new) - statistics.median(old)
-    rows.append(f"added by the supervisor (median): {added:.3f} ms")
+    added_fresh = statistics.median(fresh) - statistics.median(old)
+    rows += [
+        row("popen", old, old_cpu),
+        row("supervised", new, new_cpu),
+        row("to_start", starts, starts_cpu),
+        row("no_spare", fresh, fresh_cpu),
+        f"refill fork, worker CPU (refiller thread): median "
+        f"{statistics.median(forks):.3f} ms, p95 "
+        f"{statistics.quantiles(forks, n=20)[18]:.3f} ms ({len(forks)} forks)",
+        f"added by the supervisor (median, supervised - popen): {added:.3f} ms "
+        f"(without a spare: {added_fresh:.3f} ms)",
+        load(),
+    ]
     sys.stdout.write("\n".join(rows) + "\n")
 
 

@@ -46,6 +46,7 @@ from jobs.services import (
     retention,
     workers,
 )
+from jobs.supervisor import pool as spares
 from jobs.wakeup import Doorbell, Waiter, make_waiter
 from jobs.worker.execution import (
     DB_ERRORS,
@@ -440,6 +441,7 @@ class WorkerLoop:
         # Listen before the first cycle reads anything, so that no change
         # made while it runs goes unnoticed.
         self.waiter.poll()
+        spares.pool_start(self.concurrency)
         try:
             while not self.stop.is_set():
                 seconds = self.guarded(self.run_once)
@@ -450,6 +452,7 @@ class WorkerLoop:
 
     def drain(self) -> None:
         """Process what is due now, wait for those runs, then shut down."""
+        spares.pool_start(self.concurrency)
         try:
             while not self.stop.is_set():
                 if self.guarded(self._drain_schedule) is not None:
@@ -481,6 +484,8 @@ class WorkerLoop:
 
     def shutdown(self) -> None:
         """Stop claiming; give running jobs the grace period, then stop them."""
+        # No run starts from now on: the spare supervisors may go.
+        spares.pool_stop()
         deadline = time.monotonic() + self.grace_seconds
         if self._in_flight:
             logger.info(
