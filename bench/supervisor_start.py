@@ -10,15 +10,18 @@ timed: they are not start cost):
   the runner's way before the supervisor;
 * ``supervised``: `jobs.supervisor.spawn` with the worker's pool of spare
   supervisors (one spare), until the supervisor reports the exit status.
-  As in the worker, `spawn` asks for a new spare once the script has
-  started; each iteration waits (untimed) until it is ready;
+  As in the worker, closing the supervisor (untimed) asks for a new
+  spare, and each iteration waits (untimed) until it is ready;
 * ``to_start``: the same, `spawn` alone (until "started");
 * ``no_spare``: `spawn` with the pool stopped: it forks a supervisor on
   the spot (what a burst larger than the pool costs).
 
-Then the worker-side CPU: the refill fork's own (the refiller thread's CPU
+``supervised`` and ``to_start`` run in turn, round after round; each
+waits (untimed) for the closed supervisor's exit and the refill. Then
+the worker-side CPU: the refill fork's own (the refiller thread's CPU
 time around ``fork()``), and this process's CPU per iteration (all threads,
-the copy-on-write faults after the forks included) for each way.
+the copy-on-write faults after the forks and the untimed refill included)
+for each way.
 
 Run: ``.venv/bin/python bench/supervisor_start.py [--count N]`` (with the
 two ``JOB_PORTAL_*`` keys in the environment, as the tests have). The load
@@ -33,7 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -43,7 +46,7 @@ import django
 
 django.setup()
 
-from jobs import models  # noqa: E402, F401 - loaded for a worker-sized heap
+from jobs import models, process_tree  # noqa: E402, F401 - models: a worker's heap
 from jobs.supervisor import Supervised, pool, spawn  # noqa: E402
 
 ARGV = ["/bin/true"]
@@ -75,8 +78,13 @@ def _await_status(handle: Supervised) -> None:
 
 
 def _close(handle: Supervised) -> None:
+    """Close `handle`; wait until its supervisor is gone, so the next step
+    does not share the CPUs with its exit."""
     handle.close()
     os.close(handle.output_fd)
+    deadline = time.monotonic() + REFILL_SECONDS
+    while process_tree.is_alive(handle.pid) and time.monotonic() < deadline:
+        time.sleep(0.0005)
 
 
 def supervised(timed: list[float]) -> None:
@@ -102,15 +110,23 @@ def to_start(timed: list[float]) -> None:
 
 
 def measure(
-    step: Callable[[list[float]], None], count: int
-) -> tuple[list[float], float]:
-    """Return `count` timings of `step` in ms, and the process CPU ms per step."""
-    timed: list[float] = []
-    cpu = time.process_time()
+    steps: Mapping[str, Callable[[list[float]], None]], count: int
+) -> dict[str, tuple[list[float], float]]:
+    """Run `steps` in turn, `count` rounds; per step: times in ms, CPU ms/step.
+
+    Interleaved, so that a change of load hits every step alike.
+    """
+    timed: dict[str, list[float]] = {name: [] for name in steps}
+    cpu = dict.fromkeys(steps, 0.0)
     for _ in range(count):
-        step(timed)
-    cpu_ms = (time.process_time() - cpu) * 1000 / count
-    return [t * 1000 for t in timed], cpu_ms
+        for name, step in steps.items():
+            started = time.process_time()
+            step(timed[name])
+            cpu[name] += time.process_time() - started
+    return {
+        name: ([t * 1000 for t in timed[name]], cpu[name] * 1000 / count)
+        for name in steps
+    }
 
 
 def whole(action: Callable[[], None]) -> Callable[[list[float]], None]:
@@ -124,10 +140,12 @@ def whole(action: Callable[[], None]) -> Callable[[list[float]], None]:
     return step
 
 
-def no_spare() -> None:
-    """Start with no spare (the pool stopped), wait for the status, close."""
+def no_spare(timed: list[float]) -> None:
+    """Time a start with no spare (the pool stopped) until its status."""
+    started = time.perf_counter()
     handle = spawn(ARGV, cwd="/", env=ENV)
     _await_status(handle)
+    timed.append(time.perf_counter() - started)
     _close(handle)
 
 
@@ -152,24 +170,25 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=300)
     count = parser.parse_args().count
     rows = [f"{load()}; {count} starts of {ARGV[0]} each way; {os.cpu_count()} CPUs"]
+    # Plain Popen first, with no spare: a fork leaves the worker's pages
+    # shared, and its later writes fault (a cost of the spares, not Popen's).
+    measure({"popen": whole(popen)}, 20)
+    found = measure({"popen": whole(popen)}, count)
+    rows.append(f"popen done: {load()}")
     pool.pool_start(1)
     pool.pool().wait_full(REFILL_SECONDS)
-    measure(whole(popen), 20)
-    measure(supervised, 20)
-    old, old_cpu = measure(whole(popen), count)
+    steps = {"supervised": supervised, "to_start": to_start}
+    measure(steps, 20)
     pool.pool().fork_cpu_seconds.clear()
-    new, new_cpu = measure(supervised, count)
+    found |= measure(steps, count)
     forks = [s * 1000 for s in pool.pool().fork_cpu_seconds]
-    starts, starts_cpu = measure(to_start, count)
     pool.pool_stop()
-    fresh, fresh_cpu = measure(whole(no_spare), count)
+    found |= measure({"no_spare": no_spare}, count)
+    rows += [row(name, *found[name]) for name in ("popen", *steps, "no_spare")]
+    old, new = found["popen"][0], found["supervised"][0]
     added = statistics.median(new) - statistics.median(old)
-    added_fresh = statistics.median(fresh) - statistics.median(old)
+    added_fresh = statistics.median(found["no_spare"][0]) - statistics.median(old)
     rows += [
-        row("popen", old, old_cpu),
-        row("supervised", new, new_cpu),
-        row("to_start", starts, starts_cpu),
-        row("no_spare", fresh, fresh_cpu),
         f"refill fork, worker CPU (refiller thread): median "
         f"{statistics.median(forks):.3f} ms, p95 "
         f"{statistics.quantiles(forks, n=20)[18]:.3f} ms ({len(forks)} forks)",

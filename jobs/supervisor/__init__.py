@@ -60,6 +60,8 @@ from jobs.supervisor.protocol import (
     MSG_FENCED,
     MSG_STARTED,
     START_TIMEOUT_SECONDS,
+    SupervisorError,
+    read_line,
     request_encode,
 )
 
@@ -91,10 +93,6 @@ def unsupported_reason(platform: str | None = None) -> str | None:
     ):
         return None
     return MSG_UNSUPPORTED.format(platform=platform)
-
-
-class SupervisorError(OSError):
-    """The supervisor could not start the script (the text says why)."""
 
 
 @dataclass
@@ -153,8 +151,10 @@ class Supervised:
         telling) the supervisor's own. The supervisor closes its end of the
         socket once everything below it has ended; its own exit (tearing
         down a copy of the worker's memory) is reaped later when it takes
-        long, off the run's path.
+        long, off the run's path. The pool then forks a spare to replace
+        the one this was: at the run's end, not while other runs start.
         """
+        pool.pool_refill()
         self.send(CMD_EXIT)
         self.control.settimeout(seconds)
         with contextlib.suppress(OSError):
@@ -218,11 +218,7 @@ def spawn(
         outcome=(outcome_dir, outcome_key) if outcome_dir else None,
     )
     spare = pool.spare_take() or pool.spare_fork()
-    try:
-        return _start(spare, request)
-    finally:
-        # After the start, so that the fork does not delay it.
-        pool.pool_refill()
+    return _start(spare, request)
 
 
 def _start(spare: pool.Spare, request: bytes) -> Supervised:
@@ -230,7 +226,7 @@ def _start(spare: pool.Spare, request: bytes) -> Supervised:
     handle = Supervised(pid=spare.pid, output_fd=spare.output_fd, control=spare.control)
     try:
         spare.control.sendall(request)
-        first, rest = _first_message(spare.control)
+        first, rest = read_line(spare.control, START_TIMEOUT_SECONDS)
     except OSError:
         first, rest = "", b""
     kind, _, text = first.partition(" ")
@@ -242,17 +238,3 @@ def _start(spare: pool.Spare, request: bytes) -> Supervised:
     handle.close()
     os.close(spare.output_fd)
     raise SupervisorError(text or "the supervisor ended before the script started")
-
-
-def _first_message(sock: socket.socket) -> tuple[str, bytes]:
-    """Read the supervisor's first line (started, or why not), and the rest."""
-    sock.settimeout(START_TIMEOUT_SECONDS)
-    data = b""
-    while b"\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    sock.setblocking(True)
-    line, _, rest = data.partition(b"\n")
-    return line.decode("utf-8", errors="replace"), rest

@@ -34,6 +34,7 @@ from jobs.supervisor.protocol import (
     EXIT_INTERNAL_ERROR,
     MSG_DONE,
     MSG_FENCED,
+    MSG_READY,
     MSG_START_ERROR,
     MSG_STARTED,
     NAME_SPARE,
@@ -124,6 +125,7 @@ class _Loop:  # pragma: no cover - runs in the forked child
         if os.getppid() != self.parent:
             return EXIT_INTERNAL_ERROR  # the worker died before the prctl
         _warm_up()
+        self._say(MSG_READY)
         waited = self._await_request(wake)
         if waited is None:
             return 0  # a spare the worker no longer needs

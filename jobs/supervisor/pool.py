@@ -4,11 +4,13 @@ Pure Python, no Django imports. Forking the worker (a large process) is
 most of what starting a supervisor costs, so the worker keeps a few
 *spares* forked in advance (`pool_start`): each has already done
 everything but the script's start (`jobs.supervisor.child`) and waits on
-its socket. `spawn` takes one (`spare_take`), sends it the start request
-and, once the script has started, asks for a replacement (`pool_refill`),
-so the fork happens while the script runs, not before it starts. With no
-spare ready (pool not started, or a burst larger than it), `spawn` forks
-one on the spot (`spare_fork`, the same code) and uses it at once.
+its socket. `spawn` takes one (`spare_take`) and sends it the start
+request; closing the run's supervisor at its end asks for a replacement
+(`pool_refill`). A fork holds the interpreter lock while it copies the
+worker's page tables, so refills wait for runs to end: a burst of starts
+takes waiting spares and forks nothing. With no spare ready (pool not
+started, or a burst larger than it), `spawn` forks one on the spot
+(`spare_fork`, the same code) and uses it at once.
 
 The spares are forked by one thread that never exits, because the kernel
 sends a child its death signal (PR_SET_PDEATHSIG) when the *thread* that
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import os
 import socket
 import threading
@@ -30,11 +33,20 @@ import time
 from dataclasses import dataclass
 
 from jobs.supervisor.child import spare_main
+from jobs.supervisor.protocol import (
+    MSG_READY,
+    START_TIMEOUT_SECONDS,
+    SupervisorError,
+    read_line,
+)
+
+logger = logging.getLogger(__name__)
 
 # At most this many spares wait at once: each is a fork of the worker,
 # whose pages it keeps while the worker's own change.
 SPARES_MAX = 4
 STOP_REAP_SECONDS = 1.0
+REFILL_RETRY_SECONDS = 1.0
 
 
 @dataclass
@@ -75,7 +87,10 @@ _REAP_LATER: collections.deque[int] = collections.deque()
 
 
 def spare_fork() -> Spare:
-    """Fork a spare supervisor of this process and return it."""
+    """Fork a spare supervisor of this process; return it once it is ready.
+
+    Raise SupervisorError if it does not get ready (it has then exited).
+    """
     out_read, out_write = os.pipe()
     ours, theirs = socket.socketpair()
     parent = os.getpid()
@@ -84,7 +99,15 @@ def spare_fork() -> Spare:
         spare_main(parent=parent, control=theirs, out_fd=out_write)
     os.close(out_write)
     theirs.close()
-    return Spare(pid=pid, output_fd=out_read, control=ours)
+    spare = Spare(pid=pid, output_fd=out_read, control=ours)
+    try:
+        line, _ = read_line(ours, START_TIMEOUT_SECONDS)
+    except OSError:
+        line = ""
+    if line != MSG_READY:
+        spare.discard(STOP_REAP_SECONDS)
+        raise SupervisorError(line or "the supervisor ended before it was ready")
+    return spare
 
 
 class SparePool:
@@ -158,18 +181,27 @@ class SparePool:
             with self._changed:
                 while len(self._spares) >= self._size:
                     self._changed.wait()
-            _reap_late()
-            # Forked outside the lock: `take` must never wait for a fork.
-            started = time.thread_time()
-            spare = spare_fork()
-            self.fork_cpu_seconds.append(time.thread_time() - started)
-            with self._changed:
-                keep = len(self._spares) < self._size
-                if keep:
-                    self._spares.append(spare)
-                    self._changed.notify_all()
-            if not keep:
-                spare.discard(STOP_REAP_SECONDS)
+            try:
+                self._refill_one()
+            # This thread must never end: its end is the death signal of
+            # every supervisor it forked, running scripts included.
+            except Exception:
+                logger.exception("Could not fork a spare supervisor")
+                time.sleep(REFILL_RETRY_SECONDS)
+
+    def _refill_one(self) -> None:  # pragma: no cover - in the refiller thread
+        _reap_late()
+        # Forked outside the lock: `take` must never wait for a fork.
+        started = time.thread_time()
+        spare = spare_fork()
+        self.fork_cpu_seconds.append(time.thread_time() - started)
+        with self._changed:
+            keep = len(self._spares) < self._size
+            if keep:
+                self._spares.append(spare)
+                self._changed.notify_all()
+        if not keep:
+            spare.discard(STOP_REAP_SECONDS)
 
 
 def _reap_late() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ CMD_TERMINATE = b"t"
 CMD_KILL = b"k"
 CMD_EXIT = b"x"
 # Messages, supervisor to worker (one line each).
+MSG_READY = "R"
 MSG_STARTED = "S"
 MSG_START_ERROR = "E"
 MSG_DONE = "D"
@@ -35,6 +37,30 @@ EXIT_INTERNAL_ERROR = 70
 # and a supervisor with its script. A spare is no run's.
 NAME_SPARE = b"jobs-spare"
 NAME_SUPERVISOR = b"jobs-supervisor"
+
+
+class SupervisorError(OSError):
+    """The supervisor could not start the script (the text says why)."""
+
+
+def read_line(sock: socket.socket, seconds: float) -> tuple[str, bytes]:
+    """Read the supervisor's next line within `seconds`, and what came after.
+
+    An empty line when the supervisor closed the socket first; OSError
+    (TimeoutError) when it said nothing in time.
+    """
+    sock.settimeout(seconds)
+    data = b""
+    try:
+        while b"\n" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        sock.setblocking(True)
+    line, _, rest = data.partition(b"\n")
+    return line.decode("utf-8", errors="replace"), rest
 
 
 @dataclass(frozen=True)
