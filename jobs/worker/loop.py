@@ -13,6 +13,8 @@ running jobs get `grace_seconds` to finish, then their process groups are
 stopped and each such run is recorded `lost` with a new attempt queued at
 once (when its job retries lost runs) for any worker to pick up. A database
 that refuses connections makes the loop log, back off and resume.
+Runs start on spare supervisors forked ahead of need (`jobs.supervisor.pool`),
+kept from the first cycle and let go when shutdown begins.
 """
 
 from __future__ import annotations
