@@ -160,9 +160,13 @@ class WorkerLoop:
     # --- steps ---------------------------------------------------------------
 
     def register(self) -> Worker:
-        """Create (or take over) this worker's row and start heart-beating."""
+        """Create (or take over) this worker's row and start heart-beating.
+
+        Raise WorkerNameInUse if a live process on this host has the name.
+        """
         now = self.clock()
         conf.run_state_dir().mkdir(parents=True, exist_ok=True)
+        workers.worker_name_check(name=self.name, host=self.host, pid=os.getpid())
         self.worker = workers.worker_register(
             name=self.name, host=self.host, pid=os.getpid(), now=now
         )
