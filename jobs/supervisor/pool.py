@@ -165,6 +165,11 @@ class SparePool:
         with self._changed:
             return len(self._spares)
 
+    def pids(self) -> list[int]:
+        """Return the pids of the spares waiting now."""
+        with self._changed:
+            return [spare.pid for spare in self._spares]
+
     def wait_full(self, seconds: float) -> bool:
         """Wait until as many spares as wished for wait; False on timeout."""
         deadline = time.monotonic() + seconds

@@ -33,7 +33,7 @@ from jobs.runner import ProcessSpec, run_process
 from jobs.supervisor import pool
 pool.pool_start(2)
 assert pool.pool().wait_full(20)
-print(*(spare.pid for spare in pool.pool()._spares), flush=True)
+print(*pool.pool().pids(), flush=True)
 spec = ProcessSpec(argv=["bash", {script!r}], cwd={cwd!r},
                    env={env!r}, timeout_seconds=None)
 run_process(spec)
@@ -47,10 +47,6 @@ def spares() -> Iterator[pool.SparePool]:
     assert pool.pool().wait_full(20) is True
     yield pool.pool()
     pool.pool_stop()
-
-
-def _waiting(spares: pool.SparePool) -> list[int]:
-    return [spare.pid for spare in spares._spares]
 
 
 def _name(pid: int) -> str:
@@ -78,7 +74,7 @@ def test_a_spare_waits_in_a_session_of_its_own_with_only_its_descriptors(
     try:
         pool.pool_start(1)
         assert pool.pool().wait_full(20) is True
-        (pid,) = _waiting(pool.pool())
+        (pid,) = pool.pool().pids()
         held = {
             os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")
         }
@@ -97,13 +93,13 @@ def test_a_run_starts_on_a_waiting_spare_which_is_then_replaced(
     spares: pool.SparePool, tmp_path: Path
 ) -> None:
     """The spare becomes the supervisor; the refill brings the pool back to two."""
-    waiting = _waiting(spares)
+    waiting = spares.pids()
     text = "echo $PPID\n"
     result = run_process(_spec(tmp_path, text))
     assert result.exit_code == 0
     assert int(result.output) in waiting
     assert spares.wait_full(20) is True
-    assert int(result.output) not in _waiting(spares)
+    assert int(result.output) not in spares.pids()
 
 
 def test_a_started_spare_names_itself_supervisor(
@@ -113,7 +109,7 @@ def test_a_started_spare_names_itself_supervisor(
     handle = spawn(["sleep", "1000"], cwd=str(tmp_path), env=BASE_ENV)
     try:
         assert _name(handle.pid) == NAME_SUPERVISOR.decode()
-        assert all(_name(pid) == NAME_SPARE.decode() for pid in _waiting(spares))
+        assert all(_name(pid) == NAME_SPARE.decode() for pid in spares.pids())
     finally:
         handle.close()
         os.close(handle.output_fd)
@@ -165,7 +161,7 @@ def test_the_fence_counts_from_the_start_request_not_the_fork(
 
 def test_stopping_the_pool_lets_the_spares_go(spares: pool.SparePool) -> None:
     """At the worker's shutdown the spares exit and are reaped."""
-    waiting = _waiting(spares)
+    waiting = spares.pids()
     pool.pool_stop()
     assert spares.ready() == 0
     assert _all_end(waiting, 1.0) is True
@@ -217,7 +213,7 @@ def test_waiting_spares_are_no_runs(
     run.refresh_from_db()
     assert run.status == JobRun.Status.SUCCEEDED
     assert spares.wait_full(20) is True
-    waiting = _waiting(spares)
+    waiting = spares.pids()
     assert run.supervisor_pid not in waiting
     assert JobRun.objects.filter(supervisor_pid__in=waiting).exists() is False
     make_loop("fresh").register()
@@ -227,4 +223,4 @@ def test_waiting_spares_are_no_runs(
     assert loop.recover_lost_runs() == 0
     assert loop.hand_back_strays() == []
     assert all(process_tree.is_alive(pid) for pid in waiting)
-    assert sorted(waiting) == sorted(_waiting(spares))
+    assert sorted(waiting) == sorted(spares.pids())
