@@ -154,7 +154,6 @@ class Supervised:
         long, off the run's path. The pool then forks a spare to replace
         the one this was: at the run's end, not while other runs start.
         """
-        pool.pool_refill()
         self.send(CMD_EXIT)
         self.control.settimeout(seconds)
         with contextlib.suppress(OSError):
@@ -168,6 +167,7 @@ class Supervised:
                     os.killpg(self.pid, signal.SIGKILL)
             _reap_later(self.pid)
             own = None
+        pool.pool_refill()
         return self.exit_code if self.exit_code is not None else own
 
 
