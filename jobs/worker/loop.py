@@ -35,7 +35,7 @@ from typing import TypeVar
 from django.db.models import Q
 
 from jobportal import clock as portal_clock
-from jobs import conf, selectors
+from jobs import conf, selectors, supervisor
 from jobs.models import JobRun, Worker
 from jobs.policies import CAUSE_CANCEL, CAUSE_SHUTDOWN
 from jobs.services import (
@@ -447,7 +447,7 @@ class WorkerLoop:
         # Listen before the first cycle reads anything, so that no change
         # made while it runs goes unnoticed.
         self.waiter.poll()
-        spares.pool_start(self.concurrency)
+        self._start_spares()
         try:
             while not self.stop.is_set():
                 seconds = self.guarded(self.run_once)
@@ -458,7 +458,7 @@ class WorkerLoop:
 
     def drain(self) -> None:
         """Process what is due now, wait for those runs, then shut down."""
-        spares.pool_start(self.concurrency)
+        self._start_spares()
         try:
             while not self.stop.is_set():
                 if self.guarded(self._drain_schedule) is not None:
@@ -526,6 +526,11 @@ class WorkerLoop:
         logger.info("Worker %s stopped", self.name)
 
     # --- internals -----------------------------------------------------------
+
+    def _start_spares(self) -> None:
+        """Keep spare supervisors for the runs, where runs can be supervised."""
+        if supervisor.unsupported_reason() is None:
+            spares.pool_start(self.concurrency)
 
     def _drain_schedule(self) -> int:
         if self.worker is None:
