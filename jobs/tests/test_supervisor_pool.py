@@ -146,6 +146,22 @@ def test_a_program_that_cannot_start_on_a_spare_is_the_same_start_error(
     )
 
 
+@pytest.mark.parametrize(
+    ("argv", "env"),
+    [(["/bin/echo", "a\x00b"], BASE_ENV), (["/bin/echo"], {**BASE_ENV, "X": "a\x00"})],
+)
+def test_a_null_byte_on_a_spare_is_the_same_start_error(
+    spares: pool.SparePool, tmp_path: Path, argv: list[str], env: dict[str, str]
+) -> None:
+    """An embedded null byte is refused by the spare as by a fresh fork."""
+    spec = ProcessSpec(argv=argv, cwd=str(tmp_path), env=env, timeout_seconds=5)
+    result = run_process(spec)
+    assert (result.exit_code, result.error) == (
+        None,
+        "could not start: embedded null byte",
+    )
+
+
 def test_the_fence_counts_from_the_start_request_not_the_fork(
     spares: pool.SparePool, tmp_path: Path
 ) -> None:
