@@ -12,7 +12,9 @@ timed: they are not start cost):
   supervisors (one spare), until the supervisor reports the exit status.
   As in the worker, closing the supervisor (untimed) asks for a new
   spare, and each iteration waits (untimed) until it is ready;
-* ``to_start``: the same, `spawn` alone (until "started");
+* ``to_start``: the same, `spawn` alone (until "started"), and where
+  that time goes: on a CPU or waiting for one, for the worker's thread and
+  the spare (``/proc/.../schedstat``);
 * ``no_spare``: `spawn` with the pool stopped: it forks a supervisor on
   the spot (what a burst larger than the pool costs).
 
@@ -35,6 +37,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -98,11 +101,36 @@ def supervised(timed: list[float]) -> None:
         raise SystemExit("the pool was not refilled in time")
 
 
+def _schedstat(path: str) -> tuple[int, int]:
+    """Return (ns on a CPU, ns waiting for one) from a schedstat file."""
+    try:
+        on_cpu, waiting, _ = Path(path).read_text().split()
+    except (OSError, ValueError):
+        return 0, 0
+    return int(on_cpu), int(waiting)
+
+
+# Per to_start: (worker thread, spare) x (on a CPU, waiting for one), in ns.
+_where: list[tuple[int, int, int, int]] = []
+
+
 def to_start(timed: list[float]) -> None:
     """Time `spawn` alone; the rest is not timed."""
+    (spare,) = pool.pool().pids()
+    me = f"/proc/self/task/{threading.get_native_id()}/schedstat"
+    worker0, spare0 = _schedstat(me), _schedstat(f"/proc/{spare}/schedstat")
     started = time.perf_counter()
     handle = spawn(ARGV, cwd="/", env=ENV)
     timed.append(time.perf_counter() - started)
+    worker1, spare1 = _schedstat(me), _schedstat(f"/proc/{spare}/schedstat")
+    _where.append(
+        (
+            worker1[0] - worker0[0],
+            worker1[1] - worker0[1],
+            spare1[0] - spare0[0],
+            spare1[1] - spare0[1],
+        )
+    )
     _await_status(handle)
     _close(handle)
     if not pool.pool().wait_full(REFILL_SECONDS):
@@ -185,6 +213,14 @@ def main() -> None:
     pool.pool_stop()
     found |= measure({"no_spare": no_spare}, count)
     rows += [row(name, *found[name]) for name in ("popen", *steps, "no_spare")]
+    on_worker, wait_worker, on_spare, wait_spare = (
+        statistics.median(ns[i] for ns in _where) / 1e6 for i in range(4)
+    )
+    rows.append(
+        f"to_start, medians (schedstat): worker thread on a CPU {on_worker:.3f} ms, "
+        f"waiting for one {wait_worker:.3f} ms; spare on a CPU {on_spare:.3f} ms, "
+        f"waiting for one {wait_spare:.3f} ms"
+    )
     old, new = found["popen"][0], found["supervised"][0]
     added = statistics.median(new) - statistics.median(old)
     added_fresh = statistics.median(found["no_spare"][0]) - statistics.median(old)
