@@ -555,8 +555,9 @@ def test_artifacts_past_the_limit_end_the_script_while_it_writes(
     """Over 1 MiB the run is ended at once, the folder stays near the limit.
 
     Bound: the limit plus what the script writes between two measurements
-    (0.1 s while the walk is cheap) and until SIGTERM lands; at ~13 MB/s
-    that is well under 4 MiB over.
+    (0.1 s while the walk is cheap) and until SIGTERM lands: at ~13 MB/s
+    about 1.5 MiB over; the test allows 8 MiB (0.6 s of writing) for a
+    loaded machine.
     """
     folder = tmp_path / "artifacts"
     folder.mkdir()
@@ -576,7 +577,7 @@ def test_artifacts_past_the_limit_end_the_script_while_it_writes(
     assert (result.timed_out, result.cancelled) == (False, False)
     assert result.exit_code == -signal.SIGTERM
     assert elapsed < 5.0
-    assert MIB < size < 5 * MIB
+    assert MIB < size < 9 * MIB
     message = result.error
     assert message.startswith(
         "The artifacts folder passed the limit of 1048576 bytes "
