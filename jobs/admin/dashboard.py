@@ -14,7 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -25,7 +24,7 @@ from jobportal.times import zone_label
 from jobs import charts, conf
 from jobs import selectors_metrics as metrics
 from jobs.admin.display import format_duration
-from jobs.models import Job, JobRun
+from jobs.models import JobRun
 from jobs.permissions import metrics_job_scope
 
 TREND_DAYS = 14
@@ -42,7 +41,7 @@ def _svg(markup: str) -> SafeString:
 
 
 def dashboard_context(
-    *, jobs: QuerySet[Job] | None, now: datetime, zone: str
+    *, jobs: metrics.Jobs | None, now: datetime, zone: str
 ) -> dict[str, Any]:
     """Return the dashboard's figures and charts for `jobs` (None: all).
 
@@ -50,6 +49,8 @@ def dashboard_context(
     hours of the chart are counted and labelled.
     """
     tz = ZoneInfo(zone)
+    # Read once: the page's queries then share the ids, not the grants' query.
+    jobs = metrics.job_ids_of(jobs)
     day = metrics.day_start(now, zone)
     last_24h = now - timedelta(hours=23)
     week = now - timedelta(days=6, hours=23)
@@ -128,7 +129,7 @@ def _last_status_rows(counts: dict[str, int]) -> list[tuple[str, str, int]]:
     ]
 
 
-def _failure_rows(*, jobs: QuerySet[Job] | None, since: datetime) -> list[Any]:
+def _failure_rows(*, jobs: metrics.Jobs | None, since: datetime) -> list[Any]:
     return [
         {
             "run": run,
