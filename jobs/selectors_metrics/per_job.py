@@ -23,7 +23,7 @@ from jobs.selectors_metrics.scope import (
     RATED_STATUSES,
     TOP_JOBS,
     Jobs,
-    _job_ids,
+    ids_subquery,
 )
 from jobs.selectors_metrics.windows import day_start, hour_floor
 
@@ -44,7 +44,7 @@ def _weeks(jobs: Jobs | None, *, since: datetime) -> QuerySet[JobWeek]:
     """Return the weeks of the jobs whose latest run ended since `since`."""
     weeks = JobWeek.objects.filter(last_hour__gte=hour_floor(since))
     if jobs is not None:
-        weeks = weeks.filter(job__in=_job_ids(jobs))
+        weeks = weeks.filter(job__in=ids_subquery(jobs))
     return weeks.select_related("job").only(
         "job__name",
         "runs",

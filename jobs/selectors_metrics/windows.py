@@ -37,8 +37,9 @@ from jobs.selectors_metrics.scope import (
     MSG_DATABASE,
     QUANTILES,
     RATED_STATUSES,
+    JobIds,
     Jobs,
-    _job_ids,
+    of_jobs,
 )
 
 
@@ -110,7 +111,9 @@ def _rollup_rows(
     window = Q(hour__gte=hour_floor(since), hour__lt=until)
     if jobs is None:
         return MetricHour.objects.filter(window)
-    return JobMetricHour.objects.filter(window, job__in=_job_ids(jobs))
+    rows = JobMetricHour.objects.filter(window)
+    is_large = isinstance(jobs, JobIds) and jobs.is_large_share
+    return of_jobs(rows, jobs, by_job_index=not is_large)
 
 
 class BucketCount(Func):

@@ -48,21 +48,43 @@ def _figures(jobs: metrics.Jobs) -> dict[str, Any]:
     }
 
 
+@pytest.mark.parametrize("is_large_share", [False, True])
 @pytest.mark.parametrize("scope", SCOPES)
 def test_ids_read_once_give_the_querysets_figures(
-    jobs: dict[str, Any], scope: str
+    jobs: dict[str, Any], scope: str, is_large_share: bool
 ) -> None:
-    """Every selector answers the same for a queryset and its ids."""
+    """Every selector answers the same for a queryset and its ids, either way."""
+    ids = tuple(jobs[scope].values_list("pk", flat=True))
+    chosen = metrics.JobIds(ids, is_large_share=is_large_share)
+    assert _figures(chosen) == _figures(jobs[scope])
+
+
+@pytest.mark.parametrize(("scope", "expected"), [("alpha", True), ("none", False)])
+def test_a_quarter_of_the_jobs_is_a_large_share(
+    jobs: dict[str, Any], scope: str, expected: bool
+) -> None:
+    """1 of 3 jobs is at least a quarter; no job is never a large share."""
     ids = metrics.job_ids_of(jobs[scope])
-    assert isinstance(ids, metrics.JobIds)
-    assert _figures(ids) == _figures(jobs[scope])
+    assert ids is not None
+    assert ids.is_large_share is expected
+
+
+def test_a_few_jobs_of_many_are_no_large_share(
+    jobs: dict[str, Any], make_job: Callable[..., Job]
+) -> None:
+    """1 of 5 jobs is under a quarter: its rollups are looked up by job."""
+    make_job("delta")
+    make_job("epsilon")
+    ids = metrics.job_ids_of(jobs["alpha"])
+    assert ids is not None
+    assert ids.is_large_share is False
 
 
 def test_ids_are_read_once(
     jobs: dict[str, Any], django_assert_num_queries: Callable[..., Any]
 ) -> None:
-    """The ids are one query; the last statuses over them one more, no count."""
-    with django_assert_num_queries(1):
+    """The ids and all jobs' count are two queries; the last statuses one."""
+    with django_assert_num_queries(2):
         ids = metrics.job_ids_of(jobs["both"])
     assert ids is not None
     assert sorted(ids.ids) == sorted(jobs["both"].values_list("pk", flat=True))
