@@ -32,7 +32,7 @@ from jobs.services.runs import job_run_now, run_request_cancel
 from jobs.tests.conftest import FakeClock
 from jobs.tests.metrics_fixture import DAY, LOOK_AT, end_run, record_fixture
 from jobs.worker import WorkerLoop
-from jobs.worker.loop import METRICS_SECONDS
+from jobs.worker.loop import HOUSEKEEPING_GUARD_SECONDS, METRICS_SECONDS
 
 pytestmark = pytest.mark.django_db
 
@@ -186,6 +186,18 @@ def test_the_worker_counts_metrics_every_few_seconds(
     assert loop.count_metrics() == 0
     clock.advance(METRICS_SECONDS)
     assert loop.count_metrics() == 1
+
+
+def test_the_worker_counts_no_metrics_while_a_slot_is_about_to_fire(
+    jobs: tuple[Job, Job], loop: WorkerLoop, clock: FakeClock
+) -> None:
+    """A slot due within the guard goes first; the count follows right after."""
+    alpha, _ = jobs
+    soon = clock() + timedelta(seconds=HOUSEKEEPING_GUARD_SECONDS / 2)
+    Job.objects.filter(pk=alpha.pk).update(next_run_at=soon)
+    assert loop.count_metrics() == 0
+    clock.advance(HOUSEKEEPING_GUARD_SECONDS)
+    assert loop.count_metrics() == 5
 
 
 def test_rebuildmetrics_command_reports_the_count(jobs: tuple[Job, Job]) -> None:
