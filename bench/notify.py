@@ -1,8 +1,11 @@
 """Benchmark notifications: event-to-delivery latency, and scheduling lateness.
 
-    .venv/bin/python bench/notify.py [--events 1000] [--slots 30] [--port 18061]
+    .venv/bin/python bench/notify.py [--db sqlite|postgres] [--events 1000]
+        [--slots 30] [--port 18061]
 
-In a temp folder with its own SQLite database (nothing else is touched), it
+In a temp folder with its own database (SQLite in the folder, or a
+PostgreSQL database ``jobportal_notify_bench_<pid>`` created on the local
+server and dropped after; nothing else is touched), it
 starts a real ``manage.py runworker`` (which runs the notification sender in
 its own thread) and a local HTTP receiver behind a signed webhook channel
 with a rule that sends every failure. Then, in two phases of equal length:
@@ -36,6 +39,8 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from harness import PG_SERVER, pg_admin
 
 PROJECT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -74,7 +79,7 @@ class Receiver(BaseHTTPRequestHandler):
         """Stay quiet."""
 
 
-def setup_env(root: Path) -> dict[str, str]:
+def setup_env(root: Path, db_url: str) -> dict[str, str]:
     """Prepare the folder and return the portal's environment."""
     for sub in ("scripts", "results", "artifacts"):
         (root / sub).mkdir(parents=True)
@@ -83,7 +88,7 @@ def setup_env(root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOB_PORTAL_")}
     env.update(
         {
-            "JOB_PORTAL_DB_URL": f"sqlite:///{root / 'db.sqlite3'}",
+            "JOB_PORTAL_DB_URL": db_url,
             "JOB_PORTAL_SCRIPTS_DIR": str(root / "scripts"),
             "JOB_PORTAL_ARTIFACTS_DIR": str(root / "artifacts"),
             "JOB_PORTAL_SECRET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
@@ -245,6 +250,7 @@ def phase(
 def main() -> int:
     """Run both phases and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--slots", type=int, default=30)
     parser.add_argument("--port", type=int, default=18061)
@@ -257,7 +263,14 @@ def main() -> int:
     )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="jobportal-notify-bench-"))
-    env = setup_env(root)
+    pg_name = f"jobportal_notify_bench_{os.getpid()}"
+    if args.db == "postgres":
+        with pg_admin() as conn:
+            conn.execute(f'CREATE DATABASE "{pg_name}"')
+        db_url = f"{PG_SERVER}/{pg_name}"
+    else:
+        db_url = f"sqlite:///{root / 'db.sqlite3'}"
+    env = setup_env(root, db_url)
     os.environ.update(env)
     sys.path.insert(0, str(PROJECT))
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Receiver)
@@ -293,8 +306,9 @@ def main() -> int:
             if pk in Receiver.arrivals
         ]
         print(
-            f"notifications delivered: {len(Receiver.arrivals)}, "
-            f"repeats: {Receiver.repeats}"
+            f"bench/notify.py --db {args.db}: {len(Receiver.arrivals)} notifications "
+            f"delivered, {Receiver.repeats} repeats; load average now "
+            f"{os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)"
         )
         print(f"event-to-delivery latency   {percentiles(latency)}")
         print(f"lateness, quiet             {percentiles(quiet)}")
@@ -308,6 +322,10 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 worker.kill()
         server.shutdown()
+        if args.db == "postgres":
+            # FORCE: this process's own connection is still open.
+            with pg_admin() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
         if args.keep:
             print(f"kept {root}", file=sys.stderr)
         else:

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 
 from django.db import DatabaseError, close_old_connections, connection
 
 from jobportal import clock as portal_clock
+from jobs import conf
 from notifications.services import channels, delivery, outbox
 
 logger = logging.getLogger(__name__)
@@ -32,6 +35,8 @@ SLOT_GUARD_SECONDS = 0.3
 SLOT_AFTER_SECONDS = 0.15
 # After a database error, the sender waits this long before trying again.
 ERROR_PAUSE_SECONDS = 5.0
+# How often the sender looks for rows leased by dead workers (at most).
+ORPHANS_SECONDS = 1.0
 
 
 class NotificationSender:
@@ -45,13 +50,19 @@ class NotificationSender:
         poll_seconds: float = POLL_SECONDS,
         batch: int = BATCH,
         next_slot: Callable[[], float | None] | None = None,
+        worker_id: Callable[[], int | None] | None = None,
     ) -> None:
-        """Keep the stop event, the clock, the batch size and the slot probe.
+        """Keep the stop event, the clock, the batch size and the probes.
 
         `next_slot` returns the seconds until the scheduler's next slot
         (`WorkerLoop.seconds_to_next_slot`); the sender holds off around it.
+        `worker_id` returns the worker's row id once registered: leases then
+        name it, so that other workers release them should this one die.
         """
         self.next_slot = next_slot
+        self.worker_id = worker_id
+        self.process_token = uuid.uuid4().hex
+        self._orphans_due_at = 0.0
         self.stop = stop
         self.clock = clock
         self.poll_seconds = poll_seconds
@@ -72,6 +83,15 @@ class NotificationSender:
             return 0.0
         return max(0.0, seconds) + SLOT_AFTER_SECONDS
 
+    def holder(self) -> str:
+        """Return this process's lease prefix ("" before the worker registers)."""
+        worker_id = self.worker_id() if self.worker_id is not None else None
+        if worker_id is None:
+            return ""
+        return delivery.lease_holder(
+            worker_id=worker_id, process_token=self.process_token
+        )
+
     def run_once(self) -> int:
         """Do one step; return how much work it found (0: idle)."""
         hold = self.yield_seconds()
@@ -81,7 +101,17 @@ class NotificationSender:
         channels.default_webhook_ensure(now=now)
         found = outbox.notifications_consume(now=now)
         found += delivery.digests_queue(now=now)
-        leased = delivery.notifications_lease(now=self.clock(), limit=self.batch)
+        holder = self.holder()
+        if holder and time.monotonic() >= self._orphans_due_at:
+            self._orphans_due_at = time.monotonic() + ORPHANS_SECONDS
+            found += delivery.notifications_release_orphans(
+                now=now,
+                holder=holder,
+                lost_after_seconds=conf.worker_lost_after_seconds(),
+            )
+        leased = delivery.notifications_lease(
+            now=self.clock(), limit=self.batch, holder=holder
+        )
         if leased:
             delivery.notifications_deliver(leased, clock=self.clock, stop=self.stop)
         return found + len(leased)

@@ -10,10 +10,13 @@ bounded timeout and records a `DeliveryAttempt`. Outcomes:
 * a permanent error (HTTP 4xx but 408/429, SMTP 5xx, bad configuration):
   the row fails and the channel shows the error as its `last_error`.
 
-A sender killed after the lease and before the send leaves the row leased:
-once the lease passes, the next sender sends it (once). A sender killed
-after the send and before the record may send it again; receivers drop the
-repeat by its idempotency key.
+A sender killed after the lease and before the send leaves the row leased.
+The lease names its holder (`lease_holder`: the worker's row and a token of
+its process), so it does not have to run out: once the worker's heartbeat
+is older than the lost-after limit, or the worker comes back under the same
+name, a live sender releases the rows (`notifications_release_orphans`) and
+sends each once. A sender killed after the send and before the record may
+send it again; receivers drop the repeat by its idempotency key.
 
 Rate limit: each channel's token bucket (`notifications.noise`) is taken
 before a send. A row that finds it empty is `suppressed`; suppressed rows
@@ -34,6 +37,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from jobs.crypto import DecryptionError, EncryptionKeyError
+from jobs.models import Worker
 from notifications import decisions, noise
 from notifications.channels.base import Channel as ChannelSender
 from notifications.channels.base import ChannelError, Message
@@ -44,16 +48,31 @@ from notifications.services.outbox import notification_render
 logger = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60.0
+# A lease token: "w<worker id>.<process token>:<batch token>" (32 at most).
+PROCESS_TOKEN_CHARS = 8
 MAX_ATTEMPTS = 8
 DIGEST_EVENT = "digest"
 DIGEST_SUBJECT = "{count} notifications held back by the rate limit"
 DIGEST_LINES = 50
 
 
+def lease_holder(*, worker_id: int, process_token: str) -> str:
+    """Return the lease prefix of one worker process ("w12.ab12cd34")."""
+    return f"w{worker_id}.{process_token[:PROCESS_TOKEN_CHARS]}"
+
+
 def notifications_lease(
-    *, now: datetime, limit: int, lease_seconds: float = LEASE_SECONDS
+    *,
+    now: datetime,
+    limit: int,
+    lease_seconds: float = LEASE_SECONDS,
+    holder: str = "",
 ) -> list[Notification]:
-    """Lease up to `limit` due rows to the caller; oldest first."""
+    """Lease up to `limit` due rows to the caller; oldest first.
+
+    `holder` (`lease_holder`) lets other workers release the rows should
+    this one die.
+    """
     free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
     due = Notification.objects.filter(
         free, status=Notification.Status.PENDING, next_attempt_at__lte=now
@@ -67,11 +86,46 @@ def notifications_lease(
         if not ids:
             # No write when idle: on SQLite an UPDATE takes the write lock.
             return []
-        token = uuid.uuid4().hex[:16]
+        token = f"{holder}:{uuid.uuid4().hex}"[:32]
         # The conditions again: another sender may have leased some meanwhile.
         due.filter(pk__in=ids).update(lease_until=until, lease_token=token)
     mine = Notification.objects.filter(pk__in=ids, lease_token=token)
     return list(mine.select_related("channel").order_by("pk"))
+
+
+def notifications_release_orphans(
+    *, now: datetime, holder: str, lost_after_seconds: float
+) -> int:
+    """Release rows leased by dead worker processes; return how many.
+
+    Dead: its worker's heartbeat is older than `lost_after_seconds` (the
+    limit after which its runs count as lost), or it is an earlier process
+    of this very worker (`holder` has the same worker id, another process
+    token). Released rows are sent by the next lease, with the same
+    idempotency key.
+    """
+    cutoff = now - timedelta(seconds=lost_after_seconds)
+    worker_prefix = holder.split(".", 1)[0] + "."
+    orphaned = Q(lease_token__startswith=worker_prefix) & ~Q(
+        lease_token__startswith=holder + ":"
+    )
+    for worker_id in Worker.objects.filter(last_heartbeat_at__lt=cutoff).values_list(
+        "pk", flat=True
+    ):
+        orphaned |= Q(lease_token__startswith=f"w{worker_id}.")
+    rows = Notification.objects.filter(
+        orphaned, status=Notification.Status.PENDING, lease_until__gt=now
+    )
+    # Look before writing: on SQLite an UPDATE takes the write lock even
+    # when it changes nothing.
+    if not rows.exists():
+        return 0
+    released = rows.update(lease_until=None, lease_token="")
+    if released:
+        logger.warning(
+            "Released %s notification(s) leased by a worker that died", released
+        )
+    return released
 
 
 def notification_deliver(

@@ -10,17 +10,21 @@ from datetime import datetime, timedelta
 import pytest
 from pytest_httpserver import HTTPServer
 
-from jobs.models import JobRun
-from jobs.tests.factories import JobFactory, JobRunFactory
+from jobs.models import JobRun, Worker
+from jobs.tests.factories import JobFactory, JobRunFactory, WorkerFactory
 from notifications.models import Channel, Notification
 from notifications.sender import NotificationSender
 from notifications.services.delivery import (
     LEASE_SECONDS,
+    lease_holder,
     notifications_lease,
+    notifications_release_orphans,
 )
 from notifications.services.outbox import notification_add, notifications_consume
 
 pytestmark = pytest.mark.django_db
+
+LOST_AFTER = 30.0
 
 
 def test_a_sender_killed_after_commit_and_before_send_delivers_once_later(
@@ -95,3 +99,52 @@ def test_the_rate_limit_holds_back_and_a_digest_follows(
     )
     payload = json.loads(httpserver.log[2][0].get_data())
     assert payload["text"] == "- [Failed] r2\n- [Failed] r3"
+
+
+def _leased_by(holder: str, *, now: datetime) -> Notification:
+    (row,) = notifications_lease(now=now, limit=10, holder=holder)
+    return row
+
+
+def test_rows_leased_by_a_worker_whose_heartbeat_stopped_are_released(
+    make_channel: Callable[..., Channel], end_run: Callable[..., JobRun], now: datetime
+) -> None:
+    """Past the lost-after limit, the dead worker's lease goes; a live one stays."""
+    make_channel(secrets={"url": "http://127.0.0.1:9/"})
+    end_run("failed")
+    notifications_consume(now=now)
+    dead = WorkerFactory.create(name="dead", last_heartbeat_at=now)
+    alive = WorkerFactory.create(name="alive", last_heartbeat_at=now)
+    _leased_by(lease_holder(worker_id=dead.pk, process_token="aaaa"), now=now)
+    later = now + timedelta(seconds=LOST_AFTER + 1)
+    Worker.objects.filter(pk=alive.pk).update(last_heartbeat_at=later)
+    me = lease_holder(worker_id=alive.pk, process_token="bbbb")
+    assert (
+        notifications_release_orphans(
+            now=later, holder=me, lost_after_seconds=LOST_AFTER
+        )
+        == 1
+    )
+    assert len(notifications_lease(now=later, limit=10, holder=me)) == 1
+    assert (
+        notifications_release_orphans(
+            now=later, holder=me, lost_after_seconds=LOST_AFTER
+        )
+        == 0
+    )
+
+
+def test_a_worker_restarted_under_its_name_releases_its_earlier_leases(
+    make_channel: Callable[..., Channel], end_run: Callable[..., JobRun], now: datetime
+) -> None:
+    """Same worker row, another process: the earlier process's lease goes at once."""
+    make_channel(secrets={"url": "http://127.0.0.1:9/"})
+    end_run("failed")
+    notifications_consume(now=now)
+    worker = WorkerFactory.create(name="phoenix", last_heartbeat_at=now)
+    _leased_by(lease_holder(worker_id=worker.pk, process_token="old1"), now=now)
+    me = lease_holder(worker_id=worker.pk, process_token="new2")
+    assert (
+        notifications_release_orphans(now=now, holder=me, lost_after_seconds=LOST_AFTER)
+        == 1
+    )

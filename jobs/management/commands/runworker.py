@@ -92,7 +92,9 @@ class Command(BaseCommand):
         sender = None
         if not options["no_notifications"] and not options["once"]:
             sender = NotificationSender(
-                stop=loop.stop, next_slot=loop.seconds_to_next_slot
+                stop=loop.stop,
+                next_slot=loop.seconds_to_next_slot,
+                worker_id=lambda: loop.worker.pk if loop.worker else None,
             )
             sender.start()
         try:
