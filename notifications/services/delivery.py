@@ -29,19 +29,25 @@ import logging
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from jobs.crypto import DecryptionError, EncryptionKeyError
 from jobs.models import Worker
 from notifications import decisions, noise
 from notifications.channels.base import Channel as ChannelSender
 from notifications.channels.base import ChannelError, Message
-from notifications.models import Channel, DeliveryAttempt, Notification
+from notifications.models import (
+    Channel,
+    DeliveryAttempt,
+    DeliveryTotal,
+    Notification,
+)
 from notifications.services.channels import SEND_TIMEOUT_SECONDS, channel_sender
 from notifications.services.outbox import notification_render
 
@@ -170,7 +176,29 @@ def notifications_deliver(
             )
         )
     with transaction.atomic():
-        return [_record(item) if item is not None else None for item in sent]
+        attempts = [_record(item) if item is not None else None for item in sent]
+        _totals_add(
+            Counter(
+                (item.notification.channel.kind, attempt.outcome)
+                for item, attempt in zip(sent, attempts, strict=True)
+                if item is not None and attempt is not None
+            )
+        )
+        return attempts
+
+
+def _totals_add(counts: Counter[tuple[str, str]]) -> None:
+    """Add attempts to the all-time totals (in the caller's transaction)."""
+    if not counts:
+        return
+    DeliveryTotal.objects.bulk_create(
+        [DeliveryTotal(kind=kind, outcome=outcome) for kind, outcome in counts],
+        ignore_conflicts=True,
+    )
+    for (kind, outcome), count in counts.items():
+        DeliveryTotal.objects.filter(kind=kind, outcome=outcome).update(
+            attempts=F("attempts") + count
+        )
 
 
 @dataclass(frozen=True)
