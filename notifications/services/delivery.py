@@ -140,11 +140,15 @@ def notification_deliver(
     clock: Callable[[], datetime],
     timeout_seconds: float = SEND_TIMEOUT_SECONDS,
 ) -> DeliveryAttempt | None:
-    """Send one leased row, record the attempt; None: held by the rate limit."""
-    (attempt,) = notifications_deliver(
+    """Send one leased row, record the attempt.
+
+    None: held back by the rate limit, or not sent (its lease ends before the
+    timeout would) and released.
+    """
+    attempts = notifications_deliver(
         [notification], clock=clock, timeout_seconds=timeout_seconds
     )
-    return attempt
+    return attempts[0] if attempts else None
 
 
 def notifications_deliver(
@@ -159,13 +163,20 @@ def notifications_deliver(
     Sends happen outside any transaction; the records share one, so that
     a batch takes the database's write lock once (on SQLite, a writer
     holding it back to back would starve the scheduler). A row held back
-    by the rate limit gives None. Rows left when `stop` is set stay leased
-    and go out after their lease.
+    by the rate limit gives None. A send starts only if its timeout ends
+    within the row's lease (else another worker could lease and send it
+    meanwhile); the rows left then, or when `stop` is set, are released
+    for the next lease.
     """
     senders: dict[int, ChannelSender] = {}
     sent: list[_Sent | None] = []
     for notification in notifications:
         if stop is not None and stop.is_set():
+            break
+        lease_until = notification.lease_until
+        if lease_until is not None and lease_until < clock() + timedelta(
+            seconds=timeout_seconds
+        ):
             break
         sent.append(
             _send(
@@ -175,6 +186,7 @@ def notifications_deliver(
                 timeout_seconds=timeout_seconds,
             )
         )
+    left = notifications[len(sent) :]
     with transaction.atomic():
         attempts = [_record(item) if item is not None else None for item in sent]
         _totals_add(
@@ -184,6 +196,11 @@ def notifications_deliver(
                 if item is not None and attempt is not None
             )
         )
+        if left:
+            Notification.objects.filter(
+                pk__in=[row.pk for row in left],
+                lease_token__in={row.lease_token for row in left},
+            ).update(lease_until=None, lease_token="")
         return attempts
 
 

@@ -17,6 +17,7 @@ from notifications.sender import NotificationSender
 from notifications.services.delivery import (
     LEASE_SECONDS,
     lease_holder,
+    notification_deliver,
     notifications_lease,
     notifications_release_orphans,
 )
@@ -148,3 +149,25 @@ def test_a_worker_restarted_under_its_name_releases_its_earlier_leases(
         notifications_release_orphans(now=now, holder=me, lost_after_seconds=LOST_AFTER)
         == 1
     )
+
+
+def test_a_send_whose_timeout_outlasts_the_lease_is_not_started(
+    httpserver: HTTPServer,
+    make_channel: Callable[..., Channel],
+    end_run: Callable[..., JobRun],
+    now: datetime,
+) -> None:
+    """Another worker could lease it meanwhile: released unsent instead."""
+    make_channel(secrets={"url": httpserver.url_for("/hook")})
+    end_run("failed")
+    notifications_consume(now=now)
+    (row,) = notifications_lease(now=now, limit=10, lease_seconds=5)
+    assert notification_deliver(row, clock=lambda: now, timeout_seconds=10) is None
+    assert httpserver.log == []
+    released = Notification.objects.get()
+    assert (released.status, released.lease_until, released.attempts) == (
+        Notification.Status.PENDING,
+        None,
+        0,
+    )
+    assert len(notifications_lease(now=now, limit=10)) == 1
