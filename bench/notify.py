@@ -51,6 +51,8 @@ with open(os.path.join({results!r}, os.environ["JOB_RUN_ID"]), "w") as out:
 """
 PHASE_SECONDS = 20.0
 LEAD_SECONDS = 2.0
+# The default feed: 1,000 failing runs over a phase and its lead.
+EVENTS_PER_SECOND = 1000 / (PHASE_SECONDS + LEAD_SECONDS)
 DEADLINE_SECONDS = 90.0
 
 
@@ -138,18 +140,9 @@ class Portal:
         call_command("migrate", verbosity=0)
         from jobs.models import Job
         from jobs.services.jobs import job_save
-        from notifications.models import Channel, Rule
-        from notifications.services.channels import channel_save
 
         now = datetime.now(UTC)
-        channel = channel_save(
-            channel=Channel(name="bench", kind="webhook"),
-            secrets={"url": url, "secret": "bench-secret"},
-            now=now,
-        )
-        Rule.objects.create(channel=channel, triggers=["failure"], only_on_change=False)
-        far = {"type": "yearly", "month": (now.month + 5) % 12 + 1, "day": 1}
-        far["time"] = "03:00"
+        far = far_schedule(now)
         self.measured = [
             job_save(
                 job=Job(name=f"measured-{n}", script="bench_job.py"),
@@ -158,9 +151,7 @@ class Portal:
             ).pk
             for n in range(slots)
         ]
-        self.failing = job_save(
-            job=Job(name="failing", script="bench_job.py"), schedules=[far], now=now
-        )
+        self.failing = notifications_setup(url)
 
     def arm(self, offsets: list[float]) -> dict[int, int]:
         """Make each measured job due at now + lead + offset; return slot ns."""
@@ -195,32 +186,85 @@ class Portal:
 
     def feed(self, count: int, seconds: float, ended: dict[int, float]) -> None:
         """End `count` failing runs over `seconds`, noting each event's time."""
-        from jobs.models import JobRun
-        from jobs.services.outcomes import runs_end
+        feed_failures(self.failing, count, seconds, ended)
 
-        start = time.monotonic()
-        for n in range(count):
-            target = start + seconds * n / count
-            pause = target - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-            now = datetime.now(UTC)
-            run = JobRun(
-                job=self.failing,
-                scheduled_for=now - timedelta(days=1, microseconds=n),
-                attempt=1,
-                trigger=JobRun.Trigger.MANUAL,
-                status=JobRun.Status.FAILED,
-                queued_at=now,
-                not_before=now,
-                started_at=now,
-                finished_at=now,
-                exit_code=1,
-                reason="Exit code 1",
-                reason_code="exit_code",
-            )
-            (done,) = runs_end(now=now, records=[run])
-            ended[done.pk] = now.timestamp()
+
+def far_schedule(now: datetime) -> dict[str, Any]:
+    """Return a yearly schedule whose next slot lies months ahead."""
+    return {
+        "type": "yearly",
+        "month": (now.month + 5) % 12 + 1,
+        "day": 1,
+        "time": "03:00",
+    }
+
+
+def notifications_setup(url: str) -> Any:
+    """Create a webhook channel, a rule and the failing job; return the job.
+
+    The channel is a signed webhook to `url`; its rule sends every failure
+    (not only changes), so each fed run gives one notification.
+    """
+    from jobs.models import Job
+    from jobs.services.jobs import job_save
+    from notifications.models import Channel, Rule
+    from notifications.services.channels import channel_save
+
+    now = datetime.now(UTC)
+    channel = channel_save(
+        channel=Channel(name="bench", kind="webhook"),
+        secrets={"url": url, "secret": "bench-secret"},
+        now=now,
+    )
+    Rule.objects.create(channel=channel, triggers=["failure"], only_on_change=False)
+    return job_save(
+        job=Job(name="failing", script="bench_job.py"),
+        schedules=[far_schedule(now)],
+        now=now,
+    )
+
+
+def feed_failures(
+    job: Any, count: int, seconds: float, ended: dict[int, float]
+) -> None:
+    """End `count` failing runs of `job` at a steady rate over `seconds`.
+
+    Written through `jobs.services.outcomes.runs_end`, as the worker writes
+    them; `ended` gets each run's id and its event's time (epoch seconds).
+    """
+    from jobs.models import JobRun
+    from jobs.services.outcomes import runs_end
+
+    start = time.monotonic()
+    for n in range(count):
+        target = start + seconds * n / count
+        pause = target - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        now = datetime.now(UTC)
+        run = JobRun(
+            job=job,
+            scheduled_for=now - timedelta(days=1, microseconds=n),
+            attempt=1,
+            trigger=JobRun.Trigger.MANUAL,
+            status=JobRun.Status.FAILED,
+            queued_at=now,
+            not_before=now,
+            started_at=now,
+            finished_at=now,
+            exit_code=1,
+            reason="Exit code 1",
+            reason_code="exit_code",
+        )
+        (done,) = runs_end(now=now, records=[run])
+        ended[done.pk] = now.timestamp()
+
+
+def receiver_start(port: int = 0) -> ThreadingHTTPServer:
+    """Serve `Receiver` on 127.0.0.1:`port` (0: a free one) in a thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def phase(
@@ -273,8 +317,7 @@ def main() -> int:
     env = setup_env(root, db_url)
     os.environ.update(env)
     sys.path.insert(0, str(PROJECT))
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = receiver_start(args.port)
     worker = None
     try:
         portal = Portal(f"http://127.0.0.1:{args.port}/hook", args.slots)
