@@ -1,12 +1,13 @@
-"""The notification sender: a thread of the worker, beside the scheduler.
+"""The notification sender: the loop of the worker's sender process.
 
 Each step reads run events into the outbox (`services.outbox`), rolls held
 back rows into digests, leases a small batch of due rows and sends them
 (`services.delivery`). Sending is network I/O with a bounded timeout per
-message, in this thread with its own database connection, so the worker's
-scheduling loop never waits for a mail server. Between steps the thread
-waits on its stop event: at once again while there is more work, else up
-to `poll_seconds`.
+message; ``runworker`` runs this loop in a child process of its own
+(`notifications.sender_process`), so the worker's scheduling loop never
+waits for a mail server nor for the CPU that sending takes. Between steps
+it waits on its stop event: briefly while there is more work, else up to
+`poll_seconds`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import datetime
 from django.db import DatabaseError, close_old_connections, connection
 
 from jobportal import clock as portal_clock
-from jobs import conf
+from jobs import conf, selectors
 from notifications.services import channels, delivery, outbox
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ class NotificationSender:
         self.worker_id = worker_id
         self.process_token = uuid.uuid4().hex
         self._orphans_due_at = 0.0
+        # Whether the last step found work (the slot probe is asked only then).
+        self.is_busy = False
         self.stop = stop
         self.clock = clock
         self.poll_seconds = poll_seconds
@@ -74,9 +77,10 @@ class NotificationSender:
 
         Around a slot's instant the scheduler writes (records and claims the
         run); a sender batch holding the database then (SQLite has one
-        writer) would make the run late.
+        writer) would make the run late. Asked only while busy: when idle,
+        a step writes next to nothing, and the probe costs queries.
         """
-        if self.next_slot is None:
+        if self.next_slot is None or not self.is_busy:
             return 0.0
         seconds = self.next_slot()
         if seconds is None or seconds > SLOT_GUARD_SECONDS:
@@ -114,6 +118,7 @@ class NotificationSender:
         )
         if leased:
             delivery.notifications_deliver(leased, clock=self.clock, stop=self.stop)
+        self.is_busy = bool(found or leased)
         return found + len(leased)
 
     def run_forever(self) -> None:
@@ -137,7 +142,11 @@ class NotificationSender:
             logger.info("Notification sender stopped")
 
     def start(self) -> threading.Thread:
-        """Run `run_forever` in a daemon thread of its own and return it."""
+        """Run `run_forever` in a daemon thread of its own and return it.
+
+        For tests and embedding; ``runworker`` uses a process
+        (`notifications.sender_process`).
+        """
         self._thread = threading.Thread(
             target=self.run_forever, name="notifications", daemon=True
         )
@@ -148,3 +157,14 @@ class NotificationSender:
         """Wait up to `timeout` seconds for the thread to end."""
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def next_slot_from_database() -> float | None:
+    """Return the seconds until the next slot or queued run is due (None: none).
+
+    The sender process's probe (it cannot read the worker loop's memory):
+    two indexed queries (`selectors.next_due_at`).
+    """
+    now = portal_clock.now()
+    next_at = selectors.next_due_at(after=now)
+    return None if next_at is None else (next_at - now).total_seconds()

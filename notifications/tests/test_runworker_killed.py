@@ -1,4 +1,4 @@
-"""End to end: a worker killed -9 in the middle of a send; the next one sends it.
+"""End to end: a worker killed -9 in the middle of a send; its sender process.
 
 A real ``runworker`` leases the notification and sends it to a receiver that
 holds the request open; the test kills the worker while the request hangs,
@@ -11,10 +11,13 @@ one delivery.
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +40,23 @@ WAIT = 30.0
 # The workers count a silent worker dead after this long (their runs lost,
 # their notification leases released).
 LOST_AFTER = "2"
+
+
+def sender_pids(log: str) -> list[int]:
+    """Return the pids of the sender processes a worker's log names."""
+    return [
+        int(pid)
+        for pid in re.findall(r"Notification sender started \(pid (\d+)\)", log)
+    ]
+
+
+def is_running(pid: int) -> bool:
+    """Return whether process `pid` exists and is not a zombie."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 class HoldingReceiver(ThreadingHTTPServer):
@@ -123,8 +143,11 @@ def test_a_worker_killed_during_the_send_leaves_one_delivery_to_the_next(
         context=worker_processes.logs,
     )
     assert receiver.first_arrived.wait(WAIT) is True, worker_processes.logs()
+    sender_pid = sender_pids(worker_processes.log(first))[0]
     first.send_signal(signal.SIGKILL)
     assert first.wait(timeout=WAIT) == -signal.SIGKILL
+    # The sender process dies with its worker.
+    eventually(lambda: not is_running(sender_pid), timeout=WAIT)
     receiver.let_go.set()
     notification = Notification.objects.get()
     assert notification.status == Notification.Status.PENDING
@@ -148,3 +171,30 @@ def test_a_worker_killed_during_the_send_leaves_one_delivery_to_the_next(
         (DeliveryAttempt.Outcome.DELIVERED, 200)
     ]
     assert "leased by a worker that died" in worker_processes.log(second)
+
+
+def test_a_sender_process_that_dies_is_restarted_by_its_worker(
+    worker_processes: WorkerProcesses,  # noqa: F811 - the imported fixture
+) -> None:
+    """Killed alone, the sender comes back; SIGTERM to the worker ends both."""
+    proc = worker_processes.start("--name", "keeper")
+    eventually(
+        lambda: len(sender_pids(worker_processes.log(proc))) == 1,
+        timeout=WAIT,
+        context=worker_processes.logs,
+    )
+    (first,) = sender_pids(worker_processes.log(proc))
+    os.kill(first, signal.SIGKILL)
+    eventually(
+        lambda: len(sender_pids(worker_processes.log(proc))) == 2,
+        timeout=WAIT,
+        context=worker_processes.logs,
+    )
+    second = sender_pids(worker_processes.log(proc))[1]
+    assert is_running(second) is True
+    proc.terminate()
+    assert proc.wait(timeout=WAIT) == 0
+    assert is_running(second) is False
+    assert "Notification sender exited with -9; restarting" in (
+        worker_processes.log(proc)
+    )
