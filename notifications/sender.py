@@ -64,6 +64,7 @@ class NotificationSender:
         self.worker_id = worker_id
         self.process_token = uuid.uuid4().hex
         self._orphans_due_at = 0.0
+        self._is_worker_fresh = True
         # Whether the last step found work (the slot probe is asked only then).
         self.is_busy = False
         self.stop = stop
@@ -108,14 +109,21 @@ class NotificationSender:
         holder = self.holder()
         if holder and time.monotonic() >= self._orphans_due_at:
             self._orphans_due_at = time.monotonic() + ORPHANS_SECONDS
+            lost_after = conf.worker_lost_after_seconds()
             found += delivery.notifications_release_orphans(
-                now=now,
-                holder=holder,
-                lost_after_seconds=conf.worker_lost_after_seconds(),
+                now=now, holder=holder, lost_after_seconds=lost_after
             )
-        leased = delivery.notifications_lease(
-            now=self.clock(), limit=self.batch, holder=holder
-        )
+            # A worker stopped (SIGSTOP) or hung past half the limit will
+            # soon count as dead and see its leases released: its sender,
+            # a process of its own that still runs, leases nothing more.
+            self._is_worker_fresh = delivery.worker_is_fresh(
+                holder=holder, now=now, within_seconds=lost_after / 2
+            )
+        leased = []
+        if self._is_worker_fresh:
+            leased = delivery.notifications_lease(
+                now=self.clock(), limit=self.batch, holder=holder
+            )
         if leased:
             delivery.notifications_deliver(leased, clock=self.clock, stop=self.stop)
         self.is_busy = bool(found or leased)

@@ -134,6 +134,23 @@ def notifications_release_orphans(
     return released
 
 
+def worker_is_fresh(*, holder: str, now: datetime, within_seconds: float) -> bool:
+    """Return whether the lease holder's worker heart-beat within `within_seconds`.
+
+    A holder whose worker row is gone counts as fresh (nothing will release
+    its leases but their time limit).
+    """
+    worker_id = holder.split(".", 1)[0].removeprefix("w")
+    beat = (
+        Worker.objects.filter(pk=int(worker_id))
+        .values_list("last_heartbeat_at", flat=True)
+        .first()
+        if worker_id.isdigit()
+        else None
+    )
+    return beat is None or beat >= now - timedelta(seconds=within_seconds)
+
+
 def notification_deliver(
     notification: Notification,
     *,

@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -171,3 +172,30 @@ def test_a_send_whose_timeout_outlasts_the_lease_is_not_started(
         0,
     )
     assert len(notifications_lease(now=now, limit=10)) == 1
+
+
+def test_the_sender_of_a_worker_silent_past_half_the_limit_leases_nothing(
+    httpserver: HTTPServer,
+    make_channel: Callable[..., Channel],
+    end_run: Callable[..., JobRun],
+    now: datetime,
+    settings: Any,
+) -> None:
+    """Its worker stopped: others will soon release its leases, so it holds off."""
+    settings.JOB_PORTAL_WORKER_LOST_AFTER = LOST_AFTER
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    make_channel(secrets={"url": httpserver.url_for("/hook")})
+    end_run("failed")
+    silent = now - timedelta(seconds=LOST_AFTER / 2 + 1)
+    worker = WorkerFactory.create(name="stopped", last_heartbeat_at=silent)
+
+    def step() -> None:
+        NotificationSender(
+            stop=threading.Event(), clock=lambda: now, worker_id=lambda: worker.pk
+        ).run_once()
+
+    step()
+    assert httpserver.log == []
+    Worker.objects.filter(pk=worker.pk).update(last_heartbeat_at=now)
+    step()
+    assert len(httpserver.log) == 1
