@@ -196,6 +196,18 @@ def test_the_worker_counts_no_metrics_while_a_slot_is_about_to_fire(
     soon = clock() + timedelta(seconds=HOUSEKEEPING_GUARD_SECONDS / 2)
     Job.objects.filter(pk=alpha.pk).update(next_run_at=soon)
     assert loop.count_metrics() == 0
+    clock.advance(HOUSEKEEPING_GUARD_SECONDS * 2)
+    assert loop.count_metrics() == 5
+
+
+def test_the_worker_counts_no_metrics_while_a_run_just_due_waits_for_its_claim(
+    jobs: tuple[Job, Job], loop: WorkerLoop, clock: FakeClock
+) -> None:
+    """A run that fell due after the cycle's claim goes first; a backlog does not."""
+    alpha, _ = jobs
+    job_run_now(job=alpha, requested_by=None, now=clock())
+    clock.advance(HOUSEKEEPING_GUARD_SECONDS / 2)
+    assert loop.count_metrics() == 0
     clock.advance(HOUSEKEEPING_GUARD_SECONDS)
     assert loop.count_metrics() == 5
 

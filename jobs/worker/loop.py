@@ -266,9 +266,15 @@ class WorkerLoop:
         return counted
 
     def is_work_due_within(self, seconds: float) -> bool:
-        """Return whether a slot or a queued run is due within `seconds`."""
+        """Return whether a slot or a queued run is due within `seconds`.
+
+        Work that fell due less than `seconds` ago counts too: a run whose
+        slot came while this cycle was past its claim is still to be claimed
+        (one waiting longer, for free capacity, does not hold counting up).
+        """
         now = self.clock()
-        next_at = selectors.next_due_at(after=now, lead=self.prepare)
+        since = now - timedelta(seconds=seconds)
+        next_at = selectors.next_due_at(after=since, lead=self.prepare)
         return next_at is not None and (next_at - now).total_seconds() <= seconds
 
     def queue_dependents(self) -> int:
