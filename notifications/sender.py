@@ -88,6 +88,12 @@ class NotificationSender:
             return 0.0
         return max(0.0, seconds) + SLOT_AFTER_SECONDS
 
+    def hold(self) -> None:
+        """Wait while a slot is due soon (`yield_seconds`), before writing."""
+        seconds = self.yield_seconds()
+        if seconds:
+            self.stop.wait(seconds)
+
     def holder(self) -> str:
         """Return this process's lease prefix ("" before the worker registers)."""
         worker_id = self.worker_id() if self.worker_id is not None else None
@@ -98,10 +104,12 @@ class NotificationSender:
         )
 
     def run_once(self) -> int:
-        """Do one step; return how much work it found (0: idle)."""
-        hold = self.yield_seconds()
-        if hold:
-            self.stop.wait(hold)
+        """Do one step; return how much work it found (0: idle).
+
+        Only its writes wait while a slot is due (`hold`): the sends, most
+        of its time, go on meanwhile.
+        """
+        self.hold()
         now = self.clock()
         channels.default_webhook_ensure(now=now)
         found = outbox.notifications_consume(now=now)
@@ -125,7 +133,10 @@ class NotificationSender:
                 now=self.clock(), limit=self.batch, holder=holder
             )
         if leased:
-            delivery.notifications_deliver(leased, clock=self.clock, stop=self.stop)
+            self.is_busy = True
+            delivery.notifications_deliver(
+                leased, clock=self.clock, stop=self.stop, before_record=self.hold
+            )
         self.is_busy = bool(found or leased)
         return found + len(leased)
 

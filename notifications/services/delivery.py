@@ -174,12 +174,14 @@ def notifications_deliver(
     clock: Callable[[], datetime],
     timeout_seconds: float = SEND_TIMEOUT_SECONDS,
     stop: threading.Event | None = None,
+    before_record: Callable[[], None] | None = None,
 ) -> list[DeliveryAttempt | None]:
     """Send leased rows one by one, then record every attempt at once.
 
     Sends happen outside any transaction; the records share one, so that
     a batch takes the database's write lock once (on SQLite, a writer
-    holding it back to back would starve the scheduler). A row held back
+    holding it back to back would starve the scheduler); `before_record`
+    runs just before it (the sender waits there while a slot is due). A row held back
     by the rate limit gives None. A send starts only if its timeout ends
     within the row's lease (else another worker could lease and send it
     meanwhile); the rows left then, or when `stop` is set, are released
@@ -204,6 +206,8 @@ def notifications_deliver(
             )
         )
     left = notifications[len(sent) :]
+    if before_record is not None:
+        before_record()
     with transaction.atomic():
         attempts = [_record(item) if item is not None else None for item in sent]
         _totals_add(
