@@ -59,6 +59,9 @@ class InFlight:
     run_id: int
     cancel: threading.Event = field(default_factory=threading.Event)
     cause: str = ""
+    # Set once its outcome is recorded: the slot may still be held while the
+    # thread claims the next run, but there is nothing left to stop.
+    finished: bool = False
     future: Any = None
     lease: Lease = field(default_factory=lambda: Lease(time.monotonic()))
 

@@ -337,7 +337,11 @@ class WorkerLoop:
         """Stop own runs that were cancelled, replaced or taken away."""
         self._cancel_check_due_at = time.monotonic() + CANCEL_CHECK_SECONDS
         with self._lock:
-            ids = [pk for pk, f in self._in_flight.items() if not f.cancel.is_set()]
+            ids = [
+                pk
+                for pk, f in self._in_flight.items()
+                if not (f.cancel.is_set() or f.finished)
+            ]
         if not ids:
             return 0
         gone = JobRun.objects.filter(pk__in=ids).filter(
@@ -349,7 +353,7 @@ class WorkerLoop:
         for pk in gone.values_list("pk", flat=True):
             with self._lock:
                 flight = self._in_flight.get(pk)
-            if flight is not None:
+            if flight is not None and not flight.finished:
                 flight.cause = flight.cause or CAUSE_CANCEL
                 flight.cancel.set()
                 logger.info("Stopping run %s: cancel requested", pk)
@@ -580,6 +584,7 @@ class WorkerLoop:
         try:
             while True:
                 self.execute_run(current, flight=flight)
+                flight.finished = True
                 with self._claim_lock:
                     following = self._claim_following()
                     if following is None:
