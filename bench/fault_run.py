@@ -437,6 +437,11 @@ def main() -> None:
         help="start an own PostgreSQL cluster and restart it for real (twice)",
     )
     options = parser.parse_args()
+    # SIGTERM (and SIGINT, even when started in the background, where it is
+    # ignored) unwinds through the `finally` blocks: workers and the own
+    # cluster are stopped.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.default_int_handler)
     cluster = cluster_from_env()
     if options.own_server and cluster is None:
         raise SystemExit(run_on_own_server(sys.argv[1:]))
