@@ -481,6 +481,10 @@ class WorkerLoop:
 
     def shutdown(self) -> None:
         """Stop claiming; give running jobs the grace period, then stop them."""
+        # Also when the loop ended on an error rather than the stop event:
+        # the pool's threads must not claim more runs once heartbeats stop
+        # (other workers would take those over while they run here).
+        self.stop.set()
         deadline = time.monotonic() + self.grace_seconds
         if self._in_flight:
             logger.info(
