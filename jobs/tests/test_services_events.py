@@ -147,6 +147,42 @@ def test_an_expired_lease_is_retaken_once(
     assert claim("metrics", later) == []
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite's one writer cannot delete while the claim writes",
+)
+@pytest.mark.django_db(transaction=True)
+def test_an_event_deleted_while_being_claimed_makes_the_claim_empty(
+    make_job: Callable[..., Job], now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retention deletes an event between the claim's read and its commit.
+
+    Its receipt's foreign key fails at commit (PostgreSQL: an
+    IntegrityError that used to end the worker's loop): the claim returns
+    nothing, and the next one gets the events left.
+    """
+    ids = ended_runs(make_job(), now, 2)
+    real_take_new = events._take_new
+
+    def prune_one() -> None:
+        try:
+            RunEvent.objects.filter(pk=ids[0]).delete()
+        finally:
+            connection.close()
+
+    def take_new_then_lose_one(*args: Any, **kwargs: Any) -> None:
+        real_take_new(*args, **kwargs)
+        # Another process's retention, committed before this claim is.
+        pruner = threading.Thread(target=prune_one)
+        pruner.start()
+        pruner.join(timeout=30)
+
+    monkeypatch.setattr(events, "_take_new", take_new_then_lose_one)
+    assert claim("metrics", now) == []
+    monkeypatch.setattr(events, "_take_new", real_take_new)
+    assert claim("metrics", now) == ids[1:]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_claimers_of_one_consumer_get_disjoint_events(
     make_job: Callable[..., Job], now: datetime
