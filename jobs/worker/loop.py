@@ -142,6 +142,9 @@ class WorkerLoop:
             state_dir=str(conf.run_state_dir()),
         )
         self._beat_due_at: datetime | None = None
+        # When (`time.monotonic`) the last heartbeat (or registration) was
+        # written; claims wait for a fresh one (see `claim_runs`).
+        self._beat_at: float | None = None
         self._prune_due_at: datetime | None = None
         self._retention_due_at: datetime | None = None
         self._metrics_due_at: datetime | None = None
@@ -159,10 +162,12 @@ class WorkerLoop:
     def register(self) -> Worker:
         """Create (or take over) this worker's row and start heart-beating."""
         now = self.clock()
+        at = time.monotonic()
         conf.run_state_dir().mkdir(parents=True, exist_ok=True)
         self.worker = workers.worker_register(
             name=self.name, host=self.host, pid=os.getpid(), now=now
         )
+        self._beat_at = at
         leases.runs_leftovers_end(host=self.host, now=now)
         return self.worker
 
@@ -178,6 +183,7 @@ class WorkerLoop:
             worker=self.worker, now=now, cycle_at=self._cycle_at
         ):
             self.register()
+        self._beat_at = at
         self.renew_leases(now=now, at=at)
         self.hand_back_strays()
         self._beat_due_at = now + timedelta(seconds=self.heartbeat_seconds)
@@ -283,11 +289,25 @@ class WorkerLoop:
         return recorded
 
     def claim_runs(self, limit: int) -> list[JobRun]:
-        """Claim up to `limit` startable queued runs for this worker."""
+        """Claim up to `limit` startable queued runs for this worker.
+
+        Nothing while this worker's last heartbeat is older than half the
+        lost-after limit (it was stopped or stalled): other workers may be
+        taking its runs over as lost right now, and would end a run claimed
+        meanwhile (on this host) or retry it. The loop heart-beats first.
+        """
         if self.worker is None:
             self.register()
         assert self.worker is not None  # noqa: S101 - register() sets it
+        if self.is_heartbeat_stale():
+            return []
         return claims.runs_claim(worker=self.worker, now=self.clock(), limit=limit)
+
+    def is_heartbeat_stale(self) -> bool:
+        """Return whether the last heartbeat is older than half lost-after."""
+        if self._beat_at is None:
+            return True
+        return time.monotonic() - self._beat_at > self.lost_after_seconds / 2
 
     def free_capacity(self) -> int:
         """Return how many more runs this worker may execute now."""
