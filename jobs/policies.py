@@ -70,6 +70,10 @@ MSG_LEASE_EXPIRED = (
     "The run's lease was not renewed in time (worker {worker} stalled or cut off "
     "from the database); its supervisor ended the script."
 )
+MSG_SUPERVISOR_ENDED = (
+    "The run's supervisor was ended from outside before it reported the script's "
+    "exit (recovery on this host took the run of worker {worker} over)."
+)
 
 
 @dataclass(frozen=True)
@@ -272,6 +276,10 @@ def _ending(
     if result.lease_expired:
         reason = MSG_LEASE_EXPIRED.format(worker=worker)
         return LOST, RetryMode.INTERRUPTED, reason, reasons.LEASE_EXPIRED
+    if result.supervisor_ended and not (result.cancelled or result.timed_out):
+        # Killed with its supervisor, not by itself: no script failure.
+        reason = MSG_SUPERVISOR_ENDED.format(worker=worker)
+        return LOST, RetryMode.INTERRUPTED, reason, reasons.WORKER_LOST
     if result.cancelled and cause == CAUSE_SHUTDOWN:
         reason = MSG_SHUTDOWN.format(worker=worker)
         return LOST, RetryMode.INTERRUPTED, reason, reasons.SHUTDOWN

@@ -83,6 +83,10 @@ class ProcessResult:
     error: str = ""
     # The supervisor ended the script: its lease was not renewed in time.
     lease_expired: bool = False
+    # The supervisor died before reporting the script's exit: something
+    # outside (same-host recovery's `process_tree.tree_end`) killed both;
+    # `exit_code` is then the supervisor's own status.
+    supervisor_ended: bool = False
 
 
 def interpreter_argv(
@@ -509,4 +513,5 @@ def run_process(
         dropped_bytes=buffer.dropped_bytes,
         duration_seconds=clock() - start,
         lease_expired=handle.is_fenced,
+        supervisor_ended=handle.exit_code is None and not handle.is_fenced,
     )
