@@ -124,8 +124,17 @@ def run_events_prune(*, now: datetime, retention_days: int | None = None) -> int
         ids = _prunable(cutoff=cutoff, readers=readers)
         if not ids:
             break
-        RunEventReceipt.objects.filter(event_id__in=ids).delete()
-        deleted += RunEvent.objects.filter(pk__in=ids).delete()[0]
+        try:
+            with transaction.atomic():
+                RunEventReceipt.objects.filter(event_id__in=ids).delete()
+                batch = RunEvent.objects.filter(pk__in=ids).delete()[0]
+        except IntegrityError:
+            # A claim committed a receipt for one of them meanwhile (the
+            # foreign key, checked at commit): this batch waits for the
+            # next prune.
+            logger.info("Run events claimed while pruned; pruning them later")
+            break
+        deleted += batch
         if len(ids) < PRUNE_BATCH:
             break
     if deleted:
