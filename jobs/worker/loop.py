@@ -371,6 +371,9 @@ class WorkerLoop:
             return 0.0
         self.queue_dependents()
         self.schedule_due_slots(max_batches=1)
+        if self.is_heartbeat_stale():
+            # A slow cycle (a loaded machine, a tiny lost-after): beat first.
+            self.heartbeat()
         self.start_runs(self.claim_runs(self.free_capacity()))
         self.count_metrics()
         self._cycle_at = self.clock()
@@ -553,6 +556,8 @@ class WorkerLoop:
             self.heartbeat()
         self.check_cancellations()
         self.queue_dependents()
+        if self.is_heartbeat_stale():
+            self.heartbeat()
         started = self.start_runs(self.claim_runs(self.free_capacity()))
         with self._lock:
             return bool(started or self._in_flight)
