@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from django.db import (
     DatabaseError,
     InterfaceError,
+    InternalError,
     OperationalError,
     close_old_connections,
     connection,
@@ -44,7 +45,12 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-DB_ERRORS = (OperationalError, InterfaceError)
+# What a database outage raises. InternalError too: PostgreSQL ends a
+# session left idle in a transaction (a worker stopped or stalled there, see
+# IDLE_IN_TRANSACTION_SECONDS) with SQLSTATE 25P03, which arrives as an
+# InternalError at the next statement or COMMIT, and a session broken inside
+# a transaction answers "current transaction is aborted" (25P02) the same way.
+DB_ERRORS = (OperationalError, InterfaceError, InternalError)
 BACKOFF_FIRST_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 30.0
 # PostgreSQL ends a worker's session left idle inside a transaction this
