@@ -71,8 +71,8 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Min, Q  # noqa: E402
+from pg_cluster import Cluster, own_cluster  # noqa: E402
 
-from bench.pg_cluster import Cluster, own_cluster  # noqa: E402
 from jobportal import clock  # noqa: E402
 from jobs.models import Job, JobRun, RunEvent, Worker  # noqa: E402
 from jobs.services.jobs import job_save  # noqa: E402
