@@ -20,49 +20,44 @@ from jobs.permissions import can_manage_blackouts, can_view_blackouts
 from jobs.services.blackouts import blackout_calendar_delete, blackout_calendar_save
 
 
-class BlackoutWindowInline(admin.TabularInline):
-    """One row per window; the fields a row's kind does not use stay empty."""
-
-    model = BlackoutWindow
-    extra = 1
-    fields = (
-        "kind",
-        "label",
-        "starts_at",
-        "ends_at",
-        "weekday",
-        "start_time",
-        "end_time",
-        "day",
-    )
+class BlackoutRights:
+    """Calendars and their windows: seen and managed as the API allows."""
 
     def has_view_permission(
         self, request: HttpRequest, obj: Model | None = None
     ) -> bool:
-        """Windows go with their calendar's rights."""
+        """Any role sees calendars."""
         return can_view_blackouts(request.user)
 
     def has_add_permission(
         self, request: HttpRequest, obj: Model | None = None
     ) -> bool:
-        """Windows go with their calendar's rights."""
+        """Managing calendars takes the model permissions."""
         return can_manage_blackouts(request.user)
 
     def has_change_permission(
         self, request: HttpRequest, obj: Model | None = None
     ) -> bool:
-        """Windows go with their calendar's rights."""
+        """Managing calendars takes the model permissions."""
         return can_manage_blackouts(request.user)
 
     def has_delete_permission(
         self, request: HttpRequest, obj: Model | None = None
     ) -> bool:
-        """Windows go with their calendar's rights."""
+        """Managing calendars takes the model permissions."""
         return can_manage_blackouts(request.user)
 
 
+class BlackoutWindowInline(BlackoutRights, admin.TabularInline):
+    """One row per window; the fields a row's kind does not use stay empty."""
+
+    model = BlackoutWindow
+    extra = 1
+    fields = BlackoutWindow.FIELDS
+
+
 @admin.register(BlackoutCalendar)
-class BlackoutCalendarAdmin(admin.ModelAdmin):
+class BlackoutCalendarAdmin(BlackoutRights, admin.ModelAdmin):
     """Calendars by name, zone, whether global, and how many jobs use them."""
 
     inlines = (BlackoutWindowInline,)
@@ -70,28 +65,6 @@ class BlackoutCalendarAdmin(admin.ModelAdmin):
     list_filter = ("is_global",)
     search_fields = ("name", "description")
     fields = ("name", "description", "timezone", "is_global")
-
-    def has_view_permission(
-        self, request: HttpRequest, obj: Model | None = None
-    ) -> bool:
-        """See calendars as the API lets one see them."""
-        return can_view_blackouts(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Manage calendars as the API lets one manage them."""
-        return can_manage_blackouts(request.user)
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: Model | None = None
-    ) -> bool:
-        """Manage calendars as the API lets one manage them."""
-        return can_manage_blackouts(request.user)
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: Model | None = None
-    ) -> bool:
-        """Manage calendars as the API lets one manage them."""
-        return can_manage_blackouts(request.user)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BlackoutCalendar]:
         """Count windows and jobs in the same query."""

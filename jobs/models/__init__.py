@@ -24,7 +24,7 @@ from jobs.models.runs import JobRun, RunArtifact, Worker
 from jobs.models.scripts import Script, ScriptReview
 from jobs.models.secrets import Secret
 from jobs.models.templates import JobTemplate, JobTemplateVersion
-from jobs.models.versions import JobVersion
+from jobs.models.versions import JobVersion, SnapshotVersion
 
 __all__ = [
     "MSG_CHOICES_ONLY_FOR_CHOICE",
@@ -52,6 +52,7 @@ __all__ = [
     "Script",
     "ScriptReview",
     "Secret",
+    "SnapshotVersion",
     "Worker",
     "default_timezone",
 ]

@@ -84,6 +84,17 @@ class BlackoutWindow(models.Model):
         Kind.WEEKLY: ("weekday", "start_time", "end_time"),
         Kind.HOLIDAY: ("day",),
     }
+    # What a user edits, in the admin's and the API's order.
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "kind",
+        "label",
+        "starts_at",
+        "ends_at",
+        "weekday",
+        "start_time",
+        "end_time",
+        "day",
+    )
 
     calendar = models.ForeignKey(
         BlackoutCalendar, on_delete=models.CASCADE, related_name="windows"

@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from jobs.models.versions import SnapshotVersion
+
 
 class JobTemplate(models.Model):
     """A reusable job document with parameters, in a category."""
@@ -38,14 +40,12 @@ class JobTemplate(models.Model):
         return self.name
 
 
-class JobTemplateVersion(models.Model):
+class JobTemplateVersion(SnapshotVersion):
     """A snapshot of a template (its document form), stored at every change."""
 
     template = models.ForeignKey(
         JobTemplate, on_delete=models.CASCADE, related_name="versions"
     )
-    number = models.PositiveIntegerField()
-    snapshot = models.JSONField()
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -53,12 +53,9 @@ class JobTemplateVersion(models.Model):
         on_delete=models.SET_NULL,
         related_name="job_template_versions",
     )
-    note = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField()
 
-    class Meta:
+    class Meta(SnapshotVersion.Meta):
         ordering = ("template", "-number")
-        default_permissions = ("view",)
         constraints = (
             models.UniqueConstraint(
                 fields=["template", "number"], name="jobtemplateversion_unique_number"

@@ -8,18 +8,34 @@ from django.db import models
 from jobs.models.jobs import Job
 
 
-class JobVersion(models.Model):
+class SnapshotVersion(models.Model):
+    """What a job version and a template version share: a numbered snapshot.
+
+    Versions are never edited; `jobs.services.versions.version_store_next`
+    numbers and saves them. A subclass adds its owner (a foreign key whose
+    related name is ``versions``) and the author's related name.
+    """
+
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+        default_permissions = ("view",)
+
+
+class JobVersion(SnapshotVersion):
     """A snapshot of a job's definition, stored at every change.
 
     `snapshot` is the job document (`jobs.documents.job_to_document`) plus the
     script's content hash and the names (never the values) of its secrets;
-    see `jobs.services.versions`. Versions are never edited: a rollback
-    saves the old snapshot as a new version.
+    see `jobs.services.versions`. A rollback saves the old snapshot as a new
+    version.
     """
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="versions")
-    number = models.PositiveIntegerField()
-    snapshot = models.JSONField()
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -27,12 +43,9 @@ class JobVersion(models.Model):
         on_delete=models.SET_NULL,
         related_name="job_versions",
     )
-    note = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField()
 
-    class Meta:
+    class Meta(SnapshotVersion.Meta):
         ordering = ("job", "-number")
-        default_permissions = ("view",)
         constraints = (
             models.UniqueConstraint(
                 fields=["job", "number"], name="jobversion_unique_number"

@@ -30,7 +30,7 @@ from jobs.document_schema import DocumentInvalidError, document_validate
 from jobs.documents import MODEL_FIELDS, PARAMETERS_KEY, SECRETS_KEY
 from jobs.models import Job, JobTemplate, JobTemplateVersion
 from jobs.services.jobs import job_save
-from jobs.services.versions import SNAPSHOT_KEY_ORDER
+from jobs.services.versions import SNAPSHOT_KEY_ORDER, version_store_next
 from jobs.version_diff import Change, diff_as_changes, version_diff
 
 logger = logging.getLogger(__name__)
@@ -140,22 +140,18 @@ def template_version_record(
     *, template: JobTemplate, author: Actor, note: str = "", now: datetime
 ) -> JobTemplateVersion | None:
     """Store the template's current document as its next version, if changed."""
-    snapshot = template_document(template)
-    # Serialise numbering per template (a no-op on SQLite).
-    list(JobTemplate.objects.select_for_update().filter(pk=template.pk).values("pk"))
-    latest = template_latest_version(template)
-    if latest is not None and latest.snapshot == snapshot:
-        return None
-    version = JobTemplateVersion(
-        template=template,
-        number=latest.number + 1 if latest is not None else 1,
-        snapshot=snapshot,
-        author=actor_user(author),
-        note=note[:500],
-        created_at=now,
+    version = version_store_next(
+        JobTemplateVersion(
+            template=template,
+            snapshot=template_document(template),
+            author=actor_user(author),
+        ),
+        owner=template,
+        note=note,
+        now=now,
     )
-    version.full_clean(validate_constraints=False)
-    version.save()
+    if version is None:
+        return None
     logger.info("Template %s: stored version %s", template.pk, version.number)
     return version
 

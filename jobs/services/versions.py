@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -38,10 +38,12 @@ from jobs.models import (
     BlackoutCalendar,
     Job,
     JobDependency,
+    JobTemplate,
     JobVersion,
     Schedule,
     Script,
     Secret,
+    SnapshotVersion,
 )
 from jobs.script_content import stat_script
 from jobs.script_files import script_resolve
@@ -49,6 +51,8 @@ from jobs.script_paths import ScriptPathError
 from jobs.version_diff import Change, ordered, version_diff
 
 logger = logging.getLogger(__name__)
+# A job version or a template version (`jobs.models.versions.SnapshotVersion`).
+V = TypeVar("V", bound=SnapshotVersion)
 
 MSG_BASELINE = "State before its first recorded change."
 MSG_SECRETS_GONE = "Secrets of this version no longer exist: {names}."
@@ -160,24 +164,37 @@ def job_version_record(
     """
     if snapshot is None:
         snapshot = job_snapshot(job)
+    version = version_store_next(
+        JobVersion(job=job, snapshot=snapshot, author=actor_user(author)),
+        owner=job,
+        note=note,
+        now=now,
+    )
+    if version is not None:
+        logger.info("Job %s: stored version %s", job.pk, version.number)
+    return version
+
+
+def version_store_next(
+    version: V, *, owner: Job | JobTemplate, note: str, now: datetime
+) -> V | None:
+    """Save `version` (a job's or a template's) as its owner's next number.
+
+    `version` is unsaved, with its owner, author and snapshot set. Nothing is stored
+    (and None returned) when the snapshot equals the owner's latest version.
+    """
     with transaction.atomic():
-        # Serialise numbering per job (a no-op on SQLite, whose writers are
+        # Serialise numbering per owner (a no-op on SQLite, whose writers are
         # serialised anyway).
-        list(Job.objects.select_for_update().filter(pk=job.pk).values_list("pk"))
-        latest = JobVersion.objects.filter(job=job).order_by("-number").first()
-        if latest is not None and latest.snapshot == snapshot:
+        list(type(owner).objects.select_for_update().filter(pk=owner.pk).values("pk"))
+        latest = owner.versions.order_by("-number").first()
+        if latest is not None and latest.snapshot == version.snapshot:
             return None
-        version = JobVersion(
-            job=job,
-            number=latest.number + 1 if latest is not None else 1,
-            snapshot=snapshot,
-            author=actor_user(author),
-            note=note[:500],
-            created_at=now,
-        )
+        version.number = latest.number + 1 if latest is not None else 1
+        version.note = note[:500]
+        version.created_at = now
         version.full_clean(validate_constraints=False)
         version.save()
-    logger.info("Job %s: stored version %s", job.pk, version.number)
     return version
 
 

@@ -63,16 +63,7 @@ class WindowSerializer(StrictModelSerializer):
 
     class Meta:
         model = BlackoutWindow
-        fields = (
-            "kind",
-            "label",
-            "starts_at",
-            "ends_at",
-            "weekday",
-            "start_time",
-            "end_time",
-            "day",
-        )
+        fields = BlackoutWindow.FIELDS
 
     def validate_label(self, value: str) -> str:
         """Refuse text that cannot be stored."""
