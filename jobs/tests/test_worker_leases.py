@@ -407,3 +407,30 @@ def test_a_worker_whose_heartbeat_is_stale_claims_nothing_until_it_beats(
     assert JobRun.objects.get(pk=run.pk).status == JobRun.Status.QUEUED
     loop.heartbeat()
     assert loop.claim_runs(1) == [run]
+
+
+def test_a_claimed_run_not_started_yet_is_not_taken_over_before_its_lease(
+    make_job: Callable[..., Job],
+    make_loop: Callable[..., WorkerLoop],
+    clock: FakeClock,
+    now: datetime,
+) -> None:
+    """The claim starts the lease: no gap before the supervisor is recorded.
+
+    Claimed 30 s after the worker's last heartbeat and stalled before its
+    start: the heartbeat is stale at 60 s, the lease holds until 90 s.
+    """
+    dead, alive = make_loop("dead"), make_loop("alive")
+    dead.register()
+    alive.register()
+    clock.advance(30)
+    run = _queue(dead, make_job(retry_on_lost=True, retry_max_attempts=2), now)
+    assert run.lease_expires_at == clock.now + timedelta(seconds=60)
+    clock.advance(31)
+    alive.heartbeat()
+    assert alive.recover_lost_runs() == 0
+    assert JobRun.objects.get(pk=run.pk).status == JobRun.Status.RUNNING
+    clock.advance(30)
+    alive.heartbeat()
+    assert alive.recover_lost_runs() == 1
+    assert JobRun.objects.get(pk=run.pk).status == JobRun.Status.LOST

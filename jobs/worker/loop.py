@@ -301,7 +301,12 @@ class WorkerLoop:
         assert self.worker is not None  # noqa: S101 - register() sets it
         if self.is_heartbeat_stale():
             return []
-        return claims.runs_claim(worker=self.worker, now=self.clock(), limit=limit)
+        return claims.runs_claim(
+            worker=self.worker,
+            now=self.clock(),
+            limit=limit,
+            lease_seconds=self.lost_after_seconds,
+        )
 
     def is_heartbeat_stale(self) -> bool:
         """Return whether the last heartbeat is older than half lost-after."""
