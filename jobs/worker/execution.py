@@ -29,7 +29,7 @@ from django.db import (
     connections,
 )
 
-from jobs import conf, hooks, reasons
+from jobs import conf, hooks, reasons, run_outcomes
 from jobs.models import JobRun, Worker
 from jobs.policies import (
     CAUSE_SHUTDOWN,
@@ -235,6 +235,7 @@ class RunExecutor:
             output_interval_seconds=self.output_interval_seconds,
             outcome=None if self.state_dir is None else (self.state_dir, str(run.pk)),
         )
+        result = self._own_exit(run, result)
         self.finish(
             run,
             result,
@@ -246,6 +247,31 @@ class RunExecutor:
         if self.state_dir is not None:
             # Recorded (or dropped for a takeover): the saved copy is spent.
             leases.run_saved_outcome_remove(run=run, state_dir=self.state_dir)
+
+    def _own_exit(self, run: JobRun, result: ProcessResult) -> ProcessResult:
+        """Return `result` as the script's own exit if it ended by itself.
+
+        A stop (shutdown, cancel, the lease fence, recovery) may cross the
+        script's own exit: the stop is then taken for the cause although
+        the script had finished (a succeeded script recorded lost and run
+        again). Its supervisor saves an outcome only when it had not
+        signalled the script, so a saved outcome tells.
+        """
+        stopped = result.cancelled or result.lease_expired or result.supervisor_ended
+        if self.state_dir is None or not stopped:
+            return result
+        path = leases.run_saved_outcome_file(run=run, state_dir=self.state_dir)
+        saved = None if path is None else run_outcomes.outcome_read(path)
+        if saved is None:
+            return result
+        logger.info("Run %s ended by itself (exit code %s)", run.pk, saved.exit_code)
+        return replace(
+            result,
+            exit_code=saved.exit_code,
+            cancelled=False,
+            lease_expired=False,
+            supervisor_ended=False,
+        )
 
     def _pre_hook(
         self,
