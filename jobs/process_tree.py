@@ -51,6 +51,25 @@ def start_time(pid: int) -> int | None:
     return int(fields[19]) if fields and len(fields) > 19 else None
 
 
+def started_unix(pid: int) -> float | None:
+    """Return when `pid` started, in Unix time, or None if gone (or a zombie).
+
+    Never later than the true start: the boot time /proc gives is whole
+    seconds, rounded down.
+    """
+    fields = _stat_fields(pid)
+    if not fields or fields[0] in DEAD_STATES or len(fields) <= 19:
+        return None
+    try:
+        lines = (PROC / "stat").read_text().splitlines()
+    except OSError:
+        return None
+    boot = next((line.split()[1] for line in lines if line.startswith("btime ")), None)
+    if boot is None:
+        return None
+    return int(boot) + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
 def is_alive(pid: int, started: int | None = None) -> bool:
     """Return whether `pid` runs (not a zombie) and, if given, started then."""
     fields = _stat_fields(pid)

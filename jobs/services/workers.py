@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.db.models import Q
 
-from jobs import conf, run_outcomes
+from jobs import conf, process_tree, run_outcomes
+from jobs.errors import JobsError
 from jobs.models import JobRun, Worker
 from jobs.policies import outcome_for
 from jobs.runner import ProcessResult
@@ -17,6 +18,41 @@ from jobs.services.outcomes import RunEnd, runs_end
 from jobs.services.runs import MSG_LOST, MSG_ORPHANED, run_mark_lost, run_retry
 
 logger = logging.getLogger(__name__)
+
+MSG_NAME_IN_USE = (
+    "Worker name {name!r} is in use by process {pid} on this host (running or "
+    "stopped): stop that process, or start this worker with another --name."
+)
+# Wall clocks may be stepped a little between a worker's start and its
+# registration; a pid recycled within this long after would be refused.
+NAME_CLOCK_SLACK_SECONDS = 1.0
+
+
+class WorkerNameInUse(JobsError):
+    """Another live process on this host is the worker of that name."""
+
+
+def worker_name_check(*, name: str, host: str, pid: int) -> None:
+    """Raise WorkerNameInUse if a live process of `host` is the worker `name`.
+
+    Call on `host` itself, before `worker_register`, which would take the
+    name's running runs for an earlier process's that died and end their
+    process trees: a stopped (SIGSTOP) process is alive, and its runs are
+    its own. The process holding the row's pid counts only if it started
+    before the row was registered: a pid recycled since cannot have.
+    """
+    row = (
+        Worker.objects.filter(name=name, host=host, stopped_at__isnull=True)
+        .exclude(pid=pid)
+        .only("pid", "started_at")
+        .first()
+    )
+    if row is None:
+        return
+    started = process_tree.started_unix(row.pid)
+    registered = row.started_at.timestamp() + NAME_CLOCK_SLACK_SECONDS
+    if started is not None and started <= registered:
+        raise WorkerNameInUse(MSG_NAME_IN_USE.format(name=name, pid=row.pid))
 
 
 @transaction.atomic

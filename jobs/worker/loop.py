@@ -13,6 +13,8 @@ running jobs get `grace_seconds` to finish, then their process groups are
 stopped and each such run is recorded `lost` with a new attempt queued at
 once (when its job retries lost runs) for any worker to pick up. A database
 that refuses connections makes the loop log, back off and resume.
+Runs start on spare supervisors forked ahead of need (`jobs.supervisor.pool`),
+kept from the first cycle and let go when shutdown begins.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import TypeVar
 from django.db.models import Q
 
 from jobportal import clock as portal_clock
-from jobs import conf, selectors
+from jobs import conf, selectors, supervisor
 from jobs.models import JobRun, Worker
 from jobs.policies import CAUSE_CANCEL, CAUSE_SHUTDOWN
 from jobs.services import (
@@ -46,6 +48,7 @@ from jobs.services import (
     retention,
     workers,
 )
+from jobs.supervisor import pool as spares
 from jobs.wakeup import Doorbell, Waiter, make_waiter
 from jobs.worker.execution import (
     DB_ERRORS,
@@ -160,10 +163,14 @@ class WorkerLoop:
     # --- steps ---------------------------------------------------------------
 
     def register(self) -> Worker:
-        """Create (or take over) this worker's row and start heart-beating."""
+        """Create (or take over) this worker's row and start heart-beating.
+
+        Raise WorkerNameInUse if a live process on this host has the name.
+        """
         now = self.clock()
         at = time.monotonic()
         conf.run_state_dir().mkdir(parents=True, exist_ok=True)
+        workers.worker_name_check(name=self.name, host=self.host, pid=os.getpid())
         self.worker = workers.worker_register(
             name=self.name, host=self.host, pid=os.getpid(), now=now
         )
@@ -468,6 +475,7 @@ class WorkerLoop:
         # Listen before the first cycle reads anything, so that no change
         # made while it runs goes unnoticed.
         self.waiter.poll()
+        self._start_spares()
         try:
             while not self.stop.is_set():
                 seconds = self.guarded(self.run_once)
@@ -478,6 +486,7 @@ class WorkerLoop:
 
     def drain(self) -> None:
         """Process what is due now, wait for those runs, then shut down."""
+        self._start_spares()
         try:
             while not self.stop.is_set():
                 if self.guarded(self._drain_schedule) is not None:
@@ -513,6 +522,8 @@ class WorkerLoop:
         # the pool's threads must not claim more runs once heartbeats stop
         # (other workers would take those over while they run here).
         self.stop.set()
+        # No run starts from now on: the spare supervisors may go.
+        spares.pool_stop()
         deadline = time.monotonic() + self.grace_seconds
         if self._in_flight:
             logger.info(
@@ -547,6 +558,11 @@ class WorkerLoop:
         logger.info("Worker %s stopped", self.name)
 
     # --- internals -----------------------------------------------------------
+
+    def _start_spares(self) -> None:
+        """Keep spare supervisors for the runs, where runs can be supervised."""
+        if supervisor.unsupported_reason() is None:
+            spares.pool_start(self.concurrency)
 
     def _drain_schedule(self) -> int:
         if self.worker is None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from jobs.services.workers import WorkerNameInUse
 from jobs.worker import WorkerLoop
 from jobs.worker.execution import keep_connections, limit_idle_transactions
 from notifications.sender import NotificationSender
@@ -100,6 +101,8 @@ class Command(BaseCommand):
                 loop.drain()
             else:
                 loop.run_forever()
+        except WorkerNameInUse as exc:
+            raise CommandError(str(exc)) from exc
         finally:
             loop.stop.set()
             if sender is not None:
