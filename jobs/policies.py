@@ -273,6 +273,16 @@ def _ending(
     result: ProcessResult, *, cause: str, worker: str, timeout_seconds: float | None
 ) -> tuple[str, RetryMode, str, str]:
     """Return (status, retry mode, reason, reason code) for `result`."""
+    stopped = _stopped(
+        result, cause=cause, worker=worker, timeout_seconds=timeout_seconds
+    )
+    return stopped if stopped is not None else _exited(result)
+
+
+def _stopped(
+    result: ProcessResult, *, cause: str, worker: str, timeout_seconds: float | None
+) -> tuple[str, RetryMode, str, str] | None:
+    """Return how a run stopped by anything but its own exit ends, or None."""
     if result.lease_expired:
         reason = MSG_LEASE_EXPIRED.format(worker=worker)
         return LOST, RetryMode.INTERRUPTED, reason, reasons.LEASE_EXPIRED
@@ -285,9 +295,17 @@ def _ending(
         return LOST, RetryMode.INTERRUPTED, reason, reasons.SHUTDOWN
     if result.cancelled:
         return CANCELLED, RetryMode.NEVER, MSG_CANCELLED, reasons.CANCELLED_BY_USER
+    if result.artifacts_too_large:
+        # Not retried: a rerun of the same script would fill the folder again.
+        return FAILED, RetryMode.NEVER, result.error, reasons.ARTIFACTS_TOO_LARGE
     if result.timed_out:
         reason = MSG_TIMED_OUT.format(seconds=timeout_seconds or 0)
         return TIMED_OUT, RetryMode.POLICY, reason, reasons.TIMED_OUT
+    return None
+
+
+def _exited(result: ProcessResult) -> tuple[str, RetryMode, str, str]:
+    """Return how a run ends by its script's own exit (or failure to start)."""
     code = result.exit_code
     if code is None and result.error:
         return FAILED, RetryMode.POLICY, result.error, reasons.START_FAILED

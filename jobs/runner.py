@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs.folder_size import FolderLimit, FolderWatch
 from jobs.supervisor import CMD_HEARTBEAT, CMD_KILL, CMD_TERMINATE, Supervised, spawn
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,16 @@ logger = logging.getLogger(__name__)
 MSG_START_ERROR = "could not start: {error}"
 MSG_LEASE_LOST = "not started: the run's lease ran out before its start"
 MSG_DROPPED = "\n... [{dropped} bytes of output dropped] ...\n"
+MSG_ARTIFACTS_OVER = (
+    "The artifacts folder passed the limit of {limit} bytes "
+    "(JOB_PORTAL_ARTIFACTS_MAX_BYTES) while the script ran: {size} bytes or "
+    "more; the script was ended and no artifacts were kept."
+)
+# Where the run stopped watching: why `_watch` returned.
+EXITED = "exited"
+TIMED_OUT = "timed_out"
+CANCELLED = "cancelled"
+ARTIFACTS_OVER = "artifacts_over"
 MASK = "***"
 READ_CHUNK_BYTES = 64 * 1024
 # Chunks read per wake-up before timeouts and the cancel event are checked
@@ -68,6 +79,8 @@ class ProcessSpec:
     mask: tuple[str, ...] = ()
     # The longest the script may run without its lease being renewed.
     fence_seconds: float | None = None
+    # The run's artifacts folder and its limit, checked while the script runs.
+    artifacts: FolderLimit | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,8 @@ class ProcessResult:
     # outside (same-host recovery's `process_tree.tree_end`) killed both;
     # `exit_code` is then the supervisor's own status.
     supervisor_ended: bool = False
+    # Ended because its artifacts folder passed the limit (`error` says so).
+    artifacts_too_large: bool = False
 
 
 def interpreter_argv(
@@ -380,19 +395,29 @@ def _widen_pipe(fd: int) -> None:
 
 
 def _watch(
-    sup: _Supervisor, spec: ProcessSpec, cancel: threading.Event | None, start: float
-) -> tuple[bool, bool]:
-    """Pump until the leader exits; return (timed_out, cancelled)."""
+    sup: _Supervisor,
+    spec: ProcessSpec,
+    cancel: threading.Event | None,
+    start: float,
+    folder: FolderWatch | None,
+) -> str:
+    """Pump until the leader exits or must be ended; return why it stopped.
+
+    EXITED, TIMED_OUT, CANCELLED, or ARTIFACTS_OVER: the artifacts folder
+    (measured every `folder.every_seconds`) holds more than its limit.
+    """
     deadline = None if spec.timeout_seconds is None else start + spec.timeout_seconds
     while not sup.has_exited():
         if cancel is not None and cancel.is_set():
-            return False, True
+            return CANCELLED
         now = sup.clock()
         if deadline is not None and now >= deadline:
-            return True, False
+            return TIMED_OUT
+        if folder is not None and folder.is_over():
+            return ARTIFACTS_OVER
         wait = POLL_SECONDS if deadline is None else min(POLL_SECONDS, deadline - now)
         sup.pump(wait)
-    return False, False
+    return EXITED
 
 
 def _fence_left(
@@ -492,11 +517,15 @@ def run_process(
         output_interval_seconds=output_interval_seconds,
         lease=lease,
     )
+    folder = None
+    if spec.artifacts is not None:
+        folder = FolderWatch(spec.artifacts, clock=clock)
     try:
         if on_start is not None:
             on_start(handle.pid)
-        timed_out, cancelled = _watch(sup, spec, cancel, start)
-        if timed_out or cancelled:
+        stopped = _watch(sup, spec, cancel, start, folder)
+        # Ended like a timeout: SIGTERM to the whole tree, SIGKILL after grace.
+        if stopped != EXITED:
             sup.terminate()
             sup.drain(spec.kill_grace_seconds)
         else:
@@ -505,13 +534,22 @@ def run_process(
         sup.drain(FINAL_DRAIN_SECONDS)
     finally:
         exit_code = sup.close()
+    error = ""
+    if stopped == ARTIFACTS_OVER and folder is not None:
+        error = MSG_ARTIFACTS_OVER.format(
+            limit=folder.limit.max_bytes, size=folder.last_bytes
+        )
+        # Said in the output too, where a reader of the run looks first.
+        buffer.write(f"\n[portal] {error}\n".encode())
     return ProcessResult(
         exit_code=exit_code,
-        timed_out=timed_out,
-        cancelled=cancelled,
+        timed_out=stopped == TIMED_OUT,
+        cancelled=stopped == CANCELLED,
         output=buffer.render(),
         dropped_bytes=buffer.dropped_bytes,
         duration_seconds=clock() - start,
+        error=error,
         lease_expired=handle.is_fenced,
         supervisor_ended=handle.exit_code is None and not handle.is_fenced,
+        artifacts_too_large=stopped == ARTIFACTS_OVER,
     )

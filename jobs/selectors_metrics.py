@@ -19,7 +19,20 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db import NotSupportedError
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+)
 
 from jobs import histograms
 from jobs.models import (
@@ -44,6 +57,7 @@ RATED_STATUSES = (JobRun.Status.SUCCEEDED, *FAILURE_STATUSES)
 NEVER = "never"
 QUANTILES = (0.5, 0.95, 0.99)
 TOP_JOBS = 10
+MSG_DATABASE = "Histogram sums are written for SQLite and PostgreSQL, not {vendor}."
 
 
 def hour_floor(instant: datetime) -> datetime:
@@ -117,71 +131,253 @@ def _rollup_rows(
     return JobMetricHour.objects.filter(window, job__in=jobs.values("pk"))
 
 
+class BucketCount(Func):
+    """One bucket's count in a JSON histogram column, as a bigint (NULL if none).
+
+    Plainer than Django's key transforms, which test each value's JSON type
+    first: on SQLite that is three JSON calls per bucket and row instead of
+    one, for tens of thousands of rows.
+    """
+
+    output_field = BigIntegerField()
+
+    def __init__(self, field: str, index: int) -> None:
+        """Read bucket `index` (0-based) of the JSON array in `field`."""
+        super().__init__(F(field))
+        self.index = index
+
+    def as_sqlite(
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        """Return JSON_EXTRACT(field, '$[index]')."""
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"JSON_EXTRACT({sql}, %s)", [*params, f"$[{self.index}]"]
+
+    def as_postgresql(
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        """Return (field ->> index)::bigint."""
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(({sql}) ->> %s)::bigint", [*params, self.index]
+
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> Any:
+        """Refuse other databases: the portal runs on SQLite and PostgreSQL."""
+        raise NotSupportedError(MSG_DATABASE.format(vendor=connection.vendor))
+
+
+def _bucket_sums(field: str, bounds: Sequence[float]) -> dict[str, Sum]:
+    """Return one SUM per bucket of the JSON histogram `field` (+Inf included).
+
+    The database adds the histograms up, so that no row's JSON is decoded
+    in Python, however many jobs and hours the window holds; an empty
+    histogram (`[]`) adds nothing.
+    """
+    return {
+        f"{field}_{index}": Sum(BucketCount(field, index))
+        for index in range(len(bounds) + 1)
+    }
+
+
+_WINDOW_SUMS: dict[str, Any] = {
+    "runs_total": Sum("runs"),
+    "d_count": Sum("duration_count"),
+    "d_sum": Sum("duration_sum"),
+    "d_max": Max("duration_max"),
+    "l_count": Sum("lateness_count"),
+    "l_sum": Sum("lateness_sum"),
+}
+
+
+# The histograms a window's figures may add up, with their bounds.
+HISTOGRAMS: dict[str, tuple[float, ...]] = {
+    "duration_buckets": histograms.DURATION_BOUNDS,
+    "lateness_buckets": histograms.LATENESS_BOUNDS,
+}
+
+
+def _sums(buckets: Sequence[str]) -> dict[str, Any]:
+    sums = dict(_WINDOW_SUMS)
+    for name in buckets:
+        sums.update(_bucket_sums(name, HISTOGRAMS[name]))
+    return sums
+
+
+def _add_row(stats: WindowStats, row: dict[str, Any], buckets: Sequence[str]) -> None:
+    """Add one aggregate row (one status) to `stats`."""
+    status = row["status"]
+    runs = stats.runs_by_status.get(status, 0) + (row["runs_total"] or 0)
+    stats.runs_by_status[status] = runs
+    stats.duration_count += row["d_count"] or 0
+    stats.duration_sum += row["d_sum"] or 0.0
+    stats.duration_max = max(stats.duration_max, row["d_max"] or 0.0)
+    stats.lateness_count += row["l_count"] or 0
+    stats.lateness_sum += row["l_sum"] or 0.0
+    if "duration_buckets" in buckets:
+        stats.duration_buckets = histograms.merge(
+            [stats.duration_buckets, _buckets(row, "duration_buckets")],
+            histograms.DURATION_BOUNDS,
+        )
+    if "lateness_buckets" in buckets:
+        stats.lateness_buckets = histograms.merge(
+            [stats.lateness_buckets, _buckets(row, "lateness_buckets")],
+            histograms.LATENESS_BOUNDS,
+        )
+
+
+def _empty(since: datetime, until: datetime) -> WindowStats:
+    return WindowStats(
+        since=since,
+        until=until,
+        duration_buckets=histograms.empty(histograms.DURATION_BOUNDS),
+        lateness_buckets=histograms.empty(histograms.LATENESS_BOUNDS),
+    )
+
+
 def window_stats(
+    *,
+    jobs: QuerySet[Job] | None,
+    since: datetime,
+    until: datetime,
+    buckets: Sequence[str] = tuple(HISTOGRAMS),
+) -> WindowStats:
+    """Return the runs that ended from `since`'s hour up to `until`.
+
+    One aggregate grouped by status. Only the histograms named in `buckets`
+    are added up, the others stay empty: fewer is a cheaper query, for
+    figures that need only counts and sums.
+    """
+    stats = _empty(hour_floor(since), until)
+    rows = (
+        _rollup_rows(jobs, since=since, until=until)
+        .values("status")
+        .annotate(**_sums(buckets))
+        .order_by()
+    )
+    for row in rows:
+        _add_row(stats, row, buckets)
+    return stats
+
+
+def window_counts(
     *, jobs: QuerySet[Job] | None, since: datetime, until: datetime
 ) -> WindowStats:
-    """Return the runs that ended from `since`'s hour up to `until`."""
-    stats = WindowStats(since=hour_floor(since), until=until)
-    rows = _rollup_rows(jobs, since=since, until=until).values_list(
-        "status",
-        "runs",
-        "duration_count",
-        "duration_sum",
-        "duration_max",
-        "duration_buckets",
-        "lateness_count",
-        "lateness_sum",
-        "lateness_buckets",
+    """Return only the runs by status that ended in the window (no durations).
+
+    It reads only the rollups' hour, job, status and runs, which an index
+    holds (`jobmetrichour_hour_runs_idx`): no table row is read.
+    """
+    stats = _empty(hour_floor(since), until)
+    rows = (
+        _rollup_rows(jobs, since=since, until=until)
+        .values_list("status")
+        .annotate(total=Sum("runs"))
+        .order_by()
     )
-    durations: list[list[int]] = []
-    lateness: list[list[int]] = []
-    for (
-        status,
-        runs,
-        d_count,
-        d_sum,
-        d_max,
-        d_buckets,
-        l_count,
-        l_sum,
-        l_buckets,
-    ) in rows:
-        stats.runs_by_status[status] = stats.runs_by_status.get(status, 0) + runs
-        stats.duration_count += d_count
-        stats.duration_sum += d_sum
-        stats.duration_max = max(stats.duration_max, d_max)
-        stats.lateness_count += l_count
-        stats.lateness_sum += l_sum
-        durations.append(d_buckets)
-        lateness.append(l_buckets)
-    stats.duration_buckets = histograms.merge(durations, histograms.DURATION_BOUNDS)
-    stats.lateness_buckets = histograms.merge(lateness, histograms.LATENESS_BOUNDS)
+    stats.runs_by_status = {status: total for status, total in rows}
     return stats
+
+
+def hourly_stats(
+    *,
+    jobs: QuerySet[Job] | None,
+    since: datetime,
+    until: datetime,
+    buckets: Sequence[str] = tuple(HISTOGRAMS),
+) -> dict[datetime, WindowStats]:
+    """Return each hour's figures from `since`'s hour up to `until`, in order.
+
+    One aggregate grouped by hour and status; `stats_sum` adds hours up, so
+    that windows inside this one (the last 24 hours, today) need no query
+    of their own.
+    """
+    hours: dict[datetime, WindowStats] = {}
+    hour = hour_floor(since)
+    while hour < until:
+        hours[hour] = _empty(hour, min(hour + timedelta(hours=1), until))
+        hour += timedelta(hours=1)
+    rows = (
+        _rollup_rows(jobs, since=since, until=until)
+        .values("hour", "status")
+        .annotate(**_sums(buckets))
+        .order_by()
+    )
+    for row in rows:
+        stats = hours.get(hour_floor(row["hour"]))
+        if stats is not None:
+            _add_row(stats, row, buckets)
+    return hours
+
+
+def stats_sum(
+    hours: dict[datetime, WindowStats], *, since: datetime, until: datetime
+) -> WindowStats:
+    """Return the figures of the hours from `since`'s hour up to `until`."""
+    total = _empty(hour_floor(since), until)
+    chosen = [s for h, s in hours.items() if total.since <= h < until]
+    for stats in chosen:
+        for status, runs in stats.runs_by_status.items():
+            total.runs_by_status[status] = total.runs_by_status.get(status, 0) + runs
+        total.duration_count += stats.duration_count
+        total.duration_sum += stats.duration_sum
+        total.duration_max = max(total.duration_max, stats.duration_max)
+        total.lateness_count += stats.lateness_count
+        total.lateness_sum += stats.lateness_sum
+    total.duration_buckets = histograms.merge(
+        [s.duration_buckets for s in chosen], histograms.DURATION_BOUNDS
+    )
+    total.lateness_buckets = histograms.merge(
+        [s.lateness_buckets for s in chosen], histograms.LATENESS_BOUNDS
+    )
+    return total
+
+
+def _buckets(row: dict[str, Any], field: str) -> list[int]:
+    """Return the summed buckets of `field` from an aggregate row, in order."""
+    counts = []
+    index = 0
+    while f"{field}_{index}" in row:
+        counts.append(int(row[f"{field}_{index}"] or 0))
+        index += 1
+    return counts
+
+
+def outcomes_per_hour(
+    hours: dict[datetime, WindowStats],
+) -> list[tuple[datetime, int, int]]:
+    """Return (hour, succeeded, failures) for each of `hours`, in order."""
+    return [
+        (hour, stats.runs_by_status.get(JobRun.Status.SUCCEEDED, 0), stats.failures)
+        for hour, stats in hours.items()
+    ]
 
 
 def hourly_outcomes(
     *, jobs: QuerySet[Job] | None, since: datetime, until: datetime
 ) -> list[tuple[datetime, int, int]]:
     """Return (hour, succeeded, failures) for each hour of the window, in order."""
-    rows = (
-        _rollup_rows(jobs, since=since, until=until)
-        .values_list("hour", "status")
-        .annotate(total=Sum("runs"))
-        .order_by()
+    return outcomes_per_hour(
+        hourly_stats(jobs=jobs, since=since, until=until, buckets=())
     )
-    ok: dict[datetime, int] = defaultdict(int)
-    bad: dict[datetime, int] = defaultdict(int)
-    for hour, status, total in rows:
-        if status == JobRun.Status.SUCCEEDED:
-            ok[hour] += total
-        elif status in FAILURE_STATUSES:
-            bad[hour] += total
-    hours = []
-    hour = hour_floor(since)
-    while hour < until:
-        hours.append((hour, ok[hour], bad[hour]))
-        hour += timedelta(hours=1)
-    return hours
+
+
+def _runs_of(runs: QuerySet[JobRun], jobs: QuerySet[Job]) -> QuerySet[JobRun]:
+    """Return `runs` of `jobs` only, found through their status, not their job.
+
+    Runs running, queued or failed lately are few, and an index on status
+    finds them; filtering on `job_id + 0` keeps the database from instead
+    probing the (job, status) index once per visible job, which SQLite
+    chose for thousands of jobs (5,000: 125 ms rather than 5 ms).
+    """
+    of_job = ExpressionWrapper(F("job_id") + 0, output_field=IntegerField())
+    return runs.alias(of_job=of_job).filter(of_job__in=jobs.values("pk"))
 
 
 def jobs_by_last_status(jobs: QuerySet[Job] | None) -> dict[str, int]:
@@ -217,7 +413,7 @@ def live_state(
     """Return what runs and waits now; "queued" counts runs due to start."""
     runs = JobRun.objects.all()
     if jobs is not None:
-        runs = runs.filter(job__in=jobs.values("pk"))
+        runs = _runs_of(runs, jobs)
     running = runs.filter(status=JobRun.Status.RUNNING).count()
     queued = runs.filter(status=JobRun.Status.QUEUED, not_before__lte=now).aggregate(
         count=Count("pk"), oldest=Min("not_before")
@@ -251,7 +447,7 @@ def recent_failures(
     """Return the latest runs that failed since `since`, newest first."""
     runs = JobRun.objects.filter(status__in=FAILURE_STATUSES, finished_at__gte=since)
     if jobs is not None:
-        runs = runs.filter(job__in=jobs.values("pk"))
+        runs = _runs_of(runs, jobs)
     return list(
         runs.select_related("job")
         .only(
@@ -263,6 +459,7 @@ def recent_failures(
             "finished_at",
             "attempt",
             "job__name",
+            "job__timezone",
         )
         .order_by("-finished_at")[:limit]
     )

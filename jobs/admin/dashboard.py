@@ -2,13 +2,16 @@
 
 The figures come from `jobs.selectors_metrics` for the jobs the user may
 see (`jobs.permissions.metrics_job_scope`); the charts are SVG drawn by
-`jobs.charts`. Times are UTC; "today" is the portal's timezone's day.
+`jobs.charts`. Instants, hours and days are shown in the viewer's zone,
+else JOB_PORTAL_TIMEZONE (`jobportal.times`, as everywhere in the admin); a
+failed run's slot in the viewer's zone, else its job's.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -18,6 +21,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from jobportal import clock
+from jobportal.times import zone_label
 from jobs import charts, conf
 from jobs import selectors_metrics as metrics
 from jobs.admin.display import format_duration
@@ -37,24 +41,40 @@ def _svg(markup: str) -> SafeString:
     return mark_safe(markup)  # noqa: S308
 
 
-def dashboard_context(*, jobs: QuerySet[Job] | None, now: datetime) -> dict[str, Any]:
-    """Return the dashboard's figures and charts for `jobs` (None: all)."""
-    zone = conf.default_timezone()
+def dashboard_context(
+    *, jobs: QuerySet[Job] | None, now: datetime, zone: str
+) -> dict[str, Any]:
+    """Return the dashboard's figures and charts for `jobs` (None: all).
+
+    `zone` (an IANA name) is where "today", the days of the trends and the
+    hours of the chart are counted and labelled.
+    """
+    tz = ZoneInfo(zone)
     day = metrics.day_start(now, zone)
     last_24h = now - timedelta(hours=23)
     week = now - timedelta(days=6, hours=23)
-    stats_24h = metrics.window_stats(jobs=jobs, since=last_24h, until=now)
-    stats_7d = metrics.window_stats(jobs=jobs, since=week, until=now)
-    today = metrics.window_stats(jobs=jobs, since=day, until=now)
+    # The last 24 hours hour by hour, in one query: the 24-hour figures,
+    # today's (which began within them) and the chart add these hours up.
+    hours = metrics.hourly_stats(
+        jobs=jobs, since=last_24h, until=now, buckets=("lateness_buckets",)
+    )
+    stats_24h = metrics.stats_sum(hours, since=last_24h, until=now)
+    today = metrics.stats_sum(hours, since=day, until=now)
+    if metrics.hour_floor(day) < min(hours, default=now):
+        # A 25-hour day (clocks set back) began before the 24 hours.
+        today = metrics.window_stats(jobs=jobs, since=day, until=now)
+    # Counts only: the dashboard shows no duration or lateness over 7 days.
+    stats_7d = metrics.window_counts(jobs=jobs, since=week, until=now)
     live = metrics.live_state(
         jobs=jobs, now=now, lost_after_seconds=conf.worker_lost_after_seconds()
     )
-    hourly = metrics.hourly_outcomes(jobs=jobs, since=last_24h, until=now)
+    hourly = metrics.outcomes_per_hour(hours)
     slowest = metrics.slowest_jobs(jobs=jobs, since=week)
     failing = metrics.failing_jobs(jobs=jobs, since=week)
     return {
         "now": now,
         "zone": zone,
+        "slot_zone": zone_label(per_job=True),
         "last_status": _last_status_rows(metrics.jobs_by_last_status(jobs)),
         "rate_24h": _percent(stats_24h.success_rate),
         "rate_7d": _percent(stats_7d.success_rate),
@@ -79,8 +99,8 @@ def dashboard_context(*, jobs: QuerySet[Job] | None, now: datetime) -> dict[str,
         "lateness_runs": today.lateness_count,
         "hourly_chart": _svg(
             charts.stacked_bars(
-                [(f"{hour:%H}:00 UTC", ok, bad) for hour, ok, bad in hourly],
-                label="Runs per hour, last 24 hours: succeeded and failed",
+                [(f"{hour.astimezone(tz):%H:%M}", ok, bad) for hour, ok, bad in hourly],
+                label=f"Runs per hour ({zone}), last 24 hours: succeeded and failed",
             )
         ),
         "job_tables": [
@@ -163,7 +183,9 @@ def dashboard_index(
     """Render the admin index with the dashboard for the user's jobs on top."""
     context = dict(extra_context or {})
     context["dashboard"] = dashboard_context(
-        jobs=metrics_job_scope(request.user), now=clock.now()
+        jobs=metrics_job_scope(request.user),
+        now=clock.now(),
+        zone=zone_label(per_job=False),
     )
     return _admin_index(request, context)
 

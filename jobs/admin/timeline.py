@@ -2,7 +2,9 @@
 
 `/admin/jobs/job/<id>/timeline/?from=&to=` lists every slot of the range
 (default: the last 2 days and the next one) with its outcome, in the job's
-zone and in UTC (`jobs.selectors_timeline`). A slot that may run again has
+zone (where its schedules are defined), in the viewer's own zone when they
+chose one that differs (`jobportal.times`), and in UTC
+(`jobs.selectors_timeline`). A slot that may run again has
 a button posting to `.../timeline/run/`, which goes through
 `jobs.services.slots.job_slot_run` as the API does.
 """
@@ -30,6 +32,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 
 from jobportal import clock
+from jobportal.times import viewer_zone
 from jobs import permissions as perms
 from jobs.admin.access import actor_ip
 from jobs.admin.bases import ModelAdminMixin
@@ -54,6 +57,14 @@ def timeline_range(
     if since is None or until is None or until <= since or until - since > MAX_RANGE:
         return None
     return since, until
+
+
+def _other_viewer_zone(job: Job) -> str | None:
+    """Return the viewer's chosen zone if it is not the job's, else None."""
+    chosen = viewer_zone()
+    if chosen is None or chosen.key == job.timezone:
+        return None
+    return chosen.key
 
 
 def _instant(raw: str) -> datetime | None:
@@ -125,6 +136,7 @@ class JobTimelineMixin(ModelAdminMixin):
             "until": until,
             "can_run": perms.can_run_job(request.user, job),
             "now": now,
+            "viewer_zone": _other_viewer_zone(job),
         }
         return TemplateResponse(request, "admin/jobs/job/timeline.html", context)
 

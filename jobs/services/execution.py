@@ -28,6 +28,7 @@ from django.core.exceptions import ValidationError
 
 from jobs import conf, reasons, run_env
 from jobs.crypto import EncryptionKeyError
+from jobs.folder_size import FolderLimit
 from jobs.models import JobRun
 from jobs.runner import ProcessSpec, interpreter_argv
 from jobs.script_files import script_dir_resolve, script_resolve
@@ -156,7 +157,8 @@ def _hook(
 
     A hook is a script like the job's: inside the scripts folder and, when
     approval is required, approved by its content hash; it runs in the
-    script's folder with its environment, timeout and output masking.
+    script's folder with its environment, timeout and output masking, but
+    without the artifacts limit while it runs.
     """
     if not path:
         return None
@@ -170,7 +172,9 @@ def _hook(
         code = reasons.code_of(reason, default=reasons.SCRIPT_BLOCKED)
         return Blocked(MSG_BLOCKED_HOOK.format(part=part, error=reason), code)
     argv = interpreter_argv(resolved, [], python=python)
-    return Hook(path=path, spec=dataclasses.replace(spec, argv=argv))
+    # Not ended by the artifacts limit: a post-hook cleans up after a script
+    # that filled the folder (the limit still applies to what is kept).
+    return Hook(path=path, spec=dataclasses.replace(spec, argv=argv, artifacts=None))
 
 
 def run_begin(*, run: JobRun, prepared: Prepared) -> JobRun:
@@ -304,4 +308,7 @@ def _spec(
         timeout_seconds=float(timeout) if timeout else None,
         kill_grace_seconds=kill_grace_seconds,
         mask=tuple(secrets.values()),
+        artifacts=FolderLimit(
+            path=str(run_artifacts_dir(run=run)), max_bytes=conf.artifacts_max_bytes()
+        ),
     )

@@ -6,10 +6,11 @@ import re
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import UserPreference
 from jobportal.tests.clocks import FrozenClock
 from jobs.models import Job, JobRun
 from jobs.services.grants import job_rights_set
@@ -98,3 +99,55 @@ def test_a_user_without_jobs_sees_zeros(
     html = client.get(reverse("admin:index")).content.decode()
     assert tile(html, "rate-24h") == "-"
     assert tile(html, "failures") == "0"
+
+
+def test_times_follow_the_viewers_zone(
+    admin_client: Client, admin_user: User, jobs: tuple[Job, Job]
+) -> None:
+    """Europe/Paris: "as of", the failures' slots and the hours in CET."""
+    UserPreference.objects.create(user=admin_user, timezone="Europe/Paris")
+    html = admin_client.get(reverse("admin:index")).content.decode()
+    assert ">2026-03-01 13:00:00 CET</time></small></h2>" in html
+    failures = html.split('id="jobs-failures"')[1].split("</table>")[0]
+    assert "<th>Slot (Europe/Paris)</th>" in failures
+    assert ">2026-03-01 09:20:00 CET</time>" in failures
+    assert "Runs per hour, last 24 hours, Europe/Paris" in html
+    assert "Scheduling lateness today (Europe/Paris)" in html
+
+
+def test_without_a_zone_slots_are_in_each_jobs_zone(
+    admin_client: Client, jobs: tuple[Job, Job]
+) -> None:
+    """No choice: a failure's slot in its job's zone, the rest in the portal's."""
+    Job.objects.filter(pk=jobs[0].pk).update(timezone="America/New_York")
+    html = admin_client.get(reverse("admin:index")).content.decode()
+    failures = html.split('id="jobs-failures"')[1].split("</table>")[0]
+    assert "<th>Slot (job&#x27;s zone)</th>" in failures
+    assert ">2026-03-01 03:20:00 EST</time>" in failures
+    assert ">2026-03-01 20:00:00 HKT</time></small></h2>" in html
+
+
+def test_a_user_granted_through_a_group_sees_the_same_figures(
+    client: Client,
+    jobs: tuple[Job, Job],
+    make_user: Callable[..., User],
+) -> None:
+    """alpha through a group: as granted directly, 66.7 %, one failure."""
+    alpha, beta = jobs
+    group = Group.objects.create(name="alpha-watchers")
+    member = make_user("member")
+    member.groups.add(group)
+    job_rights_set(
+        job=alpha,
+        grantee=group,
+        rights=["view_job"],
+        actor=make_user("boss", "Admin"),
+        now=DAY,
+    )
+    client.force_login(member)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert tile(html, "rate-24h") == "66.7%"
+    assert tile(html, "rate-7d") == "66.7%"
+    assert tile(html, "failures") == "1"
+    assert '<th>runs started</th><td class="jobs-num">3</td>' in html
+    assert reverse("admin:jobs_job_change", args=[beta.pk]) not in html

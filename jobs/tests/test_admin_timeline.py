@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import UserPreference
 from jobportal.tests.clocks import FrozenClock
 from jobs.models import Job, JobRun
 from jobs.tests.factories import JobRunFactory
@@ -102,3 +103,28 @@ def test_a_job_the_user_may_not_see_is_404(
     client.force_login(make_user("nobody"))
     url = reverse("admin:jobs_job_timeline", args=[job.pk])
     assert client.get(url).status_code == 404
+
+
+def test_a_viewer_in_paris_sees_the_new_york_slot_in_both_zones(
+    admin_client: Client, admin_user: User, job: Job
+) -> None:
+    """03:00 EDT (the schedule's own time) and 08:00 CET side by side."""
+    UserPreference.objects.create(user=admin_user, timezone="Europe/Paris")
+    url = reverse("admin:jobs_job_timeline", args=[job.pk]) + RANGE
+    html = admin_client.get(url).content.decode()
+    assert "<th>Slot (America/New_York)</th><th>Your zone (Europe/Paris)</th>" in html
+    row = html.split('data-slot="2026-03-08T07:00:00+00:00"')[1].split("</tr>")[0]
+    assert "Sun 2026-03-08 03:00:00 EDT" in row
+    assert '<td class="jobs-slot-viewer"><time datetime="2026-03-08T07:00:00Z"' in row
+    assert ">2026-03-08 08:00:00 CET</time>" in row
+
+
+def test_a_viewer_in_the_jobs_zone_gets_no_second_column(
+    admin_client: Client, admin_user: User, job: Job
+) -> None:
+    """Their zone is the job's: the job's column says it all."""
+    UserPreference.objects.create(user=admin_user, timezone="America/New_York")
+    url = reverse("admin:jobs_job_timeline", args=[job.pk]) + RANGE
+    html = admin_client.get(url).content.decode()
+    assert "Your zone" not in html
+    assert "jobs-slot-viewer" not in html

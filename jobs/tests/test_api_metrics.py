@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
 from jobportal.tests.clocks import FrozenClock
@@ -129,3 +129,49 @@ def test_a_naive_instant_is_refused(
 def test_anonymous_is_refused(api_client: APIClient, db: None) -> None:
     """No credentials: 401."""
     assert api_client.get(URL).status_code == 401
+
+
+def grant_alpha(how: str, alpha: Job, make_user: Callable[..., User]) -> User:
+    """Return a user without a role who sees alpha as `how` says."""
+    admin = make_user("boss", "Admin")
+    guest = make_user("guest")
+    if how == "group":
+        group = Group.objects.create(name="alpha-watchers")
+        guest.groups.add(group)
+        job_rights_set(
+            job=alpha, grantee=group, rights=["view_job"], actor=admin, now=DAY
+        )
+    else:
+        job_rights_set(job=alpha, grantee=guest, rights=[how], actor=admin, now=DAY)
+    return User.objects.get(pk=guest.pk)
+
+
+@pytest.mark.parametrize("how", ["view_job", "run_job", "group"])
+def test_a_restricted_user_gets_exactly_their_jobs_figures(
+    api_client: APIClient,
+    jobs: tuple[Job, Job],
+    make_user: Callable[..., User],
+    how: str,
+) -> None:
+    """alpha alone, by hand: 2 succeeded + 1 failed; late 1, 3, 0.5 s; took 90 s.
+
+    Lateness buckets (0.25, 0.5] 1, (0.5, 1] 1, (2, 5] 1: p50 = 0.5 + 0.5 *
+    0.5 = 0.75 s, p95 = 2 + 3 * 0.85 = 4.55 s, p99 = 2 + 3 * 0.97 = 4.91 s.
+    """
+    body = get(api_client, grant_alpha(how, jobs[0], make_user), **RANGE).json()
+    assert body["runs"] == {
+        "total": 3,
+        "by_status": {"succeeded": 2, "failed": 1},
+        "failures": 1,
+        "success_rate": pytest.approx(2 / 3),
+    }
+    assert body["duration_seconds"]["count"] == 3
+    assert body["duration_seconds"]["sum"] == 90.0
+    assert body["duration_seconds"]["max"] == 60.0
+    lateness = body["lateness_seconds"]
+    assert (lateness["count"], lateness["sum"]) == (3, 4.5)
+    assert lateness["p50"] == pytest.approx(0.75)
+    assert lateness["p95"] == pytest.approx(4.55)
+    assert lateness["p99"] == pytest.approx(4.91)
+    assert body["jobs_by_last_status"] == {"failed": 1, "never": 0}
+    assert body["jobs"] is None

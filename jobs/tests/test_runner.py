@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from jobs.folder_size import FolderLimit
 from jobs.runner import (
     MSG_DROPPED,
     OutputBuffer,
@@ -531,3 +532,72 @@ def test_output_buffer_masks_a_trailing_start_of_a_secret_while_open() -> None:
 def test_mask_open_end(text: str, secrets: list[str], expected: str) -> None:
     """The longest proper start of a secret that ends the text is masked."""
     assert mask_open_end(text, secrets) == expected
+
+
+# Writes 64 KiB every 5 ms (at most ~13 MB/s) into the folder it is given,
+# for 30 s unless ended first.
+ARTIFACT_FLOOD_SCRIPT = """\
+import pathlib, sys, time
+block = b"x" * 65536
+deadline = time.monotonic() + 30
+with open(pathlib.Path(sys.argv[1]) / "big.bin", "wb") as out:
+    while time.monotonic() < deadline:
+        out.write(block)
+        out.flush()
+        time.sleep(0.005)
+"""
+MIB = 1024**2
+
+
+def test_artifacts_past_the_limit_end_the_script_while_it_writes(
+    tmp_path: Path,
+) -> None:
+    """Over 1 MiB the run is ended at once, the folder stays near the limit.
+
+    Bound: the limit plus what the script writes between two measurements
+    (0.1 s while the walk is cheap) and until SIGTERM lands: at ~13 MB/s
+    about 1.5 MiB over; the test allows 8 MiB (0.6 s of writing) for a
+    loaded machine.
+    """
+    folder = tmp_path / "artifacts"
+    folder.mkdir()
+    script = _write(tmp_path, "fill.py", ARTIFACT_FLOOD_SCRIPT)
+    spec = ProcessSpec(
+        argv=interpreter_argv(script, [str(folder)]),
+        cwd=str(tmp_path),
+        env=BASE_ENV,
+        timeout_seconds=60,
+        artifacts=FolderLimit(path=str(folder), max_bytes=MIB),
+    )
+    started = time.monotonic()
+    result = run_process(spec)
+    elapsed = time.monotonic() - started
+    size = (folder / "big.bin").stat().st_size
+    assert result.artifacts_too_large is True
+    assert (result.timed_out, result.cancelled) == (False, False)
+    assert result.exit_code == -signal.SIGTERM
+    assert elapsed < 5.0
+    assert MIB < size < 9 * MIB
+    message = result.error
+    assert message.startswith(
+        "The artifacts folder passed the limit of 1048576 bytes "
+        "(JOB_PORTAL_ARTIFACTS_MAX_BYTES) while the script ran: "
+    )
+    assert result.output == f"\n[portal] {message}\n"
+
+
+def test_artifacts_under_the_limit_let_the_script_finish(tmp_path: Path) -> None:
+    """A script that stays under the limit runs to its normal end."""
+    folder = tmp_path / "artifacts"
+    folder.mkdir()
+    text = "import pathlib, sys\n(pathlib.Path(sys.argv[1]) / 'a').write_bytes(b'x')\n"
+    spec = ProcessSpec(
+        argv=interpreter_argv(_write(tmp_path, "small.py", text), [str(folder)]),
+        cwd=str(tmp_path),
+        env=BASE_ENV,
+        timeout_seconds=30,
+        artifacts=FolderLimit(path=str(folder), max_bytes=MIB),
+    )
+    result = run_process(spec)
+    assert (result.exit_code, result.error) == (0, "")
+    assert result.artifacts_too_large is False

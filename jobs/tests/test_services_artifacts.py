@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from accounts.roles import EDITOR, VIEWER
 from jobs import reasons
 from jobs.models import Job, JobRun, RunArtifact
 from jobs.retention import RetentionPolicy
+from jobs.runner import MSG_ARTIFACTS_OVER
 from jobs.services.artifacts import MSG_TOO_LARGE
 from jobs.services.retention import retention_apply
 from jobs.services.runs import job_run_now
@@ -87,13 +89,61 @@ def test_artifacts_over_the_limit_fail_the_run_and_keep_nothing(
     """1008 bytes against a 1000-byte limit: failed, artifacts_too_large."""
     settings.JOB_PORTAL_ARTIFACTS_MAX_BYTES = 1000  # type: ignore[attr-defined]
     run = execute(loop, make_job(script=writer), now)
-    assert (run.status, run.reason_code, run.reason) == (
+    assert (run.status, run.reason_code) == (
         JobRun.Status.FAILED,
         reasons.ARTIFACTS_TOO_LARGE,
+    )
+    # Found at the end, or, should a check fall in the moment between the
+    # last write and the exit, while the script ran.
+    assert run.reason in (
         MSG_TOO_LARGE.format(size=1008, limit=1000),
+        MSG_ARTIFACTS_OVER.format(size=1008, limit=1000),
     )
     assert not run.artifacts.exists()
     assert not (artifacts_dir / str(run.pk)).exists()
+
+
+# Writes 64 KiB every 5 ms into JOB_ARTIFACTS_DIR for 30 s unless ended.
+FILLER = (
+    "import os, pathlib, time\n"
+    "d = pathlib.Path(os.environ['JOB_ARTIFACTS_DIR'])\n"
+    "print('filling', flush=True)\n"
+    "deadline = time.monotonic() + 30\n"
+    "with open(d / 'big.bin', 'wb') as out:\n"
+    "    while time.monotonic() < deadline:\n"
+    "        out.write(b'x' * 65536)\n"
+    "        out.flush()\n"
+    "        time.sleep(0.005)\n"
+)
+
+
+def test_a_script_filling_its_folder_is_ended_while_it_writes(
+    make_job: Callable[..., Job],
+    loop: WorkerLoop,
+    now: datetime,
+    worker_scripts: Path,
+    artifacts_dir: Path,
+    settings: object,
+) -> None:
+    """Past 1 MiB the run ends within seconds, not after its 30 s: too large."""
+    settings.JOB_PORTAL_ARTIFACTS_MAX_BYTES = 2**20  # type: ignore[attr-defined]
+    (worker_scripts / "filler.py").write_text(FILLER)
+    started = time.monotonic()
+    run = execute(loop, make_job(script="filler.py"), now)
+    assert time.monotonic() - started < 10
+    assert (run.status, run.reason_code, run.attempt) == (
+        JobRun.Status.FAILED,
+        reasons.ARTIFACTS_TOO_LARGE,
+        1,
+    )
+    assert run.reason.startswith(
+        "The artifacts folder passed the limit of 1048576 bytes "
+        "(JOB_PORTAL_ARTIFACTS_MAX_BYTES) while the script ran: "
+    )
+    assert run.output == f"filling\n\n[portal] {run.reason}\n"
+    assert not run.artifacts.exists()
+    assert not (artifacts_dir / str(run.pk)).exists()
+    assert not JobRun.objects.filter(job=run.job, attempt=2).exists()
 
 
 def test_retention_deletes_artifact_files_with_their_rows(

@@ -167,3 +167,27 @@ def test_the_post_hook_runs_after_a_users_cancel(
     assert "----- post-hook post.py: exited with 0 -----" in (
         JobRun.objects.get(pk=run.pk).output
     )
+
+
+@pytest.mark.usefixtures("hook_scripts")
+def test_the_post_hook_runs_after_the_artifacts_limit_ended_the_script(
+    make_job: Callable[..., Job],
+    loop: WorkerLoop,
+    now: datetime,
+    worker_scripts: Path,
+    settings: object,
+) -> None:
+    """The folder stays over the limit; the clean-up hook is not ended for it."""
+    settings.JOB_PORTAL_ARTIFACTS_MAX_BYTES = 2**20  # type: ignore[attr-defined]
+    (worker_scripts / "fill.py").write_text(
+        "import os, pathlib, time\n"
+        "d = pathlib.Path(os.environ['JOB_ARTIFACTS_DIR'])\n"
+        "(d / 'big.bin').write_bytes(b'x' * 2**21)\n"
+        "time.sleep(30)\n"
+    )
+    run = execute(loop, make_job(script="fill.py", post_hook="post.py"), now)
+    assert (run.status, run.reason_code) == (
+        JobRun.Status.FAILED,
+        reasons.ARTIFACTS_TOO_LARGE,
+    )
+    assert "cleaned up failed" in run.output
