@@ -149,6 +149,9 @@ class WorkerLoop:
             state_dir=str(conf.run_state_dir()),
         )
         self._beat_due_at: datetime | None = None
+        # When (`time.monotonic`) the last heartbeat (or registration) was
+        # written; claims wait for a fresh one (see `claim_runs`).
+        self._beat_at: float | None = None
         self._prune_due_at: datetime | None = None
         self._retention_due_at: datetime | None = None
         self._metrics_due_at: datetime | None = None
@@ -169,11 +172,13 @@ class WorkerLoop:
         Raise WorkerNameInUse if a live process on this host has the name.
         """
         now = self.clock()
+        at = time.monotonic()
         conf.run_state_dir().mkdir(parents=True, exist_ok=True)
         workers.worker_name_check(name=self.name, host=self.host, pid=os.getpid())
         self.worker = workers.worker_register(
             name=self.name, host=self.host, pid=os.getpid(), now=now
         )
+        self._beat_at = at
         leases.runs_leftovers_end(host=self.host, now=now)
         return self.worker
 
@@ -189,6 +194,7 @@ class WorkerLoop:
             worker=self.worker, now=now, cycle_at=self._cycle_at
         ):
             self.register()
+        self._beat_at = at
         self.renew_leases(now=now, at=at)
         self.hand_back_strays()
         self._beat_due_at = now + timedelta(seconds=self.heartbeat_seconds)
@@ -310,11 +316,30 @@ class WorkerLoop:
         return recorded
 
     def claim_runs(self, limit: int) -> list[JobRun]:
-        """Claim up to `limit` startable queued runs for this worker."""
+        """Claim up to `limit` startable queued runs for this worker.
+
+        Nothing while this worker's last heartbeat is older than half the
+        lost-after limit (it was stopped or stalled): other workers may be
+        taking its runs over as lost right now, and would end a run claimed
+        meanwhile (on this host) or retry it. The loop heart-beats first.
+        """
         if self.worker is None:
             self.register()
         assert self.worker is not None  # noqa: S101 - register() sets it
-        return claims.runs_claim(worker=self.worker, now=self.clock(), limit=limit)
+        if self.is_heartbeat_stale():
+            return []
+        return claims.runs_claim(
+            worker=self.worker,
+            now=self.clock(),
+            limit=limit,
+            lease_seconds=self.lost_after_seconds,
+        )
+
+    def is_heartbeat_stale(self) -> bool:
+        """Return whether the last heartbeat is older than half lost-after."""
+        if self._beat_at is None:
+            return True
+        return time.monotonic() - self._beat_at > self.lost_after_seconds / 2
 
     def free_capacity(self) -> int:
         """Return how many more runs this worker may execute now."""
@@ -382,6 +407,9 @@ class WorkerLoop:
             return 0.0
         self.queue_dependents()
         self.schedule_due_slots(max_batches=1)
+        if self.is_heartbeat_stale():
+            # A slow cycle (a loaded machine, a tiny lost-after): beat first.
+            self.heartbeat()
         self.start_runs(self.claim_runs(self.free_capacity()))
         self.count_metrics()
         self._cycle_at = self.clock()
@@ -514,6 +542,10 @@ class WorkerLoop:
 
     def shutdown(self) -> None:
         """Stop claiming; give running jobs the grace period, then stop them."""
+        # Also when the loop ended on an error rather than the stop event:
+        # the pool's threads must not claim more runs once heartbeats stop
+        # (other workers would take those over while they run here).
+        self.stop.set()
         # No run starts from now on: the spare supervisors may go.
         spares.pool_stop()
         deadline = time.monotonic() + self.grace_seconds
@@ -569,6 +601,8 @@ class WorkerLoop:
             self.heartbeat()
         self.check_cancellations()
         self.queue_dependents()
+        if self.is_heartbeat_stale():
+            self.heartbeat()
         started = self.start_runs(self.claim_runs(self.free_capacity()))
         with self._lock:
             return bool(started or self._in_flight)
