@@ -4,24 +4,40 @@ Starts four ``runworker`` processes on a PostgreSQL database, runs jobs every
 two seconds whose script records each of its own executions (start and end,
 with its slot and attempt) in a file, and for ``--seconds`` injects at random:
 ``kill -9`` of a worker (restarted a second later), SIGTERM (restarted once
-it exits), SIGSTOP for longer than the lost-after threshold then SIGCONT,
-and, twice, ``pg_terminate_backend`` of every connection to the database
-(not a server restart, which would hit the other databases on the server).
-Then it stops the faults, lets one worker settle the backlog, stops it and
-counts:
+it exits), SIGSTOP for longer than the lost-after threshold then SIGCONT.
+Database faults: with ``--own-server`` (the documented way), the run gets a
+PostgreSQL cluster of its own (``bench/pg_cluster.py``: initdb into a temp
+folder as the postgres OS user, 127.0.0.1 on a free port, from 55432, trust
+auth, fsync off), restarts it for real twice, at a third (``pg_ctl restart
+-m fast``) and at two thirds (``-m immediate``, a crash) of the run, each
+50 ms after a slot's instant, when runs are being claimed, read back,
+checked and started, and halfway ends every connection with
+``pg_terminate_backend``; the cluster is removed at the end (also on
+Ctrl-C or SIGTERM). Without it, on the database ``JOB_PORTAL_DB_URL``
+names, only ``pg_terminate_backend``, twice (a restart would hit every
+database of a shared server).
+Then it stops the faults, lets the workers settle for a while, stops them,
+lets four fresh workers finish the backlog, stops them and counts:
 
 * missed: slots between a job's first and last recorded slot with no row;
 * duplicated: slots with two succeeded runs;
 * double-executed: slots whose script ran while another execution of the
   same slot was still alive (an flock per slot tells), and, apart, slots
-  executed twice one after the other (a retry after a crash);
+  executed twice one after the other (a retry after a crash: the documented
+  at-least-once), with those whose earlier execution had ended on its own;
 * stuck: runs still running, or queued and due, after the settling (four
   fresh workers, until nothing is left or for 90 s at most);
 * failed without running: failed runs whose attempt never started a script;
-* leftover processes: processes of the run scripts alive at the end.
+* leftover processes: processes of the run scripts alive at the end;
+* other_ends: every run not succeeded, by (status, reason code, exit code).
 
-Run (it empties the jobs tables of the database it is given, so give it
-your own):
+The JSON also gives the faults injected per kind, the wall time and the
+load average at start and end. Run (about 5 minutes for 240 s; 13 jobs give
+about 1,500 slots):
+
+    .venv/bin/python bench/fault_run.py --own-server --seconds 240 --jobs 13
+
+or, on a database of your own (it empties its jobs tables):
 
     JOB_PORTAL_DB_URL=postgres://postgres@127.0.0.1:5432/jobportal_exec \\
         .venv/bin/python bench/fault_run.py --seconds 120
@@ -54,7 +70,8 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.db.models import Q  # noqa: E402
+from django.db.models import Min, Q  # noqa: E402
+from pg_cluster import Cluster, own_cluster  # noqa: E402
 
 from jobportal import clock  # noqa: E402
 from jobs.models import Job, JobRun, RunEvent, Worker  # noqa: E402
@@ -66,6 +83,11 @@ LOST_AFTER = 6
 INTERVAL = 2
 # The longest the settling workers get to finish the backlog.
 SETTLE_SECONDS = 90
+# The own cluster (--own-server), handed to the re-run of this script.
+CLUSTER_ENV = "FAULT_RUN_CLUSTER"
+# Real restarts land this long after a slot's instant: runs are then being
+# claimed, read back, checked and started.
+RESTART_AFTER_SLOT_SECONDS = 0.05
 # Each execution holds an exclusive lock on its slot's file while it runs
 # (the kernel drops it when the process dies, however it dies): finding it
 # taken means another execution of the same slot is running at this moment.
@@ -169,11 +191,51 @@ def setup(scripts: Path, jobs: int) -> None:
         )
 
 
-def inject(fleet: Fleet, seconds: float, rng: random.Random) -> Counter[str]:
+def db_faults(seconds: float, cluster: Cluster | None) -> list[tuple[float, str]]:
+    """Return when (monotonic) to hit the database, and how.
+
+    With an own cluster: two real restarts (a fast one, then an immediate
+    one, like a crash) at a third and two thirds of the run, and a
+    `pg_terminate_backend` of every connection halfway. Without: that
+    termination at a third and two thirds.
+    """
+    start = time.monotonic()
+    if cluster is None:
+        return [
+            (start + seconds / 3, "db_terminate"),
+            (start + seconds * 2 / 3, "db_terminate"),
+        ]
+    return [
+        (start + seconds / 3, "db_restart_fast"),
+        (start + seconds / 2, "db_terminate"),
+        (start + seconds * 2 / 3, "db_restart_immediate"),
+    ]
+
+
+def hit_database(kind: str, cluster: Cluster | None) -> None:
+    """Restart the database (at a busy instant) or end its connections."""
+    if kind == "db_terminate":
+        log(f"terminated {terminate_connections()} connections")
+        return
+    assert cluster is not None
+    # Just after a slot's instant, when runs are between claim and start.
+    next_at = Job.objects.filter(is_active=True).aggregate(at=Min("next_run_at"))["at"]
+    connection.close()
+    if next_at is not None:
+        pause = next_at.timestamp() + RESTART_AFTER_SLOT_SECONDS - time.time()
+        time.sleep(min(max(pause, 0.0), INTERVAL))
+    mode = kind.removeprefix("db_restart_")
+    took = cluster.restart(mode)
+    log(f"restarted the database ({mode}) in {took:.2f} s")
+
+
+def inject(
+    fleet: Fleet, seconds: float, rng: random.Random, cluster: Cluster | None
+) -> Counter[str]:
     """Inject random faults for `seconds`; return how many of each."""
     faults: Counter[str] = Counter()
     end = time.monotonic() + seconds
-    db_at = [end - seconds * 2 / 3, end - seconds / 3]
+    db_at = db_faults(seconds, cluster)
     pending: list[tuple[float, str, str]] = []  # (when, action, worker)
     while time.monotonic() < end:
         now = time.monotonic()
@@ -181,10 +243,10 @@ def inject(fleet: Fleet, seconds: float, rng: random.Random) -> Counter[str]:
             pending.remove(item)
             if not follow_up(fleet, item[1], item[2]):
                 pending.append((now + 1.0, item[1], item[2]))
-        if db_at and now >= db_at[0]:
-            db_at.pop(0)
-            faults["db_terminate"] += 1
-            log(f"terminated {terminate_connections()} connections")
+        if db_at and now >= db_at[0][0]:
+            kind = db_at.pop(0)[1]
+            faults[kind] += 1
+            hit_database(kind, cluster)
         busy = {name for _, _, name in pending}
         free = [name for name in fleet.procs if name not in busy]
         if free and rng.random() < 0.25:
@@ -292,10 +354,18 @@ def count(
         and (name, _iso(slot), str(attempt)) not in spans
     )
     statuses = Counter(status for *_, status, _ in runs)
+    # Why runs ended other than succeeded: (status, reason code, exit code).
+    ends = Counter(
+        " ".join(str(v) for v in row)
+        for row in JobRun.objects.exclude(status=JobRun.Status.SUCCEEDED)
+        .values_list("status", "reason_code", "exit_code")
+        .order_by()
+    )
     return {
         "slots": sum(len(found) for found in slots.values()),
         "runs": len(runs),
         "statuses": dict(statuses),
+        "other_ends": dict(ends),
         "missed": missed,
         "duplicated": sum(1 for n in succeeded.values() if n > 1),
         "double_executed_concurrently": concurrent,
@@ -334,15 +404,67 @@ def leftovers(scripts: Path) -> int:
     return found
 
 
+def run_on_own_server(argv: list[str]) -> int:
+    """Start an own cluster, re-run this script on it, then remove the cluster.
+
+    The re-run gets the cluster's URL before Django is set up, and the
+    cluster's whereabouts to restart it.
+    """
+    with own_cluster("fault") as cluster:
+        log(f"own PostgreSQL cluster on port {cluster.port} ({cluster.data})")
+        env = {
+            **os.environ,
+            "JOB_PORTAL_DB_URL": cluster.url,
+            CLUSTER_ENV: json.dumps(
+                [str(cluster.bin), str(cluster.data), cluster.port, cluster.database]
+            ),
+        }
+        child = subprocess.Popen([sys.executable, __file__, *argv], env=env)
+        try:
+            return child.wait()
+        finally:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+                try:
+                    child.wait(timeout=120)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+
+
+def cluster_from_env() -> Cluster | None:
+    """Return the own cluster this run was started on, if any."""
+    raw = os.environ.get(CLUSTER_ENV)
+    if not raw:
+        return None
+    bin_dir, data, port, database = json.loads(raw)
+    return Cluster(bin=Path(bin_dir), data=Path(data), port=port, database=database)
+
+
 def main() -> None:
     """Run the faults and print the counts as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--jobs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--own-server",
+        action="store_true",
+        help="start an own PostgreSQL cluster and restart it for real (twice)",
+    )
     options = parser.parse_args()
+    # SIGTERM (and SIGINT, even when started in the background, where it is
+    # ignored) unwinds through the `finally` blocks: workers and the own
+    # cluster are stopped.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.default_int_handler)
+    cluster = cluster_from_env()
+    if options.own_server and cluster is None:
+        raise SystemExit(run_on_own_server(sys.argv[1:]))
     if connection.vendor != "postgresql":
         raise SystemExit("Set JOB_PORTAL_DB_URL to a PostgreSQL database of yours.")
+    started = time.monotonic()
+    load = os.getloadavg()
     folder = Path(tempfile.mkdtemp(prefix="fault-run-"))
     scripts = folder / "scripts"
     scripts.mkdir()
@@ -351,6 +473,7 @@ def main() -> None:
         **os.environ,
         "JOB_PORTAL_SCRIPTS_DIR": str(scripts),
         "JOB_PORTAL_ARTIFACTS_DIR": str(folder / "artifacts"),
+        "JOB_PORTAL_RUN_STATE_DIR": str(folder / "run-state"),
         "JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL": "false",
         "JOB_PORTAL_WORKER_LOST_AFTER": str(LOST_AFTER),
         "JOB_PORTAL_WORKER_SHUTDOWN_GRACE": "3",
@@ -362,26 +485,34 @@ def main() -> None:
     settings.JOB_PORTAL_REQUIRE_SCRIPT_APPROVAL = False
     setup(scripts, options.jobs)
     fleet = Fleet(env, folder)
-    for i in range(WORKERS):
-        fleet.start(f"fw-{i}")
-    log(f"{WORKERS} workers, {options.jobs} jobs every {INTERVAL} s; faults follow")
-    faults = inject(fleet, options.seconds, random.Random(options.seed))  # noqa: S311
-    Job.objects.update(is_active=False)
-    log("faults over; settling")
-    time.sleep(LOST_AFTER * 2 + 5)
-    fleet.stop_all()
     settle = Fleet(env, folder)
-    for i in range(WORKERS):
-        settle.start(f"settle-{i}")
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while _active() and time.monotonic() < deadline:
-        time.sleep(1.0)
-    settle.stop_all()
+    try:
+        for i in range(WORKERS):
+            fleet.start(f"fw-{i}")
+        log(f"{WORKERS} workers, {options.jobs} jobs every {INTERVAL} s; faults follow")
+        rng = random.Random(options.seed)  # noqa: S311
+        faults = inject(fleet, options.seconds, rng, cluster)
+        Job.objects.update(is_active=False)
+        log("faults over; settling")
+        time.sleep(LOST_AFTER * 2 + 5)
+        fleet.stop_all()
+        for i in range(WORKERS):
+            settle.start(f"settle-{i}")
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while _active() and time.monotonic() < deadline:
+            time.sleep(1.0)
+    finally:
+        fleet.stop_all()
+        settle.stop_all()
     time.sleep(0.5)
     result = count(executions(fault_log))
     result.update(
         {"faults": dict(faults), "leftover_processes": leftovers(scripts)},
         seconds=options.seconds,
+        wall_seconds=round(time.monotonic() - started),
+        load_average_at_start=[round(x, 2) for x in load],
+        load_average_at_end=[round(x, 2) for x in os.getloadavg()],
+        database="own cluster, restarted for real" if cluster else "given",
         folder=str(folder),
     )
     sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")

@@ -1,8 +1,11 @@
 """Benchmark notifications: event-to-delivery latency, and scheduling lateness.
 
-    .venv/bin/python bench/notify.py [--events 1000] [--slots 30] [--port 18061]
+    .venv/bin/python bench/notify.py [--db sqlite|postgres] [--events 1000]
+        [--slots 30] [--port 18061]
 
-In a temp folder with its own SQLite database (nothing else is touched), it
+In a temp folder with its own database (SQLite in the folder, or a
+PostgreSQL database ``jobportal_notify_bench_<pid>`` created on the local
+server and dropped after; nothing else is touched), it
 starts a real ``manage.py runworker`` (which runs the notification sender in
 its own thread) and a local HTTP receiver behind a signed webhook channel
 with a rule that sends every failure. Then, in two phases of equal length:
@@ -37,6 +40,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from harness import PG_SERVER, pg_admin
+
 PROJECT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 SCRIPT_TEXT = """import os, time
@@ -46,6 +51,8 @@ with open(os.path.join({results!r}, os.environ["JOB_RUN_ID"]), "w") as out:
 """
 PHASE_SECONDS = 20.0
 LEAD_SECONDS = 2.0
+# The default feed: 1,000 failing runs over a phase and its lead.
+EVENTS_PER_SECOND = 1000 / (PHASE_SECONDS + LEAD_SECONDS)
 DEADLINE_SECONDS = 90.0
 
 
@@ -74,7 +81,7 @@ class Receiver(BaseHTTPRequestHandler):
         """Stay quiet."""
 
 
-def setup_env(root: Path) -> dict[str, str]:
+def setup_env(root: Path, db_url: str) -> dict[str, str]:
     """Prepare the folder and return the portal's environment."""
     for sub in ("scripts", "results", "artifacts"):
         (root / sub).mkdir(parents=True)
@@ -83,7 +90,7 @@ def setup_env(root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOB_PORTAL_")}
     env.update(
         {
-            "JOB_PORTAL_DB_URL": f"sqlite:///{root / 'db.sqlite3'}",
+            "JOB_PORTAL_DB_URL": db_url,
             "JOB_PORTAL_SCRIPTS_DIR": str(root / "scripts"),
             "JOB_PORTAL_ARTIFACTS_DIR": str(root / "artifacts"),
             "JOB_PORTAL_SECRET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
@@ -133,18 +140,9 @@ class Portal:
         call_command("migrate", verbosity=0)
         from jobs.models import Job
         from jobs.services.jobs import job_save
-        from notifications.models import Channel, Rule
-        from notifications.services.channels import channel_save
 
         now = datetime.now(UTC)
-        channel = channel_save(
-            channel=Channel(name="bench", kind="webhook"),
-            secrets={"url": url, "secret": "bench-secret"},
-            now=now,
-        )
-        Rule.objects.create(channel=channel, triggers=["failure"], only_on_change=False)
-        far = {"type": "yearly", "month": (now.month + 5) % 12 + 1, "day": 1}
-        far["time"] = "03:00"
+        far = far_schedule(now)
         self.measured = [
             job_save(
                 job=Job(name=f"measured-{n}", script="bench_job.py"),
@@ -153,9 +151,7 @@ class Portal:
             ).pk
             for n in range(slots)
         ]
-        self.failing = job_save(
-            job=Job(name="failing", script="bench_job.py"), schedules=[far], now=now
-        )
+        self.failing = notifications_setup(url)
 
     def arm(self, offsets: list[float]) -> dict[int, int]:
         """Make each measured job due at now + lead + offset; return slot ns."""
@@ -190,32 +186,85 @@ class Portal:
 
     def feed(self, count: int, seconds: float, ended: dict[int, float]) -> None:
         """End `count` failing runs over `seconds`, noting each event's time."""
-        from jobs.models import JobRun
-        from jobs.services.outcomes import runs_end
+        feed_failures(self.failing, count, seconds, ended)
 
-        start = time.monotonic()
-        for n in range(count):
-            target = start + seconds * n / count
-            pause = target - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-            now = datetime.now(UTC)
-            run = JobRun(
-                job=self.failing,
-                scheduled_for=now - timedelta(days=1, microseconds=n),
-                attempt=1,
-                trigger=JobRun.Trigger.MANUAL,
-                status=JobRun.Status.FAILED,
-                queued_at=now,
-                not_before=now,
-                started_at=now,
-                finished_at=now,
-                exit_code=1,
-                reason="Exit code 1",
-                reason_code="exit_code",
-            )
-            (done,) = runs_end(now=now, records=[run])
-            ended[done.pk] = now.timestamp()
+
+def far_schedule(now: datetime) -> dict[str, Any]:
+    """Return a yearly schedule whose next slot lies months ahead."""
+    return {
+        "type": "yearly",
+        "month": (now.month + 5) % 12 + 1,
+        "day": 1,
+        "time": "03:00",
+    }
+
+
+def notifications_setup(url: str) -> Any:
+    """Create a webhook channel, a rule and the failing job; return the job.
+
+    The channel is a signed webhook to `url`; its rule sends every failure
+    (not only changes), so each fed run gives one notification.
+    """
+    from jobs.models import Job
+    from jobs.services.jobs import job_save
+    from notifications.models import Channel, Rule
+    from notifications.services.channels import channel_save
+
+    now = datetime.now(UTC)
+    channel = channel_save(
+        channel=Channel(name="bench", kind="webhook"),
+        secrets={"url": url, "secret": "bench-secret"},
+        now=now,
+    )
+    Rule.objects.create(channel=channel, triggers=["failure"], only_on_change=False)
+    return job_save(
+        job=Job(name="failing", script="bench_job.py"),
+        schedules=[far_schedule(now)],
+        now=now,
+    )
+
+
+def feed_failures(
+    job: Any, count: int, seconds: float, ended: dict[int, float]
+) -> None:
+    """End `count` failing runs of `job` at a steady rate over `seconds`.
+
+    Written through `jobs.services.outcomes.runs_end`, as the worker writes
+    them; `ended` gets each run's id and its event's time (epoch seconds).
+    """
+    from jobs.models import JobRun
+    from jobs.services.outcomes import runs_end
+
+    start = time.monotonic()
+    for n in range(count):
+        target = start + seconds * n / count
+        pause = target - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        now = datetime.now(UTC)
+        run = JobRun(
+            job=job,
+            scheduled_for=now - timedelta(days=1, microseconds=n),
+            attempt=1,
+            trigger=JobRun.Trigger.MANUAL,
+            status=JobRun.Status.FAILED,
+            queued_at=now,
+            not_before=now,
+            started_at=now,
+            finished_at=now,
+            exit_code=1,
+            reason="Exit code 1",
+            reason_code="exit_code",
+        )
+        (done,) = runs_end(now=now, records=[run])
+        ended[done.pk] = now.timestamp()
+
+
+def receiver_start(port: int = 0) -> ThreadingHTTPServer:
+    """Serve `Receiver` on 127.0.0.1:`port` (0: a free one) in a thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def phase(
@@ -245,6 +294,7 @@ def phase(
 def main() -> int:
     """Run both phases and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--slots", type=int, default=30)
     parser.add_argument("--port", type=int, default=18061)
@@ -257,11 +307,17 @@ def main() -> int:
     )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="jobportal-notify-bench-"))
-    env = setup_env(root)
+    pg_name = f"jobportal_notify_bench_{os.getpid()}"
+    if args.db == "postgres":
+        with pg_admin() as conn:
+            conn.execute(f'CREATE DATABASE "{pg_name}"')
+        db_url = f"{PG_SERVER}/{pg_name}"
+    else:
+        db_url = f"sqlite:///{root / 'db.sqlite3'}"
+    env = setup_env(root, db_url)
     os.environ.update(env)
     sys.path.insert(0, str(PROJECT))
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = receiver_start(args.port)
     worker = None
     try:
         portal = Portal(f"http://127.0.0.1:{args.port}/hook", args.slots)
@@ -293,8 +349,9 @@ def main() -> int:
             if pk in Receiver.arrivals
         ]
         print(
-            f"notifications delivered: {len(Receiver.arrivals)}, "
-            f"repeats: {Receiver.repeats}"
+            f"bench/notify.py --db {args.db}: {len(Receiver.arrivals)} notifications "
+            f"delivered, {Receiver.repeats} repeats; load average now "
+            f"{os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)"
         )
         print(f"event-to-delivery latency   {percentiles(latency)}")
         print(f"lateness, quiet             {percentiles(quiet)}")
@@ -308,6 +365,10 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 worker.kill()
         server.shutdown()
+        if args.db == "postgres":
+            # FORCE: this process's own connection is still open.
+            with pg_admin() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
         if args.keep:
             print(f"kept {root}", file=sys.stderr)
         else:

@@ -14,6 +14,9 @@ Commands:
   at an exact instant, which no schedule type expresses below a minute) and
   wake the workers, as an edit in the admin would; print the instants.
 * ``collect``: print every run row, as integers (ns since the epoch).
+* ``notify_feed``: create a webhook channel to ``url`` (bench/notify.py's
+  pieces) and end ``count`` failing runs over ``seconds``; print each run's
+  event time.
 * ``steps``: create N jobs, then time the worker's steps in this process
   with an injected clock, in rounds asked for on stdin; print the times.
 """
@@ -160,6 +163,16 @@ def cmd_arm(args: dict[str, Any]) -> dict[str, Any]:
             Job.objects.filter(pk__in=pks).update(next_run_at=from_ns(at_ns))
         wakeup_notify()
     return {"t0": t0, "slots": slots, "armed_at": time.time_ns()}
+
+
+def cmd_notify_feed(args: dict[str, Any]) -> dict[str, Any]:
+    """Set up a webhook channel and feed failing runs (bench/notify.py)."""
+    from notify import feed_failures, notifications_setup
+
+    job = notifications_setup(str(args["url"]))
+    ended: dict[int, float] = {}
+    feed_failures(job, int(args["count"]), float(args["seconds"]), ended)
+    return {"ended": ended, "job": job.pk}
 
 
 def cmd_collect(_: dict[str, Any]) -> dict[str, Any]:
@@ -379,6 +392,7 @@ COMMANDS = {
     "seed": cmd_seed,
     "arm": cmd_arm,
     "collect": cmd_collect,
+    "notify_feed": cmd_notify_feed,
     "steps": cmd_steps,
 }
 

@@ -1,6 +1,11 @@
 """Benchmark ``manage.py runworker`` against a bare reference loop; print a table.
 
     .venv/bin/python bench/run.py [--quick] [--db sqlite|postgres|both] [--keep]
+        [--notifications]
+
+With --notifications the spread phase runs a second time while failing runs
+send signed webhooks to a local receiver (bench/notify.py's pieces), so the
+table shows the lateness with and without notifications flowing.
 
 Every database, worker process and temp folder it creates is removed again,
 also on failure or Ctrl-C. See bench/README.md for what each figure means.
@@ -16,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
@@ -37,6 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    parser.add_argument(
+        "--notifications",
+        action="store_true",
+        help="repeat the spread phase while notifications flow",
+    )
     args = parser.parse_args(argv)
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     report = Report()
@@ -52,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop_on_signal)
     signal.signal(signal.SIGINT, stop_on_signal)
     tmp = Path(tempfile.mkdtemp(prefix="jobportal-bench-"))
-    ctx = Context(QUICK if args.quick else FULL, tmp, Processes(), report)
+    cfg = replace(QUICK if args.quick else FULL, notifications=args.notifications)
+    ctx = Context(cfg, tmp, Processes(), report)
     started = time.monotonic()
     failed = False
     try:
@@ -68,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     report.print(
-        f"runworker benchmark ({'quick' if args.quick else 'full'}; "
+        f"runworker benchmark ({'quick' if args.quick else 'full'}"
+        f"{', notifications' if args.notifications else ''}; "
         f"{os.cpu_count()} CPUs; load average now {os.getloadavg()[0]:.2f}; "
         f"{time.monotonic() - started:.0f} s)"
     )

@@ -34,6 +34,7 @@ from harness import (
     run_ops,
     sleep_until_ns,
 )
+from notify import EVENTS_PER_SECOND, Receiver, receiver_start
 from reference import RefRun, direct_runs, run_reference
 from report import Report, lateness_text, ms, p99, pct, ratio, verdict
 
@@ -64,6 +65,8 @@ class Config:
     sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
     rounds: int = 10
     reps_per_round: int = 20
+    # A second spread phase while failing runs send webhooks (--notifications).
+    notifications: bool = False
 
 
 @dataclass
@@ -341,14 +344,17 @@ def bench_lateness(
     name = dbs.clone("lateness")
     ws = Workspace(ctx.tmp / f"lateness-{kind}")
     env = portal_env(dbs.url(name), ws)
-    n_measured = cfg.spread_slots + cfg.burst_slots + cfg.overhead_runs
+    n_notify = cfg.spread_slots if cfg.notifications else 0
+    n_measured = cfg.spread_slots + cfg.burst_slots + cfg.overhead_runs + n_notify
     log(f"{kind}: seeding {cfg.other_jobs} other jobs and {n_measured} measured ones")
     ids = run_ops("seed", {"measured": n_measured, "other": cfg.other_jobs}, env)[
         "measured"
     ]
     spread_ids = ids[: cfg.spread_slots]
     burst_ids = ids[cfg.spread_slots : cfg.spread_slots + cfg.burst_slots]
-    over_ids = ids[cfg.spread_slots + cfg.burst_slots :]
+    over_end = cfg.spread_slots + cfg.burst_slots + cfg.overhead_runs
+    over_ids = ids[cfg.spread_slots + cfg.burst_slots : over_end]
+    notify_ids = ids[over_end:]
     worker = ctx.procs.start(env, ctx.tmp, f"bench-lateness-{kind}")
     try:
         worker.wait_started()
@@ -374,13 +380,18 @@ def bench_lateness(
         if ref_thread.result is None:
             raise RuntimeError(f"reference loop failed: {ref_thread.error!r}")
         ref_spread = ref_thread.result
+        done = cfg.spread_slots
+        notified = None
+        if n_notify:
+            notified = notify_phase(ctx, kind, env, ws, notify_ids, done=done)
+            done += n_notify
 
         log(f"{kind}: {cfg.burst_slots} slots due at one instant")
         ref_burst = reference_soon(
             Workspace(ctx.tmp / f"ref-burst-{kind}"), "burst", [0.0] * cfg.burst_slots
         )
         burst = arm(env, burst_ids, [0.0] * cfg.burst_slots)
-        wait_phase(ws, cfg.spread_slots + cfg.burst_slots, burst)
+        wait_phase(ws, done + cfg.burst_slots, burst)
 
         log(f"{kind}: {cfg.overhead_runs} runs one at a time (overhead)")
         over, ref_over, direct = overhead_phase(ctx, kind, env, over_ids)
@@ -389,17 +400,103 @@ def bench_lateness(
     finally:
         stop_worker(ctx, worker, f"{kind} lateness")
     starts = ws.starts()
-    stray = [r for r in rows if r[1] not in set(ids)]
+    fed = {notified.failing_job} if notified is not None else set()
+    stray = [r for r in rows if r[1] not in set(ids) | fed]
     if stray:
         ctx.report.notes.append(f"{kind}: {len(stray)} runs of other jobs (expect 0)")
-    for label, phase, ref in (
-        ("spread", spread, ref_spread),
-        ("burst", burst, ref_burst),
-    ):
+    phases = [("spread", spread, ref_spread)]
+    if notified is not None:
+        phases.append((NOTIFY_LABEL, notified.phase, notified.ref))
+        ctx.report.notes.append(notified.summary)
+    phases.append(("burst", burst, ref_burst))
+    for label, phase, ref in phases:
         report_lateness(ctx, kind, label, evaluate(phase, rows, starts), ref, starts)
     report_overhead(
         ctx, kind, over, evaluate(over, rows, starts), starts, ref_over, direct
     )
+
+
+NOTIFY_LABEL = "spread+notify"
+# How long after the phase the receiver may wait for the last deliveries.
+DELIVERY_SLACK_SECONDS = 90.0
+
+
+@dataclass
+class Notified:
+    """The spread phase run while notifications flowed, and what they did."""
+
+    phase: Phase
+    ref: RefResult
+    summary: str
+    failing_job: int
+
+
+def notify_phase(
+    ctx: Context,
+    kind: str,
+    env: dict[str, str],
+    ws: Workspace,
+    job_ids: list[int],
+    *,
+    done: int,
+) -> Notified:
+    """Run the spread phase again while failing runs send signed webhooks.
+
+    A `portal_ops.py notify_feed` process creates a webhook channel to a
+    local receiver (bench/notify.py's) and ends failing runs at
+    EVENTS_PER_SECOND through the phase; the worker's sender delivers them.
+    `done` runs of measured jobs have started before this phase.
+    """
+    cfg = ctx.cfg
+    Receiver.arrivals.clear()
+    Receiver.keys.clear()
+    Receiver.repeats = 0
+    server = receiver_start()
+    seconds = cfg.spread_span + 2 * LEAD_SECONDS
+    count = int(EVENTS_PER_SECOND * seconds)
+    log(f"{kind}: {len(job_ids)} slots over {cfg.spread_span:.0f} s, {count} failing")
+    fed: dict[str, Any] = {}
+    args: dict[str, Any] = {
+        "url": f"http://127.0.0.1:{server.server_address[1]}/hook",
+        "count": count,
+        "seconds": seconds,
+    }
+    feeder = threading.Thread(
+        target=lambda: fed.update(run_ops("notify_feed", args, env)), daemon=True
+    )
+    try:
+        feeder.start()
+        offsets = spread_offsets(len(job_ids), cfg.spread_span)
+        phase = arm(env, job_ids, offsets)
+        half = cfg.spread_span / len(job_ids) / 2
+        ref_thread = ReferenceThread(
+            Workspace(ctx.tmp / f"ref-notify-{kind}"),
+            [
+                (f"notify-{i}", phase.t0 + int((off + half) * 1e9))
+                for i, off in enumerate(offsets)
+            ],
+        )
+        ref_thread.start()
+        wait_phase(ws, done + len(job_ids), phase)
+        ref_thread.join(timeout=PHASE_SLACK_SECONDS)
+        feeder.join(timeout=PHASE_SLACK_SECONDS + seconds)
+        if ref_thread.result is None or "ended" not in fed:
+            raise RuntimeError(f"{kind}: the notifications phase did not finish")
+        soft_wait(lambda: len(Receiver.arrivals) >= count, DELIVERY_SLACK_SECONDS)
+    finally:
+        server.shutdown()
+        server.server_close()
+    latency = [
+        (Receiver.arrivals[int(pk)] - at) * 1000
+        for pk, at in fed["ended"].items()
+        if int(pk) in Receiver.arrivals
+    ]
+    summary = (
+        f"{kind} {NOTIFY_LABEL}: {len(Receiver.arrivals)}/{count} webhooks "
+        f"delivered ({Receiver.repeats} repeats) at {EVENTS_PER_SECOND:.0f}/s; "
+        f"event-to-delivery {lateness_text(sorted(latency))}"
+    )
+    return Notified(phase, ref_thread.result, summary, int(fed["job"]))
 
 
 def overhead_phase(
@@ -443,8 +540,10 @@ def report_lateness(
 ) -> None:
     """Add the lateness row of one phase, its run counts and its breakdown."""
     cfg = ctx.cfg
-    if name == "spread":
+    if name in ("spread", NOTIFY_LABEL):
         figure = f"lateness: {cfg.spread_slots} slots over {cfg.spread_span:.0f} s"
+        if name == NOTIFY_LABEL:
+            figure += f", {EVENTS_PER_SECOND:.0f} notifications/s"
         goal, factor = "p99 <= 1.25x ref", 1.25
     else:
         figure = f"lateness: {cfg.burst_slots} slots at one instant"

@@ -70,6 +70,10 @@ MSG_LEASE_EXPIRED = (
     "The run's lease was not renewed in time (worker {worker} stalled or cut off "
     "from the database); its supervisor ended the script."
 )
+MSG_SUPERVISOR_ENDED = (
+    "The run's supervisor was ended from outside before it reported the script's "
+    "exit (recovery on this host took the run of worker {worker} over)."
+)
 
 
 @dataclass(frozen=True)
@@ -269,9 +273,23 @@ def _ending(
     result: ProcessResult, *, cause: str, worker: str, timeout_seconds: float | None
 ) -> tuple[str, RetryMode, str, str]:
     """Return (status, retry mode, reason, reason code) for `result`."""
+    stopped = _stopped(
+        result, cause=cause, worker=worker, timeout_seconds=timeout_seconds
+    )
+    return stopped if stopped is not None else _exited(result)
+
+
+def _stopped(
+    result: ProcessResult, *, cause: str, worker: str, timeout_seconds: float | None
+) -> tuple[str, RetryMode, str, str] | None:
+    """Return how a run stopped by anything but its own exit ends, or None."""
     if result.lease_expired:
         reason = MSG_LEASE_EXPIRED.format(worker=worker)
         return LOST, RetryMode.INTERRUPTED, reason, reasons.LEASE_EXPIRED
+    if result.supervisor_ended and not (result.cancelled or result.timed_out):
+        # Killed with its supervisor, not by itself: no script failure.
+        reason = MSG_SUPERVISOR_ENDED.format(worker=worker)
+        return LOST, RetryMode.INTERRUPTED, reason, reasons.WORKER_LOST
     if result.cancelled and cause == CAUSE_SHUTDOWN:
         reason = MSG_SHUTDOWN.format(worker=worker)
         return LOST, RetryMode.INTERRUPTED, reason, reasons.SHUTDOWN
@@ -283,6 +301,11 @@ def _ending(
     if result.timed_out:
         reason = MSG_TIMED_OUT.format(seconds=timeout_seconds or 0)
         return TIMED_OUT, RetryMode.POLICY, reason, reasons.TIMED_OUT
+    return None
+
+
+def _exited(result: ProcessResult) -> tuple[str, RetryMode, str, str]:
+    """Return how a run ends by its script's own exit (or failure to start)."""
     code = result.exit_code
     if code is None and result.error:
         return FAILED, RetryMode.POLICY, result.error, reasons.START_FAILED

@@ -96,6 +96,10 @@ class ProcessResult:
     error: str = ""
     # The supervisor ended the script: its lease was not renewed in time.
     lease_expired: bool = False
+    # The supervisor died before reporting the script's exit: something
+    # outside (same-host recovery's `process_tree.tree_end`) killed both;
+    # `exit_code` is then the supervisor's own status.
+    supervisor_ended: bool = False
     # Ended because its artifacts folder passed the limit (`error` says so).
     artifacts_too_large: bool = False
 
@@ -546,5 +550,6 @@ def run_process(
         duration_seconds=clock() - start,
         error=error,
         lease_expired=handle.is_fenced,
+        supervisor_ended=handle.exit_code is None and not handle.is_fenced,
         artifacts_too_large=stopped == ARTIFACTS_OVER,
     )

@@ -218,3 +218,26 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification_id} {self.outcome}"
+
+
+class DeliveryTotal(models.Model):
+    """All-time count of send attempts per channel kind and outcome (/metrics).
+
+    Kept by the sender in the transaction that records the attempts, so it
+    only grows: deleting a channel or its history leaves the count alone.
+    """
+
+    kind = models.CharField(max_length=16, choices=CHOICES)
+    outcome = models.CharField(max_length=16, choices=DeliveryAttempt.Outcome.choices)
+    attempts = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        default_permissions = ("view",)
+        constraints = (
+            models.UniqueConstraint(
+                fields=["kind", "outcome"], name="delivery_total_unique"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.outcome}: {self.attempts}"

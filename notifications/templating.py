@@ -11,8 +11,9 @@ the line.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache, lru_cache
 
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateSyntaxError
 
 MSG_SYNTAX = "Line {line}: {error}"
 # The variables a template may use, with what they hold.
@@ -57,10 +58,18 @@ class _SandboxEngine(Engine):
     ]
 
 
+@cache
 def _engine() -> Engine:
     return _SandboxEngine(
         dirs=[], app_dirs=False, loaders=[], libraries={}, debug=True, autoescape=False
     )
+
+
+# Compiled once per source: the sender renders every message of a channel
+# with the same two templates (a Template renders safely in any thread).
+@lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    return _engine().from_string(source)
 
 
 def template_errors(source: str) -> str | None:
@@ -75,5 +84,4 @@ def template_errors(source: str) -> str | None:
 
 def render(source: str, variables: Mapping[str, object]) -> str:
     """Render `source` with only `variables` (plain values) in its context."""
-    template = _engine().from_string(source)
-    return template.render(Context(dict(variables), autoescape=False)).strip()
+    return _compiled(source).render(Context(dict(variables), autoescape=False)).strip()

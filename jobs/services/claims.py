@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 
@@ -57,10 +57,15 @@ class Candidate:
     max_concurrent: int
 
 
-def runs_claim(*, worker: Worker, now: datetime, limit: int) -> list[JobRun]:
+def runs_claim(
+    *, worker: Worker, now: datetime, limit: int, lease_seconds: float | None = None
+) -> list[JobRun]:
     """Claim up to `limit` startable queued runs for `worker`, best first.
 
-    The runs come with their jobs.
+    The runs come with their jobs. With `lease_seconds`, each claimed run's
+    lease starts now: until its supervisor is recorded, recovery cannot
+    take it over before the lease has run out either (the worker's start
+    fence, `jobs.runner`, is half of it).
     """
     # A plain read first: an idle cycle takes no write lock (SQLite).
     if limit <= 0 or not probes.any_run_startable(now=now):
@@ -70,7 +75,10 @@ def runs_claim(*, worker: Worker, now: datetime, limit: int) -> list[JobRun]:
         chosen = _choose(now=now, limit=limit) if limit > 0 else []
         if not chosen:
             return []
-        won = _mark_running(chosen, worker=worker, now=now)
+        expires = None
+        if lease_seconds is not None:
+            expires = now + timedelta(seconds=lease_seconds)
+        won = _mark_running(chosen, worker=worker, now=now, expires=expires)
     if won != len(chosen):
         # Cannot happen while the claim holds its locks; never start a run
         # that may be another worker's.
@@ -194,16 +202,19 @@ def _lock_and_count_running(job_ids: list[int]) -> dict[int, int]:
         return {job_id: count for job_id, count in cursor.fetchall()}
 
 
-def _mark_running(run_ids: list[int], *, worker: Worker, now: datetime) -> int:
+def _mark_running(
+    run_ids: list[int], *, worker: Worker, now: datetime, expires: datetime | None
+) -> int:
     """Move `run_ids` from queued to running on `worker`; return rows changed."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {RUNS} SET status = %s, worker_id = %s, started_at = %s "  # noqa: S608
-            f"WHERE id IN ({_marks(run_ids)}) AND status = %s",
+            f"UPDATE {RUNS} SET status = %s, worker_id = %s, started_at = %s, "  # noqa: S608
+            f"lease_expires_at = %s WHERE id IN ({_marks(run_ids)}) AND status = %s",
             [
                 RUNNING,
                 worker.pk,
                 connection.ops.adapt_datetimefield_value(now),
+                connection.ops.adapt_datetimefield_value(expires),
                 *run_ids,
                 QUEUED,
             ],

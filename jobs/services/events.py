@@ -34,7 +34,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 
 from jobs import conf
@@ -75,16 +75,25 @@ def run_events_claim(
     """
     until = now + timedelta(seconds=lease_seconds)
     token = uuid.uuid4().hex
-    with transaction.atomic():
-        reader = run_event_consumer_register(name=consumer, now=now)
-        taken = _retake_expired(reader, token=token, until=until, now=now, limit=limit)
-        if taken < limit:
-            _take_new(reader, token=token, until=until, limit=limit - taken)
-        return list(
-            RunEvent.objects.filter(
-                receipts__consumer=reader, receipts__token=token
-            ).order_by("pk")
-        )
+    try:
+        with transaction.atomic():
+            reader = run_event_consumer_register(name=consumer, now=now)
+            taken = _retake_expired(
+                reader, token=token, until=until, now=now, limit=limit
+            )
+            if taken < limit:
+                _take_new(reader, token=token, until=until, limit=limit - taken)
+            return list(
+                RunEvent.objects.filter(
+                    receipts__consumer=reader, receipts__token=token
+                ).order_by("pk")
+            )
+    except IntegrityError:
+        # Another process's retention deleted an event between this claim's
+        # read and its commit (the receipt's foreign key, checked at commit):
+        # the claim rolled back whole; the next one reads afresh.
+        logger.info("Run events of %s deleted while claimed; claim again", consumer)
+        return []
 
 
 def run_events_ack(*, consumer: str, event_ids: Iterable[int], now: datetime) -> int:
@@ -115,8 +124,17 @@ def run_events_prune(*, now: datetime, retention_days: int | None = None) -> int
         ids = _prunable(cutoff=cutoff, readers=readers)
         if not ids:
             break
-        RunEventReceipt.objects.filter(event_id__in=ids).delete()
-        deleted += RunEvent.objects.filter(pk__in=ids).delete()[0]
+        try:
+            with transaction.atomic():
+                RunEventReceipt.objects.filter(event_id__in=ids).delete()
+                batch = RunEvent.objects.filter(pk__in=ids).delete()[0]
+        except IntegrityError:
+            # A claim committed a receipt for one of them meanwhile (the
+            # foreign key, checked at commit): this batch waits for the
+            # next prune.
+            logger.info("Run events claimed while pruned; pruning them later")
+            break
+        deleted += batch
         if len(ids) < PRUNE_BATCH:
             break
     if deleted:

@@ -141,23 +141,46 @@ def metrics_register(*, now: datetime) -> None:
 def metrics_consume(*, now: datetime, limit: int = CONSUME_BATCH) -> int:
     """Count up to `limit` run events into the rollups; return how many ended runs.
 
-    Each event is acked in the transaction that writes its rows, so an
-    event is counted once even when two workers consume at once.
+    The batch is acked in the transaction that writes its rows, so an event
+    is counted once even when two workers consume at once. Its runs are
+    added up in memory first: the transaction writes each rollup row once
+    per batch (a handful of statements, not a dozen per event), so the
+    worker's loop and SQLite's single write lock are not held for long.
     """
     claimed = run_events_claim(consumer=CONSUMER, limit=limit, now=now)
+    if not claimed:
+        return 0
     ended = [event for event in claimed if event.kind == RunEvent.Kind.ENDED]
     runs = JobRun.objects.in_bulk([event.run_id for event in ended])
-    counted = 0
-    for event in claimed:
+    ids = [event.pk for event in claimed]
+    try:
         with transaction.atomic():
-            if not run_events_ack(consumer=CONSUMER, event_ids=[event.pk], now=now):
-                continue
-            run = runs.get(event.run_id)
-            if event.kind != RunEvent.Kind.ENDED or run is None:
-                continue
-            _record(_observe_event(event, run))
-            counted += 1
-    return counted
+            if run_events_ack(consumer=CONSUMER, event_ids=ids, now=now) != len(ids):
+                raise _PartlyAckedError
+            return _record_all(_observations(ended, runs))
+    except _PartlyAckedError:
+        # Another worker acked some of them first (its claim had expired):
+        # one by one, each counted only if its own ack counts.
+        counted = 0
+        for event in ended:
+            with transaction.atomic():
+                if run_events_ack(consumer=CONSUMER, event_ids=[event.pk], now=now):
+                    counted += _record_all(_observations([event], runs))
+        return counted
+
+
+class _PartlyAckedError(Exception):
+    """Some events of a batch were acked by another worker meanwhile."""
+
+
+def _observations(
+    events: Iterable[RunEvent], runs: dict[int, JobRun]
+) -> list[Observation]:
+    return [
+        _observe_event(event, runs[event.run_id])
+        for event in events
+        if event.run_id in runs
+    ]
 
 
 def _observe_event(event: RunEvent, run: JobRun) -> Observation:
@@ -174,24 +197,61 @@ def _observe_event(event: RunEvent, run: JobRun) -> Observation:
     )
 
 
-def _record(observation: Observation) -> None:
-    """Add `observation` to its three rollup rows and the job's last outcome."""
-    rows: list[RollupFields] = [
-        MetricHour.objects.select_for_update().get_or_create(
-            hour=observation.hour, status=observation.status
-        )[0],
-        JobMetricHour.objects.select_for_update().get_or_create(
-            job_id=observation.job_id, hour=observation.hour, status=observation.status
-        )[0],
-        MetricTotal.objects.select_for_update().get_or_create(
-            status=observation.status
-        )[0],
-    ]
-    for row in rows:
+def _record_all(observations: list[Observation]) -> int:
+    """Add `observations` to their rollup rows, each row written once.
+
+    Return how many were added (in the caller's transaction).
+    """
+    hours: dict[tuple[datetime, str], list[Observation]] = {}
+    job_hours: dict[tuple[int, datetime, str], list[Observation]] = {}
+    totals: dict[str, list[Observation]] = {}
+    for observation in observations:
+        hour, status = observation.hour, observation.status
+        hours.setdefault((hour, status), []).append(observation)
+        job_hours.setdefault((observation.job_id, hour, status), []).append(observation)
+        totals.setdefault(status, []).append(observation)
+    for (hour, status), group in hours.items():
+        _rollup_save(
+            MetricHour.objects.select_for_update().get_or_create(
+                hour=hour, status=status
+            )[0],
+            group,
+        )
+    for (job_id, hour, status), group in job_hours.items():
+        _rollup_save(
+            JobMetricHour.objects.select_for_update().get_or_create(
+                job_id=job_id, hour=hour, status=status
+            )[0],
+            group,
+        )
+    for status, group in totals.items():
+        _rollup_save(
+            MetricTotal.objects.select_for_update().get_or_create(status=status)[0],
+            group,
+        )
+    latest: dict[int, Observation] = {}
+    newest_hour: dict[int, datetime] = {}
+    for observation in observations:
+        job_id, best = observation.job_id, latest.get(observation.job_id)
+        if best is None or _slot_key(observation) >= _slot_key(best):
+            latest[job_id] = observation
+        newest_hour[job_id] = max(
+            newest_hour.get(job_id, observation.hour), observation.hour
+        )
+    for job_id, observation in latest.items():
+        _last_outcome_move(observation)
+        _job_week_refresh(job_id, hour=newest_hour[job_id])
+    return len(observations)
+
+
+def _rollup_save(row: RollupFields, observations: Iterable[Observation]) -> None:
+    for observation in observations:
         rollup_add(row, observation)
-        row.save()
-    _last_outcome_move(observation)
-    _job_week_refresh(observation.job_id, hour=observation.hour)
+    row.save()
+
+
+def _slot_key(observation: Observation) -> tuple[datetime, int]:
+    return (observation.scheduled_for, observation.attempt)
 
 
 def week_of(rows: Iterable[JobMetricHour], *, job_id: int, end: datetime) -> JobWeek:
@@ -230,8 +290,9 @@ def _last_outcome_move(observation: Observation) -> None:
         .filter(job_id=observation.job_id)
         .first()
     )
-    key = (observation.scheduled_for, observation.attempt)
-    if current is not None and (current.scheduled_for, current.attempt) > key:
+    if current is not None and (current.scheduled_for, current.attempt) > _slot_key(
+        observation
+    ):
         return
     JobLastOutcome.objects.update_or_create(
         job_id=observation.job_id,

@@ -163,6 +163,18 @@ def loop(make_loop: Callable[..., WorkerLoop]) -> WorkerLoop:
     return worker_loop
 
 
+def load_scaled(seconds: float) -> float:
+    """Return `seconds` stretched by how overloaded the machine is right now.
+
+    A bound on how soon real processes act assumes they get a CPU to act
+    on; with more runnable processes than cores (the 1-minute load average
+    per core above 1, as on a shared 2-core CI machine), each gets only a
+    share, so the bound grows by that factor. It never shrinks.
+    """
+    per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return seconds * max(1.0, per_core)
+
+
 def eventually(
     predicate: Callable[[], Any],
     *,

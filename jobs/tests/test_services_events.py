@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.checks import run_checks
 from django.db import connection, transaction
+from django.db.models.signals import post_delete, pre_delete
 
 from jobs.checks import MSG_NUMBER
 from jobs.models import Job, JobRun, RunEvent, RunEventConsumer, RunEventReceipt
@@ -145,6 +146,89 @@ def test_an_expired_lease_is_retaken_once(
     later = now + timedelta(seconds=LEASE)
     assert claim("metrics", later) == ids
     assert claim("metrics", later) == []
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite's one writer cannot delete while the claim writes",
+)
+@pytest.mark.django_db(transaction=True)
+def test_an_event_deleted_while_being_claimed_makes_the_claim_empty(
+    make_job: Callable[..., Job], now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retention deletes an event between the claim's read and its commit.
+
+    Its receipt's foreign key fails at commit (PostgreSQL: an
+    IntegrityError that used to end the worker's loop): the claim returns
+    nothing, and the next one gets the events left.
+    """
+    ids = ended_runs(make_job(), now, 2)
+    real_take_new = events._take_new
+
+    def prune_one() -> None:
+        try:
+            RunEvent.objects.filter(pk=ids[0]).delete()
+        finally:
+            connection.close()
+
+    def take_new_then_lose_one(*args: Any, **kwargs: Any) -> None:
+        real_take_new(*args, **kwargs)
+        # Another process's retention, committed before this claim is.
+        pruner = threading.Thread(target=prune_one)
+        pruner.start()
+        pruner.join(timeout=30)
+
+    monkeypatch.setattr(events, "_take_new", take_new_then_lose_one)
+    assert claim("metrics", now) == []
+    monkeypatch.setattr(events, "_take_new", real_take_new)
+    assert claim("metrics", now) == ids[1:]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite's one writer cannot claim while retention deletes",
+)
+@pytest.mark.django_db(transaction=True)
+def test_an_event_claimed_while_being_pruned_stays_for_the_next_prune(
+    make_job: Callable[..., Job], now: datetime
+) -> None:
+    """A claim commits a receipt between retention's reads and its delete.
+
+    The foreign key fails at retention's commit (it used to end the
+    worker's loop): nothing of the batch is deleted, and no error escapes.
+    """
+    ids = ended_runs(make_job(), now, 1)
+    late = [True]
+
+    def claim_meanwhile(**kwargs: Any) -> None:
+        if not late:
+            return
+        late.clear()
+
+        def claimer() -> None:
+            try:
+                claim("late-reader", now)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=claimer)
+        thread.start()
+        thread.join(timeout=30)
+
+    def keep(**kwargs: Any) -> None:
+        """Make the receipts be read before they are deleted (no fast delete)."""
+
+    # Deleted by age (a day past a one-day retention). The late claim
+    # commits after retention read the events' receipts, before it deletes
+    # the events (in production: between its two DELETE statements).
+    post_delete.connect(keep, sender=RunEventReceipt, weak=False)
+    pre_delete.connect(claim_meanwhile, sender=RunEvent, weak=False)
+    try:
+        assert run_events_prune(now=now + timedelta(days=2), retention_days=1) == 0
+    finally:
+        pre_delete.disconnect(claim_meanwhile, sender=RunEvent)
+        post_delete.disconnect(keep, sender=RunEventReceipt)
+    assert list(RunEvent.objects.values_list("pk", flat=True)) == ids
 
 
 @pytest.mark.django_db(transaction=True)

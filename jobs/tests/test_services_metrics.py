@@ -5,9 +5,13 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 
 from jobs import histograms
 from jobs.management.commands.rebuildmetrics import MSG_DONE
@@ -19,14 +23,16 @@ from jobs.models import (
     JobWeek,
     MetricHour,
     MetricTotal,
+    RunEvent,
 )
 from jobs.services import metrics as metrics_service
+from jobs.services.events import run_events_ack
 from jobs.services.metrics import CONSUMER, metrics_consume, metrics_rebuild
 from jobs.services.runs import job_run_now, run_request_cancel
 from jobs.tests.conftest import FakeClock
 from jobs.tests.metrics_fixture import DAY, LOOK_AT, end_run, record_fixture
 from jobs.worker import WorkerLoop
-from jobs.worker.loop import METRICS_SECONDS
+from jobs.worker.loop import HOUSEKEEPING_GUARD_SECONDS, METRICS_SECONDS
 
 pytestmark = pytest.mark.django_db
 
@@ -182,6 +188,30 @@ def test_the_worker_counts_metrics_every_few_seconds(
     assert loop.count_metrics() == 1
 
 
+def test_the_worker_counts_no_metrics_while_a_slot_is_about_to_fire(
+    jobs: tuple[Job, Job], loop: WorkerLoop, clock: FakeClock
+) -> None:
+    """A slot due within the guard goes first; the count follows right after."""
+    alpha, _ = jobs
+    soon = clock() + timedelta(seconds=HOUSEKEEPING_GUARD_SECONDS / 2)
+    Job.objects.filter(pk=alpha.pk).update(next_run_at=soon)
+    assert loop.count_metrics() == 0
+    clock.advance(HOUSEKEEPING_GUARD_SECONDS * 2)
+    assert loop.count_metrics() == 5
+
+
+def test_the_worker_counts_no_metrics_while_a_run_just_due_waits_for_its_claim(
+    jobs: tuple[Job, Job], loop: WorkerLoop, clock: FakeClock
+) -> None:
+    """A run that fell due after the cycle's claim goes first; a backlog does not."""
+    alpha, _ = jobs
+    job_run_now(job=alpha, requested_by=None, now=clock())
+    clock.advance(HOUSEKEEPING_GUARD_SECONDS / 2)
+    assert loop.count_metrics() == 0
+    clock.advance(HOUSEKEEPING_GUARD_SECONDS)
+    assert loop.count_metrics() == 5
+
+
 def test_rebuildmetrics_command_reports_the_count(jobs: tuple[Job, Job]) -> None:
     """The command wraps the rebuild and prints how many runs it counted."""
     out = io.StringIO()
@@ -235,3 +265,49 @@ def test_a_week_forgets_runs_older_than_seven_days(
     end_run(job, slot=DAY, status="succeeded", lateness=0, duration=1)
     metrics_consume(now=LOOK_AT)
     assert week_figures()[job.pk] == (1, 0, 1.0, 1.0)
+
+
+def _end_failures(job: Job, count: int, *, first: int = 0) -> None:
+    for n in range(first, first + count):
+        end_run(
+            job,
+            slot=DAY.replace(hour=8) + timedelta(seconds=n),
+            status=JobRun.Status.FAILED,
+            lateness=1.0,
+            duration=2.0,
+        )
+
+
+def test_a_batch_writes_each_rollup_row_once_however_many_runs_it_holds(
+    make_job: Callable[..., Job],
+) -> None:
+    """Counting 40 runs of a job takes as many statements as counting 2."""
+    job = make_job("storm")
+    _end_failures(job, 1)
+    metrics_consume(now=LOOK_AT)  # creates the rows
+    _end_failures(job, 2, first=1)
+    with CaptureQueriesContext(connection) as few:
+        assert metrics_consume(now=LOOK_AT) == 2
+    _end_failures(job, 40, first=3)
+    with CaptureQueriesContext(connection) as many:
+        assert metrics_consume(now=LOOK_AT) == 40
+    assert len(many) == len(few)
+    row = JobMetricHour.objects.get(job=job, status=JobRun.Status.FAILED)
+    assert (row.runs, row.duration_sum, row.lateness_sum) == (43, 86.0, 43.0)
+
+
+def test_events_another_worker_acked_meanwhile_are_not_counted_again(
+    jobs: tuple[Job, Job], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the events whose own ack counts are added when a batch is shared."""
+    real_claim = metrics_service.run_events_claim
+
+    def claim_then_lose_one(**kwargs: Any) -> list[RunEvent]:
+        claimed = real_claim(**kwargs)
+        # Another worker, whose claim had expired, acks the first one.
+        run_events_ack(consumer=CONSUMER, event_ids=[claimed[0].pk], now=LOOK_AT)
+        return claimed
+
+    monkeypatch.setattr(metrics_service, "run_events_claim", claim_then_lose_one)
+    assert metrics_consume(now=LOOK_AT) == 4
+    assert MetricTotal.objects.aggregate(Sum("runs"))["runs__sum"] == 4

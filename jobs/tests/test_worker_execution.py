@@ -297,3 +297,24 @@ def test_a_run_that_ends_hands_its_slot_to_the_next_queued_run(
     assert [run.worker_id for run in started] == [loop.worker.pk] * 3
     loop.stop.set()
     loop.shutdown()
+
+
+def test_a_run_whose_outcome_is_recorded_is_not_stopped_again(
+    make_job: Callable[..., Job], loop: WorkerLoop, now: datetime
+) -> None:
+    """Its slot is held while the thread claims the next run: nothing to stop.
+
+    A flight that is not finished but whose run ended elsewhere (taken over)
+    is still stopped.
+    """
+    loop.register()
+    run = claim_one(loop, make_job(), now)
+    loop.execute_run(run)
+    finished = worker_execution.InFlight(run_id=run.pk, finished=True)
+    loop._in_flight[run.pk] = finished
+    assert loop.check_cancellations() == 0
+    assert not finished.cancel.is_set()
+    taken = worker_execution.InFlight(run_id=run.pk)
+    loop._in_flight[run.pk] = taken
+    assert loop.check_cancellations() == 1
+    assert taken.cancel.is_set()

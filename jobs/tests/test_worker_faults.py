@@ -247,6 +247,28 @@ def test_shutdown_after_the_grace_period_stops_runs_and_hands_them_on(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_loop_ended_by_an_error_claims_nothing_more_on_its_way_out(
+    make_job: Callable[..., Job],
+    make_loop: Callable[..., WorkerLoop],
+    now: datetime,
+) -> None:
+    """Shutdown without the stop event (a crashed cycle): the retry stays queued.
+
+    Before, the pool's thread went on claiming (the retry of its own run)
+    while the loop, and so the heartbeat, had ended.
+    """
+    loop = make_loop("crashed", output_interval_seconds=0.05)
+    loop.register()
+    run = run_on(loop, make_job(script="nap.py"), now)
+    loop.start_runs([run])
+    eventually(lambda: JobRun.objects.get(pk=run.pk).output, timeout=10)
+    loop.shutdown()
+    assert loop.stop.is_set() is True
+    retry = JobRun.objects.get(attempt=2)
+    assert (retry.status, retry.worker_id) == (JobRun.Status.QUEUED, None)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_shutdown_lets_a_run_finish_within_the_grace_period(
     make_job: Callable[..., Job],
     make_loop: Callable[..., WorkerLoop],

@@ -11,18 +11,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
+from django.db import connection, transaction
 
 from jobs.models import Job, JobRun
 from jobs.services.runs import job_run_now
 from jobs.tests.conftest import database_url
 from jobs.worker import WorkerLoop
+from jobs.worker import execution as worker_execution
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -102,3 +104,29 @@ def test_a_stopped_worker_mid_claim_blocks_others_only_for_the_timeout(
     assert waited < TIMEOUT_SECONDS + 3
     assert JobRun.objects.get(pk=run.pk).status == JobRun.Status.RUNNING
     loop._in_flight.clear()
+
+
+def test_a_session_ended_for_idling_in_a_transaction_is_an_outage_survived(
+    make_loop: Callable[..., WorkerLoop], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stalled inside a transaction past the timeout: logged, backed off, resumed.
+
+    The server ends the session (SQLSTATE 25P03, an InternalError at the
+    next statement or COMMIT); the fault run saw it end a resumed worker's
+    loop (SIGSTOP inside a run-events claim).
+    """
+    monkeypatch.setattr(worker_execution, "BACKOFF_FIRST_SECONDS", 0.001)
+    loop = make_loop("resumed")
+    loop.register()
+
+    def stalled_step() -> int:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 100")
+                cursor.execute("SELECT 1")
+            # A stop (SIGSTOP) well past the timeout, inside the transaction.
+            threading.Event().wait(1.0)
+            return JobRun.objects.count()
+
+    assert loop.guarded(stalled_step) is None
+    assert loop.guarded(JobRun.objects.count) == 0

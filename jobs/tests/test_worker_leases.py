@@ -21,15 +21,18 @@ from django.db import OperationalError, connection
 
 from jobs import process_tree, reasons
 from jobs.models import Job, JobRun
+from jobs.policies import MSG_SUPERVISOR_ENDED
 from jobs.services import claims, execution, probes
 from jobs.services.runs import job_run_now
-from jobs.tests.conftest import FakeClock
+from jobs.tests.conftest import FakeClock, eventually
 from jobs.worker import WorkerLoop
 from jobs.worker import execution as worker_execution
 
 pytestmark = pytest.mark.django_db
 
 SLEEPER = "import time; time.sleep(1000)"
+# Bounds waits on real processes; generous for a loaded 2-core machine.
+EXIT_TIMEOUT = 30
 
 
 @pytest.fixture(autouse=True)
@@ -345,3 +348,89 @@ def test_a_terminated_connection_before_the_start_hands_the_run_back(
     loop.execute_run(run)
     run.refresh_from_db()
     assert run.status == JobRun.Status.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_script_killed_with_its_supervisor_from_outside_is_lost_not_failed(
+    make_job: Callable[..., Job],
+    make_loop: Callable[..., WorkerLoop],
+    now: datetime,
+) -> None:
+    """Same-host recovery ends a live worker's tree: the owner records `lost`.
+
+    The fault run saw the owner record such a run `failed` (signal 9) in
+    the instant between recovery's tree end and its mark-lost.
+    """
+    loop = make_loop("slow", output_interval_seconds=0.05)
+    loop.register()
+    job = make_job(
+        script="nap.py", env={"NAP": "30"}, retry_on_lost=True, retry_max_attempts=2
+    )
+    run = _queue(loop, job, now)
+    loop.start_runs([run])
+    pid = eventually(
+        lambda: JobRun.objects.get(pk=run.pk).supervisor_pid, timeout=EXIT_TIMEOUT
+    )
+    started = process_tree.start_time(pid)
+    assert started is not None
+    assert process_tree.tree_end(pid, started) is True
+    eventually(
+        lambda: JobRun.objects.get(pk=run.pk).status != JobRun.Status.RUNNING,
+        timeout=EXIT_TIMEOUT,
+    )
+    run.refresh_from_db()
+    assert (run.status, run.reason_code) == (JobRun.Status.LOST, reasons.WORKER_LOST)
+    assert run.reason == MSG_SUPERVISOR_ENDED.format(worker="slow")
+    # Retried as lost (the worker's own pool may have claimed it already).
+    assert JobRun.objects.filter(attempt=2).exists()
+    loop.stop.set()
+    loop.shutdown()
+
+
+def test_a_worker_whose_heartbeat_is_stale_claims_nothing_until_it_beats(
+    make_job: Callable[..., Job],
+    make_loop: Callable[..., WorkerLoop],
+    now: datetime,
+) -> None:
+    """Resumed after a stall (SIGSTOP): no claim before a fresh heartbeat.
+
+    Other workers may be taking its runs over as lost at that moment; the
+    fault run saw a resumed worker's pool threads claim runs that recovery
+    on the same host then ended.
+    """
+    loop = make_loop("resumed", lost_after_seconds=6.0)
+    loop.register()
+    run = job_run_now(job=make_job(), requested_by=None, now=now)
+    assert loop._beat_at is not None
+    loop._beat_at -= 10
+    assert loop.claim_runs(1) == []
+    assert JobRun.objects.get(pk=run.pk).status == JobRun.Status.QUEUED
+    loop.heartbeat()
+    assert loop.claim_runs(1) == [run]
+
+
+def test_a_claimed_run_not_started_yet_is_not_taken_over_before_its_lease(
+    make_job: Callable[..., Job],
+    make_loop: Callable[..., WorkerLoop],
+    clock: FakeClock,
+    now: datetime,
+) -> None:
+    """The claim starts the lease: no gap before the supervisor is recorded.
+
+    Claimed 30 s after the worker's last heartbeat and stalled before its
+    start: the heartbeat is stale at 60 s, the lease holds until 90 s.
+    """
+    dead, alive = make_loop("dead"), make_loop("alive")
+    dead.register()
+    alive.register()
+    clock.advance(30)
+    run = _queue(dead, make_job(retry_on_lost=True, retry_max_attempts=2), now)
+    assert run.lease_expires_at == clock.now + timedelta(seconds=60)
+    clock.advance(31)
+    alive.heartbeat()
+    assert alive.recover_lost_runs() == 0
+    assert JobRun.objects.get(pk=run.pk).status == JobRun.Status.RUNNING
+    clock.advance(30)
+    alive.heartbeat()
+    assert alive.recover_lost_runs() == 1
+    assert JobRun.objects.get(pk=run.pk).status == JobRun.Status.LOST

@@ -22,6 +22,7 @@ from django.conf import settings as django_settings
 
 from jobs import process_tree, reasons, run_outcomes
 from jobs.models import Job, JobRun
+from jobs.runner import ProcessResult
 from jobs.services import workers
 from jobs.services.runs import job_run_now
 from jobs.tests.conftest import FakeClock, eventually
@@ -218,3 +219,50 @@ def test_recovery_elsewhere_cannot_read_the_file(
         host="another-host",
     )
     assert [r.pk for r in lost] == [run.pk]
+
+
+@pytest.mark.parametrize(
+    ("cancelled", "fenced", "ended"),
+    [(True, False, False), (False, True, False), (False, False, True)],
+)
+def test_a_stop_that_crossed_the_scripts_own_exit_records_that_exit(
+    make_job: Callable[..., Job],
+    loop: WorkerLoop,
+    now: datetime,
+    cancelled: bool,
+    fenced: bool,
+    ended: bool,
+) -> None:
+    """The supervisor saved the exit (it had not signalled the script): not lost.
+
+    In the fault run a shutdown's stop and the lease fence crossed a script
+    that had just exited 0: recorded lost and run a second time.
+    """
+    run = job_run_now(job=make_job(), requested_by=None, now=now)
+    run.supervisor_pid = os.getpid()
+    run.supervisor_started = process_tree.start_time(os.getpid())
+    assert run.supervisor_started is not None
+    stopped = ProcessResult(
+        exit_code=-15,
+        timed_out=False,
+        cancelled=cancelled,
+        output="",
+        dropped_bytes=0,
+        duration_seconds=1.0,
+        lease_expired=fenced,
+        supervisor_ended=ended,
+    )
+    assert loop.executor._own_exit(run, stopped) == stopped
+    state_dir = Path(django_settings.JOB_PORTAL_RUN_STATE_DIR)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = run_outcomes.outcome_path(
+        state_dir, str(run.pk), run.supervisor_pid, run.supervisor_started
+    )
+    run_outcomes.outcome_write(path, run_outcomes.SavedOutcome(0, finished_at=1.0))
+    own = loop.executor._own_exit(run, stopped)
+    assert (own.exit_code, own.cancelled, own.lease_expired, own.supervisor_ended) == (
+        0,
+        False,
+        False,
+        False,
+    )

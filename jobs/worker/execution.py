@@ -22,13 +22,14 @@ from typing import Any, TypeVar
 from django.db import (
     DatabaseError,
     InterfaceError,
+    InternalError,
     OperationalError,
     close_old_connections,
     connection,
     connections,
 )
 
-from jobs import conf, hooks, reasons
+from jobs import conf, hooks, reasons, run_outcomes
 from jobs.models import JobRun, Worker
 from jobs.policies import (
     CAUSE_SHUTDOWN,
@@ -44,7 +45,12 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-DB_ERRORS = (OperationalError, InterfaceError)
+# What a database outage raises. InternalError too: PostgreSQL ends a
+# session left idle in a transaction (a worker stopped or stalled there, see
+# IDLE_IN_TRANSACTION_SECONDS) with SQLSTATE 25P03, which arrives as an
+# InternalError at the next statement or COMMIT, and a session broken inside
+# a transaction answers "current transaction is aborted" (25P02) the same way.
+DB_ERRORS = (OperationalError, InterfaceError, InternalError)
 BACKOFF_FIRST_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 30.0
 # PostgreSQL ends a worker's session left idle inside a transaction this
@@ -59,6 +65,9 @@ class InFlight:
     run_id: int
     cancel: threading.Event = field(default_factory=threading.Event)
     cause: str = ""
+    # Set once its outcome is recorded: the slot may still be held while the
+    # thread claims the next run, but there is nothing left to stop.
+    finished: bool = False
     future: Any = None
     lease: Lease = field(default_factory=lambda: Lease(time.monotonic()))
 
@@ -229,6 +238,7 @@ class RunExecutor:
             output_interval_seconds=self.output_interval_seconds,
             outcome=None if self.state_dir is None else (self.state_dir, str(run.pk)),
         )
+        result = self._own_exit(run, result)
         self.finish(
             run,
             result,
@@ -240,6 +250,31 @@ class RunExecutor:
         if self.state_dir is not None:
             # Recorded (or dropped for a takeover): the saved copy is spent.
             leases.run_saved_outcome_remove(run=run, state_dir=self.state_dir)
+
+    def _own_exit(self, run: JobRun, result: ProcessResult) -> ProcessResult:
+        """Return `result` as the script's own exit if it ended by itself.
+
+        A stop (shutdown, cancel, the lease fence, recovery) may cross the
+        script's own exit: the stop is then taken for the cause although
+        the script had finished (a succeeded script recorded lost and run
+        again). Its supervisor saves an outcome only when it had not
+        signalled the script, so a saved outcome tells.
+        """
+        stopped = result.cancelled or result.lease_expired or result.supervisor_ended
+        if self.state_dir is None or not stopped:
+            return result
+        path = leases.run_saved_outcome_file(run=run, state_dir=self.state_dir)
+        saved = None if path is None else run_outcomes.outcome_read(path)
+        if saved is None:
+            return result
+        logger.info("Run %s ended by itself (exit code %s)", run.pk, saved.exit_code)
+        return replace(
+            result,
+            exit_code=saved.exit_code,
+            cancelled=False,
+            lease_expired=False,
+            supervisor_ended=False,
+        )
 
     def _pre_hook(
         self,

@@ -78,6 +78,10 @@ PRUNE_EVENTS_SECONDS = 60.0
 # dashboard lags the runs by about this much.
 METRICS_SECONDS = 5.0
 METRICS_MAX_BATCHES = 5
+# Counting metrics waits while a slot or a queued run is due within this
+# long: a batch can take a few hundred ms on a busy SQLite database, and the
+# slot's claim would queue behind it.
+HOUSEKEEPING_GUARD_SECONDS = 0.5
 
 
 def default_worker_name() -> str:
@@ -145,6 +149,9 @@ class WorkerLoop:
             state_dir=str(conf.run_state_dir()),
         )
         self._beat_due_at: datetime | None = None
+        # When (`time.monotonic`) the last heartbeat (or registration) was
+        # written; claims wait for a fresh one (see `claim_runs`).
+        self._beat_at: float | None = None
         self._prune_due_at: datetime | None = None
         self._retention_due_at: datetime | None = None
         self._metrics_due_at: datetime | None = None
@@ -165,11 +172,13 @@ class WorkerLoop:
         Raise WorkerNameInUse if a live process on this host has the name.
         """
         now = self.clock()
+        at = time.monotonic()
         conf.run_state_dir().mkdir(parents=True, exist_ok=True)
         workers.worker_name_check(name=self.name, host=self.host, pid=os.getpid())
         self.worker = workers.worker_register(
             name=self.name, host=self.host, pid=os.getpid(), now=now
         )
+        self._beat_at = at
         leases.runs_leftovers_end(host=self.host, now=now)
         return self.worker
 
@@ -185,6 +194,7 @@ class WorkerLoop:
             worker=self.worker, now=now, cycle_at=self._cycle_at
         ):
             self.register()
+        self._beat_at = at
         self.renew_leases(now=now, at=at)
         self.hand_back_strays()
         self._beat_due_at = now + timedelta(seconds=self.heartbeat_seconds)
@@ -258,11 +268,27 @@ class WorkerLoop:
         counted = 0
         # A backlog (after downtime) is worked off a few batches per cycle.
         for _ in range(METRICS_MAX_BATCHES):
+            if self.is_work_due_within(HOUSEKEEPING_GUARD_SECONDS):
+                # Try again next cycle, after the slot.
+                self._metrics_due_at = now
+                break
             batch = metrics.metrics_consume(now=now)
             counted += batch
             if batch < metrics.CONSUME_BATCH:
                 break
         return counted
+
+    def is_work_due_within(self, seconds: float) -> bool:
+        """Return whether a slot or a queued run is due within `seconds`.
+
+        Work that fell due less than `seconds` ago counts too: a run whose
+        slot came while this cycle was past its claim is still to be claimed
+        (one waiting longer, for free capacity, does not hold counting up).
+        """
+        now = self.clock()
+        since = now - timedelta(seconds=seconds)
+        next_at = selectors.next_due_at(after=since, lead=self.prepare)
+        return next_at is not None and (next_at - now).total_seconds() <= seconds
 
     def queue_dependents(self) -> int:
         """Queue (or skip) the jobs that depend on runs that ended; return events.
@@ -290,11 +316,30 @@ class WorkerLoop:
         return recorded
 
     def claim_runs(self, limit: int) -> list[JobRun]:
-        """Claim up to `limit` startable queued runs for this worker."""
+        """Claim up to `limit` startable queued runs for this worker.
+
+        Nothing while this worker's last heartbeat is older than half the
+        lost-after limit (it was stopped or stalled): other workers may be
+        taking its runs over as lost right now, and would end a run claimed
+        meanwhile (on this host) or retry it. The loop heart-beats first.
+        """
         if self.worker is None:
             self.register()
         assert self.worker is not None  # noqa: S101 - register() sets it
-        return claims.runs_claim(worker=self.worker, now=self.clock(), limit=limit)
+        if self.is_heartbeat_stale():
+            return []
+        return claims.runs_claim(
+            worker=self.worker,
+            now=self.clock(),
+            limit=limit,
+            lease_seconds=self.lost_after_seconds,
+        )
+
+    def is_heartbeat_stale(self) -> bool:
+        """Return whether the last heartbeat is older than half lost-after."""
+        if self._beat_at is None:
+            return True
+        return time.monotonic() - self._beat_at > self.lost_after_seconds / 2
 
     def free_capacity(self) -> int:
         """Return how many more runs this worker may execute now."""
@@ -317,7 +362,11 @@ class WorkerLoop:
         """Stop own runs that were cancelled, replaced or taken away."""
         self._cancel_check_due_at = time.monotonic() + CANCEL_CHECK_SECONDS
         with self._lock:
-            ids = [pk for pk, f in self._in_flight.items() if not f.cancel.is_set()]
+            ids = [
+                pk
+                for pk, f in self._in_flight.items()
+                if not (f.cancel.is_set() or f.finished)
+            ]
         if not ids:
             return 0
         gone = JobRun.objects.filter(pk__in=ids).filter(
@@ -329,7 +378,7 @@ class WorkerLoop:
         for pk in gone.values_list("pk", flat=True):
             with self._lock:
                 flight = self._in_flight.get(pk)
-            if flight is not None:
+            if flight is not None and not flight.finished:
                 flight.cause = flight.cause or CAUSE_CANCEL
                 flight.cancel.set()
                 logger.info("Stopping run %s: cancel requested", pk)
@@ -358,6 +407,9 @@ class WorkerLoop:
             return 0.0
         self.queue_dependents()
         self.schedule_due_slots(max_batches=1)
+        if self.is_heartbeat_stale():
+            # A slow cycle (a loaded machine, a tiny lost-after): beat first.
+            self.heartbeat()
         self.start_runs(self.claim_runs(self.free_capacity()))
         self.count_metrics()
         self._cycle_at = self.clock()
@@ -490,6 +542,10 @@ class WorkerLoop:
 
     def shutdown(self) -> None:
         """Stop claiming; give running jobs the grace period, then stop them."""
+        # Also when the loop ended on an error rather than the stop event:
+        # the pool's threads must not claim more runs once heartbeats stop
+        # (other workers would take those over while they run here).
+        self.stop.set()
         # No run starts from now on: the spare supervisors may go.
         spares.pool_stop()
         deadline = time.monotonic() + self.grace_seconds
@@ -545,6 +601,8 @@ class WorkerLoop:
             self.heartbeat()
         self.check_cancellations()
         self.queue_dependents()
+        if self.is_heartbeat_stale():
+            self.heartbeat()
         started = self.start_runs(self.claim_runs(self.free_capacity()))
         with self._lock:
             return bool(started or self._in_flight)
@@ -560,6 +618,7 @@ class WorkerLoop:
         try:
             while True:
                 self.execute_run(current, flight=flight)
+                flight.finished = True
                 with self._claim_lock:
                     following = self._claim_following()
                     if following is None:

@@ -10,10 +10,13 @@ bounded timeout and records a `DeliveryAttempt`. Outcomes:
 * a permanent error (HTTP 4xx but 408/429, SMTP 5xx, bad configuration):
   the row fails and the channel shows the error as its `last_error`.
 
-A sender killed after the lease and before the send leaves the row leased:
-once the lease passes, the next sender sends it (once). A sender killed
-after the send and before the record may send it again; receivers drop the
-repeat by its idempotency key.
+A sender killed after the lease and before the send leaves the row leased.
+The lease names its holder (`lease_holder`: the worker's row and a token of
+its process), so it does not have to run out: once the worker's heartbeat
+is older than the lost-after limit, or the worker comes back under the same
+name, a live sender releases the rows (`notifications_release_orphans`) and
+sends each once. A sender killed after the send and before the record may
+send it again; receivers drop the repeat by its idempotency key.
 
 Rate limit: each channel's token bucket (`notifications.noise`) is taken
 before a send. A row that finds it empty is `suppressed`; suppressed rows
@@ -26,34 +29,56 @@ import logging
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from jobs.crypto import DecryptionError, EncryptionKeyError
+from jobs.models import Worker
 from notifications import decisions, noise
 from notifications.channels.base import Channel as ChannelSender
 from notifications.channels.base import ChannelError, Message
-from notifications.models import Channel, DeliveryAttempt, Notification
+from notifications.models import (
+    Channel,
+    DeliveryAttempt,
+    DeliveryTotal,
+    Notification,
+)
 from notifications.services.channels import SEND_TIMEOUT_SECONDS, channel_sender
 from notifications.services.outbox import notification_render
 
 logger = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60.0
+# A lease token: "w<worker id>.<process token>:<batch token>" (32 at most).
+PROCESS_TOKEN_CHARS = 8
 MAX_ATTEMPTS = 8
 DIGEST_EVENT = "digest"
 DIGEST_SUBJECT = "{count} notifications held back by the rate limit"
 DIGEST_LINES = 50
 
 
+def lease_holder(*, worker_id: int, process_token: str) -> str:
+    """Return the lease prefix of one worker process ("w12.ab12cd34")."""
+    return f"w{worker_id}.{process_token[:PROCESS_TOKEN_CHARS]}"
+
+
 def notifications_lease(
-    *, now: datetime, limit: int, lease_seconds: float = LEASE_SECONDS
+    *,
+    now: datetime,
+    limit: int,
+    lease_seconds: float = LEASE_SECONDS,
+    holder: str = "",
 ) -> list[Notification]:
-    """Lease up to `limit` due rows to the caller; oldest first."""
+    """Lease up to `limit` due rows to the caller; oldest first.
+
+    `holder` (`lease_holder`) lets other workers release the rows should
+    this one die.
+    """
     free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
     due = Notification.objects.filter(
         free, status=Notification.Status.PENDING, next_attempt_at__lte=now
@@ -67,11 +92,63 @@ def notifications_lease(
         if not ids:
             # No write when idle: on SQLite an UPDATE takes the write lock.
             return []
-        token = uuid.uuid4().hex[:16]
+        token = f"{holder}:{uuid.uuid4().hex}"[:32]
         # The conditions again: another sender may have leased some meanwhile.
         due.filter(pk__in=ids).update(lease_until=until, lease_token=token)
     mine = Notification.objects.filter(pk__in=ids, lease_token=token)
     return list(mine.select_related("channel").order_by("pk"))
+
+
+def notifications_release_orphans(
+    *, now: datetime, holder: str, lost_after_seconds: float
+) -> int:
+    """Release rows leased by dead worker processes; return how many.
+
+    Dead: its worker's heartbeat is older than `lost_after_seconds` (the
+    limit after which its runs count as lost), or it is an earlier process
+    of this very worker (`holder` has the same worker id, another process
+    token). Released rows are sent by the next lease, with the same
+    idempotency key.
+    """
+    cutoff = now - timedelta(seconds=lost_after_seconds)
+    worker_prefix = holder.split(".", 1)[0] + "."
+    orphaned = Q(lease_token__startswith=worker_prefix) & ~Q(
+        lease_token__startswith=holder + ":"
+    )
+    for worker_id in Worker.objects.filter(last_heartbeat_at__lt=cutoff).values_list(
+        "pk", flat=True
+    ):
+        orphaned |= Q(lease_token__startswith=f"w{worker_id}.")
+    rows = Notification.objects.filter(
+        orphaned, status=Notification.Status.PENDING, lease_until__gt=now
+    )
+    # Look before writing: on SQLite an UPDATE takes the write lock even
+    # when it changes nothing.
+    if not rows.exists():
+        return 0
+    released = rows.update(lease_until=None, lease_token="")
+    if released:
+        logger.warning(
+            "Released %s notification(s) leased by a worker that died", released
+        )
+    return released
+
+
+def worker_is_fresh(*, holder: str, now: datetime, within_seconds: float) -> bool:
+    """Return whether the lease holder's worker heart-beat within `within_seconds`.
+
+    A holder whose worker row is gone counts as fresh (nothing will release
+    its leases but their time limit).
+    """
+    worker_id = holder.split(".", 1)[0].removeprefix("w")
+    beat = (
+        Worker.objects.filter(pk=int(worker_id))
+        .values_list("last_heartbeat_at", flat=True)
+        .first()
+        if worker_id.isdigit()
+        else None
+    )
+    return beat is None or beat >= now - timedelta(seconds=within_seconds)
 
 
 def notification_deliver(
@@ -80,11 +157,15 @@ def notification_deliver(
     clock: Callable[[], datetime],
     timeout_seconds: float = SEND_TIMEOUT_SECONDS,
 ) -> DeliveryAttempt | None:
-    """Send one leased row, record the attempt; None: held by the rate limit."""
-    (attempt,) = notifications_deliver(
+    """Send one leased row, record the attempt.
+
+    None: held back by the rate limit, or not sent (its lease ends before the
+    timeout would) and released.
+    """
+    attempts = notifications_deliver(
         [notification], clock=clock, timeout_seconds=timeout_seconds
     )
-    return attempt
+    return attempts[0] if attempts else None
 
 
 def notifications_deliver(
@@ -93,19 +174,28 @@ def notifications_deliver(
     clock: Callable[[], datetime],
     timeout_seconds: float = SEND_TIMEOUT_SECONDS,
     stop: threading.Event | None = None,
+    before_record: Callable[[], None] | None = None,
 ) -> list[DeliveryAttempt | None]:
     """Send leased rows one by one, then record every attempt at once.
 
     Sends happen outside any transaction; the records share one, so that
     a batch takes the database's write lock once (on SQLite, a writer
-    holding it back to back would starve the scheduler). A row held back
-    by the rate limit gives None. Rows left when `stop` is set stay leased
-    and go out after their lease.
+    holding it back to back would starve the scheduler); `before_record`
+    runs just before it (the sender waits there while a slot is due). A row held back
+    by the rate limit gives None. A send starts only if its timeout ends
+    within the row's lease (else another worker could lease and send it
+    meanwhile); the rows left then, or when `stop` is set, are released
+    for the next lease.
     """
     senders: dict[int, ChannelSender] = {}
     sent: list[_Sent | None] = []
     for notification in notifications:
         if stop is not None and stop.is_set():
+            break
+        lease_until = notification.lease_until
+        if lease_until is not None and lease_until < clock() + timedelta(
+            seconds=timeout_seconds
+        ):
             break
         sent.append(
             _send(
@@ -115,8 +205,38 @@ def notifications_deliver(
                 timeout_seconds=timeout_seconds,
             )
         )
+    left = notifications[len(sent) :]
+    if before_record is not None:
+        before_record()
     with transaction.atomic():
-        return [_record(item) if item is not None else None for item in sent]
+        attempts = [_record(item) if item is not None else None for item in sent]
+        _totals_add(
+            Counter(
+                (item.notification.channel.kind, attempt.outcome)
+                for item, attempt in zip(sent, attempts, strict=True)
+                if item is not None and attempt is not None
+            )
+        )
+        if left:
+            Notification.objects.filter(
+                pk__in=[row.pk for row in left],
+                lease_token__in={row.lease_token for row in left},
+            ).update(lease_until=None, lease_token="")
+        return attempts
+
+
+def _totals_add(counts: Counter[tuple[str, str]]) -> None:
+    """Add attempts to the all-time totals (in the caller's transaction)."""
+    if not counts:
+        return
+    DeliveryTotal.objects.bulk_create(
+        [DeliveryTotal(kind=kind, outcome=outcome) for kind, outcome in counts],
+        ignore_conflicts=True,
+    )
+    for (kind, outcome), count in counts.items():
+        DeliveryTotal.objects.filter(kind=kind, outcome=outcome).update(
+            attempts=F("attempts") + count
+        )
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,18 @@ def test_the_sender_holds_off_only_when_a_slot_is_due_soon(
 ) -> None:
     """Far or no slot: no wait; a slot within the guard: until just after it."""
     sender = NotificationSender(stop=threading.Event(), next_slot=lambda: next_slot)
+    sender.is_busy = True
     assert sender.yield_seconds() == pytest.approx(hold)
+
+
+def test_an_idle_sender_does_not_ask_for_the_next_slot() -> None:
+    """The probe costs queries in the sender process; idle steps skip it."""
+
+    def probe() -> float:
+        raise AssertionError("probed while idle")
+
+    sender = NotificationSender(stop=threading.Event(), next_slot=probe)
+    assert sender.yield_seconds() == 0.0
 
 
 @pytest.mark.django_db(transaction=True)

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from jobs.services.workers import WorkerNameInUse
 from jobs.worker import WorkerLoop
 from jobs.worker.execution import keep_connections, limit_idle_transactions
-from notifications.sender import NotificationSender
+from notifications.sender_process import SenderProcess
 
 MSG_POSITIVE = "{option} must be greater than 0, got {value}."
 MSG_NOT_NEGATIVE = "{option} must be 0 or more, got {value}."
@@ -88,12 +88,15 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        # Notifications go out from a thread of their own, with its own
-        # database connection: a slow mail server never delays scheduling.
+        # Notifications go out from a process of their own (its own GIL and
+        # database connection): sending never delays scheduling.
         sender = None
         if not options["no_notifications"] and not options["once"]:
-            sender = NotificationSender(
-                stop=loop.stop, next_slot=loop.seconds_to_next_slot
+            # Leases name the worker's row (None: the database is down; the
+            # loop registers later and leases fall back to their time limit).
+            worker = loop.guarded(loop.register)
+            sender = SenderProcess(
+                worker_id=worker.pk if worker is not None else None, stop=loop.stop
             )
             sender.start()
         try:
