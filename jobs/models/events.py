@@ -60,9 +60,10 @@ class RunEventConsumer(models.Model):
 class RunEventReceipt(models.Model):
     """One consumer's claim on one event: leased until acked.
 
-    A claim holds the event for `claimed_until`; an unacked event whose
-    lease has passed is claimed again (its consumer crashed). `token`
-    names the claim that took the lease last.
+    Written unclaimed (no `claimed_until`, no `token`) with the event, one
+    per registered consumer. A claim holds the event for `claimed_until`;
+    an unacked event whose lease has passed is claimed again (its consumer
+    crashed). `token` names the claim that took the lease last.
     """
 
     event = models.ForeignKey(
@@ -71,8 +72,8 @@ class RunEventReceipt(models.Model):
     consumer = models.ForeignKey(
         RunEventConsumer, on_delete=models.CASCADE, related_name="receipts"
     )
-    token = models.CharField(max_length=32)
-    claimed_until = models.DateTimeField()
+    token = models.CharField(max_length=32, blank=True, default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)
     acked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -83,11 +84,11 @@ class RunEventReceipt(models.Model):
             ),
         )
         indexes = (
-            # Expired leases of one consumer.
+            # A consumer's unread events, oldest first (its claims).
             models.Index(
-                fields=["consumer", "claimed_until"],
+                fields=["consumer", "event"],
                 condition=models.Q(acked_at__isnull=True),
-                name="runeventreceipt_open_idx",
+                name="runeventreceipt_unread_idx",
             ),
             models.Index(
                 fields=["consumer", "token"], name="runeventreceipt_token_idx"

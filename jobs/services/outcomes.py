@@ -19,6 +19,7 @@ from typing import Any
 from django.db import transaction
 
 from jobs.models import JobRun, RunEvent
+from jobs.services.events import run_events_announce
 
 TERMINAL = frozenset(JobRun.FINISHED)
 
@@ -87,8 +88,11 @@ def _update(end: RunEnd) -> list[JobRun]:
 
 
 def _announce(runs: Iterable[JobRun], *, kind: str, at: datetime) -> None:
-    """Insert one event per run, in one statement."""
-    RunEvent.objects.bulk_create(
+    """Insert one event per run, and each consumer's receipts of them.
+
+    Two statements, whatever the number of runs.
+    """
+    created = RunEvent.objects.bulk_create(
         RunEvent(
             run_id=run.pk,
             job_id=run.job_id,
@@ -100,3 +104,4 @@ def _announce(runs: Iterable[JobRun], *, kind: str, at: datetime) -> None:
         )
         for run in runs
     )
+    run_events_announce(event_ids=[event.pk for event in created])

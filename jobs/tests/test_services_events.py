@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -150,38 +151,61 @@ def test_an_expired_lease_is_retaken_once(
 
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
-    reason="SQLite's one writer cannot delete while the claim writes",
+    reason="SQLite's one writer orders registration and event writes alone",
 )
 @pytest.mark.django_db(transaction=True)
-def test_an_event_deleted_while_being_claimed_makes_the_claim_empty(
-    make_job: Callable[..., Job], now: datetime, monkeypatch: pytest.MonkeyPatch
+def test_a_consumer_registered_while_an_event_is_written_reads_that_event(
+    make_job: Callable[..., Job], now: datetime
 ) -> None:
-    """Retention deletes an event between the claim's read and its commit.
+    """The event's transaction has written its receipts, not yet committed.
 
-    Its receipt's foreign key fails at commit (PostgreSQL: an
-    IntegrityError that used to end the worker's loop): the claim returns
-    nothing, and the next one gets the events left.
+    A consumer registered meanwhile would get neither a receipt from that
+    transaction (it was not registered yet) nor from its own copy of the
+    kept events (the event was not committed yet): registering waits for
+    the event's commit, then its first claim reads the event.
     """
-    ids = ended_runs(make_job(), now, 2)
-    real_take_new = events._take_new
+    job = make_job()
+    run = job_run_now(job=job, requested_by=None, now=now)
+    written, registered = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
 
-    def prune_one() -> None:
+    def register_late() -> None:
         try:
-            RunEvent.objects.filter(pk=ids[0]).delete()
+            written.wait(timeout=30)
+            run_event_consumer_register(name="late-reader", now=now)
+            registered.set()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
         finally:
             connection.close()
 
-    def take_new_then_lose_one(*args: Any, **kwargs: Any) -> None:
-        real_take_new(*args, **kwargs)
-        # Another process's retention, committed before this claim is.
-        pruner = threading.Thread(target=prune_one)
-        pruner.start()
-        pruner.join(timeout=30)
+    thread = threading.Thread(target=register_late)
+    thread.start()
+    with transaction.atomic():
+        run_request_cancel(run=run, requested_by=None, now=now)
+        written.set()
+        assert _wait_until_blocked_or(registered, timeout=30)
+        # Still waiting: the registration cannot finish before this commits.
+        assert not registered.is_set()
+    thread.join(timeout=30)
+    assert not errors
+    assert registered.is_set()
+    assert claim("late-reader", now) == list(
+        RunEvent.objects.values_list("pk", flat=True)
+    )
 
-    monkeypatch.setattr(events, "_take_new", take_new_then_lose_one)
-    assert claim("metrics", now) == []
-    monkeypatch.setattr(events, "_take_new", real_take_new)
-    assert claim("metrics", now) == ids[1:]
+
+def _wait_until_blocked_or(done: threading.Event, *, timeout: float) -> bool:
+    """Wait until another session waits for a lock, or `done` is set."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            if done.wait(timeout=0.05):
+                return True
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0]:
+                return True
+    return False
 
 
 @pytest.mark.skipif(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from jobs.models import Job, JobRun, RunEvent
+from jobs.services.events import run_events_announce
 from jobs.tests.factories import JobFactory, JobRunFactory
 from notifications.models import Channel, Rule
 from notifications.services.channels import channel_save
@@ -44,7 +45,7 @@ def end_run(job: Job, now: datetime) -> Callable[..., JobRun]:
             reason_code=REASON_CODES.get(status, ""),
             output=output,
         )
-        RunEvent.objects.create(
+        event = RunEvent.objects.create(
             run=run,
             job=job,
             kind=kind,
@@ -53,6 +54,8 @@ def end_run(job: Job, now: datetime) -> Callable[..., JobRun]:
             attempt=1,
             at=slot + timedelta(seconds=3),
         )
+        # As `jobs.services.outcomes` writes an event: with its receipts.
+        run_events_announce(event_ids=[event.pk])
         return run
 
     return end
