@@ -4,7 +4,7 @@ Every item is checked as "run now" checks one run (the caller checks the
 right to run each job and its parameters); the runs are then written in one
 transaction with one audit event, or none is written at all.
 `jobs_run_now` leaves out the jobs whose script may not run and queues the
-others so, as one batch of manual runs.
+others the same way, as one batch of manual runs.
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ def jobs_run_now(
     job's priority, triggered by `requested_by`), written by
     `runs_queue_batch` in one transaction with one audit event. A job whose
     script may not run is refused with the reason instead; the caller checks
-    the right to run each job.
+    the right to run each job. A script blocked between this check and
+    `runs_queue_batch`'s raises its `BatchItemError`: nothing is queued.
     """
     blocks = script_blocks(paths={job.script for job in jobs})
     refused = [(job, blocks[job.script]) for job in jobs if job.script in blocks]
