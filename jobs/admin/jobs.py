@@ -1,8 +1,9 @@
 """The job admin: list, form with schedule rows, actions, "Run now", preview.
 
 A job is saved with its schedules through `jobs.services.jobs.job_save`, which
-validates, replaces the schedules and recomputes `next_run_at`; runs are
-queued through `jobs.services.runs.job_run_now`.
+validates, replaces the schedules and recomputes `next_run_at`; the "Run now"
+button queues through `jobs.services.runs.job_run_now`, the "Run selected
+jobs now" action as one batch through `jobs.services.batch_runs.jobs_run_now`.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ from jobs.selectors import (
     jobs_with_last_run,
     schedule_fire_times,
 )
+from jobs.services.batch_runs import BatchItemError, jobs_run_now
 from jobs.services.jobs import job_save, job_set_active
 from jobs.services.runs import ScriptNotRunnableError, job_run_now
 
@@ -96,6 +98,11 @@ MSG_DEACTIVATED = "Deactivated {jobs}."
 MSG_RUNS_QUEUED = "Queued a manual run of {jobs}."
 MSG_RUN_QUEUED = "Queued manual run {run} of {job}."
 MSG_RUN_REFUSED = "{job}: {error} ({link})"
+# A script blocked between the check and the write: the batch is all or none.
+MSG_RUNS_NOT_QUEUED = (
+    "No run was queued: a script was blocked meanwhile. {error} "
+    "Run the action again to queue the others."
+)
 MSG_INACTIVE = "The job is inactive: these times will not run until it is activated."
 MSG_PREVIEW_PLACEHOLDER = "Fill in the schedule to preview its next fire times."
 
@@ -466,25 +473,28 @@ class JobAdmin(
 
     @admin.action(description="Run selected jobs now", permissions=["run"])
     def run_now(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
-        """Queue a manual run of each job, recorded as asked for by the user."""
-        now = clock.now()
+        """Queue a manual run of each job as one batch, asked for by the user."""
         jobs = self.permitted(request, queryset, check=perms.can_run_job, verb="run")
         if not jobs:
             return
-        queued = 0
-        for job in jobs:
-            try:
-                job_run_now(
-                    job=job, requested_by=request.user, now=now, ip=actor_ip(request)
-                )
-            except ScriptNotRunnableError as exc:
-                self._refused(request, job, exc)
-            else:
-                queued += 1
-        if queued:
+        try:
+            batch = jobs_run_now(
+                jobs=jobs,
+                requested_by=request.user,
+                now=clock.now(),
+                ip=actor_ip(request),
+            )
+        except BatchItemError as exc:
+            self.message_user(
+                request, MSG_RUNS_NOT_QUEUED.format(error=exc.message), messages.ERROR
+            )
+            return
+        for job, block in batch.refused:
+            self._refused(request, job, ScriptNotRunnableError(block))
+        if batch.runs:
             self.message_user(
                 request,
-                MSG_RUNS_QUEUED.format(jobs=count_jobs(queued)),
+                MSG_RUNS_QUEUED.format(jobs=count_jobs(len(batch.runs))),
                 messages.SUCCESS,
             )
 

@@ -1,8 +1,10 @@
-"""Queue many runs at once: `POST /api/runs`, for programs that work in bursts.
+"""Queue many runs at once: `POST /api/runs` and the admin's "Run selected jobs now".
 
 Every item is checked as "run now" checks one run (the caller checks the
 right to run each job and its parameters); the runs are then written in one
 transaction with one audit event, or none is written at all.
+`jobs_run_now` leaves out the jobs whose script may not run and queues the
+others the same way, as one batch of manual runs.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from accounts.models import AuditEvent
 from accounts.services.audit import AuditTarget, audit_record
 from jobs.errors import JobsError
 from jobs.models import Job, JobRun
-from jobs.selectors import script_blocks
+from jobs.selectors import ScriptBlock, script_blocks
 from jobs.services.runs import MSG_NOT_RUNNABLE
 from jobs.wakeup import wakeup_notify
 
@@ -52,18 +54,61 @@ class BatchRun:
     not_before: datetime | None = None
 
 
+@dataclass(frozen=True)
+class RunNowBatch:
+    """What `jobs_run_now` did: the runs queued, the jobs refused and why."""
+
+    runs: list[JobRun]
+    refused: list[tuple[Job, ScriptBlock]]
+
+
+def jobs_run_now(
+    *,
+    jobs: Sequence[Job],
+    requested_by: Actor,
+    now: datetime,
+    ip: str | None = None,
+) -> RunNowBatch:
+    """Queue a manual run of each job whose script may run, as one batch.
+
+    The runs are those `job_run_now` queues (now, default parameters, the
+    job's priority, triggered by `requested_by`), written by
+    `runs_queue_batch` in one transaction with one audit event. A job whose
+    script may not run is refused with the reason instead; the caller checks
+    the right to run each job. A script blocked between this check and
+    `runs_queue_batch`'s raises its `BatchItemError`: nothing is queued.
+    """
+    blocks = script_blocks(paths={job.script for job in jobs})
+    refused = [(job, blocks[job.script]) for job in jobs if job.script in blocks]
+    items = [BatchRun(job) for job in jobs if job.script not in blocks]
+    runs = (
+        runs_queue_batch(
+            items=items,
+            requested_by=requested_by,
+            now=now,
+            ip=ip,
+            trigger=JobRun.Trigger.MANUAL,
+        )
+        if items
+        else []
+    )
+    return RunNowBatch(runs=runs, refused=refused)
+
+
 def runs_queue_batch(
     *,
     items: Sequence[BatchRun],
     requested_by: Actor,
     now: datetime,
     ip: str | None = None,
+    trigger: str = JobRun.Trigger.API,
 ) -> list[JobRun]:
     """Queue a run for each item, all or none, and return them in item order.
 
-    A run starts at its `not_before` (never before `now`). Raise
-    `BatchItemError` naming the first item whose job's script may not run,
-    before anything is written. One audit event ("run") lists the runs.
+    A run starts at its `not_before` (never before `now`) and records
+    `trigger`. Raise `BatchItemError` naming the first item whose job's
+    script may not run, before anything is written. One audit event ("run")
+    lists the runs.
     """
     blocks = script_blocks(paths={item.job.script for item in items})
     for index, item in enumerate(items):
@@ -79,7 +124,7 @@ def runs_queue_batch(
             job=item.job,
             scheduled_for=slot,
             attempt=1,
-            trigger=JobRun.Trigger.API,
+            trigger=trigger,
             status=JobRun.Status.QUEUED,
             queued_at=now,
             not_before=slot,
