@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 from pytest_django import DjangoCaptureOnCommitCallbacks
 
-from jobs.models import Job
+from jobs.models import Job, JobRun
 from jobs.services.runs import job_run_now
 from jobs.tests.conftest import FakeClock, eventually
 from jobs.wakeup import (
@@ -68,6 +68,34 @@ def test_with_nothing_due_the_loop_waits_one_poll(
     make_job(schedules=[{"type": "interval", "seconds": 3600}])
     loop.heartbeat()
     assert loop.seconds_until_next() == 5.0
+
+
+def test_a_run_falling_due_after_the_cycles_claim_is_due_at_once(
+    make_job: Callable[..., Job],
+    loop: WorkerLoop,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its instant came while the cycle counted metrics: no wait for it.
+
+    It used to be left for the next wakeup (the next slot, a poll): a run
+    started 0.7 s late while notifications flowed (bench/notify.py).
+    """
+    job = make_job(schedules=[{"type": "interval", "seconds": 3600}])
+    loop.heartbeat()
+    run = job_run_now(job=job, requested_by=None, now=clock.now)
+    JobRun.objects.filter(pk=run.pk).update(
+        not_before=clock.now + timedelta(milliseconds=50)
+    )
+
+    def slow_step() -> int:
+        clock.advance(0.1)
+        return 0
+
+    monkeypatch.setattr(loop, "count_metrics", slow_step)
+    assert loop.run_once() == 0.0
+    (claimed,) = loop.claim_runs(1)
+    assert claimed.pk == run.pk
 
 
 def test_running_runs_are_checked_for_cancels_twice_a_second(
