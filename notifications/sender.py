@@ -32,8 +32,8 @@ BATCH = 20
 BUSY_PAUSE_SECONDS = 0.05
 # A batch starts only if no slot is due within this long; after a slot the
 # sender waits this much more, while the scheduler claims and starts the run.
-SLOT_GUARD_SECONDS = 0.3
-SLOT_AFTER_SECONDS = 0.15
+SLOT_GUARD_SECONDS = 0.12
+SLOT_AFTER_SECONDS = 0.1
 # After a database error, the sender waits this long before trying again.
 ERROR_PAUSE_SECONDS = 5.0
 # How often the sender looks for rows leased by dead workers (at most).
@@ -67,6 +67,8 @@ class NotificationSender:
         self._is_worker_fresh = True
         # Whether the last step found work (the slot probe is asked only then).
         self.is_busy = False
+        # The monotonic instant of the slot the last probe found.
+        self._slot_at: float | None = None
         self.stop = stop
         self.clock = clock
         self.poll_seconds = poll_seconds
@@ -76,14 +78,17 @@ class NotificationSender:
     def yield_seconds(self) -> float:
         """Return how long to hold off so that a slot due soon starts on time.
 
-        Around a slot's instant the scheduler writes (records and claims the
-        run); a sender batch holding the database then (SQLite has one
-        writer) would make the run late. Asked only while busy: when idle,
-        a step writes next to nothing, and the probe costs queries.
+        Around a slot's instant the scheduler records, claims and starts the
+        run: a sender batch then holds the database (SQLite has one writer)
+        or the CPUs that the scheduler's steps and its database need (its
+        sends: rendering, signing, HTTP), and the run starts late. Asked only
+        while busy: when idle, a step writes next to nothing, and the probe
+        costs queries. The slot is remembered for `hold_known`.
         """
         if self.next_slot is None or not self.is_busy:
             return 0.0
         seconds = self.next_slot()
+        self._slot_at = None if seconds is None else time.monotonic() + seconds
         if seconds is None or seconds > SLOT_GUARD_SECONDS:
             return 0.0
         return max(0.0, seconds) + SLOT_AFTER_SECONDS
@@ -93,6 +98,18 @@ class NotificationSender:
         seconds = self.yield_seconds()
         if seconds:
             self.stop.wait(seconds)
+
+    def hold_known(self) -> None:
+        """Wait around the slot the last probe found, asking nothing.
+
+        Before each send: a batch of sends outlasts the guard, and a probe
+        per send would cost the database more than the hold saves.
+        """
+        if self._slot_at is None:
+            return
+        seconds = self._slot_at - time.monotonic()
+        if -SLOT_AFTER_SECONDS < seconds <= SLOT_GUARD_SECONDS:
+            self.stop.wait(seconds + SLOT_AFTER_SECONDS)
 
     def holder(self) -> str:
         """Return this process's lease prefix ("" before the worker registers)."""
@@ -135,7 +152,11 @@ class NotificationSender:
         if leased:
             self.is_busy = True
             delivery.notifications_deliver(
-                leased, clock=self.clock, stop=self.stop, before_record=self.hold
+                leased,
+                clock=self.clock,
+                stop=self.stop,
+                before_send=self.hold_known,
+                before_record=self.hold,
             )
         self.is_busy = bool(found or leased)
         return found + len(leased)

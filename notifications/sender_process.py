@@ -103,18 +103,17 @@ def sender_main(worker_id: int | None, parent_pid: int) -> None:
     import django
 
     django.setup()
-    from django.db import connection
-
     from notifications.sender import NotificationSender, next_slot_from_database
 
     threading.Thread(
         target=_watch_parent, args=(parent_pid, stop), name="parent", daemon=True
     ).start()
-    # Only SQLite has a single writer that the scheduler's claim may queue
-    # behind; on PostgreSQL the sender never holds off.
-    probe = next_slot_from_database if connection.vendor == "sqlite" else None
+    # Around a slot the sender holds off on every database: on SQLite the
+    # scheduler's writes would queue behind its writes (one writer); on
+    # PostgreSQL its sends took the CPUs that the scheduler's steps and
+    # their server backends need (bench/notify.py).
     NotificationSender(
-        stop=stop, next_slot=probe, worker_id=lambda: worker_id
+        stop=stop, next_slot=next_slot_from_database, worker_id=lambda: worker_id
     ).run_forever()
 
 

@@ -174,6 +174,7 @@ def notifications_deliver(
     clock: Callable[[], datetime],
     timeout_seconds: float = SEND_TIMEOUT_SECONDS,
     stop: threading.Event | None = None,
+    before_send: Callable[[], None] | None = None,
     before_record: Callable[[], None] | None = None,
 ) -> list[DeliveryAttempt | None]:
     """Send leased rows one by one, then record every attempt at once.
@@ -181,7 +182,8 @@ def notifications_deliver(
     Sends happen outside any transaction; the records share one, so that
     a batch takes the database's write lock once (on SQLite, a writer
     holding it back to back would starve the scheduler); `before_record`
-    runs just before it (the sender waits there while a slot is due). A row held back
+    runs just before it and `before_send` before each send (the sender
+    waits there while a slot is due). A row held back
     by the rate limit gives None. A send starts only if its timeout ends
     within the row's lease (else another worker could lease and send it
     meanwhile); the rows left then, or when `stop` is set, are released
@@ -190,6 +192,8 @@ def notifications_deliver(
     senders: dict[int, ChannelSender] = {}
     sent: list[_Sent | None] = []
     for notification in notifications:
+        if before_send is not None:
+            before_send()
         if stop is not None and stop.is_set():
             break
         lease_until = notification.lease_until

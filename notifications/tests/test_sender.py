@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -18,7 +19,7 @@ from notifications.sender import (
     [
         (None, 0.0),
         (SLOT_GUARD_SECONDS + 0.5, 0.0),
-        (0.2, 0.2 + SLOT_AFTER_SECONDS),
+        (SLOT_GUARD_SECONDS / 2, SLOT_GUARD_SECONDS / 2 + SLOT_AFTER_SECONDS),
         (-0.05, SLOT_AFTER_SECONDS),
     ],
 )
@@ -39,6 +40,38 @@ def test_an_idle_sender_does_not_ask_for_the_next_slot() -> None:
 
     sender = NotificationSender(stop=threading.Event(), next_slot=probe)
     assert sender.yield_seconds() == 0.0
+
+
+class RecordingStop(threading.Event):
+    """A stop event that records the waits asked of it, and never waits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout or 0.0)
+        return False
+
+
+def test_between_probes_the_sender_holds_around_the_slot_it_knows() -> None:
+    """Before each send: the last probe's slot, asked nothing more."""
+    probes = [SLOT_GUARD_SECONDS + 0.5]
+    stop = RecordingStop()
+    sender = NotificationSender(stop=stop, next_slot=lambda: probes.pop(0))
+    sender.is_busy = True
+    sender.hold()
+    assert stop.waits == []
+    # Half a second later (a batch of sends): the slot is within the guard.
+    sender._slot_at = time.monotonic() + SLOT_GUARD_SECONDS / 2
+    sender.hold_known()
+    assert stop.waits == [
+        pytest.approx(SLOT_GUARD_SECONDS / 2 + SLOT_AFTER_SECONDS, abs=0.01)
+    ]
+    # Long past the slot: no hold.
+    sender._slot_at = time.monotonic() - 1.0
+    sender.hold_known()
+    assert len(stop.waits) == 1
 
 
 @pytest.mark.django_db(transaction=True)
