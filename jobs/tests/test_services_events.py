@@ -26,7 +26,11 @@ from jobs.services.runs import job_run_now, run_request_cancel
 from jobs.tests.conftest import FakeClock
 from jobs.worker import WorkerLoop
 from jobs.worker import loop as loop_module
-from jobs.worker.loop import HOUSEKEEPING_GUARD_SECONDS, PRUNE_EVENTS_SECONDS
+from jobs.worker.loop import (
+    HOUSEKEEPING_GUARD_SECONDS,
+    PRUNE_EVENTS_IDLE_SECONDS,
+    PRUNE_EVENTS_SECONDS,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -351,6 +355,22 @@ def test_the_worker_prunes_every_few_seconds_at_most(
     RunEvent.objects.update(at=clock.now - timedelta(days=2))
     assert loop.prune_run_events() == 0
     clock.advance(PRUNE_EVENTS_SECONDS)
+    assert loop.prune_run_events() == 1
+
+
+def test_an_idle_worker_prunes_once_a_minute(
+    make_job: Callable[..., Job], loop: WorkerLoop, clock: FakeClock, settings: Any
+) -> None:
+    """A step that found nothing: the next looks a minute later (idle CPU)."""
+    settings.JOB_PORTAL_RUN_EVENT_RETENTION_DAYS = 1
+    assert loop.prune_run_events() == 0
+    # Hourly: no slot of it falls due within the minute.
+    job = make_job(schedules=[{"type": "interval", "seconds": 3600}])
+    ended_runs(job, clock.now - timedelta(days=3), 1)
+    RunEvent.objects.update(at=clock.now - timedelta(days=2))
+    clock.advance(PRUNE_EVENTS_SECONDS)
+    assert loop.prune_run_events() == 0
+    clock.advance(PRUNE_EVENTS_IDLE_SECONDS - PRUNE_EVENTS_SECONDS)
     assert loop.prune_run_events() == 1
 
 

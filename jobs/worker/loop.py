@@ -71,10 +71,12 @@ STOP_CHECK_SECONDS = 1.0
 PREPARE_SECONDS = 0.1
 # After the grace period, how long stopped runs get to be recorded.
 FINAL_RECORD_SECONDS = 10.0
-# How often consumed and expired run events are deleted (at most). Often,
-# in small batches: a minute of events flowing (2,700 at 45/s) took one
-# PostgreSQL prune 630 ms, and a slot falling due meanwhile waited for it.
+# How often consumed and expired run events are deleted (at most): often
+# while events flow, in small batches (a minute of them, 2,700 at 45/s,
+# took one PostgreSQL prune 630 ms, and a slot falling due meanwhile waited
+# for it); once a minute after a prune found nothing (an idle worker).
 PRUNE_EVENTS_SECONDS = 5.0
+PRUNE_EVENTS_IDLE_SECONDS = 60.0
 PRUNE_EVENTS_MAX_BATCHES = 10
 # How often ended runs are counted into the metrics rollups (at most): the
 # dashboard lags the runs by about this much.
@@ -244,12 +246,13 @@ class WorkerLoop:
         """Delete run events consumed or past retention, every few seconds at most.
 
         One small batch at a time, and none while a slot is due soon (as
-        `count_metrics`).
+        `count_metrics`). After a step that found nothing, the next waits
+        a minute.
         """
         now = self.clock()
         if self._prune_due_at is not None and now < self._prune_due_at:
             return 0
-        self._prune_due_at = now + timedelta(seconds=PRUNE_EVENTS_SECONDS)
+        self._prune_due_at = now + timedelta(seconds=PRUNE_EVENTS_IDLE_SECONDS)
         deleted = 0
         for _ in range(PRUNE_EVENTS_MAX_BATCHES):
             if self.is_work_due_within(HOUSEKEEPING_GUARD_SECONDS):
@@ -259,6 +262,8 @@ class WorkerLoop:
             deleted += batch
             if batch < events.PRUNE_BATCH:
                 break
+        if deleted:
+            self._prune_due_at = now + timedelta(seconds=PRUNE_EVENTS_SECONDS)
         return deleted
 
     def apply_retention(self) -> int:
