@@ -133,7 +133,7 @@ def build_fixture() -> None:
 
     from jobportal import clock
     from jobs.models import Job, JobRun, Schedule
-    from jobs.services.metrics import metrics_rebuild
+    from jobs.services.metrics_rebuild import metrics_rebuild
 
     JobRun.objects.all().delete()
     Schedule.objects.all().delete()

@@ -26,8 +26,10 @@ from jobs.models import (
     RunEvent,
 )
 from jobs.services import metrics as metrics_service
+from jobs.services import metrics_rebuild as metrics_rebuild_module
 from jobs.services.events import run_events_ack
-from jobs.services.metrics import CONSUMER, metrics_consume, metrics_rebuild
+from jobs.services.metrics import CONSUMER, metrics_consume
+from jobs.services.metrics_rebuild import metrics_rebuild
 from jobs.services.runs import job_run_now, run_request_cancel
 from jobs.tests.conftest import FakeClock
 from jobs.tests.metrics_fixture import DAY, LOOK_AT, end_run, record_fixture
@@ -224,8 +226,8 @@ def test_rebuild_in_small_chunks_gives_the_same_rows(
     jobs: tuple[Job, Job], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Paging 2 runs at a time and writing after each job changes nothing."""
-    monkeypatch.setattr(metrics_service, "REBUILD_CHUNK", 2)
-    monkeypatch.setattr(metrics_service, "FLUSH_ROWS", 1)
+    monkeypatch.setattr(metrics_rebuild_module, "REBUILD_CHUNK", 2)
+    monkeypatch.setattr(metrics_rebuild_module, "FLUSH_ROWS", 1)
     assert metrics_rebuild(now=LOOK_AT) == 5
     assert hour_rows() == EXPECTED_HOURS
     assert JobMetricHour.objects.count() == 4
@@ -294,6 +296,40 @@ def test_a_batch_writes_each_rollup_row_once_however_many_runs_it_holds(
     assert len(many) == len(few)
     row = JobMetricHour.objects.get(job=job, status=JobRun.Status.FAILED)
     assert (row.runs, row.duration_sum, row.lateness_sum) == (43, 86.0, 43.0)
+
+
+def test_a_batch_of_many_jobs_costs_the_statements_of_a_few(
+    make_job: Callable[..., Job],
+) -> None:
+    """A burst ends runs of many jobs: per-job rows are written in bulk.
+
+    Each job's hour, last outcome and week were read and written one job
+    at a time (a dozen statements per run, the worker's largest CPU cost
+    per run in bench/profile_burst.py).
+    """
+    slot = DAY.replace(hour=8)
+
+    def end_runs_of(count: int, prefix: str) -> list[Job]:
+        made = [make_job(f"{prefix}-{n}") for n in range(count)]
+        for job in made:
+            end_run(job, slot=slot, status="succeeded", lateness=1.0, duration=2.0)
+        return made
+
+    end_runs_of(1, "warm-up")
+    metrics_consume(now=LOOK_AT)  # creates the all-jobs rows
+    end_runs_of(2, "first")
+    with CaptureQueriesContext(connection) as few:
+        assert metrics_consume(now=LOOK_AT) == 2
+    many_jobs = end_runs_of(30, "many")
+    with CaptureQueriesContext(connection) as many:
+        assert metrics_consume(now=LOOK_AT) == 30
+    assert len(many) == len(few)
+    ids = [job.pk for job in many_jobs]
+    assert JobMetricHour.objects.filter(job_id__in=ids, runs=1).count() == 30
+    assert (
+        JobLastOutcome.objects.filter(job_id__in=ids, status="succeeded").count() == 30
+    )
+    assert JobWeek.objects.filter(job_id__in=ids, runs=1, failures=0).count() == 30
 
 
 def test_events_another_worker_acked_meanwhile_are_not_counted_again(

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from jobportal import clock
-from jobs.services.metrics import metrics_rebuild
+from jobs.services.metrics_rebuild import metrics_rebuild
 
 MSG_DONE = "Metrics rebuilt from {count} ended runs."
 

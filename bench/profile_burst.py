@@ -1,0 +1,153 @@
+"""Profile the worker's own CPU through a burst of runs (issue 17).
+
+    .venv/bin/python bench/profile_burst.py [--db sqlite|postgres] [--runs 300]
+        [--top 30] [--rate 200]
+
+Needs py-spy (``.venv/bin/pip install py-spy``; not a requirement). With the
+same set-up as ``bench/run.py``'s throughput phase (a fresh database, a real
+``manage.py runworker`` with default settings, `--runs` jobs due at one
+instant), it samples the worker process (all its threads, only while they
+hold the interpreter lock: py-spy ``--gil``, which leaves out waits for the
+database's lock and sleeps in C that py-spy's own idle test counts as
+running) until every run has finished. It
+prints the worker's CPU per run from /proc, then the project's and Django's
+functions by share of the samples they appear in ("inclusive"), and the
+leaf functions the samples end in ("self"), so that where the worker's time
+goes can be read without a flame graph. The raw folded stacks are kept
+beside the log with ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from scenarios import collect
+
+from harness import (
+    Databases,
+    Processes,
+    Workspace,
+    cpu_seconds,
+    portal_env,
+    run_ops,
+    wait_for,
+)
+
+BENCH = Path(__file__).resolve().parent
+SPY = Path(sys.executable).with_name("py-spy")
+LEAD_SECONDS = 2.0
+# Frames from these paths are counted (the rest is the standard library).
+OWN = ("jobs/", "jobportal/", "notifications/", "accounts/", "django/", "psycopg/")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    if not SPY.exists():
+        print(f"py-spy not found at {SPY}: .venv/bin/pip install py-spy")
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="profile-burst-"))
+    dbs = Databases(args.db, tmp)
+    procs = Processes()
+    try:
+        ws = Workspace(tmp / "ws")
+        env = portal_env(dbs.url(dbs.template), ws)
+        dbs.make_template(env)
+        name = dbs.clone("burst")
+        env = portal_env(dbs.url(name), ws)
+        ids = run_ops("seed", {"measured": args.runs}, env)["measured"]
+        worker = procs.start(env, tmp, "profile-burst")
+        worker.wait_started()
+        time.sleep(2.0)  # Let the spares start and the first cycles pass.
+        folded = tmp / "worker.folded"
+        spy = subprocess.Popen(
+            [str(SPY), "record", "--pid", str(worker.proc.pid), "--format", "raw",
+             "--rate", str(args.rate), "--output", str(folded), "--gil"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1.0)
+        own0 = cpu_seconds(worker.proc.pid)
+        slots = [[pk, 0.0] for pk in ids]
+        run_ops("arm", {"slots": slots, "lead": LEAD_SECONDS}, env)
+        results = ws.results
+        wait_for(
+            lambda: len(list(results.iterdir())) >= args.runs,
+            timeout=600,
+            what=f"{args.runs} runs to start",
+        )
+        collect(env, set(ids), timeout=600)
+        own = cpu_seconds(worker.proc.pid) - own0
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+        procs.stop(worker)
+        print(
+            f"bench/profile_burst.py --db {args.db}: {args.runs} runs; worker CPU "
+            f"{own / args.runs * 1e3:.1f} ms per run; load {os.getloadavg()[0]:.2f}"
+        )
+        report(folded, top=args.top)
+        if args.keep:
+            print(f"kept: {tmp}")
+    finally:
+        procs.stop_all()
+        dbs.drop_all()
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def report(folded: Path, *, top: int) -> None:
+    """Print inclusive and self shares of the sampled frames."""
+    inclusive: collections.Counter[str] = collections.Counter()
+    leaf: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in folded.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        total += count
+        frames = [_short(frame) for frame in stack.split(";")[1:]]
+        for frame in set(frames):
+            if frame.split(" ")[-1].startswith(OWN):
+                inclusive[frame] += count
+        if frames:
+            leaf[frames[-1]] += count
+    print(f"{total} samples on a CPU")
+    print("inclusive (project, Django, psycopg):")
+    for frame, count in inclusive.most_common(top):
+        print(f"  {count / total:6.1%}  {frame}")
+    print("self:")
+    for frame, count in leaf.most_common(top):
+        print(f"  {count / total:6.1%}  {frame}")
+
+
+def _short(frame: str) -> str:
+    """Return "function path" with the path relative to the project or site."""
+    function, _, rest = frame.partition(" (")
+    path = rest.rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/work/", "/lib/python3"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    for root in (str(BENCH.parent) + "/",):
+        path = path.removeprefix(root)
+    return f"{function} {path}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
