@@ -30,8 +30,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from scenarios import collect
-
 from harness import (
     Databases,
     Processes,
@@ -41,6 +39,7 @@ from harness import (
     run_ops,
     wait_for,
 )
+from scenarios import collect
 
 BENCH = Path(__file__).resolve().parent
 SPY = Path(sys.executable).with_name("py-spy")
@@ -75,8 +74,19 @@ def main() -> int:
         time.sleep(2.0)  # Let the spares start and the first cycles pass.
         folded = tmp / "worker.folded"
         spy = subprocess.Popen(
-            [str(SPY), "record", "--pid", str(worker.proc.pid), "--format", "raw",
-             "--rate", str(args.rate), "--output", str(folded), "--gil"],
+            [
+                str(SPY),
+                "record",
+                "--pid",
+                str(worker.proc.pid),
+                "--format",
+                "raw",
+                "--rate",
+                str(args.rate),
+                "--output",
+                str(folded),
+                "--gil",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
