@@ -84,7 +84,7 @@ def run_event_consumer_register(*, name: str, now: datetime) -> RunEventConsumer
             name=name, defaults={"registered_at": now}
         )
         if created:
-            _receipts_insert(consumer_id=consumer.pk)
+            _receipts_insert(where="c.id = %s", params=[consumer.pk])
     return consumer
 
 
@@ -94,7 +94,8 @@ def run_events_announce(*, event_ids: Sequence[int]) -> None:
     Called in the transaction that inserted the events, in one statement.
     """
     if event_ids:
-        _receipts_insert(event_ids=event_ids)
+        marks = ", ".join(["%s"] * len(event_ids))
+        _receipts_insert(where=f"e.id IN ({marks})", params=event_ids)
 
 
 def run_events_claim(
@@ -192,32 +193,23 @@ def run_events_prune(
     return deleted
 
 
-def _receipts_insert(
-    *, event_ids: Sequence[int] | None = None, consumer_id: int | None = None
-) -> None:
-    """Insert the missing unclaimed receipts of events x consumers, one statement.
+def _receipts_insert(*, where: str, params: Sequence[int]) -> None:
+    """Insert unclaimed receipts for the (event e, consumer c) pairs `where` picks.
 
-    Either for the events `event_ids` and every consumer (events just
-    written), or for every event kept and the consumer `consumer_id` (a
-    consumer just registered).
+    One statement: the events just written with every consumer, or every
+    kept event with a consumer just registered.
     """
     receipt, event, reader = (
         _table(RunEventReceipt),
         _table(RunEvent),
         _table(RunEventConsumer),
     )
-    if event_ids is not None:
-        where = f"e.id IN ({', '.join(['%s'] * len(event_ids))})"
-        params: list[int] = list(event_ids)
-    else:
-        where = "c.id = %s"
-        params = [int(consumer_id or 0)]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {receipt} (event_id, consumer_id, token, claimed_until,"  # noqa: S608 - names only
             f" acked_at) SELECT e.id, c.id, '', NULL, NULL"
             f" FROM {event} e CROSS JOIN {reader} c WHERE {where}",
-            params,
+            list(params),
         )
 
 
