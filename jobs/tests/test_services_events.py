@@ -202,13 +202,17 @@ def test_a_consumer_registered_while_an_event_is_written_reads_that_event(
 
 
 def _wait_until_blocked_or(done: threading.Event, *, timeout: float) -> bool:
-    """Wait until another session waits for a lock, or `done` is set."""
+    """Wait until another session of this database waits for a lock, or `done`."""
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
             if done.wait(timeout=0.05):
                 return True
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a"
+                " ON a.pid = l.pid"
+                " WHERE NOT l.granted AND a.datname = current_database()"
+            )
             if cursor.fetchone()[0]:
                 return True
     return False
