@@ -459,6 +459,45 @@ def cpu_seconds(pid: int, *, children: bool = False) -> float:
     return (int(fields[first]) + int(fields[first + 1])) / CLOCK_TICKS
 
 
+# The worker's fork server (jobs.supervisor.forkserver): its own CPU is
+# the worker's, its reaped children's (supervisors, with their scripts)
+# the scripts'.
+FORKSERVER_NAME = "jobs-forkserver"
+
+
+def worker_cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """Return `cpu_seconds` of worker `pid` plus that of its fork server.
+
+    Spares are forked by the fork server, a child of the worker: their CPU,
+    and their scripts', is the server's children's, not the worker's.
+    """
+    total = cpu_seconds(pid, children=children)
+    for helper in _children_named(pid, FORKSERVER_NAME):
+        try:
+            total += cpu_seconds(helper, children=children)
+        except OSError:
+            continue  # ended meanwhile
+    return total
+
+
+def _children_named(pid: int, name: str) -> list[int]:
+    """Return the pids of `pid`'s live children called `name` (comm)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            kids = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for kid in kids:
+            try:
+                comm = Path(f"/proc/{kid}/comm").read_text().strip()
+            except OSError:
+                continue
+            if comm == name:
+                found.append(int(kid))
+    return found
+
+
 def memory_kb(pid: int) -> dict[str, int]:
     """Return Pss and Rss (kB) of process `pid` from smaps_rollup."""
     values = {}

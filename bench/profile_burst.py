@@ -1,7 +1,7 @@
 """Profile the worker's own CPU through a burst of runs (issue 17).
 
     .venv/bin/python bench/profile_burst.py [--db sqlite|postgres] [--runs 300]
-        [--top 30] [--rate 200]
+        [--top 30] [--rate 200] [--idle SECONDS]
 
 Needs py-spy (``.venv/bin/pip install py-spy``; not a requirement). With the
 same set-up as ``bench/run.py``'s throughput phase (a fresh database, a real
@@ -10,11 +10,17 @@ instant), it samples the worker process (all its threads, only while they
 hold the interpreter lock: py-spy ``--gil``, which leaves out waits for the
 database's lock and sleeps in C that py-spy's own idle test counts as
 running) until every run has finished. It
-prints the worker's CPU per run from /proc, then the project's and Django's
+prints the worker's CPU per run from /proc (user and system, and the minor page
+faults per run: a fork makes every page the worker writes next a fault),
+then the project's and Django's
 functions by share of the samples they appear in ("inclusive"), and the
 leaf functions the samples end in ("self"), so that where the worker's time
 goes can be read without a flame graph. The raw folded stacks are kept
 beside the log with ``--keep``.
+
+With ``--idle SECONDS`` it samples instead an idle worker with 10,000 jobs
+defined and none due (``bench/run.py``'s idle phase) for that long, and
+prints its CPU per minute.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from harness import (
     portal_env,
     run_ops,
     wait_for,
+    worker_cpu_seconds,
 )
 from scenarios import collect
 
@@ -55,6 +62,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--idle", type=float, default=0.0)
     args = parser.parse_args()
     if not SPY.exists():
         print(f"py-spy not found at {SPY}: .venv/bin/pip install py-spy")
@@ -68,7 +76,10 @@ def main() -> int:
         dbs.make_template(env)
         name = dbs.clone("burst")
         env = portal_env(dbs.url(name), ws)
-        ids = run_ops("seed", {"measured": args.runs}, env)["measured"]
+        seed = (
+            {"measured": 0, "other": 10_000} if args.idle else {"measured": args.runs}
+        )
+        ids = run_ops("seed", seed, env)["measured"]
         worker = procs.start(env, tmp, "profile-burst")
         worker.wait_started()
         time.sleep(2.0)  # Let the spares start and the first cycles pass.
@@ -92,6 +103,20 @@ def main() -> int:
         )
         time.sleep(1.0)
         own0 = cpu_seconds(worker.proc.pid)
+        all0 = worker_cpu_seconds(worker.proc.pid)
+        ticks0 = _ticks_and_faults(worker.proc.pid)
+        if args.idle:
+            time.sleep(args.idle)
+            own = cpu_seconds(worker.proc.pid) - own0
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+            print(
+                f"bench/profile_burst.py --db {args.db} --idle {args.idle:g}: worker "
+                f"CPU {own / args.idle * 60:.3f} CPU-s/min; "
+                f"load {os.getloadavg()[0]:.2f}"
+            )
+            report(folded, top=args.top)
+            return 0
         slots = [[pk, 0.0] for pk in ids]
         run_ops("arm", {"slots": slots, "lead": LEAD_SECONDS}, env)
         results = ws.results
@@ -102,12 +127,21 @@ def main() -> int:
         )
         collect(env, set(ids), timeout=600)
         own = cpu_seconds(worker.proc.pid) - own0
+        helper = worker_cpu_seconds(worker.proc.pid) - all0 - own
+        user, system, faults = (
+            b - a
+            for a, b in zip(ticks0, _ticks_and_faults(worker.proc.pid), strict=True)
+        )
         spy.send_signal(signal.SIGINT)
         spy.wait(timeout=60)
         procs.stop(worker)
+        per_run = 1e3 / args.runs
         print(
             f"bench/profile_burst.py --db {args.db}: {args.runs} runs; worker CPU "
-            f"{own / args.runs * 1e3:.1f} ms per run; load {os.getloadavg()[0]:.2f}"
+            f"{own * per_run:.1f} ms per run (user {user * per_run:.1f}, system "
+            f"{system * per_run:.1f}), {faults / args.runs:.0f} minor faults per "
+            f"run; fork server {helper * per_run:.1f} ms per run; "
+            f"load {os.getloadavg()[0]:.2f}"
         )
         report(folded, top=args.top)
         if args.keep:
@@ -118,6 +152,15 @@ def main() -> int:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def _ticks_and_faults(pid: int) -> tuple[float, float, int]:
+    """Return user and system CPU seconds and minor faults of `pid` (all threads)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    # After the name: minflt is field 10, utime 14, stime 15 (from 1).
+    return int(fields[11]) / ticks, int(fields[12]) / ticks, int(fields[7])
 
 
 def report(folded: Path, *, top: int) -> None:

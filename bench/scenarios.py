@@ -33,6 +33,7 @@ from harness import (
     portal_env,
     run_ops,
     sleep_until_ns,
+    worker_cpu_seconds,
 )
 from notify import EVENTS_PER_SECOND, Receiver, receiver_start
 from reference import RefRun, direct_runs, run_reference
@@ -303,9 +304,9 @@ def bench_idle(ctx: Context, kind: str, worker: WorkerProc, db_name: str) -> Non
     pid = worker.proc.pid
     backends = pg_backend_pids(db_name) if kind == "postgres" else []
     server0 = sum(_cpu_or_zero(p) for p in backends)
-    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    cpu0, t0 = worker_cpu_seconds(pid), time.monotonic()
     time.sleep(window)
-    cpu1, t1 = cpu_seconds(pid), time.monotonic()
+    cpu1, t1 = worker_cpu_seconds(pid), time.monotonic()
     server1 = sum(_cpu_or_zero(p) for p in backends)
     mem = memory_kb(pid)
     per_min = (cpu1 - cpu0) / (t1 - t0) * 60
@@ -653,14 +654,15 @@ def bench_throughput(ctx: Context, dbs: Databases, setup: ThroughputSetup) -> No
         after = os.times()
         log(f"{kind}: {n} runs due at once")
         pid = worker.proc.pid
-        own0, kids0 = cpu_seconds(pid), cpu_seconds(pid, children=True)
+        own0 = worker_cpu_seconds(pid)
+        kids0 = worker_cpu_seconds(pid, children=True)
         sessions0 = pg_sessions(setup.name) if kind == "postgres" else 0
         phase = arm(env, ids, [0.0] * n)
         # A slow worker gets time to finish: the figure, not a hang, shows it.
         wait_phase(ws, n, phase, slack=max(PHASE_SLACK_SECONDS, n / 4))
         rows = collect(env, set(ids))
-        own = cpu_seconds(pid) - own0
-        kids = cpu_seconds(pid, children=True) - kids0
+        own = worker_cpu_seconds(pid) - own0
+        kids = worker_cpu_seconds(pid, children=True) - kids0
         if kind == "postgres":
             sessions = pg_sessions(setup.name) - sessions0
             ctx.report.notes.append(
