@@ -15,8 +15,8 @@ serialised (see `_cluster_room`) and take no more than the room left under
 the cap across all workers.
 
 A busy worker claims after every run that ends, so the statements are plain
-SQL (see `jobs.services.probes` for why); only the claimed runs are then
-read through the ORM, with their jobs.
+SQL (see `jobs.services.probes` for why), and the claimed runs are read
+with their jobs in one plain SELECT (`jobs.services.plain_sql`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from django.db import connection, transaction
 
 from jobs import conf
 from jobs.models import Job, JobRun, Worker
-from jobs.services import probes
+from jobs.services import plain_sql, probes
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def runs_claim(
             "Claim of %s runs changed %s rows; starting none", len(chosen), won
         )
         return []
-    runs = JobRun.objects.filter(pk__in=chosen).select_related("job")
+    runs = plain_sql.rows_with_parent(JobRun, "job", chosen)
     order = {run_id: index for index, run_id in enumerate(chosen)}
     result = sorted(runs, key=lambda run: order[run.pk])
     for run in result:

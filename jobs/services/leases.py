@@ -23,6 +23,7 @@ from django.db.models import QuerySet
 
 from jobs import process_tree, run_outcomes
 from jobs.models import JobRun, Worker
+from jobs.services import plain_sql
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +51,17 @@ def run_supervisor_record(
     run.supervisor_pid = pid
     run.supervisor_started = process_tree.start_time(pid)
     run.lease_expires_at = expires
-    updated = JobRun.objects.filter(
-        pk=run.pk, status=JobRun.Status.RUNNING, worker=worker
-    ).update(
-        host=run.host,
-        boot_id=run.boot_id,
-        supervisor_pid=run.supervisor_pid,
-        supervisor_started=run.supervisor_started,
-        lease_expires_at=run.lease_expires_at,
+    updated = plain_sql.update_where(
+        JobRun,
+        pk=run.pk,
+        expected={"status": JobRun.Status.RUNNING, "worker": worker},
+        changes={
+            "host": run.host,
+            "boot_id": run.boot_id,
+            "supervisor_pid": run.supervisor_pid,
+            "supervisor_started": run.supervisor_started,
+            "lease_expires_at": run.lease_expires_at,
+        },
     )
     return bool(updated)
 

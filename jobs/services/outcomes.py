@@ -19,6 +19,7 @@ from typing import Any
 from django.db import transaction
 
 from jobs.models import JobRun, RunEvent
+from jobs.services import plain_sql
 from jobs.services.events import run_events_announce
 
 TERMINAL = frozenset(JobRun.FINISHED)
@@ -79,7 +80,9 @@ def run_retry_announce(*, retry: JobRun, now: datetime) -> None:
 def _update(end: RunEnd) -> list[JobRun]:
     """Apply `end` if its run is still as expected; return [run] or []."""
     run = end.run
-    updated = JobRun.objects.filter(pk=run.pk, **end.expected).update(**end.changes)
+    updated = plain_sql.update_where(
+        JobRun, pk=run.pk, expected=end.expected, changes=end.changes
+    )
     if updated != 1:
         return []
     for name, value in end.changes.items():
@@ -92,7 +95,7 @@ def _announce(runs: Iterable[JobRun], *, kind: str, at: datetime) -> None:
 
     Two statements, whatever the number of runs.
     """
-    created = RunEvent.objects.bulk_create(
+    events = [
         RunEvent(
             run_id=run.pk,
             job_id=run.job_id,
@@ -103,5 +106,5 @@ def _announce(runs: Iterable[JobRun], *, kind: str, at: datetime) -> None:
             at=at,
         )
         for run in runs
-    )
-    run_events_announce(event_ids=[event.pk for event in created])
+    ]
+    run_events_announce(event_ids=plain_sql.insert_returning_ids(events))

@@ -43,6 +43,9 @@ RAW_SQL_ALLOWED = {"jobs/services/claims.py"}
 # by test_bulk_inserts_outside_the_writer_are_queued_runs).
 BULK_INSERT_ALLOWED = {"jobs/services/batch_runs.py"}
 BULK = "inserts or updates runs in bulk"
+# The hot path's plain statements (jobs.services.plain_sql).
+PLAIN_SQL_WRITES = {"update_where", "insert_returning_ids"}
+PLAIN_INSERT = "inserts rows in plain SQL"
 
 
 def _root(node: ast.expr) -> str:
@@ -61,9 +64,34 @@ def _status_value(node: ast.expr) -> str | None:
     return None
 
 
+def _plain_sql_problem(call: ast.Call, name: str) -> str | None:
+    """Return why a `jobs.services.plain_sql` write may end a run, or None."""
+    if name == "insert_returning_ids":
+        return PLAIN_INSERT
+    model = call.args[0] if call.args else None
+    if model is None or ast.unparse(model) != "JobRun":
+        return None
+    changes = next((k.value for k in call.keywords if k.arg == "changes"), None)
+    if not isinstance(changes, ast.Dict):
+        return "updates runs with unnamed columns"
+    for key, value in zip(changes.keys, changes.values, strict=True):
+        if key is None:
+            return "updates runs with unnamed (**) columns"
+        if isinstance(key, ast.Constant) and key.value == "status":
+            status = _status_value(value)
+            if status in TERMINAL or status is None:
+                return f"writes status={ast.unparse(value)}"
+    return None
+
+
 def _call_problem(call: ast.Call) -> str | None:
     """Return why `call` may write a terminal status to a run, or None."""
     func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else ""
+    if isinstance(func, ast.Name):
+        name = func.id
+    if name in PLAIN_SQL_WRITES:
+        return _plain_sql_problem(call, name)
     if not isinstance(func, ast.Attribute) or func.attr not in WRITES:
         return None
     on_runs = _root(func) == "JobRun"
@@ -166,8 +194,16 @@ def test_the_writer_is_runs_end() -> None:
         for node in ast.walk(function)
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
-        and node.func.attr in {"update", "bulk_create"}
-        and _root(node.func) == "JobRun"
+        and (
+            (
+                node.func.attr in {"update", "bulk_create"}
+                and _root(node.func) == "JobRun"
+            )
+            or (
+                node.func.attr == "update_where"
+                and ast.unparse(node.args[0]) == "JobRun"
+            )
+        )
     }
     assert writers == {"runs_end", "_update"}
 
@@ -184,6 +220,11 @@ def test_the_writer_is_runs_end() -> None:
         "run.status = JobRun.Status.LOST",
         "run.status, run.reason = JobRun.Status.BLOCKED, reason",
         "cursor.execute('UPDATE jobs_jobrun SET status = %s WHERE id = %s')",
+        "plain_sql.update_where(JobRun, pk=1, expected={}, changes={'status': 'lost'})",
+        "update_where(JobRun, pk=1, expected={}, changes={'status': status})",
+        "plain_sql.update_where(JobRun, pk=1, expected={}, changes=fields)",
+        "plain_sql.update_where(JobRun, pk=1, expected={}, changes={**fields})",
+        "plain_sql.insert_returning_ids(runs)",
     ],
 )
 def test_a_second_writer_would_be_found(snippet: str) -> None:
@@ -196,6 +237,8 @@ def test_a_second_writer_would_be_found(snippet: str) -> None:
     [
         "JobRun.objects.create(job=job, status=JobRun.Status.QUEUED)",
         "JobRun.objects.filter(pk=1).update(output=text)",
+        "plain_sql.update_where(JobRun, pk=1, expected={}, changes={'host': h})",
+        "plain_sql.update_where(Job, pk=1, expected={}, changes={'status': s})",
         "Script.objects.filter(pk=1).update(status=Script.Status.APPROVED)",
         "JobRun(job=job, status=JobRun.Status.SKIPPED)",
     ],

@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -112,12 +111,11 @@ def test_a_claim_whose_read_back_fails_is_handed_back_at_the_next_heartbeat(
     """Claimed (committed) but never read back: not left running forever."""
     run = job_run_now(job=make_job(), requested_by=None, now=now)
 
-    def broken(**kwargs: Any) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
         raise OperationalError("server closed the connection unexpectedly")
 
-    fake = SimpleNamespace(objects=SimpleNamespace(filter=broken))
     with monkeypatch.context() as patch:
-        patch.setattr(claims, "JobRun", fake)
+        patch.setattr(claims.plain_sql, "rows_with_parent", broken)
         with pytest.raises(OperationalError):
             loop.claim_runs(1)
     run.refresh_from_db()
