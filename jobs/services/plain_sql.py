@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 
 M = TypeVar("M", bound=models.Model)
@@ -42,27 +43,29 @@ def update_where(
     .update(**changes)`` would. Field names as in the ORM: ``worker``
     takes a Worker (or its key), None in `expected` means IS NULL.
     """
+    conn = _connection()
+    quote = conn.ops.quote_name
     meta = model._meta
     sets = []
     params: list[Any] = []
     for name, value in changes.items():
-        field = meta.get_field(name)
-        sets.append(f"{_quote(field.column)} = %s")
-        params.append(_to_db(field, value))
-    wheres = [f"{_quote(meta.pk.column)} = %s"]
+        field = _field(model, name)
+        sets.append(f"{quote(field.column)} = %s")
+        params.append(_to_db(field, value, conn))
+    wheres = [f"{quote(meta.pk.column)} = %s"]
     params.append(pk)
     for name, value in expected.items():
-        field = meta.get_field(name)
+        field = _field(model, name)
         if value is None:
-            wheres.append(f"{_quote(field.column)} IS NULL")
+            wheres.append(f"{quote(field.column)} IS NULL")
             continue
-        wheres.append(f"{_quote(field.column)} = %s")
-        params.append(_to_db(field, value))
+        wheres.append(f"{quote(field.column)} = %s")
+        params.append(_to_db(field, value, conn))
     sql = (
-        f"UPDATE {_quote(meta.db_table)} SET {', '.join(sets)} "  # noqa: S608
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} "  # noqa: S608
         f"WHERE {' AND '.join(wheres)}"
     )
-    with connection.cursor() as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 
@@ -77,24 +80,26 @@ def insert_returning_ids(objs: Sequence[models.Model]) -> list[int]:
     """
     if not objs:
         return []
+    conn = _connection()
+    quote = conn.ops.quote_name
     meta = objs[0]._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params: list[Any] = []
     for obj in objs:
-        params += [_to_db(field, field.pre_save(obj, True)) for field in fields]
-    columns = ", ".join(_quote(field.column) for field in fields)
+        params += [_to_db(field, field.pre_save(obj, True), conn) for field in fields]
+    columns = ", ".join(quote(field.column) for field in fields)
     sql = (
-        f"INSERT INTO {_quote(meta.db_table)} ({columns}) "  # noqa: S608
-        f"VALUES {', '.join([row] * len(objs))} RETURNING {_quote(meta.pk.column)}"
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+        f"VALUES {', '.join([row] * len(objs))} RETURNING {quote(meta.pk.column)}"
     )
-    with connection.cursor() as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(sql, params)
         keys = [key for (key,) in cursor.fetchall()]
     for obj, key in zip(objs, keys, strict=True):
         obj.pk = key
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = conn.alias
     return keys
 
 
@@ -109,16 +114,17 @@ def rows_with_parent(model: type[M], parent: str, ids: Iterable[int]) -> list[M]
     keys = list(ids)
     if not keys:
         return []
-    plan = _join_plan(model, parent, connection.vendor)
+    conn = _connection()
+    plan = _join_plan(model, parent, conn.vendor)
     marks = ", ".join(["%s"] * len(keys))
-    with connection.cursor() as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(f"{plan.select} WHERE c.{plan.child_pk} IN ({marks})", keys)
         rows = cursor.fetchall()
     result = []
     split = len(plan.child.converters)
     for row in rows:
-        child = plan.child.build(row[:split])
-        plan.link.set_cached_value(child, plan.parent.build(row[split:]))
+        child = plan.child.build(row[:split], conn)
+        plan.link.set_cached_value(child, plan.parent.build(row[split:], conn))
         result.append(child)
     return result
 
@@ -131,15 +137,16 @@ class _Reader:
     converters: tuple[tuple[Converter, ...], ...]
     columns: tuple[Any, ...]
 
-    def build(self, values: Sequence[Any]) -> Any:
+    def build(self, values: Sequence[Any], conn: BaseDatabaseWrapper) -> Any:
         converted = []
         for value, converters, column in zip(
             values, self.converters, self.columns, strict=True
         ):
             for convert in converters:
-                value = convert(value, column, connection)
+                value = convert(value, column, conn)
             converted.append(value)
-        return self.model.from_db(connection.alias, None, converted)
+        # Every concrete field's value, in order: no field names needed.
+        return self.model.from_db(conn.alias, (), converted)
 
 
 @dataclass(frozen=True)
@@ -159,42 +166,60 @@ def _join_plan(model: type[models.Model], parent: str, vendor: str) -> _JoinPlan
     taken from this thread's connection: they depend on the database's
     kind and the settings, not on the connection itself.
     """
+    conn = _connection()
+    quote = conn.ops.quote_name
     link = model._meta.get_field(parent)
-    parent_model = link.related_model
-    child = _reader(model, "c")
-    parent_reader = _reader(parent_model, "p")
-    columns = [f"c.{_quote(f.column)}" for f in model._meta.concrete_fields]
-    columns += [f"p.{_quote(f.column)}" for f in parent_model._meta.concrete_fields]
+    if not isinstance(link, models.ForeignKey):
+        raise TypeError(f"{model.__name__}.{parent} is not a foreign key")
+    parent_model: type[models.Model] = link.related_model  # type: ignore[assignment]
+    child = _reader(model, "c", conn)
+    parent_reader = _reader(parent_model, "p", conn)
+    columns = [f"c.{quote(f.column)}" for f in model._meta.concrete_fields]
+    columns += [f"p.{quote(f.column)}" for f in parent_model._meta.concrete_fields]
     select = (
-        f"SELECT {', '.join(columns)} FROM {_quote(model._meta.db_table)} c "  # noqa: S608
-        f"JOIN {_quote(parent_model._meta.db_table)} p "
-        f"ON p.{_quote(link.target_field.column)} = c.{_quote(link.column)}"
+        f"SELECT {', '.join(columns)} FROM {quote(model._meta.db_table)} c "  # noqa: S608
+        f"JOIN {quote(parent_model._meta.db_table)} p "
+        f"ON p.{quote(link.target_field.column)} = c.{quote(link.column)}"
     )
     return _JoinPlan(
         select=select,
-        child_pk=_quote(model._meta.pk.column),
+        child_pk=quote(model._meta.pk.column),
         child=child,
         parent=parent_reader,
         link=link,
     )
 
 
-def _reader(model: type[models.Model], alias: str) -> _Reader:
+def _reader(
+    model: type[models.Model], alias: str, conn: BaseDatabaseWrapper
+) -> _Reader:
     converters = []
     columns = []
     for field in model._meta.concrete_fields:
         column = field.get_col(alias)
-        backend = connection.ops.get_db_converters(column)
-        converters.append(tuple(backend + column.get_db_converters(connection)))
+        backend = conn.ops.get_db_converters(column)
+        converters.append(tuple(backend + column.get_db_converters(conn)))
         columns.append(column)
     return _Reader(model=model, converters=tuple(converters), columns=tuple(columns))
 
 
-def _to_db(field: Field, value: Any) -> Any:
+def _field(model: type[models.Model], name: str) -> Field[Any, Any]:
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
+def _to_db(field: Field[Any, Any], value: Any, conn: BaseDatabaseWrapper) -> Any:
     if isinstance(value, models.Model):
         value = value.pk
-    return field.get_db_prep_save(value, connection=connection)
+    return field.get_db_prep_save(value, connection=conn)
 
 
-def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
+def _connection() -> BaseDatabaseWrapper:
+    """Return this thread's connection itself, not `django.db.connection`.
+
+    That proxy looks the connection up again (a context-local read) at
+    every attribute, and the converters touch it for every value.
+    """
+    return connections[DEFAULT_DB_ALIAS]

@@ -1,14 +1,17 @@
 """The run supervisor: a small process of ours between the worker and a script.
 
-Pure Python, no Django imports. The supervisor is a fork of the worker
-(`jobs.supervisor.child`): the leader of a new session and process group,
+Pure Python, no Django imports. The supervisor is a fork of the fork
+server, a small process the worker starts (`jobs.supervisor.forkserver`,
+`jobs.supervisor.child`): the leader of a new session and process group,
 a child subreaper (`PR_SET_CHILD_SUBREAPER`, so every orphan below it, even
 one that called ``setsid()`` or double-forked, becomes its child and stays
-findable) that asks for SIGHUP when the worker dies (`PR_SET_PDEATHSIG`).
-It starts the script with ``posix_spawn`` and stays its parent. Forking
-the worker costs milliseconds, so the worker forks supervisors ahead of
-need: `spawn` takes a spare that waits for its start request
-(`jobs.supervisor.pool`), and forks one itself only when none is ready.
+findable) that asks for SIGHUP when the fork server dies
+(`PR_SET_PDEATHSIG`), which happens when the worker dies. It starts the
+script with ``posix_spawn`` and stays its parent. The worker has
+supervisors forked ahead of need: `spawn` takes a spare that waits for
+its start request (`jobs.supervisor.pool`), and has one forked on the
+spot only when none is ready. The worker watches a supervisor's exit
+through its pidfd; the fork server reaps it.
 
 The worker and the supervisor talk over a socket pair
 (`jobs.supervisor.protocol`): a start request, then one byte per command
@@ -45,7 +48,6 @@ import os
 import signal
 import socket
 import sys
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -102,6 +104,7 @@ class Supervised:
     pid: int
     output_fd: int
     control: socket.socket
+    pidfd: int
     script_pid: int = 0
     exit_code: int | None = None
     is_fenced: bool = False
@@ -137,22 +140,18 @@ class Supervised:
                 self.is_fenced = True
 
     def has_exited(self) -> bool:
-        """Return whether the supervisor process has exited (not reaping it)."""
-        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
-        try:
-            return os.waitid(os.P_PID, self.pid, flags) is not None
-        except ChildProcessError:
-            return True
+        """Return whether the supervisor process has exited."""
+        return pool.has_exited(self.pidfd)
 
     def close(self, seconds: float = 2.0) -> int | None:
-        """Tell the supervisor to end everything and exit; reap it.
+        """Tell the supervisor to end everything and exit; let it go.
 
-        Return the script's exit code, or (if the supervisor died without
-        telling) the supervisor's own. The supervisor closes its end of the
-        socket once everything below it has ended; its own exit (tearing
-        down a copy of the worker's memory) is reaped later when it takes
-        long, off the run's path. The pool then forks a spare to replace
-        the one this was: at the run's end, not while other runs start.
+        Return the script's exit code, or None if the supervisor died
+        without telling. The supervisor closes its end of the socket once
+        everything below it has ended; should it not have, its process
+        group is killed. The fork server reaps it. The pool then forks a
+        spare to replace the one this was: at the run's end, not while
+        other runs start.
         """
         self.send(CMD_EXIT)
         self.control.settimeout(seconds)
@@ -160,38 +159,12 @@ class Supervised:
             while data := self.control.recv(4096):
                 self.take(data)
         self.control.close()
-        own = _reap(self.pid)
-        if own is _RUNNING:
-            if self.exit_code is None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(self.pid, signal.SIGKILL)
-            _reap_later(self.pid)
-            own = None
+        if self.exit_code is None and not self.has_exited():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+        os.close(self.pidfd)
         pool.pool_refill()
-        return self.exit_code if self.exit_code is not None else own
-
-
-_RUNNING = -(2**31)
-_late: set[int] = set()
-_late_lock = threading.Lock()
-
-
-def _reap(pid: int) -> int | None:
-    """Reap `pid` if it has exited: its exit code, `_RUNNING`, or None if gone."""
-    try:
-        done, status = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return None
-    return _RUNNING if done == 0 else os.waitstatus_to_exitcode(status)
-
-
-def _reap_later(pid: int) -> None:
-    """Remember `pid` to reap; reap those remembered earlier that have exited."""
-    with _late_lock:
-        _late.add(pid)
-        for old in list(_late):
-            if _reap(old) != _RUNNING:
-                _late.discard(old)
+        return self.exit_code
 
 
 def spawn(
@@ -223,7 +196,12 @@ def spawn(
 
 def _start(spare: pool.Spare, request: bytes) -> Supervised:
     """Have `spare` start the script `request` names; return its handle."""
-    handle = Supervised(pid=spare.pid, output_fd=spare.output_fd, control=spare.control)
+    handle = Supervised(
+        pid=spare.pid,
+        output_fd=spare.output_fd,
+        control=spare.control,
+        pidfd=spare.pidfd,
+    )
     try:
         spare.control.sendall(request)
         first, rest = read_line(spare.control, START_TIMEOUT_SECONDS)

@@ -1,12 +1,13 @@
-"""The supervisor's side: what a forked worker becomes (`spare_main`).
+"""The supervisor's side: what a fork of the fork server becomes (`spare_main`).
 
 Pure Python, no Django imports; everything here runs in the forked child
-(`jobs.supervisor.pool.spare_fork`), so coverage cannot see it: its effects
+(`jobs.supervisor.forkserver`), so coverage cannot see it: its effects
 are tested. Right after the fork the child becomes a *spare*: the leader
 of a new session, with every descriptor but its own two closed, its
-signals installed, a child subreaper that asks for SIGHUP when the worker
-dies. A spare waits for one start request; it exits without one when the
-worker closes its socket or dies. With a request it starts the script and
+signals installed, a child subreaper that asks for SIGHUP when the fork
+server dies (and the server dies with the worker). A spare waits for one
+start request; it exits without one when the worker closes its socket or
+dies. With a request it starts the script and
 supervises it (see the package's docstring) until told to exit.
 """
 
@@ -55,8 +56,8 @@ def spare_main(
     *, parent: int, control: socket.socket, out_fd: int
 ) -> NoReturn:  # pragma: no cover - runs in the forked child
     """Become a spare, then the supervisor of one script; never return."""
-    # A collection would walk (and so copy) every object of the worker's heap
-    # it shares; what the supervisor allocates is freed by reference counts.
+    # A collection would walk (and so copy) every object of the heap it
+    # shares with the server; what it allocates is freed by reference counts.
     gc.disable()
     code = EXIT_INTERNAL_ERROR
     try:
@@ -80,8 +81,8 @@ def _close_other_fds(keep: tuple[int, ...]) -> None:  # pragma: no cover
 def _warm_up() -> None:  # pragma: no cover
     """Touch what a start touches, so its copy-on-write faults happen now.
 
-    The spare shares the worker's pages; the first write to each (reference
-    counts included) copies it. Doing that before the request comes takes
+    The spare shares the fork server's pages; the first write to each
+    (reference counts included) copies it. Doing that before the request comes takes
     it off the run's start.
     """
     sample = StartRequest(argv=["true"], cwd="/", env={"PATH": os.defpath})

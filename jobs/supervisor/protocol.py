@@ -37,6 +37,8 @@ EXIT_INTERNAL_ERROR = 70
 # and a supervisor with its script. A spare is no run's.
 NAME_SPARE = b"jobs-spare"
 NAME_SUPERVISOR = b"jobs-supervisor"
+# The worker's fork server (`jobs.supervisor.forkserver`).
+NAME_FORKSERVER = b"jobs-forkserver"
 
 
 class SupervisorError(OSError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from jobs.services import leases
 from jobs.services.runs import job_run_now
 from jobs.supervisor import pool, spawn
 from jobs.supervisor.protocol import NAME_SPARE, NAME_SUPERVISOR
-from jobs.tests.conftest import FakeClock
+from jobs.tests.conftest import FakeClock, eventually
 from jobs.tests.test_supervisor import BASE_ENV, TREE_SCRIPT, _all_end, _pids, _write
 from jobs.worker import WorkerLoop
 
@@ -126,7 +127,7 @@ def test_an_exhausted_pool_forks_a_supervisor_on_the_spot(tmp_path: Path) -> Non
         result = run_process(_spec(tmp_path, "echo $PPID\n"))
         assert result.exit_code == 0
         assert int(result.output) != held.pid
-        held.discard(1.0)
+        held.discard()
     finally:
         pool.pool_stop()
 
@@ -240,3 +241,60 @@ def test_waiting_spares_are_no_runs(
     assert loop.hand_back_strays() == []
     assert all(process_tree.is_alive(pid) for pid in waiting)
     assert sorted(waiting) == sorted(spares.pids())
+
+
+def _parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
+def test_spares_are_forked_by_the_fork_server_not_by_the_worker(
+    spares: pool.SparePool, tmp_path: Path
+) -> None:
+    """The worker's pages are never shared with a spare: the server forks them."""
+    server = spares.forkserver().pid()
+    assert server is not None
+    assert _parent_of(server) == os.getpid()
+    assert {_parent_of(pid) for pid in spares.pids()} == {server}
+    # The script reads its supervisor's parent while the supervisor lives.
+    result = run_process(_spec(tmp_path, "cut -d' ' -f4 /proc/$PPID/stat\n"))
+    assert result.exit_code == 0
+    assert int(result.output) == server
+    # The server reaps what it forked: no zombie is left once a run ended.
+    assert spares.wait_full(20) is True
+    children = process_tree.descendants(server)
+    assert sorted(children) == sorted(spares.pids())
+
+
+def test_a_fork_server_that_died_is_started_again(
+    spares: pool.SparePool, tmp_path: Path
+) -> None:
+    """Killed, the server takes its spares with it; the next run starts anyway."""
+    server = spares.forkserver().pid()
+    assert server is not None
+    waiting = spares.pids()
+    os.kill(server, signal.SIGKILL)
+    eventually(
+        lambda: all(not process_tree.is_alive(pid) for pid in waiting), timeout=20
+    )
+
+    result = run_process(_spec(tmp_path, "echo ok\n"))
+
+    assert (result.exit_code, result.output.strip()) == (0, "ok")
+    assert spares.forkserver().pid() not in (None, server)
+    assert spares.wait_full(20) is True
+
+
+def test_the_fork_server_ignores_signals_meant_for_the_workers_group(
+    spares: pool.SparePool,
+) -> None:
+    """Ctrl-C or SIGTERM to the worker's process group stop the worker
+    gracefully; the server, and so every running supervisor, stays."""
+    server = spares.forkserver().pid()
+    assert server is not None
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        os.kill(server, signum)
+    # A spare forked after the signals: the server ran since they came.
+    pool.spare_fork().discard()
+    assert spares.forkserver().pid() == server
+    assert all(process_tree.is_alive(pid) for pid in spares.pids())
