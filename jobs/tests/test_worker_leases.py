@@ -125,6 +125,35 @@ def test_a_claim_whose_read_back_fails_is_handed_back_at_the_next_heartbeat(
     _assert_queued_again(run)
 
 
+def test_a_run_claimed_again_by_another_thread_stays_in_flight(
+    make_job: Callable[..., Job],
+    loop: WorkerLoop,
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The thread of a run's first execution does not drop its second one.
+
+    A claim lost in a database crash (synchronous_commit off) queues the
+    run again, and another thread of the same worker may claim it while
+    the first execution's thread is still finishing. That thread dropped
+    the run's id from the runs in flight, the next heartbeat handed the run
+    back while it executed, and it ran twice at once (bench/fault_run.py).
+    """
+    run = _queue(loop, make_job(), now)
+    first = worker_execution.InFlight(run_id=run.pk)
+    again = worker_execution.InFlight(run_id=run.pk)
+    loop._in_flight[run.pk] = again  # claimed again by another thread
+    monkeypatch.setattr(loop, "execute_run", lambda run, flight: None)
+    monkeypatch.setattr(loop, "_claim_following", lambda: None)
+
+    loop._execute_in_pool(run, first)
+
+    assert loop._in_flight == {run.pk: again}
+    assert loop.hand_back_strays() == []
+    run.refresh_from_db()
+    assert run.status == JobRun.Status.RUNNING
+
+
 def test_a_heartbeat_keeps_runs_in_flight_and_renews_their_leases(
     make_job: Callable[..., Job],
     loop: WorkerLoop,

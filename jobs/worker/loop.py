@@ -651,14 +651,25 @@ class WorkerLoop:
                     if following is None:
                         return
                     with self._lock:
-                        self._in_flight.pop(current.pk, None)
+                        self._forget(flight)
                         flight = InFlight(run_id=following.pk, future=flight.future)
                         self._in_flight[following.pk] = flight
                 current = following
         finally:
             with self._lock:
-                self._in_flight.pop(current.pk, None)
+                self._forget(flight)
             self._doorbell.ring()
+
+    def _forget(self, flight: InFlight) -> None:
+        """Drop `flight` from the runs in flight (call holding `_lock`).
+
+        Only if it is still the entry for its run: a run handed back (a
+        lost claim, say) may have been claimed again by another thread of
+        this worker, whose flight then holds the run's id; dropping that
+        one would have the heartbeat hand the run back while it executes.
+        """
+        if self._in_flight.get(flight.run_id) is flight:
+            del self._in_flight[flight.run_id]
 
     def _claim_following(self) -> JobRun | None:
         """Claim one run for a slot that just freed, unless stopping."""
