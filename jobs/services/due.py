@@ -18,19 +18,19 @@ from __future__ import annotations
 
 import functools
 import logging
-import operator
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Q
 
 from jobs import blackout, policies, reasons
 from jobs import schedule as engine
 from jobs.models import Job, JobRun
 from jobs.policies import SlotPlan
 from jobs.selectors import blackout_calendars_for, jobs_due, runs_active
-from jobs.services import probes
+from jobs.services import plain_sql, probes
 from jobs.services.outcomes import RunEnd, runs_end
 from jobs.wakeup import wakeup_notify
 
@@ -160,32 +160,18 @@ def _is_behind(planned: _JobPlan, *, horizon: datetime) -> bool:
 
 
 def _move_next_runs(planned: list[_JobPlan]) -> int:
-    """Move the jobs' `next_run_at` on in one compare-and-set; return how many.
+    """Move the jobs' `next_run_at` on, each a compare-and-set; return how many.
 
     A job whose `next_run_at` is no longer the one read is left alone.
     """
-    next_field = Job._meta.get_field("next_run_at")
-    fields: dict[str, Case] = {
-        "next_run_at": Case(
-            *(
-                When(pk=p.job.pk, then=Value(p.next_run_at, output_field=next_field))
-                for p in planned
-            ),
-            default=F("next_run_at"),
-            output_field=next_field,
-        )
-    }
-    errors = {p.job.pk: p.error for p in planned if p.error}
-    if errors:
-        fields["schedule_error"] = Case(
-            *(When(pk=pk, then=Value(error)) for pk, error in errors.items()),
-            default=F("schedule_error"),
-            output_field=Job._meta.get_field("schedule_error"),
-        )
-    expected = functools.reduce(
-        operator.or_, (Q(pk=p.job.pk, next_run_at=p.job.next_run_at) for p in planned)
-    )
-    return Job.objects.filter(expected).update(**fields)
+    updates = []
+    for p in planned:
+        changes: dict[str, Any] = {"next_run_at": p.next_run_at}
+        if p.error:
+            changes["schedule_error"] = p.error
+        expected = {"next_run_at": p.job.next_run_at}
+        updates.append(plain_sql.Update(p.job.pk, expected, changes))
+    return plain_sql.update_each(Job, updates)
 
 
 def _records(planned: list[_JobPlan], *, now: datetime) -> list[JobRun]:

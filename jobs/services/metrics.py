@@ -17,10 +17,9 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Field, Model
+from django.db import transaction
+from django.db.models import Model
 
 from jobs import histograms
 from jobs.models import (
@@ -33,6 +32,7 @@ from jobs.models import (
     RunEvent,
 )
 from jobs.models.metrics import RollupFields
+from jobs.services import plain_sql
 from jobs.services.events import (
     run_event_consumer_register,
     run_events_ack,
@@ -386,18 +386,13 @@ def _rows_update(rows: Sequence[Model], fields: Sequence[str]) -> None:
     """
     if not rows:
         return
-    meta = rows[0]._meta
-    quote = connection.ops.quote_name
-    columns: list[Field[Any, Any]] = [meta.get_field(name) for name in fields]  # type: ignore[misc]
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 - names only
-        f"WHERE {quote(meta.pk.column)} = %s"
-    )
-    params = [[_db_value(field, row) for field in columns] + [row.pk] for row in rows]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-
-
-def _db_value(field: Field[Any, Any], row: Model) -> Any:
-    return field.get_db_prep_save(getattr(row, field.attname), connection)
+    model = type(rows[0])
+    # By attname: a foreign key's id as it is, never its row read for it.
+    columns = [model._meta.get_field(name).attname for name in fields]  # type: ignore[union-attr]
+    updates = [
+        plain_sql.Update(
+            row.pk, {}, {column: getattr(row, column) for column in columns}
+        )
+        for row in rows
+    ]
+    plain_sql.update_each(model, updates)

@@ -65,7 +65,7 @@ def runs_end(
     with transaction.atomic(savepoint=False):
         ended = _update(end) if end is not None else []
         if records:
-            JobRun.objects.bulk_create(records)
+            plain_sql.insert_returning_ids(JobRun, records)
             ended += [record for record in records if record.status in TERMINAL]
         if ended and not is_history:
             _announce(ended, kind=RunEvent.Kind.ENDED, at=now)
@@ -107,4 +107,4 @@ def _announce(runs: Iterable[JobRun], *, kind: str, at: datetime) -> None:
         )
         for run in runs
     ]
-    run_events_announce(event_ids=plain_sql.insert_returning_ids(events))
+    run_events_announce(event_ids=plain_sql.insert_returning_ids(RunEvent, events))

@@ -30,6 +30,15 @@ P = TypeVar("P", bound=models.Model)
 Converter = Callable[[Any, Any, Any], Any]
 
 
+@dataclass(frozen=True)
+class Update:
+    """Change row `pk` by `changes` if it is still as `expected` (see update_where)."""
+
+    pk: int
+    expected: Mapping[str, Any]
+    changes: Mapping[str, Any]
+
+
 def update_where(
     model: type[models.Model],
     *,
@@ -44,17 +53,46 @@ def update_where(
     takes a Worker (or its key), None in `expected` means IS NULL.
     """
     conn = _connection()
+    sql, params = _update_statement(model, Update(pk, expected, changes), conn)
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def update_each(model: type[models.Model], updates: Sequence[Update]) -> int:
+    """Apply each of `updates` (as `update_where`); return the rows changed in all.
+
+    One statement per shape (the same columns changed and compared, the
+    same ones compared with NULL), run for all its rows (``executemany``),
+    instead of the CASE per row and column that ``bulk_update`` builds.
+    """
+    conn = _connection()
+    shapes: dict[str, list[list[Any]]] = {}
+    for update in updates:
+        sql, params = _update_statement(model, update, conn)
+        shapes.setdefault(sql, []).append(params)
+    changed = 0
+    with conn.cursor() as cursor:
+        for sql, rows in shapes.items():
+            cursor.executemany(sql, rows)
+            changed += cursor.rowcount
+    return changed
+
+
+def _update_statement(
+    model: type[models.Model], update: Update, conn: BaseDatabaseWrapper
+) -> tuple[str, list[Any]]:
     quote = conn.ops.quote_name
     meta = model._meta
     sets = []
     params: list[Any] = []
-    for name, value in changes.items():
+    for name, value in update.changes.items():
         field = _field(model, name)
         sets.append(f"{quote(field.column)} = %s")
         params.append(_to_db(field, value, conn))
     wheres = [f"{quote(meta.pk.column)} = %s"]
-    params.append(pk)
-    for name, value in expected.items():
+    params.append(update.pk)
+    for name, value in update.expected.items():
         field = _field(model, name)
         if value is None:
             wheres.append(f"{quote(field.column)} IS NULL")
@@ -65,37 +103,48 @@ def update_where(
         f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} "  # noqa: S608
         f"WHERE {' AND '.join(wheres)}"
     )
-    with conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    return sql, params
 
 
-def insert_returning_ids(objs: Sequence[models.Model]) -> list[int]:
-    """INSERT `objs` (all of one model) in one statement; set and return their keys.
+def insert_returning_ids(model: type[M], objs: Sequence[M]) -> list[int]:
+    """INSERT `objs`, rows of `model`; set and return their keys, in order.
 
     Each field's value is taken as `bulk_create` takes it (`pre_save`,
     then the field's conversion for the database); the primary key is
     the database's. PostgreSQL and SQLite (3.35 and newer) both return the
-    new keys in the INSERT's own RETURNING clause, in the rows' order.
+    new keys in the INSERT's own RETURNING clause, in the rows' order (as
+    `bulk_create` relies on too). One statement, or as few as the
+    database's limit on parameters allows.
     """
     if not objs:
         return []
+    if any(type(obj) is not model for obj in objs):
+        raise TypeError(
+            f"insert_returning_ids({model.__name__}) got another model's row"
+        )
     conn = _connection()
     quote = conn.ops.quote_name
-    meta = objs[0]._meta
+    meta = model._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
+    batch = max(conn.ops.bulk_batch_size(fields, objs), 1)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params: list[Any] = []
-    for obj in objs:
-        params += [_to_db(field, field.pre_save(obj, True), conn) for field in fields]
     columns = ", ".join(quote(field.column) for field in fields)
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
-        f"VALUES {', '.join([row] * len(objs))} RETURNING {quote(meta.pk.column)}"
-    )
+    keys: list[int] = []
     with conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        keys = [key for (key,) in cursor.fetchall()]
+        for first in range(0, len(objs), batch):
+            chunk = objs[first : first + batch]
+            params: list[Any] = []
+            for obj in chunk:
+                params += [
+                    _to_db(field, field.pre_save(obj, True), conn) for field in fields
+                ]
+            cursor.execute(
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+                f"VALUES {', '.join([row] * len(chunk))} "
+                f"RETURNING {quote(meta.pk.column)}",
+                params,
+            )
+            keys += [key for (key,) in cursor.fetchall()]
     for obj, key in zip(objs, keys, strict=True):
         obj.pk = key
         obj._state.adding = False

@@ -130,11 +130,53 @@ def test_insert_returning_ids_sets_the_keys_in_order(job: Job) -> None:
         )
         for index, run in enumerate(runs)
     ]
-    keys = plain_sql.insert_returning_ids(events)
+    keys = plain_sql.insert_returning_ids(RunEvent, events)
 
     assert keys == [event.pk for event in events]
     stored = {event.pk: event for event in RunEvent.objects.filter(pk__in=keys)}
     for event in events:
         assert _values(stored[event.pk]) == _values(event)
         assert event._state.adding is False
-    assert plain_sql.insert_returning_ids([]) == []
+    assert plain_sql.insert_returning_ids(RunEvent, []) == []
+
+
+def test_update_each_counts_the_rows_changed_across_shapes(job: Job) -> None:
+    """Rows of different shapes go in separate statements; the count is the sum."""
+    runs = [JobRunFactory.create(job=job, attempt=n, exit_code=None) for n in (1, 2, 3)]
+    updates = [
+        plain_sql.Update(runs[0].pk, {"exit_code": None}, {"exit_code": 1}),
+        plain_sql.Update(runs[1].pk, {"exit_code": None}, {"exit_code": 2}),
+        # Another shape: compared with a value, two columns changed.
+        plain_sql.Update(runs[2].pk, {"exit_code": 9}, {"exit_code": 3, "output": "-"}),
+        # As expected by nothing: not changed, not counted.
+        plain_sql.Update(runs[2].pk, {"exit_code": None}, {"exit_code": 4}),
+    ]
+    assert plain_sql.update_each(JobRun, updates) == 3
+    stored = {run.pk: run.exit_code for run in JobRun.objects.filter(job=job)}
+    assert stored == {runs[0].pk: 1, runs[1].pk: 2, runs[2].pk: 4}
+
+
+def test_insert_returning_ids_refuses_another_models_row(job: Job) -> None:
+    with pytest.raises(TypeError, match="another model's row"):
+        plain_sql.insert_returning_ids(JobRun, [job])  # type: ignore[list-item]
+
+
+def test_insert_returning_ids_splits_at_the_parameter_limit(job: Job) -> None:
+    """More rows than one statement may bind (SQLite: 999 parameters)."""
+    run = JobRunFactory.create(job=job)
+    events = [
+        RunEvent(
+            run_id=run.pk,
+            job_id=job.pk,
+            kind=RunEvent.Kind.ENDED,
+            status=run.status,
+            reason_code="",
+            attempt=1,
+            at=SLOT + timedelta(seconds=index),
+        )
+        for index in range(400)
+    ]
+    keys = plain_sql.insert_returning_ids(RunEvent, events)
+    assert len(set(keys)) == 400
+    stored = dict(RunEvent.objects.filter(pk__in=keys).values_list("pk", "at"))
+    assert [stored[event.pk] for event in events] == [event.at for event in events]

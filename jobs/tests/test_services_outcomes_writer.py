@@ -44,8 +44,8 @@ RAW_SQL_ALLOWED = {"jobs/services/claims.py"}
 BULK_INSERT_ALLOWED = {"jobs/services/batch_runs.py"}
 BULK = "inserts or updates runs in bulk"
 # The hot path's plain statements (jobs.services.plain_sql).
-PLAIN_SQL_WRITES = {"update_where", "insert_returning_ids"}
-PLAIN_INSERT = "inserts rows in plain SQL"
+PLAIN_SQL_WRITES = {"update_where", "update_each", "insert_returning_ids"}
+PLAIN_INSERT = "inserts runs (plain SQL)"
 
 
 def _root(node: ast.expr) -> str:
@@ -66,11 +66,13 @@ def _status_value(node: ast.expr) -> str | None:
 
 def _plain_sql_problem(call: ast.Call, name: str) -> str | None:
     """Return why a `jobs.services.plain_sql` write may end a run, or None."""
-    if name == "insert_returning_ids":
-        return PLAIN_INSERT
     model = call.args[0] if call.args else None
     if model is None or ast.unparse(model) != "JobRun":
         return None
+    if name == "insert_returning_ids":
+        return PLAIN_INSERT
+    if name == "update_each":
+        return "updates runs in bulk (plain SQL)"
     changes = next((k.value for k in call.keywords if k.arg == "changes"), None)
     if not isinstance(changes, ast.Dict):
         return "updates runs with unnamed columns"
@@ -200,7 +202,7 @@ def test_the_writer_is_runs_end() -> None:
                 and _root(node.func) == "JobRun"
             )
             or (
-                node.func.attr == "update_where"
+                node.func.attr in PLAIN_SQL_WRITES
                 and ast.unparse(node.args[0]) == "JobRun"
             )
         )
@@ -224,7 +226,8 @@ def test_the_writer_is_runs_end() -> None:
         "update_where(JobRun, pk=1, expected={}, changes={'status': status})",
         "plain_sql.update_where(JobRun, pk=1, expected={}, changes=fields)",
         "plain_sql.update_where(JobRun, pk=1, expected={}, changes={**fields})",
-        "plain_sql.insert_returning_ids(runs)",
+        "plain_sql.insert_returning_ids(JobRun, runs)",
+        "plain_sql.update_each(JobRun, updates)",
     ],
 )
 def test_a_second_writer_would_be_found(snippet: str) -> None:
@@ -239,6 +242,8 @@ def test_a_second_writer_would_be_found(snippet: str) -> None:
         "JobRun.objects.filter(pk=1).update(output=text)",
         "plain_sql.update_where(JobRun, pk=1, expected={}, changes={'host': h})",
         "plain_sql.update_where(Job, pk=1, expected={}, changes={'status': s})",
+        "plain_sql.insert_returning_ids(RunEvent, events)",
+        "plain_sql.update_each(Job, updates)",
         "Script.objects.filter(pk=1).update(status=Script.Status.APPROVED)",
         "JobRun(job=job, status=JobRun.Status.SKIPPED)",
     ],
