@@ -90,8 +90,55 @@ def _parents() -> dict[int, int]:
     return parents
 
 
+def _children(pid: int) -> list[int]:
+    """Return `pid`'s children, as each of its threads' children file lists them."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(PROC / str(pid) / "task")
+    except OSError:
+        return found  # gone
+    for task in tasks:
+        try:
+            text = (PROC / str(pid) / "task" / task / "children").read_text()
+        except OSError:
+            continue  # the thread ended
+        found += [int(child) for child in text.split()]
+    return found
+
+
+def _has_children_files() -> bool:
+    """Return whether this kernel lists a task's children (CONFIG_PROC_CHILDREN)."""
+    return (PROC / "self" / "task" / str(os.getpid()) / "children").exists()
+
+
+# Read once: a kernel feature, the same for every process on the host.
+HAS_CHILDREN_FILES = _has_children_files()
+
+
 def descendants(pid: int) -> list[int]:
-    """Return the live descendants of `pid`, parents before their children."""
+    """Return the live descendants of `pid`, parents before their children.
+
+    Walked down from `pid` through each process's children files, which
+    costs the size of the tree; a walk of every process in /proc (the
+    fallback where the kernel lacks those files) cost the run supervisor
+    1.7 ms at each script's end on a host with 86 processes.
+    """
+    if not HAS_CHILDREN_FILES:
+        return _descendants_by_walk(pid)
+    found: list[int] = []
+    queue = _children(pid)
+    while queue:
+        current = queue.pop(0)
+        fields = _stat_fields(current)
+        if not fields or fields[0] in DEAD_STATES:
+            continue  # a zombie has no children: they went to a reaper
+        found.append(current)
+        queue.extend(_children(current))
+    return found
+
+
+def _descendants_by_walk(pid: int) -> list[int]:
+    """`descendants` from a walk of every process's parent in /proc."""
     children: dict[int, list[int]] = {}
     for child, parent in _parents().items():
         children.setdefault(parent, []).append(child)

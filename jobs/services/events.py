@@ -110,6 +110,8 @@ def run_events_claim(
     Events never claimed and events whose earlier claim expired unacked are
     taken alike. The claim holds them until `now + lease_seconds`.
     """
+    if _nothing_to_claim(consumer=consumer, now=now):
+        return []
     until = now + timedelta(seconds=lease_seconds)
     token = uuid.uuid4().hex
     try:
@@ -139,6 +141,26 @@ def run_events_claim(
         # the claim rolled back whole; the next one reads afresh.
         logger.info("Run events of %s deleted while claimed; claim again", consumer)
         return []
+
+
+def _nothing_to_claim(*, consumer: str, now: datetime) -> bool:
+    """Return True if `consumer` is registered and has no receipt to take now.
+
+    Every worker's consumers ask on every cycle, mostly for nothing: one
+    plain statement (the open receipts' partial index) instead of a claim's
+    transaction, registration read and locking read. An unregistered
+    consumer goes on to the claim, which registers it.
+    """
+    sql = (
+        f"SELECT EXISTS (SELECT 1 FROM {_table(RunEventReceipt)} r "  # noqa: S608
+        "WHERE r.consumer_id = c.id AND r.acked_at IS NULL "
+        "AND (r.claimed_until IS NULL OR r.claimed_until <= %s)) "
+        f"FROM {_table(RunEventConsumer)} c WHERE c.name = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(now), consumer])
+        row = cursor.fetchone()
+    return row is not None and not row[0]
 
 
 def run_events_ack(*, consumer: str, event_ids: Iterable[int], now: datetime) -> int:

@@ -12,6 +12,7 @@ import pytest
 from django.core.checks import run_checks
 from django.db import connection, transaction
 from django.db.models.signals import post_delete, pre_delete
+from django.test.utils import CaptureQueriesContext
 
 from jobs.checks import MSG_NUMBER
 from jobs.models import Job, JobRun, RunEvent, RunEventConsumer, RunEventReceipt
@@ -94,6 +95,20 @@ def test_an_acked_event_never_comes_back(
     assert claim("metrics", later) == ids[1:]
     assert run_events_ack(consumer="metrics", event_ids=ids, now=later) == 1
     assert claim("metrics", later + timedelta(days=1)) == []
+
+
+def test_a_claim_with_nothing_to_take_is_one_statement(
+    make_job: Callable[..., Job], now: datetime
+) -> None:
+    """Consumers ask every cycle, mostly for nothing: one plain read then."""
+    ids = ended_runs(make_job(), now, 2)
+    assert claim("metrics", now) == ids  # registers, then leases both
+    with CaptureQueriesContext(connection) as leased:
+        assert claim("metrics", now + timedelta(seconds=LEASE - 1)) == []
+    run_events_ack(consumer="metrics", event_ids=ids, now=now)
+    with CaptureQueriesContext(connection) as acked:
+        assert claim("metrics", now + timedelta(days=1)) == []
+    assert (len(leased), len(acked)) == (1, 1)
 
 
 def test_acking_twice_counts_once(make_job: Callable[..., Job], now: datetime) -> None:

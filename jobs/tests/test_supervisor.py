@@ -297,3 +297,21 @@ def test_another_system_is_refused_by_a_system_check_naming_it(
     assert [(e.id, e.msg) for e in errors] == [
         ("jobs.E110", supervisor.MSG_UNSUPPORTED.format(platform="darwin"))
     ]
+
+
+def test_descendants_from_children_files_are_those_a_walk_of_proc_finds(
+    tmp_path: Path,
+) -> None:
+    """Down from the supervisor (a subreaper): every way out is still below it."""
+    spec = _spec(tmp_path, timeout=None)
+    handle = supervisor.spawn(spec.argv, cwd=spec.cwd, env=spec.env)
+    try:
+        pids = _pids(tmp_path / "pids")
+        found = process_tree.descendants(handle.pid)
+        assert set(pids.values()) <= set(found)
+        assert sorted(found) == sorted(process_tree._descendants_by_walk(handle.pid))
+        assert found.index(pids["script"]) < found.index(pids["child"])
+    finally:
+        handle.close()
+        os.close(handle.output_fd)
+    assert _all_end(list(pids.values()), 1.0) is True
