@@ -330,6 +330,39 @@ def test_the_worker_loop_queues_dependents_in_its_cycle(
     assert len(dependency_runs(jobs["b"])) == 1
 
 
+def test_a_run_due_now_is_claimed_before_the_dependents_and_they_in_the_same_cycle(
+    pipeline: Callable[..., dict[str, Job]],
+    clock: FakeClock,
+    loop: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Runs ending at a steady rate must not delay a slot's claim (issue 12)."""
+    jobs = pipeline({"a": [], "b": ["a"], "c": []})
+    finish(jobs["a"], OK, clock)
+    due_now = job_run_now(job=jobs["c"], requested_by=None, now=clock())
+    steps: list[str] = []
+    claim, dependents = loop.claim_runs, loop.queue_dependents
+    monkeypatch.setattr(loop, "start_runs", lambda runs: len(list(runs)))
+
+    def claim_runs(limit: int) -> list[JobRun]:
+        claimed = claim(limit)
+        steps.append(f"claim {sorted(run.job_id for run in claimed)}")
+        return claimed
+
+    def queue_dependents() -> int:
+        steps.append("dependents")
+        return dependents()
+
+    monkeypatch.setattr(loop, "claim_runs", claim_runs)
+    monkeypatch.setattr(loop, "queue_dependents", queue_dependents)
+    loop.run_once()
+    assert steps == [
+        f"claim {[due_now.job_id]}",
+        "dependents",
+        f"claim {[jobs['b'].pk]}",
+    ]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_consumers_deciding_one_round_at_once_queue_it_once(
     pipeline: Callable[..., dict[str, Job]],

@@ -424,13 +424,17 @@ class WorkerLoop:
             self.check_cancellations()
         if self.stop.is_set():
             return 0.0
-        self.queue_dependents()
         self.schedule_due_slots(max_batches=1)
         if self.is_heartbeat_stale():
             # A slow cycle (a loaded machine, a tiny lost-after): beat first.
             self.heartbeat()
         claimed_at = self.clock()
         self.start_runs(self.claim_runs(self.free_capacity()))
+        # After the claim: a run due at this instant does not wait for the
+        # ended runs' dependents (a few ms per batch while runs end at a
+        # steady rate); those queued now are claimed in this cycle too.
+        if self.queue_dependents():
+            self.start_runs(self.claim_runs(self.free_capacity()))
         self.count_metrics()
         self.prune_run_events()
         self._cycle_at = self.clock()
