@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
-from jobs.models import Job, JobParameter, JobRun
+from jobs.models import Job, JobParameter, JobRun, Worker
 
 QUEUED = JobRun.Status.QUEUED.value
+RUNNING = JobRun.Status.RUNNING.value
 
 
 def any_job_due(*, now: datetime) -> bool:
@@ -55,6 +56,20 @@ def next_queued_at(*, after: datetime) -> datetime | None:
     )
     row = _fetch(sql, [QUEUED, after])
     return _datetime(row[0]) if row else None
+
+
+def any_run_of_a_silent_worker(*, cutoff: datetime, exclude_worker_id: int) -> bool:
+    """Return True if a run is running on no worker, or on one silent since `cutoff`.
+
+    Leaving out worker `exclude_worker_id` (the asking worker's own runs).
+    """
+    sql = (
+        f"SELECT 1 FROM {JobRun._meta.db_table} r "  # noqa: S608 - table names only
+        f"LEFT JOIN {Worker._meta.db_table} w ON w.id = r.worker_id "
+        "WHERE r.status = %s AND (r.worker_id IS NULL OR "
+        "(w.last_heartbeat_at < %s AND r.worker_id <> %s)) LIMIT 1"
+    )
+    return _fetch(sql, [RUNNING, cutoff, exclude_worker_id]) is not None
 
 
 def job_has_parameters(*, job_id: int) -> bool:

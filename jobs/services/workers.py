@@ -13,6 +13,7 @@ from jobs.errors import JobsError
 from jobs.models import JobRun, Worker
 from jobs.policies import outcome_for
 from jobs.runner import ProcessResult
+from jobs.services import probes
 from jobs.services.leases import run_saved_outcome_file, run_tree_end
 from jobs.services.outcomes import RunEnd, runs_end
 from jobs.services.runs import MSG_LOST, MSG_ORPHANED, run_mark_lost, run_retry
@@ -128,6 +129,11 @@ def runs_recover_lost(
     as lost too.
     """
     cutoff = now - timedelta(seconds=lost_after_seconds)
+    # Every worker asks at each heartbeat, nearly always for nothing.
+    if not probes.any_run_of_a_silent_worker(
+        cutoff=cutoff, exclude_worker_id=exclude.pk if exclude is not None else 0
+    ):
+        return []
     stale = JobRun.objects.filter(status=JobRun.Status.RUNNING).filter(
         Q(worker__isnull=True) | Q(worker__last_heartbeat_at__lt=cutoff)
     )

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from jobs.models import Job, JobRun
+from jobs.models import Job, JobRun, Worker
 from jobs.services import probes
 from jobs.services.runs import job_run_now
+from jobs.tests.factories import JobRunFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +54,36 @@ def test_the_next_instants_are_strictly_after(
     assert probes.next_slot_at(after=at) is None
     assert probes.next_queued_at(after=at) == at + US
     assert probes.next_queued_at(after=at + US) is None
+
+
+def test_a_run_of_a_silent_worker_is_found_and_no_other(
+    make_job: Callable[..., Job], now: datetime
+) -> None:
+    """As runs_recover_lost's own query: no worker, or one silent since the cutoff."""
+    cutoff = now - timedelta(seconds=60)
+    me = WorkerFactory.create(last_heartbeat_at=now - timedelta(hours=1))
+    fresh = WorkerFactory.create(last_heartbeat_at=now)
+    silent = WorkerFactory.create(last_heartbeat_at=cutoff - timedelta(seconds=1))
+    job = make_job()
+
+    def running_on(worker: Worker | None, attempt: int) -> JobRun:
+        return JobRunFactory.create(
+            job=job,
+            attempt=attempt,
+            status=JobRun.Status.RUNNING,
+            worker=worker,
+            finished_at=None,
+        )
+
+    def found() -> bool:
+        return probes.any_run_of_a_silent_worker(cutoff=cutoff, exclude_worker_id=me.pk)
+
+    running_on(me, 1)  # silent, but the asking worker's own
+    running_on(fresh, 2)
+    JobRunFactory.create(job=job, attempt=3, worker=silent)  # ended
+    assert found() is False
+    orphan = running_on(None, 4)
+    assert found() is True
+    orphan.delete()
+    running_on(silent, 5)
+    assert found() is True
