@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from jobs.models import Job, JobRun, RunEvent
+from jobs.models import Job, JobRun, RunEvent, Worker
 from jobs.services import plain_sql
 from jobs.tests.factories import SLOT, JobFactory, JobRunFactory, WorkerFactory
 
@@ -80,26 +80,16 @@ def test_update_where_changes_the_row_only_while_it_is_as_expected(job: Job) -> 
         "parameters": {"k": [1, "x"]},
         "started_at": None,
     }
-    assert (
-        plain_sql.update_where(
-            JobRun,
-            pk=run.pk,
-            expected={"status": JobRun.Status.RUNNING, "worker": other},
-            changes=changes,
-        )
-        == 0
-    )
-    assert JobRun.objects.get(pk=run.pk).status == JobRun.Status.RUNNING
 
-    assert (
-        plain_sql.update_where(
-            JobRun,
-            pk=run.pk,
-            expected={"status": JobRun.Status.RUNNING, "worker": worker},
-            changes=changes,
+    def end_on(on: Worker) -> int:
+        expected = {"status": JobRun.Status.RUNNING, "worker": on}
+        return plain_sql.update_where(
+            JobRun, pk=run.pk, expected=expected, changes=changes
         )
-        == 1
-    )
+
+    assert end_on(other) == 0
+    assert JobRun.objects.get(pk=run.pk).status == JobRun.Status.RUNNING
+    assert end_on(worker) == 1
     stored = JobRun.objects.get(pk=run.pk)
     assert {name: getattr(stored, name) for name in changes} == changes
 
@@ -116,20 +106,24 @@ def test_update_where_takes_none_as_is_null(job: Job) -> None:
     assert JobRun.objects.get(pk=run.pk).exit_code == 4
 
 
-def test_insert_returning_ids_sets_the_keys_in_order(job: Job) -> None:
-    runs = [JobRunFactory.create(job=job, attempt=n) for n in (1, 2, 3)]
-    events = [
+def _ended(run: JobRun, count: int) -> list[RunEvent]:
+    """Return `count` unsaved "ended" events of `run`, a second apart."""
+    return [
         RunEvent(
             run_id=run.pk,
-            job_id=job.pk,
+            job_id=run.job_id,
             kind=RunEvent.Kind.ENDED,
             status=run.status,
             reason_code="",
             attempt=index + 1,
             at=SLOT + timedelta(seconds=index),
         )
-        for index, run in enumerate(runs)
+        for index in range(count)
     ]
+
+
+def test_insert_returning_ids_sets_the_keys_in_order(job: Job) -> None:
+    events = _ended(JobRunFactory.create(job=job), 3)
     keys = plain_sql.insert_returning_ids(RunEvent, events)
 
     assert keys == [event.pk for event in events]
@@ -163,19 +157,7 @@ def test_insert_returning_ids_refuses_another_models_row(job: Job) -> None:
 
 def test_insert_returning_ids_splits_at_the_parameter_limit(job: Job) -> None:
     """More rows than one statement may bind (SQLite: 999 parameters)."""
-    run = JobRunFactory.create(job=job)
-    events = [
-        RunEvent(
-            run_id=run.pk,
-            job_id=job.pk,
-            kind=RunEvent.Kind.ENDED,
-            status=run.status,
-            reason_code="",
-            attempt=1,
-            at=SLOT + timedelta(seconds=index),
-        )
-        for index in range(400)
-    ]
+    events = _ended(JobRunFactory.create(job=job), 400)
     keys = plain_sql.insert_returning_ids(RunEvent, events)
     assert len(set(keys)) == 400
     stored = dict(RunEvent.objects.filter(pk__in=keys).values_list("pk", "at"))
