@@ -152,7 +152,7 @@ def test_update_each_counts_the_rows_changed_across_shapes(job: Job) -> None:
 
 def test_insert_returning_ids_refuses_another_models_row(job: Job) -> None:
     with pytest.raises(TypeError, match="another model's row"):
-        plain_sql.insert_returning_ids(JobRun, [job])  # type: ignore[list-item]
+        plain_sql.insert_returning_ids(JobRun, [job])
 
 
 def test_insert_returning_ids_splits_at_the_parameter_limit(job: Job) -> None:
