@@ -72,6 +72,17 @@ def any_run_of_a_silent_worker(*, cutoff: datetime, exclude_worker_id: int) -> b
     return _fetch(sql, [RUNNING, cutoff, exclude_worker_id]) is not None
 
 
+def runs_running_on(*, worker_id: int) -> set[int]:
+    """Return the ids of the runs marked running on worker `worker_id`."""
+    sql = (
+        f"SELECT id FROM {JobRun._meta.db_table} "  # noqa: S608 - table names only
+        "WHERE worker_id = %s AND status = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [worker_id, RUNNING])
+        return {run_id for (run_id,) in cursor.fetchall()}
+
+
 def job_has_parameters(*, job_id: int) -> bool:
     """Return True if the job declares any parameter."""
     table = JobParameter._meta.db_table

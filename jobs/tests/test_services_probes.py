@@ -87,3 +87,18 @@ def test_a_run_of_a_silent_worker_is_found_and_no_other(
     orphan.delete()
     running_on(silent, 5)
     assert found() is True
+
+
+def test_the_runs_running_on_a_worker_are_its_running_runs_only(
+    make_job: Callable[..., Job],
+) -> None:
+    me, other = WorkerFactory.create(), WorkerFactory.create()
+    job = make_job()
+    mine = JobRunFactory.create(
+        job=job, attempt=1, status=JobRun.Status.RUNNING, worker=me, finished_at=None
+    )
+    JobRunFactory.create(job=job, attempt=2, worker=me)  # ended
+    JobRunFactory.create(
+        job=job, attempt=3, status=JobRun.Status.RUNNING, worker=other, finished_at=None
+    )
+    assert probes.runs_running_on(worker_id=me.pk) == {mine.pk}
