@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AuditEvent
 from jobs.checks import check_retention_settings
@@ -132,6 +134,35 @@ def test_output_is_emptied_after_its_days_and_the_run_kept(scripts_dir: Path) ->
     old.refresh_from_db()
     new.refresh_from_db()
     assert (old.output, old.output_trimmed_at, new.output) == ("", NOW, "hello\n")
+
+
+@pytestmark_db
+def test_a_step_with_nothing_to_do_asks_in_plain_reads_only(
+    scripts_dir: Path, settings: Any
+) -> None:
+    """Each worker asks every minute: nothing due is a few cheap reads.
+
+    Each rule's most lenient question must still see its work: a job that
+    keeps 5 days while the default keeps 30, an output past its days, an
+    artifact past its days, a count rule.
+    """
+    settings.JOB_PORTAL_ARTIFACT_RETENTION_DAYS = 0
+    policy = RetentionPolicy(days=30, runs=0, output_days=10)
+    short = JobFactory.create(name="short", retention_days=5, now=NOW)
+    run(short, 4)
+    with CaptureQueriesContext(connection) as queries:
+        assert retention_apply(now=NOW, policy=policy) == RetentionPass()
+    assert len(queries) == 3
+    assert all(q["sql"].lstrip().upper().startswith("SELECT") for q in queries)
+
+    run(short, 6)
+    assert retention_apply(now=NOW, policy=policy).runs_deleted == 1
+    keep_all = RetentionPolicy(days=0, runs=0, output_days=3)
+    assert retention_apply(now=NOW, policy=keep_all).outputs_trimmed == 1
+    JobFactory.create(name="counted", retention_runs=1, now=NOW)
+    with CaptureQueriesContext(connection) as counted:
+        retention_apply(now=NOW, policy=RetentionPolicy(days=0, runs=0, output_days=0))
+    assert len(counted) > 3
 
 
 @pytestmark_db
