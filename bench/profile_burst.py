@@ -18,9 +18,10 @@ leaf functions the samples end in ("self"), so that where the worker's time
 goes can be read without a flame graph. The raw folded stacks are kept
 beside the log with ``--keep``.
 
-With ``--idle SECONDS`` it samples instead an idle worker with 10,000 jobs
-defined and none due (``bench/run.py``'s idle phase) for that long, and
-prints its CPU per minute.
+With ``--idle SECONDS`` it measures instead an idle worker with 10,000 jobs
+defined and none due (``bench/run.py``'s idle phase): its CPU per minute
+(with its fork server's) over that long, at a resolution of a clock tick
+(10 ms) per window, then samples it with py-spy for as long.
 """
 
 from __future__ import annotations
@@ -84,6 +85,17 @@ def main() -> int:
         worker.wait_started()
         time.sleep(2.0)  # Let the spares start and the first cycles pass.
         folded = tmp / "worker.folded"
+        if args.idle:
+            # Measured before py-spy attaches: its samples stop the process.
+            idle0, started = worker_cpu_seconds(worker.proc.pid), time.monotonic()
+            time.sleep(args.idle)
+            idle = worker_cpu_seconds(worker.proc.pid) - idle0
+            per_minute = idle / (time.monotonic() - started) * 60
+            print(
+                f"bench/profile_burst.py --db {args.db} --idle {args.idle:g}: worker "
+                f"and fork server {per_minute:.3f} CPU-s/min; then py-spy for as "
+                f"long; load {os.getloadavg()[0]:.2f}"
+            )
         spy = subprocess.Popen(
             [
                 str(SPY),
@@ -107,14 +119,8 @@ def main() -> int:
         ticks0 = _ticks_and_faults(worker.proc.pid)
         if args.idle:
             time.sleep(args.idle)
-            own = cpu_seconds(worker.proc.pid) - own0
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
-            print(
-                f"bench/profile_burst.py --db {args.db} --idle {args.idle:g}: worker "
-                f"CPU {own / args.idle * 60:.3f} CPU-s/min; "
-                f"load {os.getloadavg()[0]:.2f}"
-            )
             report(folded, top=args.top)
             return 0
         slots = [[pk, 0.0] for pk in ids]
