@@ -21,10 +21,12 @@ exit by the pidfd; the server reaps its children as they exit, so no spare
 is left a zombie, and their CPU time is the server's children's (what
 `bench/` counts).
 
-Protocol, over one socket pair: the worker sends ``f``; the server
-answers one message ``<pid>`` carrying three descriptors (the spare's
-socket, output pipe and pidfd), or ``!<error>`` with none. End of file on
-the socket ends the server; spares already forked go on.
+Protocol, over one socket pair (SOCK_SEQPACKET: each message whole): the
+worker sends ``f``; the server answers one message ``<pid>`` carrying three
+descriptors (the spare's socket, output pipe and pidfd), or ``!<error>``
+with none. End of file on the socket ends the server, and with it the
+spares and supervisors it forked (their death signal): it ends only with
+the worker.
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ class ForkServer:
             if self._process is not None and self._process.poll() is None:
                 return
             self._close()
-            ours, theirs = socket.socketpair()
+            # Messages keep their bounds: one answer, with its descriptors.
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             self._process = subprocess.Popen(
                 [
                     sys.executable,
@@ -120,6 +123,8 @@ class ForkServer:
                 self._socket.sendall(REQUEST_FORK)
                 answer, fds, _, _ = socket.recv_fds(self._socket, ANSWER_BYTES, 3)
             except OSError as exc:
+                # The server stays: its end would end every supervisor. A
+                # late answer is a whole spare, taken by the next request.
                 raise SupervisorError(f"the fork server failed: {exc}") from exc
         text = answer.decode("ascii", errors="replace")
         if len(fds) != 3 or not text.isdigit():
@@ -130,11 +135,6 @@ class ForkServer:
             )
         control, output_fd, pidfd = fds
         return Forked(int(text), socket.socket(fileno=control), output_fd, pidfd)
-
-    def stop(self, seconds: float = 5.0) -> None:
-        """End the server (spares already forked go on) and reap it."""
-        with self._lock:
-            self._close(seconds)
 
     def pid(self) -> int | None:
         """Return the server's pid while it runs (for tests and measurements)."""
