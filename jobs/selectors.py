@@ -203,11 +203,8 @@ def next_due_at(*, after: datetime, lead: timedelta = timedelta(0)) -> datetime 
     index ((is_active, next_run_at) and (status, not_before)) and stop at the
     first row.
     """
-    slot = probes.next_slot_at(after=after)
-    candidates = (
-        None if slot is None else slot - lead,
-        probes.next_queued_at(after=after),
-    )
+    slot, queued = probes.next_instants(after=after)
+    candidates = (None if slot is None else slot - lead, queued)
     return min((at for at in candidates if at is not None), default=None)
 
 

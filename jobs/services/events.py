@@ -110,7 +110,7 @@ def run_events_claim(
     Events never claimed and events whose earlier claim expired unacked are
     taken alike. The claim holds them until `now + lease_seconds`.
     """
-    if _nothing_to_claim(consumer=consumer, now=now):
+    if not run_events_waiting(consumer=consumer, now=now):
         return []
     until = now + timedelta(seconds=lease_seconds)
     token = uuid.uuid4().hex
@@ -143,13 +143,13 @@ def run_events_claim(
         return []
 
 
-def _nothing_to_claim(*, consumer: str, now: datetime) -> bool:
-    """Return True if `consumer` is registered and has no receipt to take now.
+def run_events_waiting(*, consumer: str, now: datetime) -> bool:
+    """Return whether `consumer` may have receipts to take now.
 
-    Every worker's consumers ask on every cycle, mostly for nothing: one
-    plain statement (the open receipts' partial index) instead of a claim's
-    transaction, registration read and locking read. An unregistered
-    consumer goes on to the claim, which registers it.
+    True for an unregistered consumer (its claim registers it). Every
+    worker's consumers ask on every cycle, mostly for nothing: one plain
+    statement (the open receipts' partial index) instead of a claim's
+    transaction, registration read and locking read.
     """
     sql = (
         f"SELECT EXISTS (SELECT 1 FROM {_table(RunEventReceipt)} r "  # noqa: S608
@@ -160,7 +160,7 @@ def _nothing_to_claim(*, consumer: str, now: datetime) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(sql, [connection.ops.adapt_datetimefield_value(now), consumer])
         row = cursor.fetchone()
-    return row is not None and not row[0]
+    return row is None or bool(row[0])
 
 
 def run_events_ack(*, consumer: str, event_ids: Iterable[int], now: datetime) -> int:

@@ -38,24 +38,22 @@ def any_run_startable(*, now: datetime) -> bool:
     return _fetch(sql, [QUEUED, now]) is not None
 
 
-def next_slot_at(*, after: datetime) -> datetime | None:
-    """Return the earliest next slot of an active job strictly after `after`."""
-    sql = (
-        f"SELECT MIN(next_run_at) FROM {Job._meta.db_table} "  # noqa: S608
-        "WHERE is_active = %s AND next_run_at > %s"
-    )
-    row = _fetch(sql, [True, after])
-    return _datetime(row[0]) if row else None
+def next_instants(*, after: datetime) -> tuple[datetime | None, datetime | None]:
+    """Return the earliest slot and queued run's `not_before` strictly after `after`.
 
-
-def next_queued_at(*, after: datetime) -> datetime | None:
-    """Return the earliest `not_before` of a queued run strictly after `after`."""
+    The slot of an active job; the run's status queued. One statement, two
+    index reads (the loop asks every cycle).
+    """
     sql = (
-        f"SELECT MIN(not_before) FROM {JobRun._meta.db_table} "  # noqa: S608
-        "WHERE status = %s AND not_before > %s"
+        f"SELECT (SELECT MIN(next_run_at) FROM {Job._meta.db_table} "  # noqa: S608
+        "WHERE is_active = %s AND next_run_at > %s), "
+        f"(SELECT MIN(not_before) FROM {JobRun._meta.db_table} "
+        "WHERE status = %s AND not_before > %s)"
     )
-    row = _fetch(sql, [QUEUED, after])
-    return _datetime(row[0]) if row else None
+    row = _fetch(sql, [True, after, QUEUED, after])
+    if row is None:
+        return None, None
+    return _datetime(row[0]), _datetime(row[1])
 
 
 def any_run_of_a_silent_worker(*, cutoff: datetime, exclude_worker_id: int) -> bool:

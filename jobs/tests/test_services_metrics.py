@@ -190,6 +190,17 @@ def test_the_worker_counts_metrics_every_few_seconds(
     assert loop.count_metrics() == 1
 
 
+def test_the_workers_metrics_step_with_nothing_to_count_is_one_read(
+    jobs: tuple[Job, Job], loop: WorkerLoop, clock: FakeClock
+) -> None:
+    """An idle worker steps every few seconds: no slot guard when nothing waits."""
+    assert loop.count_metrics() == 5
+    clock.advance(METRICS_SECONDS)
+    with CaptureQueriesContext(connection) as queries:
+        assert loop.count_metrics() == 0
+    assert len(queries) == 1
+
+
 def test_the_worker_counts_no_metrics_while_a_slot_is_about_to_fire(
     jobs: tuple[Job, Job], loop: WorkerLoop, clock: FakeClock
 ) -> None:

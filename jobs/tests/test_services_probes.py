@@ -50,10 +50,9 @@ def test_the_next_instants_are_strictly_after(
     Job.objects.filter(pk=job.pk).update(next_run_at=at)
     run = job_run_now(job=job, requested_by=None, now=now)
     JobRun.objects.filter(pk=run.pk).update(not_before=at + US)
-    assert probes.next_slot_at(after=at - US) == at
-    assert probes.next_slot_at(after=at) is None
-    assert probes.next_queued_at(after=at) == at + US
-    assert probes.next_queued_at(after=at + US) is None
+    assert probes.next_instants(after=at - US) == (at, at + US)
+    assert probes.next_instants(after=at) == (None, at + US)
+    assert probes.next_instants(after=at + US) == (None, None)
 
 
 def test_a_run_of_a_silent_worker_is_found_and_no_other(

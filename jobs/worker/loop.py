@@ -285,6 +285,9 @@ class WorkerLoop:
         if self._metrics_due_at is not None and now < self._metrics_due_at:
             return 0
         self._metrics_due_at = now + timedelta(seconds=METRICS_SECONDS)
+        # Nothing to count is one plain read, without the slot guard's two.
+        if not events.run_events_waiting(consumer=metrics.CONSUMER, now=now):
+            return 0
         counted = 0
         # A backlog (after downtime) is worked off a few batches per cycle.
         for _ in range(METRICS_MAX_BATCHES):
