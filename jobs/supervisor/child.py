@@ -273,7 +273,11 @@ class _Loop:  # pragma: no cover - runs in the forked child
             if pid == self.script and self.status is None:
                 self.status = os.waitstatus_to_exitcode(status)
                 self._save(self.status)
-                self._say(f"{MSG_DONE} {self.status}")
+                if not (self.ending and self.signalled):
+                    # A script this supervisor ended on its own end signal
+                    # (its fork server died, a kill from outside) did not
+                    # fail: with no status the worker records it lost.
+                    self._say(f"{MSG_DONE} {self.status}")
 
     def _save(self, status: int) -> None:
         """Save the script's own exit durably, before anyone hears of it."""

@@ -298,3 +298,20 @@ def test_the_fork_server_ignores_signals_meant_for_the_workers_group(
     pool.spare_fork().discard()
     assert spares.forkserver().pid() == server
     assert all(process_tree.is_alive(pid) for pid in spares.pids())
+
+
+def test_a_script_ended_because_the_fork_server_died_is_no_failure(
+    spares: pool.SparePool, tmp_path: Path
+) -> None:
+    """Its supervisor ends it and reports no exit: the worker records it lost."""
+    server = spares.forkserver().pid()
+    assert server is not None
+    spec = _spec(tmp_path, "echo started\nexec sleep 1000\n")
+    handle = spawn(spec.argv, cwd=spec.cwd, env=spec.env)
+    os.kill(server, signal.SIGKILL)
+    handle.control.settimeout(10)
+    while data := handle.control.recv(4096):  # until the supervisor's end
+        handle.take(data)
+    assert handle.exit_code is None
+    assert handle.close() is None
+    os.close(handle.output_fd)
