@@ -28,11 +28,12 @@ PYTHON = sys.executable
 OPS = Path(__file__).resolve().parent / "portal_ops.py"
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 SCRIPT_NAME = "bench_job.py"
-# The job: record the start instant under the run's id, then exit.
+# The job: record the start instant under the run's id, then exit. A line
+# per execution, so that a run executed twice shows as two lines.
 SCRIPT_TEXT = """import os, time
 started = time.time_ns()
-with open(os.path.join({results!r}, os.environ["JOB_RUN_ID"]), "w") as out:
-    out.write(str(started))
+with open(os.path.join({results!r}, os.environ["JOB_RUN_ID"]), "a") as out:
+    out.write(str(started) + "\\n")
 """
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 OPS_TIMEOUT = 600.0
@@ -100,12 +101,16 @@ class Workspace:
         return sum(1 for _ in self.results.iterdir())
 
     def starts(self) -> dict[str, int]:
-        """Return {run id: script start in ns} for every recorded run."""
+        """Return {run id: first script start in ns} for every recorded run."""
+        return {run: min(times) for run, times in self.executions().items()}
+
+    def executions(self) -> dict[str, list[int]]:
+        """Return {run id: every script start in ns} (two: executed twice)."""
         found = {}
         for path in self.results.iterdir():
-            text = path.read_text().strip()
-            if text:
-                found[path.name] = int(text)
+            times = [int(line) for line in path.read_text().split()]
+            if times:
+                found[path.name] = times
         return found
 
 

@@ -6,7 +6,7 @@ environment (JOB_PORTAL_DB_URL and friends); prints one JSON line on stdout.
 
 Commands:
 
-* ``migrate``: migrate the (fresh, empty) database.
+* ``migrate``: migrate the (fresh, empty) database and create its cache table.
 * ``seed``: create ``measured`` jobs through `job_save` and ``other`` jobs
   with `bulk_create`, all on valid yearly schedules whose next run lies
   months ahead; print the measured jobs' ids.
@@ -14,6 +14,10 @@ Commands:
   at an exact instant, which no schedule type expresses below a minute) and
   wake the workers, as an edit in the admin would; print the instants.
 * ``collect``: print every run row, as integers (ns since the epoch).
+* ``batch``: queue one run of each given job with one ``POST /api/runs``,
+  authenticated by a new API key (the whole API stack, in this process, no
+  network); print the instant just before the request, its answer's status
+  and the run ids.
 * ``notify_feed``: create a webhook channel to ``url`` (bench/notify.py's
   pieces) and end ``count`` failing runs over ``seconds``; print each run's
   event time.
@@ -122,6 +126,8 @@ def cmd_migrate(_: dict[str, Any]) -> dict[str, Any]:
     """Migrate the database."""
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
+    # The API's throttling keeps its counts in the database cache.
+    call_command("createcachetable", verbosity=0)
     return {"seconds": time.perf_counter() - started}
 
 
@@ -192,6 +198,37 @@ def cmd_collect(_: dict[str, Any]) -> dict[str, Any]:
             [pk, job, to_ns(slot), attempt, status, to_ns(start), to_ns(end), trig]
             for pk, job, slot, attempt, status, start, end, trig in rows
         ]
+    }
+
+
+def cmd_batch(args: dict[str, Any]) -> dict[str, Any]:
+    """Queue a run of each of ``jobs`` through the batch endpoint, timed."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from accounts.models import APIKey
+    from accounts.services.api_keys import api_key_create
+    from jobportal import clock
+
+    user = get_user_model().objects.create_superuser(
+        "bench-batch", "bench-batch@example.com", None
+    )
+    _, raw_key = api_key_create(
+        api_key=APIKey(owner=user, name="bench"), actor=user, now=clock.now()
+    )
+    body = {"runs": [{"job": int(pk)} for pk in args["jobs"]]}
+    client = APIClient(HTTP_AUTHORIZATION=f"Api-Key {raw_key}", SERVER_NAME="localhost")
+    requested_ns = time.time_ns()
+    response = client.post("/api/runs", body, format="json")
+    answered_ns = time.time_ns()
+    runs = (
+        [item["id"] for item in response.json()] if response.status_code == 201 else []
+    )
+    return {
+        "requested_ns": requested_ns,
+        "answered_ns": answered_ns,
+        "status": response.status_code,
+        "runs": runs,
     }
 
 
@@ -393,6 +430,7 @@ COMMANDS = {
     "arm": cmd_arm,
     "collect": cmd_collect,
     "notify_feed": cmd_notify_feed,
+    "batch": cmd_batch,
     "steps": cmd_steps,
 }
 
