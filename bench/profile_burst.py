@@ -16,7 +16,8 @@ then the project's and Django's
 functions by share of the samples they appear in ("inclusive"), and the
 leaf functions the samples end in ("self"), so that where the worker's time
 goes can be read without a flame graph. The raw folded stacks are kept
-beside the log with ``--keep``.
+beside the log with ``--keep``. ``--no-spy`` prints only the CPU figures,
+from a worker that no sampling slows (py-spy's stops inflate them).
 
 With ``--idle SECONDS`` it measures instead an idle worker with 10,000 jobs
 defined and none due (``bench/run.py``'s idle phase): its CPU per minute
@@ -64,8 +65,13 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--idle", type=float, default=0.0)
+    parser.add_argument(
+        "--no-spy",
+        action="store_true",
+        help="only the CPU figures, without py-spy's samples slowing the worker",
+    )
     args = parser.parse_args()
-    if not SPY.exists():
+    if not args.no_spy and not SPY.exists():
         print(f"py-spy not found at {SPY}: .venv/bin/pip install py-spy")
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="profile-burst-"))
@@ -96,32 +102,35 @@ def main() -> int:
                 f"and fork server {per_minute:.3f} CPU-s/min; then py-spy for as "
                 f"long; load {os.getloadavg()[0]:.2f}"
             )
-        spy = subprocess.Popen(
-            [
-                str(SPY),
-                "record",
-                "--pid",
-                str(worker.proc.pid),
-                "--format",
-                "raw",
-                "--rate",
-                str(args.rate),
-                "--output",
-                str(folded),
-                "--gil",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        spy = (
+            None
+            if args.no_spy
+            else subprocess.Popen(
+                [
+                    str(SPY),
+                    "record",
+                    "--pid",
+                    str(worker.proc.pid),
+                    "--format",
+                    "raw",
+                    "--rate",
+                    str(args.rate),
+                    "--output",
+                    str(folded),
+                    "--gil",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         )
         time.sleep(1.0)
         own0 = cpu_seconds(worker.proc.pid)
+        main0 = _thread_cpu(worker.proc.pid)
         all0 = worker_cpu_seconds(worker.proc.pid)
         ticks0 = _ticks_and_faults(worker.proc.pid)
         if args.idle:
             time.sleep(args.idle)
-            spy.send_signal(signal.SIGINT)
-            spy.wait(timeout=60)
-            report(folded, top=args.top)
+            _spy_report(spy, folded, top=args.top)
             return 0
         slots = [[pk, 0.0] for pk in ids]
         run_ops("arm", {"slots": slots, "lead": LEAD_SECONDS}, env)
@@ -133,23 +142,28 @@ def main() -> int:
         )
         collect(env, set(ids), timeout=600)
         own = cpu_seconds(worker.proc.pid) - own0
+        main_thread = _thread_cpu(worker.proc.pid) - main0
         helper = worker_cpu_seconds(worker.proc.pid) - all0 - own
         user, system, faults = (
             b - a
             for a, b in zip(ticks0, _ticks_and_faults(worker.proc.pid), strict=True)
         )
-        spy.send_signal(signal.SIGINT)
-        spy.wait(timeout=60)
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
         procs.stop(worker)
         per_run = 1e3 / args.runs
         print(
             f"bench/profile_burst.py --db {args.db}: {args.runs} runs; worker CPU "
             f"{own * per_run:.1f} ms per run (user {user * per_run:.1f}, system "
-            f"{system * per_run:.1f}), {faults / args.runs:.0f} minor faults per "
-            f"run; fork server {helper * per_run:.1f} ms per run; "
+            f"{system * per_run:.1f}; main thread {main_thread * per_run:.1f}, the "
+            f"other threads {(own - main_thread) * per_run:.1f}), "
+            f"{faults / args.runs:.0f} minor faults per run; "
+            f"fork server {helper * per_run:.1f} ms per run; "
             f"load {os.getloadavg()[0]:.2f}"
         )
-        report(folded, top=args.top)
+        if spy is not None:
+            report(folded, top=args.top)
         if args.keep:
             print(f"kept: {tmp}")
     finally:
@@ -167,6 +181,21 @@ def _ticks_and_faults(pid: int) -> tuple[float, float, int]:
     ticks = os.sysconf("SC_CLK_TCK")
     # After the name: minflt is field 10, utime 14, stime 15 (from 1).
     return int(fields[11]) / ticks, int(fields[12]) / ticks, int(fields[7])
+
+
+def _spy_report(spy: subprocess.Popen[bytes] | None, folded: Path, *, top: int) -> None:
+    """Stop py-spy (if it runs) and print its report."""
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+        report(folded, top=top)
+
+
+def _thread_cpu(pid: int) -> float:
+    """Return the CPU seconds of `pid`'s main thread (the worker's loop)."""
+    stat = Path(f"/proc/{pid}/task/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def report(folded: Path, *, top: int) -> None:
